@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Manage the project's private PostGIS cluster under var/pg (start | stop | status | url).
+# PostgreSQL refuses to run as root, so when we are root the cluster belongs to the
+# `postgres` OS user and every command runs through runuser.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PORT=${HAZARD_PG_PORT:-5439}
+DATA=$top/var/pg/data
+SOCK=$top/var/pg/run
+LOG=$top/var/pg/postgres.log
+DBNAME=${HAZARD_DB_NAME:-hazard_snap}
+
+as_owner() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# The postgres user must be able to traverse every parent of var/ (CI clones anywhere).
+open_path() {
+  [ "$(id -u)" = 0 ] || return 0
+  local d=$top
+  while [ "$d" != / ]; do
+    if ! runuser -u postgres -- test -x "$d"; then
+      echo "postgis.sh: granting search permission on $d so the postgres user can reach var/" >&2
+      chmod o+x "$d"
+    fi
+    d=$(dirname "$d")
+  done
+}
+
+start() {
+  mkdir -p "$top/var/pg"
+  open_path
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$top/var/pg"; fi
+  if [ ! -s "$DATA/PG_VERSION" ]; then
+    echo "postgis.sh: creating cluster in $DATA" >&2
+    as_owner "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+  as_owner mkdir -p "$SOCK"
+  if ! as_owner "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    as_owner "$PGBIN/pg_ctl" -D "$DATA" -l "$LOG" -w -t 60 \
+      -o "-p $PORT -k $SOCK -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=200" start >/dev/null
+  fi
+  for _ in $(seq 1 60); do
+    "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PORT" && break
+    sleep 0.5
+  done
+  "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PORT" >/dev/null || { cat "$LOG" >&2; exit 1; }
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop)
+    if [ -s "$DATA/PG_VERSION" ]; then as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast stop || true; fi ;;
+  status) as_owner "$PGBIN/pg_ctl" -D "$DATA" status ;;
+  url) echo "postgresql+psycopg://postgres@127.0.0.1:$PORT/$DBNAME" ;;
+  *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
+esac

@@ -1,0 +1,52 @@
+# 火患随手拍 — `make run` serves the demo district, `make test` runs the test suite.
+# Both install what is missing (Debian packages as root, the .venv) and start the
+# private PostGIS cluster under var/ unless DATABASE_URL points at an existing one.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+APT_RUN := postgresql-15 postgresql-15-postgis-3
+APT_TEST := $(APT_RUN) chromium
+PRIVATE_URL := $(shell .ci/postgis.sh url)
+export DATABASE_URL ?= $(PRIVATE_URL)
+
+.PHONY: run test stop db deps-run deps-test venv translations lint bench clean-db
+
+run: deps-run venv db
+	$(BIN)/hazard-snap db upgrade
+	$(BIN)/hazard-snap demo-data --if-empty
+	@echo "DATABASE_URL=$(DATABASE_URL)"
+	$(BIN)/hazard-snap serve --port $(PORT)
+
+test: deps-test venv db
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+stop:
+	.ci/postgis.sh stop
+
+lint: venv
+	$(BIN)/ruff check service geo tests bench migrations
+
+bench: deps-run venv db
+	$(BIN)/python bench/assign.py
+
+deps-run:
+	@APT="$(APT_RUN)" .ci/apt.sh
+
+deps-test:
+	@APT="$(APT_TEST)" .ci/apt.sh
+
+venv: $(VENV)/.installed translations
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile -q -d service/translations
+
+db:
+	@if [ "$(DATABASE_URL)" = "$(PRIVATE_URL)" ]; then .ci/postgis.sh start; fi

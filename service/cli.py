@@ -1,0 +1,128 @@
+"""The hazard-snap command line (also available as `flask` commands)."""
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from geo import boundaries as geo_boundaries
+from geo import demo
+
+from . import areas, assignment, migrate
+from .db import db
+
+db_group = click.Group("db", help="Create and migrate the database.")
+boundaries_group = click.Group("boundaries", help="Import administrative boundaries.")
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Create the database if missing and migrate it to a revision."""
+    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    if migrate.ensure_database(url):
+        click.echo(f"created database {url.rsplit('/', 1)[-1]}")
+    migrate.upgrade(url, revision)
+    click.echo(f"database at {revision}")
+
+
+@db_group.command("downgrade")
+@click.argument("revision")
+@with_appcontext
+def db_downgrade(revision: str) -> None:
+    """Migrate the database down to a revision."""
+    migrate.downgrade(current_app.config["SQLALCHEMY_DATABASE_URI"], revision)
+
+
+@boundaries_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--level", type=click.Choice(["town", "committee"]), required=True)
+@click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True)
+@click.option("--repair", is_flag=True, help="Repair invalid geometries (make_valid) and import despite problems.")
+@click.option("--tolerance-m2", default=1.0, show_default=True, help="Ignore overlaps/gaps smaller than this.")
+@with_appcontext
+def boundaries_import(path: str, level: str, crs: str, repair: bool, tolerance_m2: float) -> None:
+    """Import a GeoJSON FeatureCollection of towns or committees as a new generation."""
+    try:
+        items = geo_boundaries.read_boundaries(path, crs=crs, level=level)
+    except geo_boundaries.BoundaryError as e:
+        raise click.ClickException(str(e)) from e
+    if repair:
+        items = geo_boundaries.repair(items)
+    parents = _current_boundaries("town") if level == "committee" else None
+    report = geo_boundaries.check_topology(items, parents=parents or None, min_area_m2=tolerance_m2)
+    for line in report.lines():
+        click.echo(line)
+    missing = areas.missing_parents(items, level)
+    if missing:
+        click.echo(f"unknown parent codes (import the level above first): {', '.join(missing[:10])}")
+    if (missing or not report.ok) and not repair:
+        click.echo("nothing imported: fix the problems above or pass --repair", err=True)
+        sys.exit(1)
+    with click.progressbar(length=len(items), label=f"importing {len(items)} {level} boundaries") as bar:
+        generation = areas.import_boundaries(items, level, progress=bar.update)
+    db.session.commit()
+    click.echo(f"imported {len(items)} {level} boundaries as generation {generation}")
+
+
+def _current_boundaries(level: str) -> list[geo_boundaries.Boundary]:
+    from geoalchemy2.shape import to_shape
+
+    return [
+        geo_boundaries.Boundary(a.code, a.name, a.level, a.kind, None, to_shape(a.geom))
+        for a in db.session.scalars(areas.current_areas(level))
+    ]
+
+
+@click.command("demo-data")
+@click.option("--if-empty", is_flag=True, help="Do nothing when boundaries are already loaded.")
+@with_appcontext
+def demo_data(if_empty: bool) -> None:
+    """Load the generated demo district: 14 towns and 585 committees."""
+    if if_empty and areas.has_areas():
+        click.echo("boundaries already loaded; demo data skipped")
+        return
+    items = demo.demo_district()
+    for level in areas.LEVELS:
+        chosen = [b for b in items if b.level == level]
+        generation = areas.import_boundaries(chosen, level)
+        click.echo(f"demo {level}: {len(chosen)} areas, generation {generation}")
+    db.session.commit()
+
+
+@click.command("reassign")
+@with_appcontext
+def reassign() -> None:
+    """Re-assign open reports to the current committee boundaries."""
+    n = assignment.reassign_open_reports()
+    db.session.commit()
+    click.echo(f"re-assigned {n} open reports")
+
+
+@click.command("serve")
+@click.option("--port", default=5000, show_default=True, envvar="PORT")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@with_appcontext
+def serve(port: int, host: str) -> None:
+    """Serve the app with Flask's server (use gunicorn in production)."""
+    base = f"http://{host}:{port}"
+    click.echo(f"上报页 report page: {base}/report\n地图 map: {base}/map\nAPI: {base}/api/v1/categories")
+    click.echo(f"DATABASE_URL={current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+def register(app: Flask) -> None:
+    """Attach the commands to an app so `flask ...` has them too."""
+    for cmd in (db_group, boundaries_group, demo_data, reassign, serve):
+        app.cli.add_command(cmd)
+
+
+def main() -> None:
+    """Run the hazard-snap command line."""
+    from . import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False, add_version_option=False)
+    for cmd in (db_group, boundaries_group, demo_data, reassign, serve):
+        cli.add_command(cmd)
+    cli.main(prog_name="hazard-snap")

@@ -1,0 +1,35 @@
+"""Configuration read from the environment, with defaults that work on a fresh machine."""
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _float(name: str, default: float) -> float:
+    return float(os.environ.get(name, default))
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+class Config:
+    """Settings for one app instance; every field can be overridden by an env var of the same name."""
+
+    def __init__(self) -> None:
+        env = os.environ.get
+        self.SQLALCHEMY_DATABASE_URI = env(
+            "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5439/hazard_snap"
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SECRET_KEY = env("SECRET_KEY", "dev-only-change-me")
+        self.ADMIN_TOKEN = env("ADMIN_TOKEN", "dev-admin-token")
+        self.PHOTO_DIR = env("PHOTO_DIR", str(ROOT / "var" / "photos"))
+        self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 25) * 1024 * 1024
+        self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_MB", 20) * 1024 * 1024
+        self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 64_000_000)
+        self.ASSIGN_MAX_DISTANCE_M = _float("ASSIGN_MAX_DISTANCE_M", 200.0)
+        self.MAP_TILES_URL = env("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        self.BABEL_DEFAULT_LOCALE = "zh_CN"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -1,0 +1,47 @@
+"""API errors: a status, a stable code and a message a person can act on (Chinese by default)."""
+from flask import Flask, jsonify, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+
+class ApiError(Exception):
+    """A client-facing failure with a status code, an error code and a translated message."""
+
+    def __init__(self, status: int, code: str, message: str, **extra):
+        super().__init__(message)
+        self.status, self.code, self.message, self.extra = status, code, message, extra
+
+    def response(self):
+        body = {"error": {"code": self.code, "message": self.message, **self.extra}}
+        return jsonify(body), self.status
+
+
+def _http_message(e: HTTPException) -> tuple[str, str]:
+    messages = {
+        400: ("bad_request", _("请求格式不正确，请检查后重试。")),
+        404: ("not_found", _("找不到该资源，请检查链接是否正确。")),
+        405: ("method_not_allowed", _("不支持该请求方式。")),
+        413: ("too_large", _("上传内容过大，请压缩照片或减少照片数量后重试。")),
+    }
+    return messages.get(e.code, ("http_error", _("请求无法处理，请稍后重试。")))
+
+
+def init_app(app: Flask) -> None:
+    """Register handlers so API callers always get JSON errors, never a bare 500 page."""
+    app.register_error_handler(ApiError, lambda e: e.response())
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        if not _wants_json():
+            return e
+        code, message = _http_message(e)
+        return ApiError(e.code or 500, code, message).response()
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return ApiError(500, "internal", _("服务器内部错误，请稍后重试；如反复出现请联系管理员。")).response()
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json"

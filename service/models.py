@@ -1,0 +1,145 @@
+"""Tables of the service: areas, reports, their photos and history, and users."""
+import uuid
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger, CheckConstraint, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint,
+    func, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import db
+
+SRID = 4326  # everything inside the system is WGS-84
+
+
+class Area(db.Model):
+    """A district, town or committee boundary of one import generation."""
+
+    __tablename__ = "area"
+    __table_args__ = (
+        UniqueConstraint("code", "generation", name="uq_area_code_generation"),
+        CheckConstraint("level IN ('district', 'town', 'committee')", name="level"),
+        CheckConstraint("kind IS NULL OR kind IN ('village', 'residential')", name="kind"),
+        CheckConstraint("code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="code"),
+        Index("ix_area_level_generation", "level", "generation"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str | None] = mapped_column(String(16))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    parent = relationship("Area", remote_side=[id])
+
+
+class User(db.Model):
+    """A person using the service, with a role scoped to an area."""
+
+    __tablename__ = "user"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('volunteer', 'committee_staff', 'town_supervisor', 'district_admin')", name="role"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    role: Mapped[str] = mapped_column(String(20), default="volunteer")
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Report(db.Model):
+    """One hazard seen by someone at one place."""
+
+    __tablename__ = "report"
+    __table_args__ = (
+        Index("uq_report_client_id", text("coalesce(reporter_id, 0)"), "client_report_id",
+              unique=True, postgresql_where=text("client_report_id IS NOT NULL")),
+        CheckConstraint("location_source IN ('device', 'exif', 'map')", name="location_source"),
+        CheckConstraint("submitted_crs IN ('wgs84', 'gcj02', 'bd09')", name="submitted_crs"),
+        CheckConstraint("assignment_method IN ('covers', 'edge', 'nearest', 'manual')", name="assignment_method"),
+        Index("ix_report_status_created", "status", "created_at"),
+        Index("ix_report_committee_status", "committee_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    client_report_id: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32))
+    subcategory: Mapped[str | None] = mapped_column(String(32))
+    risk_level: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(Text)
+    location = mapped_column(Geometry("POINT", srid=SRID, spatial_index=True), nullable=False)
+    submitted_lon: Mapped[float] = mapped_column(Float)
+    submitted_lat: Mapped[float] = mapped_column(Float)
+    submitted_crs: Mapped[str] = mapped_column(String(8))
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    location_source: Mapped[str] = mapped_column(String(8))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    assignment_method: Mapped[str] = mapped_column(String(8))
+    assignment_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
+
+    committee = relationship("Area", foreign_keys=[committee_id])
+    town = relationship("Area", foreign_keys=[town_id])
+    photos = relationship("Photo", back_populates="report", order_by="Photo.id")
+    events = relationship("ReportEvent", order_by="ReportEvent.id")
+
+
+class Photo(db.Model):
+    """A stored photo of a report: the private original and its public derived copies."""
+
+    __tablename__ = "photo"
+    __table_args__ = (CheckConstraint("role IN ('before', 'after')", name="role"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(8), default="before")
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    original_key: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str] = mapped_column(Text)
+    thumb_key: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str] = mapped_column(String(32))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    report = relationship("Report", back_populates="photos")
+
+
+class ReportEvent(db.Model):
+    """One step in a report's history; rows are only ever appended."""
+
+    __tablename__ = "report_event"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    actor_label: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict] = mapped_column(JSONB, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,40 @@
+"""Pages people open in a browser: the mobile report form and the supervisors' map."""
+from flask import Blueprint, current_app, redirect, render_template, url_for
+
+from . import areas, categories, mapview, reports
+from .workflow import STATUS_LABELS
+
+bp = Blueprint("pages", __name__)
+MAP_REPORT_LIMIT = 2000  # until the bbox/cluster endpoint exists, the map shows the newest N
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("pages.report_form"))
+
+
+@bp.get("/report")
+def report_form():
+    """Show the mobile page to photograph and send a hazard."""
+    return render_template("report.html", catalogue=categories.as_json())
+
+
+@bp.get("/map")
+def hazard_map():
+    """Show committee boundaries and reports coloured by status."""
+    rows = []
+    for r in reports.list_reports(limit=MAP_REPORT_LIMIT):
+        data = reports.to_json(r)
+        rows.append({
+            "id": data["id"], "lon": data["location"]["lon"], "lat": data["location"]["lat"],
+            "status": r.status, "status_label": str(STATUS_LABELS[r.status]),
+            "category_label": data["category_name"], "description": r.description,
+            "committee_name": r.committee.name, "created_at": data["created_at"],
+            "thumb_url": data["thumbnails"][0] if data["thumbnails"] else None,
+            "detail_url": url_for("api.get_report", report_id=data["id"]),
+        })
+    html = mapview.render_map(
+        areas.feature_collection("committee"), rows,
+        static_url=lambda p: url_for("static", filename=p), tiles_url=current_app.config["MAP_TILES_URL"],
+    )
+    return html, 200, {"Content-Type": "text/html; charset=utf-8"}

@@ -1,0 +1,106 @@
+"""Read, list and move reports; the JSON shape the API and pages share."""
+import uuid
+
+from flask import url_for
+from flask_babel import gettext as _
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased, selectinload
+
+from .categories import CATEGORIES, RISK_LEVELS
+from .db import db
+from .errors import ApiError
+from .models import Area, Report, ReportEvent
+from .workflow import STATUS_LABELS, TRANSITIONS, allowed
+
+MAX_LIST = 1000
+
+
+def to_json(report: Report) -> dict:
+    """Return the API representation of a report."""
+    point = to_shape(report.location)
+    return {
+        "id": str(report.id),
+        "status": report.status,
+        "status_label": str(STATUS_LABELS[report.status]),
+        "category": report.category,
+        "category_name": str(CATEGORIES[report.category].name),
+        "subcategory": report.subcategory,
+        "risk_level": report.risk_level,
+        "risk_level_name": str(RISK_LEVELS[report.risk_level]),
+        "description": report.description,
+        "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)},
+        "location_source": report.location_source,
+        "accuracy_m": report.accuracy_m,
+        "committee": {"code": report.committee.code, "name": report.committee.name},
+        "town": {"code": report.town.code, "name": report.town.name},
+        "assignment": {"method": report.assignment_method, "distance_m": round(report.assignment_distance_m, 2)},
+        "photos": [url_for("photos.serve", key=p.public_key) for p in report.photos],
+        "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos],
+        "created_at": report.created_at.isoformat(),
+        "taken_at": report.taken_at.isoformat() if report.taken_at else None,
+    }
+
+
+def get_report(report_id: str, for_update: bool = False) -> Report:
+    """Return one report or raise a 404 the caller can show."""
+    try:
+        rid = uuid.UUID(report_id)
+    except ValueError:
+        rid = None
+    query = select(Report).where(Report.id == rid)
+    if for_update:
+        query = query.with_for_update()
+    report = db.session.scalars(query).first() if rid else None
+    if report is None:
+        raise ApiError(404, "report_not_found", _("找不到该上报，请检查编号是否正确。"))
+    return report
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """Parse 'minlon,minlat,maxlon,maxlat' or raise a 422."""
+    try:
+        values = tuple(float(v) for v in raw.split(","))
+        ok = len(values) == 4 and values[0] < values[2] and values[1] < values[3] and all(
+            -180 <= v <= 180 for v in values[::2]) and all(-90 <= v <= 90 for v in values[1::2])
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ApiError(422, "bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。"))
+    return values  # type: ignore[return-value]
+
+
+def list_reports(status: str = "", committee: str = "", town: str = "", bbox: str = "", limit: int = 100):
+    """Return reports matching the filters, newest first."""
+    query = select(Report).options(
+        selectinload(Report.committee), selectinload(Report.town), selectinload(Report.photos)
+    )
+    if status:
+        wanted = [s for s in status.split(",") if s]
+        if not set(wanted) <= set(TRANSITIONS):
+            raise ApiError(422, "bad_status", _("状态取值无效。"))
+        query = query.where(Report.status.in_(wanted))
+    for code, column in ((committee, Report.committee_id), (town, Report.town_id)):
+        if code:
+            area = aliased(Area)
+            query = query.where(column.in_(select(area.id).where(area.code == code)))
+    if bbox:
+        minx, miny, maxx, maxy = parse_bbox(bbox)
+        query = query.where(func.ST_Intersects(Report.location, func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)))
+    limit = max(1, min(limit, MAX_LIST))
+    return db.session.scalars(query.order_by(Report.created_at.desc(), Report.id).limit(limit)).all()
+
+
+def transition(report_id: str, to_status: str, note: str, actor_label: str) -> Report:
+    """Move a report along the workflow table and record the event, or raise 409."""
+    report = get_report(report_id, for_update=True)
+    if to_status not in TRANSITIONS:
+        raise ApiError(422, "bad_status", _("目标状态无效。"))
+    if not allowed(report.status, to_status):
+        raise ApiError(409, "illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
+                                                    a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
+    db.session.add(ReportEvent(report_id=report.id, from_status=report.status, to_status=to_status,
+                               actor_label=actor_label, note=note, data={}))
+    report.status = to_status
+    db.session.commit()
+    return report

@@ -1,0 +1,96 @@
+"""Photo storage: one interface, a local-directory backend.
+
+Files are written under a temporary name and fsync'd first, the caller commits its database
+row, and only then are the files renamed to their final key. A failure before the commit
+discards the temporaries, so no visible file ever lacks its report.
+"""
+import os
+import re
+import secrets
+from pathlib import Path
+
+# public copies (p/) and thumbnails (t/) may be served; originals (o/) never are.
+KEY_RE = re.compile(r"^(?P<area>[opt])/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp|heic)$")
+PUBLIC_AREAS = frozenset({"p", "t"})
+TMP_MARK = ".tmp-"
+
+
+class StorageError(Exception):
+    """The storage backend could not do what was asked."""
+
+
+def is_valid_key(key: str, public_only: bool = False) -> bool:
+    """Tell whether the key has our shape (and, optionally, may be served publicly)."""
+    m = KEY_RE.match(key)
+    return bool(m) and (not public_only or m.group("area") in PUBLIC_AREAS)
+
+
+def key_for(area: str, sha256: str, ext: str) -> str:
+    """Build the content-addressed key of a file."""
+    return f"{area}/{sha256[:2]}/{sha256}.{ext}"
+
+
+class LocalBatch:
+    """Files staged for one database transaction."""
+
+    def __init__(self, storage: "LocalStorage"):
+        self.storage = storage
+        self.staged: list[tuple[Path, Path]] = []
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write data under a temporary name next to its final place, durably."""
+        if not is_valid_key(key):
+            raise StorageError(f"invalid key {key!r}")
+        final = self.storage.path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        tmp = final.with_name(final.name + TMP_MARK + secrets.token_hex(8))
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        self.staged.append((tmp, final))
+
+    def publish(self) -> None:
+        """Make every staged file visible under its key (after the DB commit)."""
+        dirs = set()
+        for tmp, final in self.staged:
+            os.replace(tmp, final)
+            dirs.add(final.parent)
+        for d in dirs:
+            _fsync_dir(d)
+        self.staged.clear()
+
+    def discard(self) -> None:
+        """Remove every staged temporary (the DB transaction failed)."""
+        for tmp, _final in self.staged:
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+
+
+class LocalStorage:
+    """Photos in a local directory."""
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def batch(self) -> LocalBatch:
+        return LocalBatch(self)
+
+    def path(self, key: str) -> Path:
+        if not is_valid_key(key):
+            raise StorageError(f"invalid key {key!r}")
+        return self.root / key
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def read(self, key: str) -> bytes:
+        return self.path(key).read_bytes()
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

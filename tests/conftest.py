@@ -1,0 +1,124 @@
+"""Fixtures: a fresh PostGIS test database, the app on it, a live HTTP server, the demo district."""
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from service import create_app, migrate
+from service.db import db
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+ADMIN_TOKEN = "test-admin-token"
+
+
+def _test_url() -> str:
+    if os.environ.get("TEST_DATABASE_URL"):
+        return os.environ["TEST_DATABASE_URL"]
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        pytest.exit("DATABASE_URL is not set: run the tests with `make test`", returncode=2)
+    url = make_url(base)
+    return url.set(database=url.database + "_test").render_as_string(hide_password=False)
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the database named in url (it must be a *_test* database)."""
+    target = make_url(url)
+    assert "test" in target.database, "refusing to drop a database whose name lacks 'test'"
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """A fresh database migrated to head; a missing server fails loudly."""
+    url = _test_url()
+    recreate_database(url)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def photo_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("photos")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, photo_dir):
+    app = create_app({
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "PHOTO_DIR": str(photo_dir),
+        "ADMIN_TOKEN": ADMIN_TOKEN,
+    })
+    with app.app_context():
+        _load_demo(app)
+    return app
+
+
+def _load_demo(app) -> None:
+    result = app.test_cli_runner().invoke(args=["demo-data", "--if-empty"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.fixture(autouse=True)
+def _clean_reports(request, photo_dir):
+    """Remove reports and photo files a test created (reports commit inside the service)."""
+    yield
+    if "app" not in request.fixturenames:
+        return
+    app = request.getfixturevalue("app")
+    with app.app_context():
+        db.session.rollback()
+        db.session.execute(text("TRUNCATE report, photo, report_event RESTART IDENTITY CASCADE"))
+        db.session.commit()
+    for child in photo_dir.iterdir():
+        shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """The app served over real HTTP on 127.0.0.1 in a background thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def http(live_server):
+    """A requests session whose relative URLs go to the live server."""
+
+    class Session(requests.Session):
+        def request(self, method, url, *args, **kwargs):
+            return super().request(method, live_server + url, *args, **kwargs)
+
+    with Session() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA} (only present beside the project's clone)")
+    return SHARED_DATA

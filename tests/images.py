@@ -1,0 +1,26 @@
+"""Real Pillow images for tests: JPEGs with EXIF GPS, PNGs, corrupt data."""
+import io
+from datetime import datetime
+
+from PIL import Image
+
+from geo.exif import build_gps_exif
+
+
+def jpeg(size=(640, 480), gps: tuple[float, float] | None = None, taken_at: datetime | None = None,
+         orientation: int | None = None, colour=(200, 60, 40)) -> bytes:
+    """Encode a JPEG, optionally with GPS, DateTimeOriginal and an Orientation tag."""
+    img = Image.new("RGB", size, colour)
+    img.paste((20, 20, 220), (0, 0, size[0] // 4, size[1] // 4))  # mark the top-left corner blue
+    exif = build_gps_exif(*gps, taken_at=taken_at) if gps else Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def png(size=(300, 200)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGBA", size, (0, 128, 0, 128)).save(buf, "PNG")
+    return buf.getvalue()
