@@ -5,8 +5,6 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from geo import coords
-
 from . import areas, assignment, categories, intake, reports
 from .db import db
 from .errors import ApiError

@@ -84,5 +84,12 @@ def missing_parents(boundaries: Sequence[Boundary], level: str) -> list[str]:
     return sorted(wanted - have)
 
 
+def commit_import() -> None:
+    """Commit an import and refresh planner statistics, without which assignment falls back to seq scans."""
+    db.session.commit()
+    db.session.execute(text("ANALYZE area"))
+    db.session.commit()
+
+
 def has_areas() -> bool:
     return db.session.execute(text("SELECT EXISTS (SELECT 1 FROM area WHERE level = 'committee')")).scalar()

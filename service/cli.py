@@ -62,7 +62,7 @@ def boundaries_import(path: str, level: str, crs: str, repair: bool, tolerance_m
         sys.exit(1)
     with click.progressbar(length=len(items), label=f"importing {len(items)} {level} boundaries") as bar:
         generation = areas.import_boundaries(items, level, progress=bar.update)
-    db.session.commit()
+    areas.commit_import()
     click.echo(f"imported {len(items)} {level} boundaries as generation {generation}")
 
 
@@ -88,7 +88,7 @@ def demo_data(if_empty: bool) -> None:
         chosen = [b for b in items if b.level == level]
         generation = areas.import_boundaries(chosen, level)
         click.echo(f"demo {level}: {len(chosen)} areas, generation {generation}")
-    db.session.commit()
+    areas.commit_import()
 
 
 @click.command("reassign")

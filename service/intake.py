@@ -41,8 +41,9 @@ def _number(form: MultiDict, name: str, low: float, high: float) -> float | None
     except ValueError:
         value = math.nan
     if not math.isfinite(value) or not low <= value <= high:
-        raise ApiError(422, "bad_" + name, _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查定位后重试。",
-                                             name=name, low=low, high=high))
+        message = _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查后重试。",
+                    name=name, low=low, high=high)
+        raise ApiError(422, "bad_" + name, message)
     return value
 
 
@@ -62,7 +63,8 @@ def parse_location(form: MultiDict, photo: ProcessedPhoto | None) -> Location:
         return Location(wlon, wlat, (lon, lat), crs, source)
     if photo is not None and photo.gps is not None:
         return Location(photo.gps[0], photo.gps[1], photo.gps, "wgs84", "exif")
-    raise ApiError(422, "no_location", _("无法确定隐患位置：请允许浏览器定位、在地图上选点，或上传带有 GPS 信息的照片。"))
+    raise ApiError(422, "no_location",
+                   _("无法确定隐患位置：请允许浏览器定位、在地图上选点，或上传带有 GPS 信息的照片。"))
 
 
 def _category(form: MultiDict) -> tuple[str, str | None, str]:
@@ -119,8 +121,9 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     loc = parse_location(form, photos[0])
     assigned = assignment.assign_point(loc.lon, loc.lat)
     if assigned is None:
-        raise ApiError(422, "outside_area", _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
-                                              m=int(assignment.max_distance())))
+        message = _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
+                    m=int(assignment.max_distance()))
+        raise ApiError(422, "outside_area", message)
     report = Report(
         reporter_id=reporter_id, client_report_id=client_id, category=code, subcategory=sub, risk_level=risk,
         description=description, location=from_shape(Point(loc.lon, loc.lat), srid=4326),

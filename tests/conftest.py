@@ -6,12 +6,13 @@ from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from service import create_app, migrate
 from service.db import db
+from service.models import Area
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 ADMIN_TOKEN = "test-admin-token"
@@ -81,6 +82,16 @@ def _clean_reports(request, photo_dir):
         db.session.commit()
     for child in photo_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+
+@pytest.fixture
+def spot(app):
+    """An interior point of a demo committee, with that committee and its town."""
+    with app.app_context():
+        area = db.session.scalars(select(Area).where(Area.level == "committee").order_by(Area.code)).first()
+        pt = db.session.scalar(select(func.ST_AsText(func.ST_PointOnSurface(area.geom))).where(Area.id == area.id))
+        lon, lat = (float(v) for v in pt[6:-1].split())
+        return {"lon": lon, "lat": lat, "code": area.code, "name": area.name, "town": area.parent.code}
 
 
 @pytest.fixture

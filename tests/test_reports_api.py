@@ -8,19 +8,9 @@ from sqlalchemy import func, select
 
 from geo import coords
 from service.db import db
-from service.models import Area, Photo, Report, ReportEvent
+from service.models import Photo, Report, ReportEvent
 
 from .images import jpeg, png
-
-
-@pytest.fixture
-def spot(app):
-    """An interior point of a demo committee, with that committee and its town."""
-    with app.app_context():
-        area = db.session.scalars(select(Area).where(Area.level == "committee").order_by(Area.code)).first()
-        pt = db.session.scalar(select(func.ST_AsText(func.ST_PointOnSurface(area.geom))).where(Area.id == area.id))
-        lon, lat = (float(v) for v in pt[6:-1].split())
-        return {"lon": lon, "lat": lat, "code": area.code, "name": area.name, "town": area.parent.code}
 
 
 def post(http, photo=None, **fields):
@@ -152,7 +142,7 @@ def test_failed_commit_leaves_no_row_and_no_file(app, photo_dir, spot, monkeypat
         from service import intake
 
         monkeypatch.setattr(db.session, "commit", broken_commit)
-        form = MultiDict({"category": "other", "lon": spot["lon"], "lat": spot["lat"]})
+        form = MultiDict({"category": "other", "lon": str(spot["lon"]), "lat": str(spot["lat"])})
         with pytest.raises(RuntimeError):
             intake.create_report(form, [FileStorage(io.BytesIO(jpeg()), "a.jpg")])
     assert files_on_disk(photo_dir) == []

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Copy the front-end dist files the map pages need from node_modules into
+# static/vendor/<pkg>/, so the pages load with no CDN and no npm at runtime.
+# The copied files are committed; node_modules is not (keep it git-ignored).
+#
+# Usage: bash static/vendor.sh        (from anywhere; needs node/npm only
+#                                      when node_modules is missing or stale)
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+vendor="$root/static/vendor"
+cd "$root"
+
+# Reinstall exactly what package-lock.json pins when node_modules is missing
+# or older than the lock file.
+if [[ ! -f node_modules/.package-lock.json || package-lock.json -nt node_modules/.package-lock.json ]]; then
+    npm ci --no-audit --no-fund
+fi
+
+# copy <package> <file relative to the package>... -> static/vendor/<package>/
+copy() {
+    local pkg="$1"
+    shift
+    local src="node_modules/$pkg" rel
+    for rel in "$@"; do
+        local dest="$vendor/$pkg/${rel#dist/}"
+        mkdir -p "$(dirname "$dest")"
+        cp "$src/$rel" "$dest"
+    done
+}
+
+rm -rf "${vendor:?}"
+mkdir -p "$vendor"
+
+# leaflet: the minified build, its stylesheet and the images the stylesheet
+# and L.Icon.Default refer to (layer-control icon, default marker).
+copy leaflet \
+    LICENSE \
+    dist/leaflet.js \
+    dist/leaflet.css \
+    dist/images/layers.png \
+    dist/images/layers-2x.png \
+    dist/images/marker-icon.png \
+    dist/images/marker-icon-2x.png \
+    dist/images/marker-shadow.png
+
+echo "vendored into ${vendor#"$root"/}:"
+(cd "$vendor" && find . -type f | sort && du -sh .)
