@@ -11,7 +11,7 @@ APT_TEST := $(APT_RUN) chromium
 PRIVATE_URL := $(shell .ci/postgis.sh url)
 export DATABASE_URL ?= $(PRIVATE_URL)
 
-.PHONY: run test stop db deps-run deps-test venv translations lint bench clean-db
+.PHONY: run test stop db deps-run deps-test venv translations lint bench messages
 
 run: deps-run venv db
 	$(BIN)/hazard-snap db upgrade
@@ -50,3 +50,8 @@ translations: $(VENV)/.installed
 
 db:
 	@if [ "$(DATABASE_URL)" = "$(PRIVATE_URL)" ]; then .ci/postgis.sh start; fi
+
+# Re-extract the Chinese source messages and merge them into the English catalog.
+messages: venv
+	$(BIN)/pybabel extract -F babel.cfg -k _l -o service/translations/messages.pot .
+	$(BIN)/pybabel update -i service/translations/messages.pot -d service/translations

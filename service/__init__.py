@@ -1,6 +1,6 @@
 """火患随手拍: the Flask application factory."""
 from flask import Flask, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from . import errors
 from .config import Config
@@ -25,6 +25,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     db.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
     app.extensions["photo_storage"] = LocalStorage(app.config["PHOTO_DIR"])
     errors.init_app(app)
 

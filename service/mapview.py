@@ -20,7 +20,11 @@ from datetime import datetime, timedelta, timezone
 
 import folium
 from branca.element import Element, MacroElement
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from folium.template import Template
+
+from .workflow import STATUS_LABELS
 
 STATUS_COLOURS: dict[str, str] = {
     "submitted": "#e53935",
@@ -32,21 +36,10 @@ STATUS_COLOURS: dict[str, str] = {
     "rectified": "#00897b",
     "verified": "#43a047",
 }
-STATUS_LABELS: dict[str, str] = {
-    "submitted": "待受理",
-    "accepted": "已受理",
-    "rejected": "已驳回",
-    "duplicate": "重复上报",
-    "dispatched": "已派单",
-    "rectifying": "整改中",
-    "rectified": "已整改",
-    "verified": "已核验",
-}
 UNKNOWN_COLOUR = "#000000"
 
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 TILES_ATTRIBUTION = "© OpenStreetMap contributors"
-PAGE_TITLE = "火患地图"
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
@@ -55,7 +48,7 @@ CHINA_TZ = timezone(timedelta(hours=8))
 # branca's Figure template plus lang="zh-CN" and an always-present <title>.
 _PAGE_TEMPLATE = Template(
     "<!DOCTYPE html>\n"
-    '<html lang="zh-CN">\n'
+    '<html lang="{{ this.lang }}">\n'
     "<head>\n"
     "    {{ this.header.render(**kwargs) }}\n"
     "    <title>{{ this.title|e }}</title>\n"
@@ -137,26 +130,26 @@ def _format_time(value: object) -> str:
 
 def _popup_html(report: dict) -> str:
     rows = [
-        ("类别", report.get("category_label")),
-        ("状态", report.get("status_label")),
-        ("居委会", report.get("committee_name")),
-        ("上报时间", _format_time(report.get("created_at"))),
+        (_("类别"), report.get("category_label")),
+        (_("状态"), report.get("status_label")),
+        (_("居村委"), report.get("committee_name")),
+        (_("上报时间"), _format_time(report.get("created_at"))),
     ]
     parts = ['<div class="hazard-popup">']
-    parts += [f"<div><b>{label}：</b>{_esc(value)}</div>" for label, value in rows]
+    parts += [f"<div><b>{_esc(label)}：</b>{_esc(value)}</div>" for label, value in rows]
     parts.append(f'<p class="desc">{_esc(report.get("description"))}</p>')
     if report.get("thumb_url"):
-        parts.append(f'<img src="{_esc_url(report["thumb_url"])}" alt="现场照片" loading="lazy">')
-    parts.append(f'<a href="{_esc_url(report.get("detail_url"))}">查看详情</a></div>')
+        parts.append(f'<img src="{_esc_url(report["thumb_url"])}" alt="{_esc(_("现场照片"))}" loading="lazy">')
+    parts.append(f'<a href="{_esc_url(report.get("detail_url"))}">{_esc(_("查看详情"))}</a></div>')
     return "".join(parts)
 
 
 def _legend_html() -> str:
     items = "".join(
-        f'<div><i style="background:{colour}"></i>{_esc(STATUS_LABELS[status])}</div>'
+        f'<div><i style="background:{colour}"></i>{_esc(str(STATUS_LABELS[status]))}</div>'
         for status, colour in STATUS_COLOURS.items()
     )
-    return f'<div class="hazard-legend"><b>隐患状态</b>{items}</div>'
+    return f'<div class="hazard-legend"><b>{_esc(_("隐患状态"))}</b>{items}</div>'
 
 
 def _iter_positions(coords: object) -> Iterator[tuple[float, float]]:
@@ -204,7 +197,8 @@ def _new_map(static_url: Callable[[str], str], center, zoom: int) -> folium.Map:
     fmap.default_css = [("leaflet_css", static_url(LEAFLET_CSS))]
     figure = fmap.get_root()
     figure._template = _PAGE_TEMPLATE
-    figure.title = PAGE_TITLE
+    figure.title = _("火患地图")
+    figure.lang = "en" if str(get_locale()) == "en" else "zh-CN"
     figure.header.add_child(Element(_PAGE_STYLE), name="hazard_style")
     figure.html.add_child(Element(_legend_html()), name="hazard_legend")
     return fmap

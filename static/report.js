@@ -20,7 +20,7 @@
       document.getElementById("lon").value = pos.coords.longitude;
       document.getElementById("lat").value = pos.coords.latitude;
       document.getElementById("accuracy_m").value = Math.round(pos.coords.accuracy);
-      geoStatus.textContent = msg.msgLocated.replace("%(m)s", Math.round(pos.coords.accuracy));
+      geoStatus.textContent = msg.msgLocated.replace("{m}", Math.round(pos.coords.accuracy));
     }, function () { geoStatus.textContent = msg.msgNoGeo; },
     { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
   }

@@ -1,0 +1,249 @@
+"""The report form and the map driven in Debian's Chromium over real HTTP, with the internet cut off."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from playwright.sync_api import expect, sync_playwright
+
+from .images import jpeg
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TIMEOUT_MS = 10_000
+XSS_IMG = "<img src=x onerror=alert(1)>"
+COMMITTEES = 585  # the demo district (one polygon each)
+
+
+@dataclass
+class PageLog:
+    """What a page did that a test may want to assert on."""
+
+    errors: list[str] = field(default_factory=list)  # uncaught exceptions
+    console: list[tuple[str, str]] = field(default_factory=list)  # (text, source url) of console errors
+    dialogs: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)  # requests not to 127.0.0.1, aborted
+
+    def console_errors(self, expected_url=lambda url: False) -> list[tuple[str, str]]:
+        """Console errors other than those about a blocked request or an expected URL."""
+        return [(text, url) for text, url in self.console if url not in self.blocked and not expected_url(url)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(path, **context_options) -> (page, log): a fresh offline context on the live server."""
+    contexts = []
+
+    def open_(path: str, **options):
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 700}, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        log = PageLog()
+
+        def gate(route):
+            if urlsplit(route.request.url).hostname == "127.0.0.1":
+                return route.continue_()
+            log.blocked.append(route.request.url)
+            return route.abort("internetdisconnected")
+
+        context.route("**/*", gate)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: log.errors.append(str(exc)))
+        page.on("console", lambda m: m.type == "error" and log.console.append((m.text, m.location.get("url", ""))))
+        page.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+        response = page.goto(live_server + path, wait_until="load")
+        assert response.status == 200
+        return page, log
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def located(spot) -> dict:
+    """Geolocation options putting the device at spot, 15 m accurate."""
+    return {"geolocation": {"latitude": spot["lat"], "longitude": spot["lon"], "accuracy": 15},
+            "permissions": ["geolocation"]}
+
+
+def town_name(http, spot) -> str:
+    found = http.get("/api/v1/areas/lookup", params={"lon": spot["lon"], "lat": spot["lat"]}).json()
+    assert found["committee"]["code"] == spot["code"]
+    return found["town"]["name"]
+
+
+def listed_reports(http) -> list[dict]:
+    resp = http.get("/api/v1/reports")
+    assert resp.status_code == 200
+    return resp.json()["reports"]
+
+
+def photo_file(tmp_path, name="hazard.jpg", **kwargs) -> str:
+    path = tmp_path / name
+    path.write_bytes(jpeg(**kwargs))
+    return str(path)
+
+
+def assert_clean(log: PageLog, expected_url=lambda url: False) -> None:
+    assert log.errors == []
+    assert log.console_errors(expected_url) == []
+    assert log.dialogs == []
+
+
+def is_report_api(url: str) -> bool:
+    return urlsplit(url).path == "/api/v1/reports"
+
+
+@pytest.mark.browser
+def test_report_form_sends_a_located_report(open_page, http, spot, tmp_path):
+    town = town_name(http, spot)
+    page, log = open_page("/report", **located(spot))
+    expect(page.locator("#geo-status")).to_contain_text("已定位，精度约 15 米")
+    page.set_input_files("#photo", photo_file(tmp_path))
+    expect(page.locator("#preview")).to_be_visible()
+    page.select_option("#category", "ebike_charging")
+    page.fill("#description", "3号楼一楼楼道内有电动车充电")
+    page.click("#submit")
+    result = page.locator("#result")
+    expect(result).to_contain_text(spot["name"])
+    expect(result).to_contain_text(town)
+    expect(result).to_have_class("ok")
+    expect(page.locator("#submit")).to_be_enabled()
+
+    (report,) = listed_reports(http)
+    assert report["location_source"] == "device"
+    assert report["committee"]["code"] == spot["code"]
+    assert report["category"] == "ebike_charging"
+    assert report["description"] == "3号楼一楼楼道内有电动车充电"
+    assert report["accuracy_m"] == 15
+    assert report["location"]["lon"] == pytest.approx(spot["lon"], abs=1e-6)
+    assert report["location"]["lat"] == pytest.approx(spot["lat"], abs=1e-6)
+    assert page.locator("#report-form").get_attribute("data-report-id") == report["id"]
+    assert log.blocked == []
+    assert_clean(log)
+
+
+@pytest.mark.browser
+def test_report_form_without_category_shows_api_error(open_page, http, spot, tmp_path):
+    page, log = open_page("/report", **located(spot))
+    expect(page.locator("#geo-status")).to_contain_text("已定位")
+    page.set_input_files("#photo", photo_file(tmp_path))
+    page.fill("#description", "没选类别")
+    page.click("#submit")
+    result = page.locator("#result")
+    expect(result).to_have_class("error")
+    expect(result).to_contain_text("类别")
+    assert "上报成功" not in result.inner_text()
+    assert listed_reports(http) == []
+    assert log.blocked == []
+    assert_clean(log, expected_url=is_report_api)  # Chromium logs the 422 response itself
+
+
+@pytest.mark.browser
+def test_report_form_falls_back_to_exif_gps(open_page, http, spot, tmp_path):
+    page, log = open_page("/report")  # geolocation not granted
+    expect(page.locator("#geo-status")).to_contain_text("无法获取位置")
+    assert page.input_value("#lon") == "" and page.input_value("#lat") == ""
+    page.set_input_files("#photo", photo_file(tmp_path, gps=(spot["lon"], spot["lat"])))
+    page.select_option("#category", "combustibles")
+    page.click("#submit")
+    expect(page.locator("#result")).to_contain_text(spot["name"])
+
+    (report,) = listed_reports(http)
+    assert report["location_source"] == "exif"
+    assert report["committee"]["code"] == spot["code"]
+    assert report["accuracy_m"] is None
+    assert log.blocked == []
+    assert_clean(log)
+
+
+def create_report(http, lon: float, lat: float, description: str, category: str) -> dict:
+    resp = http.post(
+        "/api/v1/reports",
+        data={"category": category, "lon": lon, "lat": lat, "description": description},
+        files=[("photo", ("a.jpg", jpeg(), "image/jpeg"))],
+    )
+    assert resp.status_code == 201, resp.text
+    return resp.json()
+
+
+MALICIOUS_MARKER_INDEX = """() => {
+  const map = window[document.querySelector('.folium-map').id];
+  const paths = [...document.querySelectorAll('path.hazard-report')];
+  let index = -1;
+  map.eachLayer(l => {
+    if (l instanceof L.CircleMarker && l.getPopup() && l.getPopup().getContent().includes('onerror')) {
+      index = paths.indexOf(l._path);
+    }
+  });
+  return index;
+}"""
+
+
+@pytest.mark.browser
+def test_map_draws_committees_and_reports_offline(open_page, http, spot):
+    create_report(http, spot["lon"], spot["lat"], XSS_IMG, "combustibles")
+    # The second report sits 0.02° east, so the two markers do not overlap.
+    other = create_report(http, spot["lon"] + 0.02, spot["lat"], "楼道堆放杂物", "exit_blocked")
+    assert other["committee"]["code"] != spot["code"]
+    page, log = open_page("/map")
+    page.wait_for_selector("path.hazard-report")
+
+    assert page.evaluate("() => window.L.version") == "1.9.4"
+    scripts = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
+    assert any(urlsplit(s).path == "/static/vendor/leaflet/leaflet.js" for s in scripts)
+    assert all(urlsplit(s).hostname == "127.0.0.1" for s in scripts)
+    # folium's GeoJson draws one <path> per committee (each a single-part MultiPolygon),
+    # and every CircleMarker is one more interactive <path>.
+    assert page.locator("path.hazard-report").count() == 2
+    assert page.locator("path.leaflet-interactive").count() == COMMITTEES + 2
+
+    index = page.evaluate(MALICIOUS_MARKER_INDEX)
+    assert index >= 0
+    page.locator("path.hazard-report").nth(index).click()
+    content = page.locator(".leaflet-popup-content")
+    content.wait_for()
+    expect(content).to_contain_text(XSS_IMG)
+    expect(content).to_contain_text(spot["name"])
+    assert content.locator("img").count() == 1  # the photo thumbnail, not the injected tag
+    assert urlsplit(content.locator("img").get_attribute("src")).path.startswith("/photos/")
+    page.wait_for_timeout(300)  # give an injected onerror handler a chance to fire
+
+    assert log.blocked, "tile requests were expected (and blocked)"
+    assert {urlsplit(u).hostname for u in log.blocked} == {"tile.openstreetmap.org"}
+    assert_clean(log)
+
+
+def test_language_switch_link_and_html_lang(live_server):
+    chinese = requests.get(live_server + "/report", timeout=10)
+    assert chinese.status_code == 200
+    assert '<html lang="zh-CN">' in chinese.text
+    assert '<a href="?lang=en">English</a>' in chinese.text
+
+    english = requests.get(live_server + "/report?lang=en", timeout=10)
+    assert english.status_code == 200
+    assert '<html lang="en">' in english.text
+    assert '<a href="?lang=zh_CN">中文</a>' in english.text
+    assert ">English</a>" not in english.text
+    assert english.cookies.get("lang") == "en"
