@@ -46,7 +46,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	touch $@
 
 translations: $(VENV)/.installed
-	@$(BIN)/pybabel compile -q -d service/translations
+	@$(BIN)/pybabel compile -d service/translations >/dev/null
 
 db:
 	@if [ "$(DATABASE_URL)" = "$(PRIVATE_URL)" ]; then .ci/postgis.sh start; fi

@@ -122,17 +122,22 @@ def build_app(url: str, photo_dir: str, towns: list, committees: list):
 
 
 def make_points(committees: list, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Uniform points over the bounding box widened by ~400 m, 1 % on polygon vertices, shuffled."""
+    """Seeded points: 85 % inside some committee, 14 % uniform over the bounding box widened by ~400 m (mostly
+    outside), 1 % on polygon vertices (shared edges); shuffled."""
     rng = np.random.default_rng(seed)
     bounds = np.array([b.geom.bounds for b in committees])
-    (minx, miny), (maxx, maxy) = bounds[:, :2].min(axis=0) - 0.004, bounds[:, 2:].max(axis=0) + 0.004
-    n_vertex = n // 100
-    lons = rng.uniform(minx, maxx, n - n_vertex)
-    lats = rng.uniform(miny, maxy, n - n_vertex)
+    low, high = bounds[:, :2].min(axis=0) - 0.004, bounds[:, 2:].max(axis=0) + 0.004
+    tree = shapely.STRtree([b.geom for b in committees])
+    n_vertex, n_inside = n // 100, n * 85 // 100
+    inside = np.empty((0, 2))
+    while len(inside) < n_inside:
+        box = rng.uniform(low, high, size=(2 * n, 2))
+        inside = np.concatenate([inside, box[np.unique(tree.query(shapely.points(box), predicate="intersects")[0])]])
     vertices = [shapely.get_coordinates(committees[i].geom) for i in rng.integers(len(committees), size=n_vertex)]
     picked = np.array([v[rng.integers(len(v))] for v in vertices]).reshape(-1, 2)
-    order = rng.permutation(n)
-    return np.concatenate([lons, picked[:, 0]])[order], np.concatenate([lats, picked[:, 1]])[order]
+    points = np.concatenate([inside[:n_inside], rng.uniform(low, high, size=(n - n_inside - n_vertex, 2)), picked])
+    points = points[rng.permutation(n)]
+    return points[:, 0].copy(), points[:, 1].copy()
 
 
 def best_of(run, repeat: int, prepare=lambda: None) -> tuple[float, object]:
@@ -172,7 +177,7 @@ def service_per_point(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> t
         return best_of(run, repeat)
 
 
-def sql_select(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[float, list]:
+def sql_select(app, lons: np.ndarray, lats: np.ndarray, repeat: int, jit: bool) -> tuple[float, list]:
     """One SELECT over unnest(lons, lats) CROSS JOIN LATERAL assign_point(...), rows fetched to Python."""
     with app.app_context():
         codes = committee_codes()
@@ -180,6 +185,8 @@ def sql_select(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[fl
 
         def run() -> list:
             out: list = [None] * len(lons)
+            if not jit:
+                db.session.execute(text("SET LOCAL jit = off"))
             for i, committee_id, method in db.session.execute(text(SELECT_SQL), params):
                 out[i - 1] = (codes[committee_id], method)
             db.session.rollback()
@@ -188,15 +195,23 @@ def sql_select(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[fl
         return best_of(run, repeat)
 
 
-def sql_reassign(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[float, list, int]:
-    """Insert a report per point, then time reassign_open_reports() + commit after making every row wrong."""
+def wrong_assignment() -> dict:
+    cid, tid = db.session.execute(text(
+        "SELECT id, parent_id FROM area WHERE level = 'committee' ORDER BY code LIMIT 1")).one()
+    return {"cid": cid, "tid": tid, "wrong": WRONG_M}
+
+
+def insert_reports(app, lons: np.ndarray, lats: np.ndarray) -> None:
+    """One open report per point (client_report_id = its 1-based index), wrongly assigned."""
     with app.app_context():
-        codes = committee_codes()
-        cid, tid = db.session.execute(text(
-            "SELECT id, parent_id FROM area WHERE level = 'committee' ORDER BY code LIMIT 1")).one()
-        wrong = {"cid": cid, "tid": tid, "wrong": WRONG_M}
-        db.session.execute(text(INSERT_SQL), {"lons": lons.tolist(), "lats": lats.tolist(), **wrong})
+        db.session.execute(text(INSERT_SQL), {"lons": lons.tolist(), "lats": lats.tolist(), **wrong_assignment()})
         db.session.commit()
+
+
+def sql_reassign(app, n: int, repeat: int, jit: bool) -> tuple[float, list, int]:
+    """Time reassign_open_reports() + commit, after making every report's assignment wrong and VACUUM ANALYZE."""
+    with app.app_context():
+        codes, wrong = committee_codes(), wrong_assignment()
 
         def prepare() -> None:
             db.session.execute(text(MAKE_WRONG_SQL), wrong)
@@ -205,12 +220,14 @@ def sql_reassign(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[
                 conn.execute(text("VACUUM ANALYZE report"))
 
         def run() -> int:
+            if not jit:
+                db.session.execute(text("SET LOCAL jit = off"))
             rows = assignment.reassign_open_reports()
             db.session.commit()
             return rows
 
         seconds, rewritten = best_of(run, repeat, prepare)
-        out: list = [None] * len(lons)
+        out: list = [None] * n
         for i, committee_id, method, dist in db.session.execute(text(
                 "SELECT client_report_id::int, committee_id, assignment_method, assignment_distance_m FROM report")):
             out[i - 1] = None if dist == WRONG_M else (codes[committee_id], method)
@@ -235,11 +252,11 @@ def naive_loop(committees: list, lons: np.ndarray, lats: np.ndarray, repeat: int
     return best_of(run, repeat)
 
 
-def disagreements(name: str, got: list, truth: list, covers_only: bool = False) -> list[str]:
-    """Compare a method's keys with the STRtree ground truth on the points it assigned."""
+def disagreements(name: str, got: list, truth: list) -> list[str]:
+    """Compare a method's keys with the STRtree ground truth on the points it assigned (a prefix of all)."""
     problems = []
     for i, (mine, expected) in enumerate(zip(got, truth, strict=False)):
-        if covers_only and (expected is None or expected[1] == "nearest"):
+        if name.startswith("naive") and (expected is None or expected[1] == "nearest"):
             expected = UNCOVERED
         if mine != expected:
             problems.append(f"{name}: point {i}: got {mine}, expected {expected}")
@@ -250,60 +267,60 @@ def machine_facts(app) -> list[str]:
     with app.app_context():
         pg, postgis, jit = db.session.execute(text("SELECT version(), postgis_full_version(), current_setting('jit')"))\
             .one()
-    pg_short = re.match(r"PostgreSQL [^ ]+", pg)
     parts = dict(re.findall(r'(POSTGIS|GEOS|PROJ)="([^" ]+)', postgis))
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "?"
+    cpu = re.search(r"^model name\s*: (.*)$", Path("/proc/cpuinfo").read_text(), re.M) if Path("/proc/cpuinfo").exists() \
+        else None
     return [
-        f"nproc: {len(os.sched_getaffinity(0))} (cpu_count {os.cpu_count()}), CPU: {cpu}",
-        f"{pg_short.group(0) if pg_short else pg}, PostGIS {parts.get('POSTGIS', '?')} (GEOS {parts.get('GEOS', '?')},"
-        f" PROJ {parts.get('PROJ', '?')}), jit={jit}",
-        f"Python {platform.python_version()}, shapely {shapely.__version__} (GEOS {shapely.geos_version_string}),"
-        f" numpy {np.__version__}",
+        f"nproc: {len(os.sched_getaffinity(0))}, CPU: {cpu.group(1) if cpu else platform.processor()}",
+        f"{' '.join(pg.split()[:2])}, PostGIS {parts.get('POSTGIS')} (GEOS {parts.get('GEOS')}, PROJ {parts.get('PROJ')}),"
+        f" server default jit={jit}",
+        f"Python {platform.python_version()}, shapely {shapely.__version__} (GEOS {shapely.geos_version_string})",
     ]
 
 
 def print_table(rows: list[tuple[str, int, float]]) -> None:
-    rates = {name: points / seconds for name, points, seconds in rows}
-    naive, per_point = rates["naive Python loop (covers)"], rates["service assign_point per point"]
-    header = ("method", "points", "seconds", "points/s", "vs naive", "vs per-point")
-    lines = [header] + [(name, f"{points:,}", f"{seconds:.4f}", f"{rates[name]:,.0f}",
-                         f"{rates[name] / naive:,.1f}x", f"{rates[name] / per_point:,.1f}x")
-                        for name, points, seconds in rows]
-    widths = [max(len(line[c]) for line in lines) for c in range(len(header))]
-    for n, line in enumerate(lines):
-        print("  ".join(cell.ljust(w) if c == 0 else cell.rjust(w) for c, (cell, w) in enumerate(zip(line, widths))))
-        if n == 0:
-            print("  ".join("-" * w for w in widths))
+    rates = [points / seconds for _, points, seconds in rows]
+    per_point, naive = rates[0], rates[-1]  # measure() puts the service lookup first and the naive loop last
+    lines = [("method", "points", "seconds", "points/s", "vs naive", "vs per-point")]
+    lines += [(name, f"{points:,}", f"{seconds:.4f}", f"{rate:,.0f}", f"{rate / naive:,.2f}x", f"{rate / per_point:,.2f}x")
+              for (name, points, seconds), rate in zip(rows, rates, strict=True)]
+    widths = [max(len(line[c]) for line in lines) for c in range(len(lines[0]))]
+    lines.insert(1, tuple("-" * w for w in widths))
+    for line in lines:
+        print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))))
 
 
 def measure(app, committees: list, lons: np.ndarray, lats: np.ndarray, args) -> tuple[list, dict]:
-    """Run every method; return table rows and each method's keys (STRtree first, the ground truth)."""
+    """Run every method; return table rows (name, points, seconds) and each method's keys by name."""
+    k, m, n, r = min(args.per_point, len(lons)), min(args.naive, len(lons)), len(lons), args.repeat
     assigner = Assigner(committees, max_distance_m=MAX_M)
-    tree_s, tree = best_of(lambda: [key(a) for a in assigner.assign_many(lons, lats)], args.repeat)
-    k, m = min(args.per_point, len(lons)), min(args.naive, len(lons))
-    service_s, service = service_per_point(app, lons[:k], lats[:k], args.repeat)
-    select_s, select = sql_select(app, lons, lats, args.repeat)
-    reassign_s, reassign, rewritten = sql_reassign(app, lons, lats, args.repeat)
-    naive_s, naive = naive_loop(committees, lons[:m], lats[:m], args.repeat)
-    print(f"reassign_open_reports() rewrote {rewritten:,} of {len(lons):,} reports per run"
-          f" (the rest lie over {MAX_M:.0f} m from every committee and keep the wrong assignment)")
-    rows = [
-        ("service assign_point per point", k, service_s),
-        ("SQL reassign_open_reports + commit", len(lons), reassign_s),
-        ("SQL SELECT unnest x assign_point", len(lons), select_s),
-        ("shapely STRtree Assigner.assign_many", len(lons), tree_s),
-        ("naive Python loop (covers)", m, naive_s),
-    ]
-    return rows, {"strtree": tree, "service": service, "select": select, "reassign": reassign, "naive": naive}
+    timed = {"shapely STRtree Assigner.assign_many": (n, best_of(
+        lambda: [(a.code, a.method) if a else None for a in assigner.assign_many(lons, lats)], r))}
+    timed["service assign_point, one per point"] = (k, service_per_point(app, lons[:k], lats[:k], r))
+    insert_reports(app, lons, lats)
+    for jit in (True, False):
+        suffix = "" if jit else ", SET LOCAL jit=off"
+        seconds, keys, rewritten = sql_reassign(app, n, r, jit)
+        timed["SQL reassign_open_reports()+commit" + suffix] = (n, (seconds, keys))
+        timed["SQL SELECT unnest x assign_point" + suffix] = (n, sql_select(app, lons, lats, r, jit))
+    timed[f"naive loop: covers() on {len(committees)} polygons"] = (m, naive_loop(committees, lons[:m], lats[:m], r))
+    print(f"reassign_open_reports() rewrote {rewritten:,} of {n:,} reports per run (the rest lie over {MAX_M:.0f} m"
+          " from every committee and keep the wrong assignment)")
+    order = [next(iter(timed))] if False else list(timed)
+    order.insert(0, order.pop(1))  # service lookup first, STRtree after the SQL rows, naive loop last
+    order.insert(-1, order.pop(1))
+    rows = [(name, timed[name][0], timed[name][1][0]) for name in order]
+    return rows, {name: timed[name][1][1] for name in order}
 
 
 def verify(results: dict) -> bool:
-    truth = results["strtree"]
+    truth = results["shapely STRtree Assigner.assign_many"]
+    methods = Counter(t[1] if t else "none" for t in truth)
+    print("ground truth (STRtree): " + ", ".join(f"{m} {c:,}" for m, c in sorted(methods.items())))
     problems = []
-    for name in ("service", "select", "reassign", "naive"):
-        found = disagreements(name, results[name], truth, covers_only=name == "naive")
-        print(f"agreement {name:>8} vs STRtree: {len(results[name]) - len(found):,} / {len(results[name]):,}")
+    for name, got in results.items():
+        found = disagreements(name, got, truth)
+        print(f"  agree with STRtree: {len(got) - len(found):>6,} / {len(got):<6,} {name}")
         problems += found
     for line in problems[:10]:
         print("  DISAGREE", line)
@@ -316,18 +333,16 @@ def main(argv: list[str] | None = None) -> int:
     towns, committees, source = load_boundaries()
     lons, lats = make_points(committees, args.points, args.seed)
     print(f"boundaries: {len(towns)} towns, {len(committees)} committees from {source}")
-    print(f"database: {make_url(url).render_as_string(hide_password=True)}")
+    print(f"database: {make_url(url).render_as_string(hide_password=True)} (recreated)")
     with tempfile.TemporaryDirectory(prefix="bench-photos-") as photos:
         app = build_app(url, photos, towns, committees)
         try:
             rows, results = measure(app, committees, lons, lats, args)
-            methods = Counter(r[1] if r else "none" for r in results["strtree"])
-            print("ground truth (STRtree): " + ", ".join(f"{m} {n:,}" for m, n in sorted(methods.items())))
             agree = verify(results)
-            print(f"\ntimes: best of {args.repeat} after one warm-up (time.perf_counter), max distance {MAX_M:.0f} m")
+            print(f"\nbest of {args.repeat} timed runs after one warm-up (time.perf_counter); max distance {MAX_M:.0f} m;"
+                  " reassign runs start from wrong assignments after VACUUM ANALYZE (untimed)")
             print_table(rows)
-            print()
-            print("\n".join(machine_facts(app)))
+            print("\n" + "\n".join(machine_facts(app)))
         finally:
             with app.app_context():
                 db.engine.dispose()
