@@ -1,11 +1,7 @@
 """Benchmark point-to-committee assignment: service lookups, bulk SQL, shapely STRtree and a naive loop.
 
-Every method assigns the same seeded random points (over the committees' bounding box plus a margin, with 1 %
-placed on polygon vertices so the 'edge' branch is exercised) and must agree on committee code and method.
-Each measurement is warmed up once, then repeated; the best time is reported. Run `--help` for options.
+All methods assign the same seeded points and must agree with the STRtree ground truth on (code, method).
 """
-from __future__ import annotations
-
 import argparse
 import os
 import platform
@@ -34,19 +30,17 @@ PRIVATE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5439/{BENCH_DB}"
 MAX_M = 200.0
 WRONG_M = -1.0  # assignment_distance_m of the deliberately wrong assignment; no real distance is negative
 UNCOVERED = ("-", "uncovered")  # what the covers-only naive loop reports for a point outside every polygon
+TRUTH = "shapely STRtree Assigner.assign_many"
 POINTS_SQL = "unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS p(lon, lat, i)"
-SELECT_SQL = f"""
-SELECT p.i, a.committee_id, a.method FROM {POINTS_SQL}
+SELECT_SQL = f"""SELECT p.i, a.committee_id, a.method FROM {POINTS_SQL}
 CROSS JOIN LATERAL assign_point(ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), :maxd) a"""
-INSERT_SQL = f"""
-INSERT INTO report (id, client_report_id, category, risk_level, description, location, submitted_lon,
-                    submitted_lat, submitted_crs, location_source, committee_id, town_id, assignment_method,
-                    assignment_distance_m, status)
+INSERT_SQL = f"""INSERT INTO report (id, client_report_id, category, risk_level, description, location, submitted_lon,
+ submitted_lat, submitted_crs, location_source, committee_id, town_id, assignment_method, assignment_distance_m, status)
 SELECT gen_random_uuid(), p.i::text, 'combustibles', 'general', 'bench', ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326),
-       p.lon, p.lat, 'wgs84', 'map', :cid, :tid, 'covers', :wrong, 'submitted'
-FROM {POINTS_SQL}"""
-MAKE_WRONG_SQL = """
-UPDATE report SET committee_id = :cid, town_id = :tid, assignment_method = 'covers', assignment_distance_m = :wrong"""
+  p.lon, p.lat, 'wgs84', 'map', :cid, :tid, 'covers', :wrong, 'submitted' FROM {POINTS_SQL}"""
+# One committee, 'covers', distance -1: every report that has an assignment really gets rewritten.
+MAKE_WRONG_SQL = "UPDATE report SET committee_id=:cid, town_id=:tid, assignment_method='covers', " \
+                 "assignment_distance_m=:wrong"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,13 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database-url", help="scratch database, dropped and recreated (its name must contain "
                         "'bench'); default $BENCH_DATABASE_URL, else $DATABASE_URL with the database renamed "
                         f"to {BENCH_DB}, else {PRIVATE_URL}")
-    parser.add_argument("--points", type=int, default=20_000, help="random points (default %(default)s)")
-    parser.add_argument("--per-point", type=int, default=2_000,
-                        help="points for the service's per-point lookup (default %(default)s)")
-    parser.add_argument("--naive", type=int, default=500, help="points for the naive loop (default %(default)s)")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs after one warm-up; best is reported "
-                        "(default %(default)s)")
-    parser.add_argument("--seed", type=int, default=20261128, help="random seed (default %(default)s)")
+    for flag, default, what in (("--points", 20_000, "random points"), ("--seed", 20261128, "random seed"),
+                                ("--per-point", 2_000, "points for the service's per-point lookup"),
+                                ("--naive", 2_000, "points for the naive loop"),
+                                ("--repeat", 3, "timed runs after one warm-up, best reported")):
+        parser.add_argument(flag, type=int, default=default, help=f"{what} (default %(default)s)")
     parser.add_argument("--keep", action="store_true", help="keep the bench database afterwards")
     args = parser.parse_args(argv)
     if min(args.points, args.per_point, args.naive, args.repeat) < 1:
@@ -77,33 +69,24 @@ def database_url(explicit: str | None) -> str:
 
 
 def load_boundaries() -> tuple[list, list, str]:
-    """Return towns, committees and a description of where they came from."""
-    towns_file = SHARED_DATA / "minhang_towns_wgs84.geojson"
-    committees_file = SHARED_DATA / "minhang_committees_wgs84.geojson"
-    if towns_file.is_file() and committees_file.is_file():
-        towns = read_boundaries(towns_file, level="town")
-        return towns, read_boundaries(committees_file, level="committee"), f"shared data in {SHARED_DATA}"
+    """Return towns, committees and where they came from: the shared Minhang data, else the demo district."""
+    files = {level: SHARED_DATA / f"minhang_{level}s_wgs84.geojson" for level in ("town", "committee")}
+    if all(f.is_file() for f in files.values()):
+        towns, committees = (read_boundaries(f, level=level) for level, f in files.items())
+        return towns, committees, f"shared data in {SHARED_DATA}"
     demo = demo_district()
-    source = f"demo district geo.demo.demo_district() (shared data missing: {SHARED_DATA})"
+    source = f"the DEMO district geo.demo.demo_district(), because {SHARED_DATA} is missing"
     return [b for b in demo if b.level == "town"], [b for b in demo if b.level == "committee"], source
-
-
-def admin(url: str, *statements: str) -> None:
-    """Run statements on the server's maintenance database, outside a transaction."""
-    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            for statement in statements:
-                conn.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 def drop_database(url: str) -> None:
     name = make_url(url).database
     if not name or "bench" not in name:
         raise SystemExit(f"refusing to drop database {name!r}: its name lacks 'bench'")
-    admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
 
 
 def build_app(url: str, photo_dir: str, towns: list, committees: list):
@@ -122,8 +105,8 @@ def build_app(url: str, photo_dir: str, towns: list, committees: list):
 
 
 def make_points(committees: list, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded points: 85 % inside some committee, 14 % uniform over the bounding box widened by ~400 m (mostly
-    outside), 1 % on polygon vertices (shared edges); shuffled."""
+    """Seeded points: 85 % inside some committee, 14 % uniform over the bounding box widened by ~400 m (most of
+    those outside), 1 % on polygon vertices (shared edges); shuffled."""
     rng = np.random.default_rng(seed)
     bounds = np.array([b.geom.bounds for b in committees])
     low, high = bounds[:, :2].min(axis=0) - 0.004, bounds[:, 2:].max(axis=0) + 0.004
@@ -133,18 +116,16 @@ def make_points(committees: list, n: int, seed: int) -> tuple[np.ndarray, np.nda
     while len(inside) < n_inside:
         box = rng.uniform(low, high, size=(2 * n, 2))
         inside = np.concatenate([inside, box[np.unique(tree.query(shapely.points(box), predicate="intersects")[0])]])
-    vertices = [shapely.get_coordinates(committees[i].geom) for i in rng.integers(len(committees), size=n_vertex)]
-    picked = np.array([v[rng.integers(len(v))] for v in vertices]).reshape(-1, 2)
+    rings = [shapely.get_coordinates(committees[i].geom) for i in rng.integers(len(committees), size=n_vertex)]
+    picked = np.array([ring[rng.integers(len(ring))] for ring in rings]).reshape(-1, 2)
     points = np.concatenate([inside[:n_inside], rng.uniform(low, high, size=(n - n_inside - n_vertex, 2)), picked])
-    points = points[rng.permutation(n)]
-    return points[:, 0].copy(), points[:, 1].copy()
+    return tuple(np.ascontiguousarray(points[rng.permutation(n)].T))
 
 
 def best_of(run, repeat: int, prepare=lambda: None) -> tuple[float, object]:
     """Warm up once, then time `repeat` runs (prepare() before each, untimed); return best seconds, last result."""
     prepare()
-    result = run()
-    best = float("inf")
+    result, best = run(), float("inf")
     for _ in range(repeat):
         prepare()
         start = time.perf_counter()
@@ -153,98 +134,71 @@ def best_of(run, repeat: int, prepare=lambda: None) -> tuple[float, object]:
     return best, result
 
 
-def key(found) -> tuple[str, str] | None:
-    return (found.code, found.method) if found else None
-
-
-def committee_codes() -> dict[int, str]:
-    return dict(db.session.execute(text("SELECT id, code FROM area WHERE level = 'committee'")).all())
-
-
-def service_per_point(app, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[float, list]:
+def service_per_point(codes: dict, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[float, list]:
     """service.assignment.assign_point once per point: one SELECT round trip each."""
-    with app.app_context():
-        codes = committee_codes()
-
-        def run() -> list:
-            out = []
-            for lon, lat in zip(lons.tolist(), lats.tolist(), strict=True):
-                found = assignment.assign_point(lon, lat)
-                out.append((codes[found.committee_id], found.method) if found else None)
-            db.session.rollback()
-            return out
-
-        return best_of(run, repeat)
-
-
-def sql_select(app, lons: np.ndarray, lats: np.ndarray, repeat: int, jit: bool) -> tuple[float, list]:
-    """One SELECT over unnest(lons, lats) CROSS JOIN LATERAL assign_point(...), rows fetched to Python."""
-    with app.app_context():
-        codes = committee_codes()
-        params = {"lons": lons.tolist(), "lats": lats.tolist(), "maxd": MAX_M}
-
-        def run() -> list:
-            out: list = [None] * len(lons)
-            if not jit:
-                db.session.execute(text("SET LOCAL jit = off"))
-            for i, committee_id, method in db.session.execute(text(SELECT_SQL), params):
-                out[i - 1] = (codes[committee_id], method)
-            db.session.rollback()
-            return out
-
-        return best_of(run, repeat)
-
-
-def wrong_assignment() -> dict:
-    cid, tid = db.session.execute(text(
-        "SELECT id, parent_id FROM area WHERE level = 'committee' ORDER BY code LIMIT 1")).one()
-    return {"cid": cid, "tid": tid, "wrong": WRONG_M}
-
-
-def insert_reports(app, lons: np.ndarray, lats: np.ndarray) -> None:
-    """One open report per point (client_report_id = its 1-based index), wrongly assigned."""
-    with app.app_context():
-        db.session.execute(text(INSERT_SQL), {"lons": lons.tolist(), "lats": lats.tolist(), **wrong_assignment()})
-        db.session.commit()
-
-
-def sql_reassign(app, n: int, repeat: int, jit: bool) -> tuple[float, list, int]:
-    """Time reassign_open_reports() + commit, after making every report's assignment wrong and VACUUM ANALYZE."""
-    with app.app_context():
-        codes, wrong = committee_codes(), wrong_assignment()
-
-        def prepare() -> None:
-            db.session.execute(text(MAKE_WRONG_SQL), wrong)
-            db.session.commit()
-            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(text("VACUUM ANALYZE report"))
-
-        def run() -> int:
-            if not jit:
-                db.session.execute(text("SET LOCAL jit = off"))
-            rows = assignment.reassign_open_reports()
-            db.session.commit()
-            return rows
-
-        seconds, rewritten = best_of(run, repeat, prepare)
-        out: list = [None] * n
-        for i, committee_id, method, dist in db.session.execute(text(
-                "SELECT client_report_id::int, committee_id, assignment_method, assignment_distance_m FROM report")):
-            out[i - 1] = None if dist == WRONG_M else (codes[committee_id], method)
+    def run() -> list:
+        found = [assignment.assign_point(lon, lat) for lon, lat in zip(lons.tolist(), lats.tolist(), strict=True)]
         db.session.rollback()
-        return seconds, out, rewritten
+        return [(codes[f.committee_id], f.method) if f else None for f in found]
+
+    return best_of(run, repeat)
+
+
+def sql_select(codes: dict, lons: np.ndarray, lats: np.ndarray, repeat: int, jit: bool) -> tuple[float, list]:
+    """One SELECT over unnest(lons, lats) CROSS JOIN LATERAL assign_point(...), rows fetched to Python."""
+    params = {"lons": lons.tolist(), "lats": lats.tolist(), "maxd": MAX_M}
+
+    def run() -> list:
+        out: list = [None] * len(lons)
+        if not jit:
+            db.session.execute(text("SET LOCAL jit = off"))
+        for i, committee_id, method in db.session.execute(text(SELECT_SQL), params):
+            out[i - 1] = (codes[committee_id], method)
+        db.session.rollback()
+        return out
+
+    return best_of(run, repeat)
+
+
+def sql_reassign(codes: dict, wrong: dict, n: int, repeat: int, jit: bool) -> tuple[float, list, int]:
+    """Time reassign_open_reports() + commit; before each run, MAKE_WRONG_SQL and VACUUM ANALYZE (untimed)."""
+    def prepare() -> None:
+        db.session.execute(text(MAKE_WRONG_SQL), wrong)
+        db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("VACUUM ANALYZE report"))
+
+    def run() -> int:
+        if not jit:
+            db.session.execute(text("SET LOCAL jit = off"))
+        rows = assignment.reassign_open_reports()
+        db.session.commit()
+        return rows
+
+    seconds, rewritten = best_of(run, repeat, prepare)
+    out: list = [None] * n
+    for i, committee_id, method, dist in db.session.execute(text(
+            "SELECT client_report_id::int, committee_id, assignment_method, assignment_distance_m FROM report")):
+        out[i - 1] = None if dist == WRONG_M else (codes[committee_id], method)
+    db.session.rollback()
+    return seconds, out, rewritten
+
+
+def strtree(committees: list, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[float, list]:
+    """Assigner.assign_many: one vectorised STRtree query for all points (the tree is built once, untimed)."""
+    assigner = Assigner(committees, max_distance_m=MAX_M)
+    return best_of(lambda: [(a.code, a.method) if a else None for a in assigner.assign_many(lons, lats)], repeat)
 
 
 def naive_loop(committees: list, lons: np.ndarray, lats: np.ndarray, repeat: int) -> tuple[float, list]:
-    """For each point, Polygon.covers(Point) on every committee: no index, no prepared geometry."""
+    """For each point, Polygon.covers(Point) on every committee in code order: no index, no prepared geometry."""
     # Fresh copies: Assigner prepares the geometry objects it is given, in place.
     polygons = [(b.code, shapely.from_wkb(shapely.to_wkb(b.geom))) for b in sorted(committees, key=lambda b: b.code)]
     assert not any(shapely.is_prepared(g) for _, g in polygons)
 
     def run() -> list:
         out = []
-        for lon, lat in zip(lons.tolist(), lats.tolist(), strict=True):
-            point = Point(lon, lat)
+        for point in map(Point, lons.tolist(), lats.tolist()):
             hits = [code for code, geom in polygons if geom.covers(point)]
             out.append((hits[0], "covers" if len(hits) == 1 else "edge") if hits else UNCOVERED)
         return out
@@ -252,79 +206,68 @@ def naive_loop(committees: list, lons: np.ndarray, lats: np.ndarray, repeat: int
     return best_of(run, repeat)
 
 
-def disagreements(name: str, got: list, truth: list) -> list[str]:
-    """Compare a method's keys with the STRtree ground truth on the points it assigned (a prefix of all)."""
-    problems = []
-    for i, (mine, expected) in enumerate(zip(got, truth, strict=False)):
-        if name.startswith("naive") and (expected is None or expected[1] == "nearest"):
-            expected = UNCOVERED
-        if mine != expected:
-            problems.append(f"{name}: point {i}: got {mine}, expected {expected}")
-    return problems
-
-
-def machine_facts(app) -> list[str]:
+def measure(app, committees: list, lons: np.ndarray, lats: np.ndarray, args) -> tuple[list, dict]:
+    """Run every method; return table rows (name, points, seconds; per-point first, naive last) and keys by name."""
+    k, m, n, r = min(args.per_point, len(lons)), min(args.naive, len(lons)), len(lons), args.repeat
     with app.app_context():
-        pg, postgis, jit = db.session.execute(text("SELECT version(), postgis_full_version(), current_setting('jit')"))\
-            .one()
-    parts = dict(re.findall(r'(POSTGIS|GEOS|PROJ)="([^" ]+)', postgis))
-    cpu = re.search(r"^model name\s*: (.*)$", Path("/proc/cpuinfo").read_text(), re.M) if Path("/proc/cpuinfo").exists() \
-        else None
-    return [
-        f"nproc: {len(os.sched_getaffinity(0))}, CPU: {cpu.group(1) if cpu else platform.processor()}",
-        f"{' '.join(pg.split()[:2])}, PostGIS {parts.get('POSTGIS')} (GEOS {parts.get('GEOS')}, PROJ {parts.get('PROJ')}),"
-        f" server default jit={jit}",
-        f"Python {platform.python_version()}, shapely {shapely.__version__} (GEOS {shapely.geos_version_string})",
-    ]
+        codes = dict(db.session.execute(text("SELECT id, code FROM area WHERE level = 'committee'")).all())
+        timed = {"service assign_point, one per point": (k, service_per_point(codes, lons[:k], lats[:k], r))}
+        # One open report per point (client_report_id = 1-based index), all wrongly assigned (see MAKE_WRONG_SQL).
+        cid, tid = db.session.execute(text(
+            "SELECT id, parent_id FROM area WHERE level = 'committee' ORDER BY code LIMIT 1")).one()
+        wrong = {"cid": cid, "tid": tid, "wrong": WRONG_M}
+        db.session.execute(text(INSERT_SQL), {"lons": lons.tolist(), "lats": lats.tolist(), **wrong})
+        for jit in (True, False):
+            suffix = "" if jit else ", SET LOCAL jit=off"
+            seconds, keys, rewritten = sql_reassign(codes, wrong, n, r, jit)
+            timed["SQL reassign_open_reports()+commit" + suffix] = (n, (seconds, keys))
+            timed["SQL SELECT unnest x assign_point" + suffix] = (n, sql_select(codes, lons, lats, r, jit))
+    timed[TRUTH] = (n, strtree(committees, lons, lats, r))
+    timed[f"naive loop: covers() on {len(committees)} polygons"] = (m, naive_loop(committees, lons[:m], lats[:m], r))
+    print(f"reassign_open_reports() rewrote {rewritten:,} of {n:,} reports per run (the rest lie over {MAX_M:.0f} m"
+          " from every committee and keep the wrong assignment)")
+    return [(name, points, run[0]) for name, (points, run) in timed.items()], {n: v[1][1] for n, v in timed.items()}
+
+
+def verify(results: dict) -> bool:
+    """Compare each method's keys with the ground truth on the points it assigned (a prefix of all points)."""
+    methods = Counter(t[1] if t else "none" for t in results[TRUTH])
+    print("ground truth (STRtree): " + ", ".join(f"{m} {c:,}" for m, c in sorted(methods.items())))
+    problems = []
+    for name, got in results.items():
+        covers_only = name.startswith("naive")  # it reports UNCOVERED for 'nearest' and unassigned points
+        truth = [UNCOVERED if covers_only and (t is None or t[1] == "nearest") else t for t in results[TRUTH]]
+        pairs = enumerate(zip(got, truth[:len(got)], strict=True))
+        found = [f"{name}: point {i}: got {a}, expected {b}" for i, (a, b) in pairs if a != b]
+        print(f"  agree with STRtree: {len(got) - len(found):>6,} / {len(got):<6,} {name}")
+        problems += found
+    for line in problems[:10]:
+        print("  DISAGREE", line)
+    return not problems
 
 
 def print_table(rows: list[tuple[str, int, float]]) -> None:
     rates = [points / seconds for _, points, seconds in rows]
-    per_point, naive = rates[0], rates[-1]  # measure() puts the service lookup first and the naive loop last
+    per_point, naive = rates[0], rates[-1]
     lines = [("method", "points", "seconds", "points/s", "vs naive", "vs per-point")]
-    lines += [(name, f"{points:,}", f"{seconds:.4f}", f"{rate:,.0f}", f"{rate / naive:,.2f}x", f"{rate / per_point:,.2f}x")
-              for (name, points, seconds), rate in zip(rows, rates, strict=True)]
+    lines += [(name, f"{points:,}", f"{seconds:.4f}", f"{rate:,.0f}", f"{rate / naive:,.2f}x",
+               f"{rate / per_point:,.2f}x") for (name, points, seconds), rate in zip(rows, rates, strict=True)]
     widths = [max(len(line[c]) for line in lines) for c in range(len(lines[0]))]
     lines.insert(1, tuple("-" * w for w in widths))
     for line in lines:
         print("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(line, widths, strict=True))))
 
 
-def measure(app, committees: list, lons: np.ndarray, lats: np.ndarray, args) -> tuple[list, dict]:
-    """Run every method; return table rows (name, points, seconds) and each method's keys by name."""
-    k, m, n, r = min(args.per_point, len(lons)), min(args.naive, len(lons)), len(lons), args.repeat
-    assigner = Assigner(committees, max_distance_m=MAX_M)
-    timed = {"shapely STRtree Assigner.assign_many": (n, best_of(
-        lambda: [(a.code, a.method) if a else None for a in assigner.assign_many(lons, lats)], r))}
-    timed["service assign_point, one per point"] = (k, service_per_point(app, lons[:k], lats[:k], r))
-    insert_reports(app, lons, lats)
-    for jit in (True, False):
-        suffix = "" if jit else ", SET LOCAL jit=off"
-        seconds, keys, rewritten = sql_reassign(app, n, r, jit)
-        timed["SQL reassign_open_reports()+commit" + suffix] = (n, (seconds, keys))
-        timed["SQL SELECT unnest x assign_point" + suffix] = (n, sql_select(app, lons, lats, r, jit))
-    timed[f"naive loop: covers() on {len(committees)} polygons"] = (m, naive_loop(committees, lons[:m], lats[:m], r))
-    print(f"reassign_open_reports() rewrote {rewritten:,} of {n:,} reports per run (the rest lie over {MAX_M:.0f} m"
-          " from every committee and keep the wrong assignment)")
-    order = [next(iter(timed))] if False else list(timed)
-    order.insert(0, order.pop(1))  # service lookup first, STRtree after the SQL rows, naive loop last
-    order.insert(-1, order.pop(1))
-    rows = [(name, timed[name][0], timed[name][1][0]) for name in order]
-    return rows, {name: timed[name][1][1] for name in order}
-
-
-def verify(results: dict) -> bool:
-    truth = results["shapely STRtree Assigner.assign_many"]
-    methods = Counter(t[1] if t else "none" for t in truth)
-    print("ground truth (STRtree): " + ", ".join(f"{m} {c:,}" for m, c in sorted(methods.items())))
-    problems = []
-    for name, got in results.items():
-        found = disagreements(name, got, truth)
-        print(f"  agree with STRtree: {len(got) - len(found):>6,} / {len(got):<6,} {name}")
-        problems += found
-    for line in problems[:10]:
-        print("  DISAGREE", line)
-    return not problems
+def machine_facts(app) -> list[str]:
+    with app.app_context():
+        pg, postgis, jit = db.session.execute(text(
+            "SELECT version(), postgis_full_version(), current_setting('jit')")).one()
+    parts = dict(re.findall(r'(POSTGIS|GEOS|PROJ)="([^" ]+)', postgis))
+    cpu = re.search(r"^model name\s*: (.*)$", Path("/proc/cpuinfo").read_text(), re.M)
+    return [f"nproc: {len(os.sched_getaffinity(0))}, CPU: {cpu.group(1) if cpu else platform.processor()}",
+            f"{' '.join(pg.split()[:2])}, PostGIS {parts.get('POSTGIS')} (GEOS {parts.get('GEOS')}, "
+            f"PROJ {parts.get('PROJ')}), server default jit={jit}",
+            f"Python {platform.python_version()}, shapely {shapely.__version__} (GEOS {shapely.geos_version_string})"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -339,8 +282,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             rows, results = measure(app, committees, lons, lats, args)
             agree = verify(results)
-            print(f"\nbest of {args.repeat} timed runs after one warm-up (time.perf_counter); max distance {MAX_M:.0f} m;"
-                  " reassign runs start from wrong assignments after VACUUM ANALYZE (untimed)")
+            print(f"\nbest of {args.repeat} timed runs after one warm-up (time.perf_counter), max distance "
+                  f"{MAX_M:.0f} m; each reassign run starts from wrong assignments after VACUUM ANALYZE (untimed)")
             print_table(rows)
             print("\n" + "\n".join(machine_facts(app)))
         finally:

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from . import areas, assignment, categories, intake, reports
+from . import areas, assignment, categories, duplicates, intake, location, reports
 from .db import db
 from .errors import ApiError
 from .models import Area
@@ -41,7 +41,7 @@ def list_areas():
 @bp.get("/api/v1/areas/lookup")
 def lookup_area():
     """Tell which committee and town cover a point."""
-    loc = intake.parse_location(request.args, photo=None)
+    loc = location.parse_location(request.args, photo=None)
     found = assignment.assign_point(loc.lon, loc.lat)
     if found is None:
         raise ApiError(422, "outside_area", _("该位置不在服务范围内，请确认坐标。"))
@@ -58,12 +58,16 @@ def lookup_area():
 def create_report():
     """Take in a hazard report (multipart: photo, category, description, lon, lat, crs...)."""
     report, created = intake.create_report(request.form, request.files.getlist("photo"))
-    return jsonify(reports.to_json(report)), 201 if created else 200
+    return jsonify(_with_duplicates(report)), 201 if created else 200
 
 
 @bp.get("/api/v1/reports/<report_id>")
 def get_report(report_id: str):
-    return jsonify(reports.to_json(reports.get_report(report_id)))
+    return jsonify(_with_duplicates(reports.get_report(report_id)))
+
+
+def _with_duplicates(report) -> dict:
+    return reports.to_json(report) | {"possible_duplicates": duplicates.nearby_open(report.id, report.category)}
 
 
 @bp.get("/api/v1/reports")

@@ -29,6 +29,13 @@ class Config:
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_MB", 20) * 1024 * 1024
         self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 64_000_000)
         self.ASSIGN_MAX_DISTANCE_M = _float("ASSIGN_MAX_DISTANCE_M", 200.0)
+        self.LOW_ACCURACY_M = _float("LOW_ACCURACY_M", 100.0)
+        self.EXIF_FAR_M = _float("EXIF_FAR_M", 500.0)
+        self.PHOTO_OLD_HOURS = _float("PHOTO_OLD_HOURS", 24.0)
+        self.LOCAL_TIMEZONE = env("LOCAL_TIMEZONE", "Asia/Shanghai")  # EXIF times carry no zone
+        self.DUPLICATE_RADIUS_M = _float("DUPLICATE_RADIUS_M", 50.0)
+        self.DUPLICATE_WINDOW_DAYS = _int("DUPLICATE_WINDOW_DAYS", 30)
+        self.PHASH_MAX_BITS = _int("PHASH_MAX_BITS", 6)
         self.MAP_TILES_URL = env("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")

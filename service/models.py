@@ -82,6 +82,8 @@ class Report(db.Model):
         CheckConstraint("assignment_method IN ('covers', 'edge', 'nearest', 'manual')", name="assignment_method"),
         Index("ix_report_status_created", "status", "created_at"),
         Index("ix_report_committee_status", "committee_id", "status"),
+        Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
+              postgresql_where=text("status IN ('submitted', 'accepted', 'dispatched', 'rectifying', 'rectified')")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -110,6 +112,9 @@ class Report(db.Model):
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
+    duplicate_photo_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
+    client_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    warnings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
 
     committee = relationship("Area", foreign_keys=[committee_id])
     town = relationship("Area", foreign_keys=[town_id])
@@ -134,6 +139,7 @@ class Photo(db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
+    phash: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     report = relationship("Report", back_populates="photos")

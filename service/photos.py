@@ -39,6 +39,7 @@ class ProcessedPhoto:
     thumb: bytes
     gps: tuple[float, float] | None
     taken_at: datetime | None
+    phash: int
 
 
 def process_photo(data: bytes, max_pixels: int) -> ProcessedPhoto:
@@ -61,7 +62,7 @@ def process_photo(data: bytes, max_pixels: int) -> ProcessedPhoto:
         return ProcessedPhoto(
             sha256=hashlib.sha256(data).hexdigest(), content_type=fmt[0], ext=fmt[1],
             width=public.width, height=public.height, original=data,
-            public=_jpeg(public, 85), thumb=_jpeg(thumb, 80), gps=gps, taken_at=taken_at,
+            public=_jpeg(public, 85), thumb=_jpeg(thumb, 80), gps=gps, taken_at=taken_at, phash=dhash(thumb),
         )
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
@@ -89,6 +90,22 @@ def _derive(img: Image.Image) -> Image.Image:
         upright = upright.convert("RGBA").convert("RGB") if "A" in upright.mode else upright.convert("RGB")
     upright.thumbnail((PUBLIC_MAX, PUBLIC_MAX), Image.Resampling.LANCZOS)
     return upright
+
+
+def dhash(img: Image.Image) -> int:
+    """Return a 64-bit difference hash (signed, to fit a BIGINT) that survives re-encoding and resizing."""
+    small = img.convert("L").resize((9, 8), Image.Resampling.BILINEAR)
+    px = small.tobytes()
+    bits = 0
+    for row in range(8):
+        for col in range(8):
+            bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
+    return bits - (1 << 64) if bits >= 1 << 63 else bits
+
+
+def hamming(a: int, b: int) -> int:
+    """Count differing bits of two 64-bit hashes."""
+    return ((a ^ b) & 0xFFFF_FFFF_FFFF_FFFF).bit_count()
 
 
 def _jpeg(img: Image.Image, quality: int) -> bytes:

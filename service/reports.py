@@ -39,6 +39,8 @@ def to_json(report: Report) -> dict:
         "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos],
         "created_at": report.created_at.isoformat(),
         "taken_at": report.taken_at.isoformat() if report.taken_at else None,
+        "warnings": report.warnings,
+        "duplicate_photo_of": str(report.duplicate_photo_of) if report.duplicate_photo_of else None,
     }
 
 

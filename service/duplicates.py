@@ -1,0 +1,45 @@
+"""Find what a new report may repeat: open reports nearby, and the same or a near-identical photo."""
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import text
+
+from .db import db
+from .workflow import OPEN
+
+MAX_SUGGESTIONS = 5
+
+
+def nearby_open(report_id: uuid.UUID, category: str) -> list[dict]:
+    """Return open reports of the same category near this one from the last 30 days, nearest first."""
+    rows = db.session.execute(text(
+        """
+        SELECT o.id, ST_Distance(o.location::geography, r.location::geography) AS d
+          FROM report r
+          JOIN report o ON o.id <> r.id AND o.category = :category
+           AND o.status = ANY(:open) AND o.created_at > now() - :window
+           AND ST_DWithin(o.location::geography, r.location::geography, :radius)
+         WHERE r.id = :id
+         ORDER BY o.location::geography <-> r.location::geography, o.id
+         LIMIT :n
+        """), {
+            "id": report_id, "category": category, "open": sorted(OPEN), "n": MAX_SUGGESTIONS,
+            "radius": current_app.config["DUPLICATE_RADIUS_M"],
+            "window": timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"]),
+    }).all()
+    return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows]
+
+
+def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Return the newest other report holding the same photo, or one within a few bits of perceptual hash."""
+    return db.session.scalar(text(
+        """
+        SELECT p.report_id FROM photo p
+         WHERE p.report_id IS DISTINCT FROM :exclude
+           AND (p.sha256 = ANY(:shas)
+                OR EXISTS (SELECT 1 FROM unnest(CAST(:hashes AS bigint[])) h
+                            WHERE bit_count(CAST(p.phash # h AS bit(64))) <= :bits))
+         ORDER BY p.created_at DESC, p.id DESC
+         LIMIT 1
+        """), {"shas": sha256s, "hashes": phashes, "bits": current_app.config["PHASH_MAX_BITS"], "exclude": exclude})

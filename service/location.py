@@ -1,0 +1,83 @@
+"""Where a report is: parse sent coordinates, fall back to EXIF GPS, and flag doubtful positions."""
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from geo import coords
+
+from .errors import ApiError
+from .photos import ProcessedPhoto
+
+
+@dataclass(frozen=True)
+class Location:
+    lon: float  # WGS-84
+    lat: float
+    submitted: tuple[float, float]
+    crs: str
+    source: str
+
+
+def number(form: MultiDict, name: str, low: float, high: float) -> float | None:
+    """Parse an optional finite number within [low, high] or raise a 422 naming the field."""
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not low <= value <= high:
+        message = _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查后重试。",
+                    name=name, low=low, high=high)
+        raise ApiError(422, "bad_" + name, message)
+    return value
+
+
+def parse_location(form: MultiDict, photo: ProcessedPhoto | None) -> Location:
+    """Pick the device/map coordinates if sent, else the photo's EXIF GPS; convert to WGS-84."""
+    crs = (form.get("crs") or "wgs84").strip().lower()
+    if crs not in coords.CRS_NAMES:
+        raise ApiError(422, "bad_crs", _("坐标系 crs 只能是 wgs84、gcj02 或 bd09。"))
+    source = (form.get("location_source") or "device").strip()
+    if source not in ("device", "map"):
+        raise ApiError(422, "bad_location_source", _("location_source 只能是 device 或 map。"))
+    lon, lat = number(form, "lon", -180, 180), number(form, "lat", -90, 90)
+    if (lon is None) != (lat is None):
+        raise ApiError(422, "bad_location", _("经度 lon 和纬度 lat 必须同时提供。"))
+    if lon is not None:
+        wlon, wlat = coords.to_wgs84(lon, lat, crs)
+        return Location(wlon, wlat, (lon, lat), crs, source)
+    if photo is not None and photo.gps is not None:
+        return Location(photo.gps[0], photo.gps[1], photo.gps, "wgs84", "exif")
+    raise ApiError(422, "no_location",
+                   _("无法确定隐患位置：请允许浏览器定位、在地图上选点，或上传带有 GPS 信息的照片。"))
+
+
+def taken_at_aware(photo: ProcessedPhoto) -> datetime | None:
+    """Return the EXIF capture time, read as local time of the programme's timezone."""
+    if photo.taken_at is None:
+        return None
+    if photo.taken_at.tzinfo is not None:
+        return photo.taken_at
+    return photo.taken_at.replace(tzinfo=ZoneInfo(current_app.config["LOCAL_TIMEZONE"]))
+
+
+def warnings_for(loc: Location, photos: list[ProcessedPhoto], accuracy_m: float | None) -> list[str]:
+    """Flag a position or photo a supervisor should double-check."""
+    cfg = current_app.config
+    found = []
+    gps = next((p.gps for p in photos if p.gps), None)
+    if gps and loc.source != "exif" and coords.distance_m(gps[0], gps[1], loc.lon, loc.lat) > cfg["EXIF_FAR_M"]:
+        found.append("exif_far_from_device")
+    taken = [t for t in map(taken_at_aware, photos) if t is not None]
+    if taken and min(taken) < datetime.now(UTC) - timedelta(hours=cfg["PHOTO_OLD_HOURS"]):
+        found.append("photo_old")
+    if accuracy_m is not None and accuracy_m > cfg["LOW_ACCURACY_M"]:
+        found.append("low_accuracy")
+    return found
