@@ -16,6 +16,7 @@ export DATABASE_URL ?= $(PRIVATE_URL)
 run: deps-run venv db
 	$(BIN)/hazard-snap db upgrade
 	$(BIN)/hazard-snap demo-data --if-empty
+	$(BIN)/hazard-snap photos sweep
 	@echo "DATABASE_URL=$(DATABASE_URL)"
 	$(BIN)/hazard-snap serve --port $(PORT)
 

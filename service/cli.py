@@ -8,11 +8,25 @@ from flask.cli import FlaskGroup, with_appcontext
 from geo import boundaries as geo_boundaries
 from geo import demo
 
-from . import areas, assignment, migrate
+from . import areas, assignment, migrate, sweep
 from .db import db
 
 db_group = click.Group("db", help="Create and migrate the database.")
 boundaries_group = click.Group("boundaries", help="Import administrative boundaries.")
+photos_group = click.Group("photos", help="Maintain photo storage.")
+
+
+@photos_group.command("sweep")
+@click.option("--older-than", "hours", default=1.0, show_default=True, help="Grace period in hours for orphans.")
+@with_appcontext
+def photos_sweep(hours: float) -> None:
+    """Finish interrupted uploads and remove orphaned photo files."""
+    result = sweep.sweep(current_app.extensions["photo_storage"], hours * 3600)
+    for key in result.published:
+        click.echo(f"published {key}")
+    for handle in result.removed:
+        click.echo(f"removed {handle}")
+    click.echo(f"sweep: {len(result.published)} published, {len(result.removed)} removed")
 
 
 @db_group.command("upgrade")
@@ -112,9 +126,12 @@ def serve(port: int, host: str) -> None:
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve)
+
+
 def register(app: Flask) -> None:
     """Attach the commands to an app so `flask ...` has them too."""
-    for cmd in (db_group, boundaries_group, demo_data, reassign, serve):
+    for cmd in COMMANDS:
         app.cli.add_command(cmd)
 
 
@@ -123,6 +140,6 @@ def main() -> None:
     from . import create_app
 
     cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False, add_version_option=False)
-    for cmd in (db_group, boundaries_group, demo_data, reassign, serve):
+    for cmd in COMMANDS:
         cli.add_command(cmd)
     cli.main(prog_name="hazard-snap")

@@ -1,6 +1,7 @@
 """API errors: a status, a stable code and a message a person can act on (Chinese by default)."""
 from flask import Flask, jsonify, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -36,6 +37,11 @@ def init_app(app: Flask) -> None:
             return e
         code, message = _http_message(e)
         return ApiError(e.code or 500, code, message).response()
+
+    @app.errorhandler(OperationalError)
+    def database_down(e: OperationalError):
+        app.logger.exception("database unavailable on %s %s", request.method, request.path)
+        return ApiError(503, "db_unavailable", _("服务暂时不可用，请稍后重试；您的上报尚未提交。")).response()
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

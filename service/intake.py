@@ -16,7 +16,7 @@ from .errors import ApiError
 from .location import number, parse_location, taken_at_aware, warnings_for
 from .models import Photo, Report, ReportEvent
 from .photos import ProcessedPhoto, process_photo
-from .storage import key_for
+from .storage import StorageError, key_for
 
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
@@ -114,21 +114,30 @@ def store_report(report: Report, photos: list[ProcessedPhoto]) -> Report:
     """Insert the report and its photos in one transaction; files appear only after the commit."""
     batch = current_app.extensions["photo_storage"].batch()
     try:
-        db.session.add(report)
-        for p in photos:
-            keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
-            for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
-                batch.put(key, data)
-            report.photos.append(Photo(
-                role="before", sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
-                content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
-            ))
+        _stage(report, photos, batch)
         db.session.flush()
         db.session.add(ReportEvent(report_id=report.id, from_status=None, to_status="submitted", note="", data={}))
         db.session.commit()
-    except BaseException:
+    except BaseException as e:
         db.session.rollback()
         batch.discard()
+        if isinstance(e, OSError | StorageError):
+            current_app.logger.exception("photo storage failed; report %s not created", report.id)
+            raise ApiError(503, "storage_unavailable",
+                           _("照片暂时无法保存，本次上报未提交，请稍后重试。")) from e
         raise
     batch.publish()
     return report
+
+
+def _stage(report: Report, photos: list[ProcessedPhoto], batch) -> None:
+    """Write the photo files under temporary names and attach their rows to the report."""
+    db.session.add(report)
+    for p in photos:
+        keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
+        for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
+            batch.put(key, data)
+        report.photos.append(Photo(
+            role="before", sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
+            content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
+        ))

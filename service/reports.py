@@ -31,6 +31,7 @@ def to_json(report: Report) -> dict:
         "description": report.description,
         "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)},
         "location_source": report.location_source,
+        "submitted": {"lon": report.submitted_lon, "lat": report.submitted_lat, "crs": report.submitted_crs},
         "accuracy_m": report.accuracy_m,
         "committee": {"code": report.committee.code, "name": report.committee.name},
         "town": {"code": report.town.code, "name": report.town.name},

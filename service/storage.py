@@ -7,12 +7,25 @@ discards the temporaries, so no visible file ever lacks its report.
 import os
 import re
 import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 # public copies (p/) and thumbnails (t/) may be served; originals (o/) never are.
 KEY_RE = re.compile(r"^(?P<area>[opt])/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp|heic)$")
 PUBLIC_AREAS = frozenset({"p", "t"})
 TMP_MARK = ".tmp-"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A stored file as the sweeper sees it."""
+
+    key: str
+    staged: bool  # a temporary written before its DB commit
+    age_s: float
+    handle: str  # backend-specific locator
 
 
 class StorageError(Exception):
@@ -86,6 +99,24 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
+
+    def entries(self) -> Iterator[Entry]:
+        """List every stored file: published keys and staged temporaries, with their age."""
+        now = time.time()
+        for path in self.root.glob("[opt]/*/*"):
+            name = path.name
+            staged = TMP_MARK in name
+            key = f"{path.parent.parent.name}/{path.parent.name}/{name.split(TMP_MARK)[0]}"
+            if is_valid_key(key):
+                yield Entry(key, staged, now - path.stat().st_mtime, str(path))
+
+    def finish(self, entry: Entry) -> None:
+        """Publish a staged file whose database row was committed (roll forward)."""
+        os.replace(entry.handle, self.path(entry.key))
+        _fsync_dir(self.path(entry.key).parent)
+
+    def remove(self, entry: Entry) -> None:
+        Path(entry.handle).unlink(missing_ok=True)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,0 +1,40 @@
+"""Reconcile photo storage with the database after crashes.
+
+Intake writes files under temporary names, commits the row, then renames. A crash after
+the commit leaves committed rows whose files are still temporaries: those are rolled
+forward. Temporaries with no row, and published files no row refers to, are removed once
+older than the grace period (younger ones may belong to an upload in flight).
+"""
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+
+from .db import db
+
+
+@dataclass
+class SweepResult:
+    published: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def referenced_keys() -> set[str]:
+    rows = db.session.execute(text("SELECT original_key, public_key, thumb_key FROM photo")).all()
+    return {key for row in rows for key in row}
+
+
+def sweep(storage, older_than_s: float) -> SweepResult:
+    """Publish committed leftovers and remove orphans older than the grace period."""
+    result = SweepResult()
+    keys = referenced_keys()
+    for entry in sorted(storage.entries(), key=lambda e: (e.key, e.staged)):
+        if entry.staged and entry.key in keys:
+            if storage.exists(entry.key):
+                storage.remove(entry)  # an identical copy is already published
+            else:
+                storage.finish(entry)
+                result.published.append(entry.key)
+        elif entry.key not in keys and entry.age_s >= older_than_s:
+            storage.remove(entry)
+            result.removed.append(entry.handle)
+    return result
