@@ -33,6 +33,9 @@ def nearby_open(report_id: uuid.UUID, category: str) -> list[dict]:
 
 def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> uuid.UUID | None:
     """Return the newest other report holding the same photo, or one within a few bits of perceptual hash."""
+    # A near-flat picture (a blank wall, a dark frame) hashes to almost all 0s or 1s and would match every
+    # other flat picture, so only informative hashes take part in the perceptual comparison.
+    phashes = [h for h in phashes if 8 <= (h & 0xFFFF_FFFF_FFFF_FFFF).bit_count() <= 56]
     return db.session.scalar(text(
         """
         SELECT p.report_id FROM photo p

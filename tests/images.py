@@ -1,8 +1,9 @@
 """Real Pillow images for tests: JPEGs with EXIF GPS, PNGs, corrupt data."""
 import io
+import random
 from datetime import datetime
 
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from geo.exif import build_gps_exif
 
@@ -17,6 +18,25 @@ def jpeg(size=(640, 480), gps: tuple[float, float] | None = None, taken_at: date
         exif[0x0112] = orientation
     buf = io.BytesIO()
     img.save(buf, "JPEG", quality=90, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def scene(seed: int, size=(1200, 900)) -> Image.Image:
+    """Draw a busy synthetic picture (shapes at seeded places), closer to a photo than a flat colour."""
+    rng = random.Random(seed)
+    img = Image.new("RGB", size, tuple(rng.randrange(256) for _ in range(3)))
+    draw = ImageDraw.Draw(img)
+    for _ in range(40):
+        x, y = rng.randrange(size[0]), rng.randrange(size[1])
+        w, h = rng.randrange(50, size[0] // 2), rng.randrange(50, size[1] // 2)
+        shape = draw.ellipse if rng.random() < 0.5 else draw.rectangle
+        shape((x, y, x + w, y + h), fill=tuple(rng.randrange(256) for _ in range(3)))
+    return img
+
+
+def encode(img: Image.Image, fmt: str = "JPEG", **save) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **save)
     return buf.getvalue()
 
 
