@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from geo import coords
+from geo.exif import build_gps_exif
 from service.storage import LocalBatch
 
 from .images import encode as encode_image
@@ -54,7 +55,7 @@ def test_other_image_formats_are_415(http, spot, app, fmt):
 
 
 def test_heic_with_exif_gps_locates_the_report(http, spot):
-    heic = encode("HEIF", exif=__import__("geo.exif", fromlist=["x"]).build_gps_exif(spot["lon"], spot["lat"]).tobytes())
+    heic = encode("HEIF", exif=build_gps_exif(spot["lon"], spot["lat"]).tobytes())
     body = send(http, [heic]).json()
     assert body["location_source"] == "exif" and body["committee"]["code"] == spot["code"]
 
@@ -71,7 +72,7 @@ def test_rotated_photo_is_published_upright_small_and_without_metadata(http, spo
 
 def test_private_data_never_reaches_the_public_copy(http, spot):
     img = Image.new("RGB", (800, 600), (10, 10, 10))
-    exif = __import__("geo.exif", fromlist=["x"]).build_gps_exif(spot["lon"], spot["lat"])
+    exif = build_gps_exif(spot["lon"], spot["lat"])
     exif.get_ifd(0x8769)[0xA431] = "SERIAL-12345"  # BodySerialNumber
     buf = io.BytesIO()
     img.save(buf, "JPEG", exif=exif.tobytes(), xmp=b"<x:xmpmeta>home-address</x:xmpmeta>")
@@ -203,6 +204,7 @@ def test_crash_before_commit_leaves_only_temporaries_that_sweep_removes(http, sp
     assert files_on_disk(photo_dir) == []
 
 
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # the simulated crash
 def test_crash_after_commit_is_rolled_forward_by_sweep(http, spot, app, photo_dir, monkeypatch):
     def die(self):
         raise SystemExit("killed between commit and rename")

@@ -25,7 +25,8 @@ def _state(url: str) -> tuple[set, set]:
         with engine.connect() as conn:
             tables = set(inspect(conn).get_table_names()) - {"spatial_ref_sys", "alembic_version"}
             functions = set(conn.scalars(text(
-                "SELECT proname FROM pg_proc WHERE pronamespace = 'public'::regnamespace AND proname = 'assign_point'")))
+                "SELECT proname FROM pg_proc"
+                " WHERE pronamespace = 'public'::regnamespace AND proname = 'assign_point'")))
         return tables, functions
     finally:
         engine.dispose()
