@@ -28,6 +28,9 @@ TAG_DATETIME_ORIGINAL = 0x9003
 _EXIF_TIME_FORMAT = "%Y:%m:%d %H:%M:%S"
 # Seconds are stored as a rational with this denominator: 1e-4 s of arc is about 3 mm.
 _SECONDS_DENOMINATOR = 10000
+# Capture years outside this range are absurd; year 1 read as UTC+8 would even fall in 1 BC, which the
+# database stores but Python cannot load back.
+_MIN_YEAR, _MAX_YEAR = 1900, 2999
 
 
 def _to_float(value: Any) -> float | None:
@@ -133,9 +136,10 @@ def _parse_exif_time(value: Any) -> datetime | None:
     if len(text) >= 10 and text[4] == "-" and text[7] == "-":
         text = text[:4] + ":" + text[5:7] + ":" + text[8:]
     try:
-        return datetime.strptime(text[:19], _EXIF_TIME_FORMAT)
+        taken = datetime.strptime(text[:19], _EXIF_TIME_FORMAT)
     except ValueError:
         return None
+    return taken if _MIN_YEAR <= taken.year <= _MAX_YEAR else None
 
 
 def taken_at_from_image(img: Image.Image) -> datetime | None:

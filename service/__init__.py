@@ -1,14 +1,17 @@
 """火患随手拍: the Flask application factory."""
 from flask import Flask, request
 from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import errors
+from . import auth, errors
 from .config import Config
 from .db import db
 from .storage import LocalStorage
 
 LANGUAGES = ("zh_CN", "en")
 babel = Babel()
+csrf = CSRFProtect()
 
 
 def select_locale() -> str:
@@ -17,23 +20,47 @@ def select_locale() -> str:
     return lang if lang in LANGUAGES else "zh_CN"
 
 
+def _template_helpers(app: Flask) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from .categories import CATEGORIES
+    from .workflow import CLOCK_RUNNING, STATUS_LABELS
+
+    zone = ZoneInfo(app.config["LOCAL_TIMEZONE"])
+    app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
+                                 clock_running=CLOCK_RUNNING)
+    app.jinja_env.filters["localtime"] = lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else "—"
+
+    @app.context_processor
+    def now():
+        return {"now": datetime.now(UTC)}
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure an app instance."""
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)
+    if app.config["PROXY_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     db.init_app(app)
+    auth.init_app(app)
+    csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    app.jinja_env.globals["get_locale"] = get_locale
+    _template_helpers(app)
     app.extensions["photo_storage"] = LocalStorage(app.config["PHOTO_DIR"])
     errors.init_app(app)
 
     from .api import bp as api_bp
     from .pages import bp as pages_bp
     from .photos_bp import bp as photos_bp
+    from .tracking_pages import bp as tracking_bp
 
+    csrf.exempt(api_bp)  # bearer clients; cookie sessions are checked in the API's before_request
     app.register_blueprint(api_bp)
+    app.register_blueprint(tracking_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(photos_bp)
 

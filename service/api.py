@@ -1,16 +1,35 @@
-"""The native JSON API, /api/v1: health, categories, areas, reports and their transitions."""
-import hmac
+"""The native JSON API, /api/v1: health, categories, areas, reports, transitions and overdue lists."""
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
-from sqlalchemy import text
+from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy import func, select, text
 
-from . import areas, assignment, categories, duplicates, intake, location, reports
+from . import areas, assignment, categories, duplicates, intake, location, reports, tracking
+from .auth import actor, client_addr
 from .db import db
 from .errors import ApiError
-from .models import Area
+from .models import Area, Report, User
 
 bp = Blueprint("api", __name__)
+
+
+@bp.before_request
+def csrf_for_cookie_sessions():
+    """A browser signed in by cookie must prove the request came from our page; bearer clients need not."""
+    if request.method == "POST" and actor() is not None and "Authorization" not in request.headers:
+        try:
+            validate_csrf(request.headers.get("X-CSRFToken", ""))
+        except CSRFError as e:
+            raise ApiError(400, "csrf", _("页面已过期，请刷新页面后重试。")) from e
+
+
+def require_user() -> User:
+    user = actor()
+    if user is None:
+        raise ApiError(401, "login_required", _("请先登录，或在 Authorization 头中提供 Bearer 令牌。"))
+    return user
 
 
 @bp.get("/healthz")
@@ -54,50 +73,73 @@ def lookup_area():
     )
 
 
+def _public_report_allowed() -> None:
+    cfg = current_app.config
+    if not cfg["PUBLIC_REPORTS"]:
+        raise ApiError(401, "login_required", _("请先登录后再上报。"))
+    recent = db.session.scalar(select(func.count()).where(
+        Report.reporter_id.is_(None), Report.reporter_ip == client_addr(),
+        Report.created_at > datetime.now(UTC) - timedelta(hours=1)))
+    if recent >= cfg["PUBLIC_REPORTS_PER_HOUR"]:
+        raise ApiError(429, "rate_limited", _("上报过于频繁，请一小时后再试；志愿者请登录后上报。"))
+
+
 @bp.post("/api/v1/reports")
 def create_report():
     """Take in a hazard report (multipart: photo, category, description, lon, lat, crs...)."""
-    report, created = intake.create_report(request.form, request.files.getlist("photo"))
-    return jsonify(_with_duplicates(report)), 201 if created else 200
+    user = actor()
+    if user is None:
+        _public_report_allowed()
+    report, created = intake.create_report(request.form, request.files.getlist("photo"),
+                                           reporter_id=user.id if user else None, reporter_ip=client_addr())
+    return jsonify(_detail(report)), 201 if created else 200
 
 
 @bp.get("/api/v1/reports/<report_id>")
 def get_report(report_id: str):
-    return jsonify(_with_duplicates(reports.get_report(report_id)))
+    return jsonify(_detail(reports.get_report(report_id, actor())))
 
 
-def _with_duplicates(report) -> dict:
-    return reports.to_json(report) | {"possible_duplicates": duplicates.nearby_open(report.id, report.category)}
+def _detail(report) -> dict:
+    return reports.to_json(report) | {
+        "possible_duplicates": duplicates.nearby_open(report.id, report.category),
+        "events": reports.events_json(report),
+    }
 
 
 @bp.get("/api/v1/reports")
 def list_reports():
-    """List reports filtered by status, committee, town and bbox."""
-    args = request.args
+    """List the caller's visible reports filtered by status, committee, town, bbox, or overdue only."""
+    user, args = require_user(), request.args
     try:
         limit = int(args.get("limit", 100))
     except ValueError as e:
         raise ApiError(422, "bad_limit", _("limit 必须是整数。")) from e
-    found = reports.list_reports(args.get("status", ""), args.get("committee", ""), args.get("town", ""),
-                                 args.get("bbox", ""), limit)
+    found = reports.list_reports(user, args.get("status", ""), args.get("committee", ""), args.get("town", ""),
+                                 args.get("bbox", ""), limit, overdue=args.get("overdue") in ("1", "true"))
     return jsonify(reports=[reports.to_json(r) for r in found], count=len(found))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")
 def transition(report_id: str):
-    """Move a report to another status (admin token until accounts exist)."""
-    _require_admin()
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("to"), str):
+    """Move a report to another status: JSON {to, note, ...} or multipart with after-photos."""
+    user = require_user()
+    body = request.get_json(silent=True) if request.is_json else request.form
+    if not body or not isinstance(body.get("to"), str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"to\": 目标状态, \"note\": 备注}。"))
     note = body.get("note") or ""
     if not isinstance(note, str) or len(note) > 2000:
         raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
-    report = reports.transition(report_id, body["to"], note, actor_label="admin-token")
-    return jsonify(reports.to_json(report))
+    report = tracking.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
+    return jsonify(_detail(report))
 
 
-def _require_admin() -> None:
-    sent = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-    if not sent or not hmac.compare_digest(sent.encode(), current_app.config["ADMIN_TOKEN"].encode()):
-        raise ApiError(401, "unauthorized", _("需要管理员令牌：请在 Authorization 头中提供 Bearer 令牌。"))
+@bp.post("/api/v1/reports/<report_id>/reassign")
+def reassign(report_id: str):
+    """Put a report under another committee (supervisors, within their scope)."""
+    user = require_user()
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("committee"), str):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"committee\": 居村委代码, \"note\": 备注}。"))
+    report = tracking.reassign(report_id, body["committee"], user, str(body.get("note") or "")[:2000])
+    return jsonify(_detail(report))

@@ -8,7 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from geo import boundaries as geo_boundaries
 from geo import demo
 
-from . import areas, assignment, migrate, sweep
+from . import areas, assignment, cli_accounts, migrate, sweep
 from .db import db
 
 db_group = click.Group("db", help="Create and migrate the database.")
@@ -126,7 +126,7 @@ def serve(port: int, host: str) -> None:
     current_app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
-COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve)
+COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve, *cli_accounts.COMMANDS)
 
 
 def register(app: Flask) -> None:

@@ -23,7 +23,9 @@ class Config:
         )
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.SECRET_KEY = env("SECRET_KEY", "dev-only-change-me")
-        self.ADMIN_TOKEN = env("ADMIN_TOKEN", "dev-admin-token")
+        self.PROXY_HOPS = _int("PROXY_HOPS", 0)  # reverse proxies in front (trust their X-Forwarded-For)
+        self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
+        self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PHOTO_DIR = env("PHOTO_DIR", str(ROOT / "var" / "photos"))
         self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 25) * 1024 * 1024
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_MB", 20) * 1024 * 1024
@@ -36,6 +38,23 @@ class Config:
         self.DUPLICATE_RADIUS_M = _float("DUPLICATE_RADIUS_M", 50.0)
         self.DUPLICATE_WINDOW_DAYS = _int("DUPLICATE_WINDOW_DAYS", 30)
         self.PHASH_MAX_BITS = _int("PHASH_MAX_BITS", 6)
+        self.DEADLINE_HOURS = {
+            "suspected_severe": _float("DEADLINE_SUSPECTED_SEVERE_H", 24),
+            "major": _float("DEADLINE_MAJOR_H", 72),
+            "general": _float("DEADLINE_GENERAL_H", 168),
+        }
+        self.ESCALATE_TO_DISTRICT_AFTER_H = _float("ESCALATE_TO_DISTRICT_AFTER_H", 48)
+        self.PUBLIC_REPORTS = env("PUBLIC_REPORTS", "1") not in ("0", "false", "no")
+        self.PUBLIC_REPORTS_PER_HOUR = _int("PUBLIC_REPORTS_PER_HOUR", 20)
+        self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
+        self.LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
+        self.SMTP_HOST = env("SMTP_HOST", "127.0.0.1")
+        self.SMTP_PORT = _int("SMTP_PORT", 25)
+        self.SMTP_FROM = env("SMTP_FROM", "hazard-snap@localhost")
+        self.PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+        self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
+        self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
+        self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)
         self.MAP_TILES_URL = env("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")

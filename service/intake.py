@@ -1,6 +1,9 @@
 """Take in a new hazard report: validate, locate, assign, store photos and the row together."""
 import hashlib
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -9,7 +12,7 @@ from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from . import assignment, duplicates
+from . import assignment, deadlines, duplicates, notify
 from .categories import CATEGORIES, RISK_LEVELS
 from .db import db
 from .errors import ApiError
@@ -72,7 +75,8 @@ def existing_report(reporter_id: int | None, client_report_id: str | None, fp: s
     return found
 
 
-def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | None = None) -> tuple[Report, bool]:
+def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | None = None,
+                  reporter_ip: str | None = None) -> tuple[Report, bool]:
     """Create a report from a multipart upload; return (report, created)."""
     client_id = (form.get("client_report_id") or "").strip()[:64] or None
     uploads = read_uploads(files)
@@ -92,7 +96,8 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
                     m=int(assignment.max_distance()))
         raise ApiError(422, "outside_area", message)
     report = Report(
-        reporter_id=reporter_id, client_report_id=client_id, client_fingerprint=fp, category=code,
+        reporter_id=reporter_id, reporter_ip=reporter_ip, contact=(form.get("contact") or "").strip()[:100] or None,
+        client_report_id=client_id, client_fingerprint=fp, category=code,
         subcategory=sub, risk_level=risk, description=description,
         location=from_shape(Point(loc.lon, loc.lat), srid=4326), submitted_lon=loc.submitted[0],
         submitted_lat=loc.submitted[1], submitted_crs=loc.crs, accuracy_m=accuracy, location_source=loc.source,
@@ -100,6 +105,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         duplicate_photo_of=duplicates.photo_duplicate_of([p.sha256 for p in photos], [p.phash for p in photos]),
         committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
         assignment_distance_m=assigned.distance_m, status="submitted",
+        due_at=datetime.now(UTC) + deadlines.deadline(risk),
     )
     try:
         return store_report(report, photos), True
@@ -110,34 +116,45 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         raise
 
 
-def store_report(report: Report, photos: list[ProcessedPhoto]) -> Report:
-    """Insert the report and its photos in one transaction; files appear only after the commit."""
+@contextmanager
+def photo_transaction() -> Iterator:
+    """Commit the session with staged photo files: files become visible only after the commit succeeds."""
     batch = current_app.extensions["photo_storage"].batch()
     try:
-        _stage(report, photos, batch)
-        db.session.flush()
-        db.session.add(ReportEvent(report_id=report.id, from_status=None, to_status="submitted", note="", data={}))
+        yield batch
         db.session.commit()
     except BaseException as e:
         db.session.rollback()
         batch.discard()
         if isinstance(e, OSError | StorageError):
-            current_app.logger.exception("photo storage failed; report %s not created", report.id)
+            current_app.logger.exception("photo storage failed; nothing was saved")
             raise ApiError(503, "storage_unavailable",
                            _("照片暂时无法保存，本次上报未提交，请稍后重试。")) from e
         raise
     batch.publish()
-    return report
 
 
-def _stage(report: Report, photos: list[ProcessedPhoto], batch) -> None:
-    """Write the photo files under temporary names and attach their rows to the report."""
-    db.session.add(report)
+def stage_photos(report: Report, photos: list[ProcessedPhoto], batch, role: str = "before", event=None) -> None:
+    """Write photo files under temporary names and attach their rows to the report (and event)."""
     for p in photos:
         keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
         for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
             batch.put(key, data)
         report.photos.append(Photo(
-            role="before", sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
+            role=role, sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
             content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
+            event=event,
         ))
+
+
+def store_report(report: Report, photos: list[ProcessedPhoto]) -> Report:
+    """Insert the report, its photos, its first event and the town's notifications in one transaction."""
+    with photo_transaction() as batch:
+        db.session.add(report)
+        event = ReportEvent(report=report, from_status=None, to_status="submitted", kind="transition",
+                            actor_id=report.reporter_id, note="", data={})
+        db.session.add(event)
+        stage_photos(report, photos, batch, event=event)
+        db.session.flush()
+        notify.enqueue(event, report, [report.town.code], "新的火灾隐患待受理")
+    return report

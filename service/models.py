@@ -1,6 +1,7 @@
 """Tables of the service: areas, reports, their photos and history, and users."""
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
@@ -11,6 +12,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    Numeric,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -66,8 +69,52 @@ class User(db.Model):
     role: Mapped[str] = mapped_column(String(20), default="volunteer")
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
     password_hash: Mapped[str | None] = mapped_column(Text)
-    active: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    service_hours: Mapped[Decimal] = mapped_column(Numeric(8, 1), default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    area = relationship("Area")
+
+    # Flask-Login's user protocol
+    is_authenticated = True
+    is_anonymous = False
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+class ApiToken(db.Model):
+    """A bearer token of a user, stored only as its SHA-256."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user = relationship("User")
+
+
+class LoginFailure(db.Model):
+    """A failed login, kept to slow down password guessing (in the DB so every app node sees it)."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (
+        Index("ix_login_failure_phone_at", "phone", "at"),
+        Index("ix_login_failure_remote_addr_at", "remote_addr", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20))
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class Report(db.Model):
@@ -82,6 +129,8 @@ class Report(db.Model):
         CheckConstraint("assignment_method IN ('covers', 'edge', 'nearest', 'manual')", name="assignment_method"),
         Index("ix_report_status_created", "status", "created_at"),
         Index("ix_report_committee_status", "committee_id", "status"),
+        Index("ix_report_reporter_ip_created", "reporter_ip", "created_at"),
+        Index("ix_report_due_at", "due_at"),
         Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text("status IN ('submitted', 'accepted', 'dispatched', 'rectifying', 'rectified')")),
     )
@@ -115,11 +164,18 @@ class Report(db.Model):
     duplicate_photo_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
     client_fingerprint: Mapped[str | None] = mapped_column(String(64))
     warnings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
+    reporter_ip: Mapped[str | None] = mapped_column(String(64))
+    contact: Mapped[str | None] = mapped_column(Text)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    rectified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     committee = relationship("Area", foreign_keys=[committee_id])
     town = relationship("Area", foreign_keys=[town_id])
     photos = relationship("Photo", back_populates="report", order_by="Photo.id")
-    events = relationship("ReportEvent", order_by="ReportEvent.id")
+    reporter = relationship("User", foreign_keys=[reporter_id])
+    events = relationship("ReportEvent", order_by="ReportEvent.id", back_populates="report")
 
 
 class Photo(db.Model):
@@ -140,9 +196,11 @@ class Photo(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     phash: Mapped[int | None] = mapped_column(BigInteger)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     report = relationship("Report", back_populates="photos")
+    event = relationship("ReportEvent", foreign_keys=[event_id], back_populates="photos")
 
 
 class ReportEvent(db.Model):
@@ -152,6 +210,7 @@ class ReportEvent(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="transition", server_default="transition")
     from_status: Mapped[str | None] = mapped_column(String(16))
     to_status: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
@@ -159,3 +218,58 @@ class ReportEvent(db.Model):
     note: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    actor = relationship("User")
+    report = relationship("Report", back_populates="events")
+    photos = relationship("Photo", order_by="Photo.id", foreign_keys="Photo.event_id", back_populates="event")
+
+
+class AreaContact(db.Model):
+    """Where a town's or committee's notifications go: a chat-robot webhook or an e-mail address."""
+
+    __tablename__ = "area_contact"
+    __table_args__ = (
+        CheckConstraint("channel IN ('webhook', 'email')", name="channel"),
+        UniqueConstraint("area_id", "channel", "target", name="uq_area_contact_area_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(Text)
+
+
+class Notification(db.Model):
+    """A message in the outbox, written in the same transaction as the event that caused it."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent')", name="status"),
+        Index("ix_notification_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("report_event.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    event = relationship("ReportEvent")
+
+
+class NotificationAttempt(db.Model):
+    """One delivery try of a notification, successful or not."""
+
+    __tablename__ = "notification_attempt"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ok: Mapped[bool] = mapped_column()
+    detail: Mapped[str] = mapped_column(Text)

@@ -1,7 +1,9 @@
 """Pages people open in a browser: the mobile report form and the supervisors' map."""
 from flask import Blueprint, current_app, redirect, render_template, url_for
+from flask_login import login_required
 
 from . import areas, categories, mapview, reports
+from .auth import actor
 from .workflow import STATUS_LABELS
 
 bp = Blueprint("pages", __name__)
@@ -20,10 +22,11 @@ def report_form():
 
 
 @bp.get("/map")
+@login_required
 def hazard_map():
-    """Show committee boundaries and reports coloured by status."""
+    """Show committee boundaries and the reports the user may see, coloured by status."""
     rows = []
-    for r in reports.list_reports(limit=MAP_REPORT_LIMIT):
+    for r in reports.list_reports(actor(), limit=MAP_REPORT_LIMIT):
         data = reports.to_json(r)
         rows.append({
             "id": data["id"], "lon": data["location"]["lon"], "lat": data["location"]["lat"],
@@ -31,7 +34,7 @@ def hazard_map():
             "category_label": data["category_name"], "description": r.description,
             "committee_name": r.committee.name, "created_at": data["created_at"],
             "thumb_url": data["thumbnails"][0] if data["thumbnails"] else None,
-            "detail_url": url_for("api.get_report", report_id=data["id"]),
+            "detail_url": url_for("tracking.detail", report_id=data["id"]),
         })
     html = mapview.render_map(
         areas.feature_collection("committee"), rows,

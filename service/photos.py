@@ -13,7 +13,7 @@ from datetime import datetime
 
 import pillow_heif
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from geo.exif import gps_from_image, taken_at_from_image
 
@@ -25,6 +25,12 @@ PUBLIC_MAX = 2048
 THUMB_MAX = 320
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
            "HEIF": ("image/heic", "heic")}
+# What decoders raise on broken files; pillow_heif also raises EOFError and RuntimeError (e.g. its size limit).
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
+ORIENTATION = 0x0112
+TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,7 @@ def process_photo(data: bytes, max_pixels: int) -> ProcessedPhoto:
             width=public.width, height=public.height, original=data,
             public=_jpeg(public, 85), thumb=_jpeg(thumb, 80), gps=gps, taken_at=taken_at, phash=dhash(thumb),
         )
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+    except (*DECODE_ERRORS, Image.DecompressionBombError) as e:
         raise ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
 
 
@@ -72,12 +78,13 @@ def _open(data: bytes) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            return Image.open(io.BytesIO(data))
+            # Only the plugins of accepted formats: others' parsers (AVIF, SPIDER...) raise odd errors on junk.
+            return Image.open(io.BytesIO(data), formats=list(FORMATS))
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         if isinstance(e, UnidentifiedImageError):
             raise ApiError(415, "photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。")) from e
         raise ApiError(422, "photo_pixels", _("照片像素过多，请缩小后重新上传。")) from e
-    except (OSError, SyntaxError, ValueError) as e:
+    except DECODE_ERRORS as e:
         raise ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
 
 
@@ -85,11 +92,23 @@ def _derive(img: Image.Image) -> Image.Image:
     """Return the upright, shrunk RGB copy that may be published."""
     if img.format == "JPEG":
         img.draft("RGB", (PUBLIC_MAX, PUBLIC_MAX))
-    upright = ImageOps.exif_transpose(img)
+    upright = _upright(img)
     if upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGBA").convert("RGB") if "A" in upright.mode else upright.convert("RGB")
     upright.thumbnail((PUBLIC_MAX, PUBLIC_MAX), Image.Resampling.LANCZOS)
     return upright
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Return a copy turned by the EXIF orientation. Unlike ImageOps.exif_transpose this never re-encodes
+    the EXIF, which raises TypeError on corrupt tags; the published copy carries no metadata anyway."""
+    img.load()
+    try:
+        orientation = img.getexif().get(ORIENTATION)
+    except Exception:  # corrupt EXIF must not reject a photo that decodes
+        orientation = None
+    method = TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
+    return img.transpose(method) if method is not None else img.copy()
 
 
 def dhash(img: Image.Image) -> int:

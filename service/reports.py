@@ -1,5 +1,6 @@
 """Read, list and move reports; the JSON shape the API and pages share."""
 import uuid
+from datetime import UTC, datetime
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -7,11 +8,12 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
+from . import deadlines, scope
 from .categories import CATEGORIES, RISK_LEVELS
 from .db import db
 from .errors import ApiError
-from .models import Area, Report, ReportEvent
-from .workflow import STATUS_LABELS, TRANSITIONS, allowed
+from .models import Area, Report, User
+from .workflow import CLOCK_RUNNING, STATUS_LABELS, TRANSITIONS
 
 MAX_LIST = 1000
 
@@ -36,22 +38,39 @@ def to_json(report: Report) -> dict:
         "committee": {"code": report.committee.code, "name": report.committee.name},
         "town": {"code": report.town.code, "name": report.town.name},
         "assignment": {"method": report.assignment_method, "distance_m": round(report.assignment_distance_m, 2)},
-        "photos": [url_for("photos.serve", key=p.public_key) for p in report.photos],
-        "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos],
+        "photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "before"],
+        "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos if p.role == "before"],
+        "after_photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "after"],
         "created_at": report.created_at.isoformat(),
         "taken_at": report.taken_at.isoformat() if report.taken_at else None,
+        "due_at": report.due_at.isoformat() if report.due_at else None,
+        "overdue": is_overdue(report),
+        "escalation": deadlines.LEVELS.get(report.escalation_level),
         "warnings": report.warnings,
         "duplicate_photo_of": str(report.duplicate_photo_of) if report.duplicate_photo_of else None,
     }
 
 
-def get_report(report_id: str, for_update: bool = False) -> Report:
-    """Return one report or raise a 404 the caller can show."""
+def is_overdue(report: Report) -> bool:
+    return bool(report.due_at and report.status in CLOCK_RUNNING and report.due_at < datetime.now(UTC))
+
+
+def events_json(report: Report) -> list[dict]:
+    """Return the report's history, oldest first, for timelines."""
+    return [{
+        "kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label or (e.actor and e.actor.name),
+        "note": e.note, "data": e.data, "at": e.created_at.isoformat(),
+        "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos],
+    } for e in report.events]
+
+
+def get_report(report_id: str, user: User | None, for_update: bool = False) -> Report:
+    """Return one report the user may see, or raise a 404 (also when it exists but is out of scope)."""
     try:
         rid = uuid.UUID(report_id)
     except ValueError:
         rid = None
-    query = select(Report).where(Report.id == rid)
+    query = select(Report).where(Report.id == rid, scope.visible(user))
     if for_update:
         query = query.with_for_update()
     report = db.session.scalars(query).first() if rid else None
@@ -73,11 +92,14 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     return values  # type: ignore[return-value]
 
 
-def list_reports(status: str = "", committee: str = "", town: str = "", bbox: str = "", limit: int = 100):
-    """Return reports matching the filters, newest first."""
-    query = select(Report).options(
+def list_reports(user: User | None, status: str = "", committee: str = "", town: str = "", bbox: str = "",
+                 limit: int = 100, overdue: bool = False):
+    """Return the reports a user may see that match the filters: newest first, or most overdue first."""
+    query = select(Report).where(scope.visible(user)).options(
         selectinload(Report.committee), selectinload(Report.town), selectinload(Report.photos)
     )
+    if overdue:
+        query = query.where(deadlines.overdue(datetime.now(UTC)))
     if status:
         wanted = [s for s in status.split(",") if s]
         if not set(wanted) <= set(TRANSITIONS):
@@ -91,19 +113,5 @@ def list_reports(status: str = "", committee: str = "", town: str = "", bbox: st
         minx, miny, maxx, maxy = parse_bbox(bbox)
         query = query.where(func.ST_Intersects(Report.location, func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)))
     limit = max(1, min(limit, MAX_LIST))
-    return db.session.scalars(query.order_by(Report.created_at.desc(), Report.id).limit(limit)).all()
-
-
-def transition(report_id: str, to_status: str, note: str, actor_label: str) -> Report:
-    """Move a report along the workflow table and record the event, or raise 409."""
-    report = get_report(report_id, for_update=True)
-    if to_status not in TRANSITIONS:
-        raise ApiError(422, "bad_status", _("目标状态无效。"))
-    if not allowed(report.status, to_status):
-        raise ApiError(409, "illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
-                                                    a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
-    db.session.add(ReportEvent(report_id=report.id, from_status=report.status, to_status=to_status,
-                               actor_label=actor_label, note=note, data={}))
-    report.status = to_status
-    db.session.commit()
-    return report
+    order = (Report.due_at, Report.id) if overdue else (Report.created_at.desc(), Report.id)
+    return db.session.scalars(query.order_by(*order).limit(limit)).all()

@@ -15,7 +15,7 @@ from service.db import db
 from service.models import Area
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-ADMIN_TOKEN = "test-admin-token"
+PASSWORD = "correct-horse-7"
 
 
 def _test_url() -> str:
@@ -57,7 +57,7 @@ def photo_dir(tmp_path_factory) -> Path:
 def app(database_url, photo_dir):
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "PHOTO_DIR": str(photo_dir),
-        "ADMIN_TOKEN": ADMIN_TOKEN,
+        "PUBLIC_REPORTS_PER_HOUR": 100_000, "WTF_CSRF_ENABLED": True,
     })
     with app.app_context():
         _load_demo(app)
@@ -78,13 +78,14 @@ def _clean_reports(request, photo_dir):
     app = request.getfixturevalue("app")
     with app.app_context():
         db.session.rollback()
-        db.session.execute(text("TRUNCATE report, photo, report_event RESTART IDENTITY CASCADE"))
+        db.session.execute(text("TRUNCATE report, photo, report_event, notification, notification_attempt,"
+                                " area_contact, login_failure RESTART IDENTITY CASCADE"))
         db.session.commit()
     for child in photo_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def spot(app):
     """An interior point of a demo committee, with that committee and its town."""
     with app.app_context():
@@ -116,15 +117,73 @@ def live_server(app):
     server.shutdown()
 
 
-@pytest.fixture
-def http(live_server):
+class LiveSession(requests.Session):
     """A requests session whose relative URLs go to the live server."""
 
-    class Session(requests.Session):
-        def request(self, method, url, *args, **kwargs):
-            return super().request(method, live_server + url, *args, **kwargs)
+    def __init__(self, base: str, token: str | None = None):
+        super().__init__()
+        self.base = base
+        if token:
+            self.headers["Authorization"] = f"Bearer {token}"
 
-    with Session() as s:
+    def request(self, method, url, *args, **kwargs):
+        return super().request(method, self.base + url if url.startswith("/") else url, *args, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def accounts(app, spot) -> dict:
+    """People of every role: in the spot's town and committee ("_a") and elsewhere ("_b"); name -> info."""
+    from service import auth
+    from service.models import User
+
+    with app.app_context():
+        committee = db.session.scalar(select(Area).where(Area.code == spot["code"]))
+        town = committee.parent
+        sibling = db.session.scalar(select(Area).where(Area.parent_id == town.id, Area.id != committee.id).limit(1))
+        other_town = db.session.scalar(select(Area).where(Area.level == "town", Area.id != town.id).limit(1))
+        elsewhere = db.session.scalar(select(Area).where(Area.parent_id == other_town.id).limit(1))
+        plan = {"admin": ("district_admin", None), "sup_a": ("town_supervisor", town),
+                "sup_b": ("town_supervisor", other_town), "staff_a": ("committee_staff", committee),
+                "staff_sibling": ("committee_staff", sibling), "staff_b": ("committee_staff", elsewhere),
+                "vol": ("volunteer", None), "vol2": ("volunteer", None)}
+        people = {}
+        for i, (name, (role, area)) in enumerate(plan.items()):
+            user = User(name=f"测试{name}", phone=f"1390000{i:04d}", role=role, area_id=area.id if area else None)
+            auth.set_password(user, PASSWORD)
+            db.session.add(user)
+            db.session.flush()
+            people[name] = {"id": user.id, "phone": user.phone, "role": role, "token": auth.issue_token(user),
+                            "area": area.code if area else None}
+        db.session.commit()
+        people["sibling_code"], people["elsewhere_code"] = sibling.code, elsewhere.code
+        return people
+
+
+@pytest.fixture
+def as_user(live_server, accounts):
+    """Open a real-HTTP session authenticated with a person's bearer token."""
+    opened = []
+
+    def open_session(name: str) -> LiveSession:
+        opened.append(LiveSession(live_server, accounts[name]["token"]))
+        return opened[-1]
+
+    yield open_session
+    for s in opened:
+        s.close()
+
+
+@pytest.fixture
+def http(live_server, accounts):
+    """A real-HTTP session signed in as the district admin (sees everything)."""
+    with LiveSession(live_server, accounts["admin"]["token"]) as s:
+        yield s
+
+
+@pytest.fixture
+def anon_http(live_server):
+    """A real-HTTP session with no account (a resident using 随手拍)."""
+    with LiveSession(live_server) as s:
         yield s
 
 

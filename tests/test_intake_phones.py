@@ -194,7 +194,10 @@ def sweep(app, hours="0"):
 
 def test_crash_before_commit_leaves_only_temporaries_that_sweep_removes(http, spot, app, photo_dir, monkeypatch):
     monkeypatch.setattr(LocalBatch, "discard", lambda self: None)  # the process died: no cleanup ran
-    monkeypatch.setattr("service.intake.ReportEvent", None)  # fails between staging and commit
+    def crash(*args):
+        raise RuntimeError("crash between staging the files and the commit")
+
+    monkeypatch.setattr("service.notify.enqueue", crash)
     assert send(http, [jpeg()], **at(spot)).status_code == 500
     assert counts(app) == (0, 0, 0)
     leftovers = files_on_disk(photo_dir)

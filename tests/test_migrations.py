@@ -8,7 +8,8 @@ from service import migrate
 
 from .conftest import recreate_database
 
-TABLES = {"area", "report", "photo", "report_event", "user"}
+TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login_failure", "area_contact",
+          "notification", "notification_attempt"}
 
 
 @pytest.fixture

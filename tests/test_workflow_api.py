@@ -1,64 +1,133 @@
-"""Status transitions through the API: the table, 409 on illegal moves, an event per move."""
+"""The rectification workflow over the API: who may move what, proof, history, deadlines, re-assignment."""
+from datetime import UTC, datetime, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from service.db import db
-from service.models import ReportEvent
-from service.workflow import TRANSITIONS
+from service.models import Report, ReportEvent
 
-from .conftest import ADMIN_TOKEN
+from .images import jpeg
 from .test_reports_api import post
-
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @pytest.fixture
-def report_id(http, spot):
-    return post(http, lon=spot["lon"], lat=spot["lat"]).json()["id"]
+def report_id(anon_http, spot):
+    return post(anon_http, lon=spot["lon"], lat=spot["lat"]).json()["id"]
 
 
-def move(http, report_id, to, note="", headers=AUTH):
-    return http.post(f"/api/v1/reports/{report_id}/transitions", json={"to": to, "note": note}, headers=headers)
+def move(session, report_id, to, note="", **extra):
+    return session.post(f"/api/v1/reports/{report_id}/transitions", json={"to": to, "note": note} | extra)
 
 
-def test_happy_path_and_reopen_write_one_event_each(http, app, report_id):
-    path = ["accepted", "dispatched", "rectifying", "rectified", "rectifying", "rectified", "verified"]
+def rectify(session, report_id, note="修好了"):
+    files = [("photo", ("after.jpg", jpeg(colour=(30, 160, 30)), "image/jpeg"))]
+    return session.post(f"/api/v1/reports/{report_id}/transitions", data={"to": "rectified", "note": note},
+                        files=files)
+
+
+def walk(as_user, report_id, path):
+    """Apply moves, each by the role the table requires, and return the last response."""
+    sup, staff = as_user("sup_a"), as_user("staff_a")
+    r = None
     for to in path:
-        r = move(http, report_id, to, note=f"to {to}")
-        assert r.status_code == 200, r.text
-        assert r.json()["status"] == to
-    with app.app_context():
-        events = db.session.scalars(select(ReportEvent).order_by(ReportEvent.id)).all()
-        assert [(e.from_status, e.to_status) for e in events] == list(
-            zip([None, "submitted", *path[:-1]], ["submitted", *path], strict=True))
-        assert events[-1].note == "to verified"
+        r = rectify(staff, report_id) if to == "rectified" else move(
+            staff if to == "rectifying" and r is not None and r.json()["status"] == "dispatched" else sup,
+            report_id, to, note=f"to {to}")
+        assert r.status_code == 200, (to, r.text)
+    return r
 
 
-@pytest.mark.parametrize(("start", "to"), [
-    ([], "verified"), ([], "dispatched"), (["rejected"], "accepted"), (["accepted"], "rectified"),
+def test_happy_path_and_reopen_write_one_event_each(as_user, app, report_id):
+    path = ["accepted", "dispatched", "rectifying", "rectified", "rectifying", "rectified", "verified"]
+    body = walk(as_user, report_id, path).json()
+    assert body["status"] == "verified" and len(body["after_photos"]) == 2  # one per rectification
+    assert [(e["from"], e["to"]) for e in body["events"]] == list(
+        zip([None, "submitted", *path[:-1]], ["submitted", *path], strict=True))
+    assert body["events"][-1]["note"] == "to verified" and body["events"][-1]["actor"] == "测试sup_a"
+    assert body["events"][4]["photos"], "the rectified event carries its after-photo"
+
+
+@pytest.mark.parametrize(("who", "start", "to", "status"), [
+    ("sup_a", [], "verified", 409), ("sup_a", [], "dispatched", 409), ("sup_a", ["rejected"], "accepted", 409),
+    ("staff_a", [], "accepted", 403), ("sup_a", ["accepted", "dispatched"], "rectifying", 403),
+    ("vol", [], "accepted", 404), ("staff_b", [], "accepted", 404), ("sup_b", [], "accepted", 404),
 ])
-def test_illegal_moves_are_409_in_chinese_and_record_nothing(http, app, report_id, start, to):
+def test_illegal_is_409_forbidden_is_403_out_of_scope_is_404(as_user, app, report_id, who, start, to, status):
     for s in start:
-        assert move(http, report_id, s).status_code == 200
-    r = move(http, report_id, to)
-    assert r.status_code == 409
-    assert "不能从" in r.json()["error"]["message"]
+        assert move(as_user("sup_a"), report_id, s).status_code == 200
+    r = move(as_user(who), report_id, to)
+    assert r.status_code == status, r.text
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["error"]["message"])
     with app.app_context():
         assert db.session.query(ReportEvent).count() == 1 + len(start)
 
 
-def test_every_status_pair_follows_the_table():
-    statuses = set(TRANSITIONS)
-    for targets in TRANSITIONS.values():
-        assert targets <= statuses
-    assert TRANSITIONS["rectified"] == {"verified", "rectifying"}
+def test_rectified_needs_an_after_photo(as_user, report_id):
+    walk(as_user, report_id, ["accepted", "dispatched", "rectifying"])
+    r = move(as_user("staff_a"), report_id, "rectified")
+    assert r.status_code == 422 and "照片" in r.json()["error"]["message"]
+    assert rectify(as_user("staff_a"), report_id).status_code == 200
 
 
-def test_transitions_need_the_admin_token_and_a_valid_body(http, report_id):
-    assert move(http, report_id, "accepted", headers={}).status_code == 401
-    assert move(http, report_id, "accepted", headers={"Authorization": "Bearer wrong"}).status_code == 401
-    r = http.post(f"/api/v1/reports/{report_id}/transitions", data="not json", headers=AUTH)
-    assert r.status_code == 400
+def test_duplicate_needs_the_other_report(as_user, anon_http, spot, report_id):
+    sup = as_user("sup_a")
+    assert move(sup, report_id, "duplicate").status_code == 422
+    other = post(anon_http, lon=spot["lon"], lat=spot["lat"]).json()["id"]
+    r = move(sup, report_id, "duplicate", duplicate_of=other)
+    assert r.status_code == 200 and r.json()["events"][-1]["data"] == {"duplicate_of": other}
+
+
+def test_dispatch_to_a_volunteer_lets_them_see_it(as_user, accounts, report_id):
+    assert as_user("vol").get(f"/api/v1/reports/{report_id}").status_code == 404
+    move(as_user("sup_a"), report_id, "accepted")
+    r = move(as_user("sup_a"), report_id, "dispatched", assignee_phone=accounts["vol"]["phone"])
+    assert r.status_code == 200
+    assert as_user("vol").get(f"/api/v1/reports/{report_id}").status_code == 200
+    assert move(as_user("sup_a"), report_id, "dispatched").status_code == 409
+
+
+def test_events_are_append_only_in_the_database(app, report_id):
+    with app.app_context():
+        for statement in ("UPDATE report_event SET note = 'rewritten'", "DELETE FROM report_event"):
+            with pytest.raises(DBAPIError, match="append-only"):
+                db.session.execute(text(statement))
+            db.session.rollback()
+        assert db.session.scalar(select(ReportEvent.note)) == ""
+
+
+def test_deadline_from_risk_stops_at_rectified_and_restarts_on_reopen(as_user, anon_http, app, spot):
+    before = datetime.now(UTC)
+    body = post(anon_http, lon=spot["lon"], lat=spot["lat"], risk_level="suspected_severe").json()
+    due = datetime.fromisoformat(body["due_at"])
+    assert timedelta(hours=23, minutes=59) < due - before < timedelta(hours=24, minutes=1)
+    walk(as_user, body["id"], ["accepted", "dispatched", "rectifying", "rectified"])
+    with app.app_context():
+        report = db.session.get(Report, body["id"])
+        report.due_at = datetime.now(UTC) - timedelta(hours=1)  # the deadline passed while awaiting verification
+        db.session.commit()
+    listed = as_user("sup_a").get("/api/v1/reports", params={"overdue": "1"}).json()
+    assert listed["count"] == 0, "the clock is stopped while the fix awaits verification"
+    reopened = move(as_user("sup_a"), body["id"], "rectifying", note="复查不合格").json()
+    assert datetime.fromisoformat(reopened["due_at"]) > datetime.now(UTC) + timedelta(hours=23)
+
+
+def test_reassign_within_scope_is_an_event(as_user, accounts, report_id):
+    sup = as_user("sup_a")
+    r = sup.post(f"/api/v1/reports/{report_id}/reassign", json={"committee": accounts["sibling_code"], "note": "图斑有误"})
+    assert r.status_code == 200 and r.json()["committee"]["code"] == accounts["sibling_code"]
+    assert r.json()["assignment"]["method"] == "manual"
+    assert r.json()["events"][-1]["kind"] == "reassign"
+    out = sup.post(f"/api/v1/reports/{report_id}/reassign", json={"committee": accounts["elsewhere_code"]})
+    assert out.status_code == 422
+    assert as_user("staff_a").post(f"/api/v1/reports/{report_id}/reassign",
+                                   json={"committee": accounts["sibling_code"]}).status_code == 404
+    assert as_user("staff_sibling").get(f"/api/v1/reports/{report_id}").status_code == 200
+
+
+def test_transitions_need_an_account_and_a_valid_body(anon_http, http, report_id):
+    assert move(anon_http, report_id, "accepted").status_code == 401
+    assert http.post(f"/api/v1/reports/{report_id}/transitions", data="not json").status_code == 400
     assert move(http, report_id, "flying").status_code == 422
     assert move(http, "not-a-uuid", "accepted").status_code == 404
-    assert move(http, "00000000-0000-0000-0000-000000000000", "accepted").status_code == 404

@@ -1,0 +1,116 @@
+"""Commands for people and deliveries: users, area contacts, escalation and the notification outbox."""
+import sys
+import time
+
+import click
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from . import auth, deadlines, notify
+from .db import db
+from .models import Area, AreaContact, User
+
+users_group = click.Group("users", help="Manage accounts.")
+contacts_group = click.Group("contacts", help="Where each area's notifications go.")
+
+
+def _area(code: str | None) -> Area | None:
+    if not code:
+        return None
+    area = db.session.scalar(select(Area).where(Area.code == code).order_by(Area.generation.desc()).limit(1))
+    if area is None:
+        raise click.ClickException(f"no area with code {code}")
+    return area
+
+
+@users_group.command("create")
+@click.option("--name", required=True)
+@click.option("--phone", required=True)
+@click.option("--role", type=click.Choice(auth.ROLES), required=True)
+@click.option("--area", "area_code", help="Town code for town_supervisor, committee code for committee_staff.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option("--token", is_flag=True, help="Create an API token and print it.")
+@with_appcontext
+def users_create(name, phone, role, area_code, password_stdin, token) -> None:
+    """Create an account."""
+    area = _area(area_code)
+    needed = {"committee_staff": "committee", "town_supervisor": "town"}.get(role)
+    if needed and (area is None or area.level != needed):
+        raise click.ClickException(f"--area must be a {needed} code for {role}")
+    if db.session.scalar(select(User).where(User.phone == phone)):
+        raise click.ClickException(f"phone {phone} is already registered")
+    user = User(name=name, phone=phone, role=role, area_id=area.id if area else None)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+        if len(password) < 8:
+            raise click.ClickException("the password must have at least 8 characters")
+        auth.set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    secret = auth.issue_token(user) if token else None
+    db.session.commit()
+    click.echo(f"created user {user.id} {name} ({role})")
+    if secret:
+        click.echo(f"token: {secret}")
+
+
+@users_group.command("list")
+@with_appcontext
+def users_list() -> None:
+    """List accounts."""
+    for u in db.session.scalars(select(User).order_by(User.id)):
+        click.echo(f"{u.id}\t{u.phone}\t{u.role}\t{u.area.code if u.area else '-'}\t"
+                   f"{'active' if u.active else 'disabled'}\t{u.name}")
+
+
+@users_group.command("disable")
+@click.argument("phone")
+@with_appcontext
+def users_disable(phone: str) -> None:
+    """Disable an account (its sessions and tokens stop working)."""
+    user = db.session.scalar(select(User).where(User.phone == phone))
+    if user is None:
+        raise click.ClickException(f"no user with phone {phone}")
+    user.active = False
+    db.session.commit()
+    click.echo(f"disabled {phone}")
+
+
+@contacts_group.command("add")
+@click.option("--area", "area_code", required=True)
+@click.option("--webhook", help="A chat-robot webhook URL.")
+@click.option("--email", help="An e-mail address.")
+@with_appcontext
+def contacts_add(area_code: str, webhook: str | None, email: str | None) -> None:
+    """Send an area's notifications to a webhook or an e-mail address."""
+    if bool(webhook) == bool(email):
+        raise click.ClickException("give exactly one of --webhook or --email")
+    channel, target = ("webhook", webhook) if webhook else ("email", email)
+    db.session.add(AreaContact(area_id=_area(area_code).id, channel=channel, target=target))
+    db.session.commit()
+    click.echo(f"{area_code}: {channel} {target}")
+
+
+@click.command("escalate")
+@with_appcontext
+def escalate() -> None:
+    """Escalate overdue reports to the town, then the district (safe to run repeatedly)."""
+    counts = deadlines.escalate()
+    click.echo(f"escalated to town: {counts['town']}, to district: {counts['district']}")
+
+
+@click.command("notify")
+@click.option("--loop", is_flag=True, help="Keep delivering until interrupted.")
+@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds with --loop.")
+@with_appcontext
+def notify_command(loop: bool, interval: float) -> None:
+    """Deliver due notifications from the outbox."""
+    while True:
+        sent, failed = notify.deliver_due()
+        click.echo(f"sent {sent}, failed {failed} (will retry)")
+        if not loop:
+            return
+        time.sleep(interval)
+
+
+COMMANDS = (users_group, contacts_group, escalate, notify_command)

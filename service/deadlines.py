@@ -1,0 +1,54 @@
+"""Deadlines from the risk level, the overdue condition, and escalation to the town then the district."""
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from . import notify
+from .db import db
+from .models import Report, ReportEvent
+from .workflow import CLOCK_RUNNING
+
+LEVELS = {1: "town", 2: "district"}
+DISTRICT_CODE_LENGTH = 6
+
+
+def deadline(risk_level: str) -> timedelta:
+    return timedelta(hours=current_app.config["DEADLINE_HOURS"][risk_level])
+
+
+def overdue(now: datetime) -> ColumnElement:
+    """Return the condition of a report whose clock runs past its deadline."""
+    return and_(Report.status.in_(CLOCK_RUNNING), Report.due_at < now)
+
+
+def _raise(report: Report, level: int, now: datetime) -> None:
+    report.escalation_level, report.escalated_at = level, now
+    event = ReportEvent(report_id=report.id, kind="escalate", from_status=report.status, to_status=report.status,
+                        actor_label="system", note="", data={"level": LEVELS[level]}, created_at=now)
+    db.session.add(event)
+    town_code = report.town.code
+    audience = [town_code] if level == 1 else [town_code[:DISTRICT_CODE_LENGTH]]
+    subject = "隐患逾期未整改，已升级至街镇" if level == 1 else "隐患逾期未整改，已升级至区级"
+    notify.enqueue(event, report, audience, subject)
+
+
+def escalate(now: datetime | None = None) -> dict[str, int]:
+    """Escalate overdue reports one level where due; running it again at once changes nothing."""
+    now = now or datetime.now(UTC)
+    to_district = timedelta(hours=current_app.config["ESCALATE_TO_DISTRICT_AFTER_H"])
+    counts = {"town": 0, "district": 0}
+    candidates = db.session.scalars(
+        select(Report).where(overdue(now), Report.escalation_level < 2)
+        .order_by(Report.due_at).with_for_update(skip_locked=True, of=Report)
+    ).all()
+    for report in candidates:
+        if report.escalation_level == 0:
+            _raise(report, 1, now)
+            counts["town"] += 1
+        elif report.escalated_at is not None and report.escalated_at + to_district <= now:
+            _raise(report, 2, now)
+            counts["district"] += 1
+    db.session.commit()
+    return counts

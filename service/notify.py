@@ -1,0 +1,109 @@
+"""The notification outbox: rows written with the event that causes them, delivered later with retries.
+
+Webhooks receive the text-message JSON that WeCom and DingTalk group robots accept; e-mail goes
+through SMTP. Every try is recorded; a failed one is retried with exponential backoff (capped),
+forever, so a receiver that is down for a while loses nothing.
+"""
+import json
+import smtplib
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+
+from flask import current_app
+from sqlalchemy import select
+
+from .db import db
+from .models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
+
+
+def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subject: str) -> int:
+    """Add one outbox row per contact of the given areas (same transaction as the event)."""
+    contacts = db.session.execute(
+        select(AreaContact.channel, AreaContact.target).join(Area, Area.id == AreaContact.area_id)
+        .where(Area.code.in_(list(area_codes))).distinct()
+    ).all()
+    text = _text(report, subject)
+    for channel, target in contacts:
+        db.session.add(Notification(event=event, channel=channel, target=target,
+                                    payload={"subject": subject, "text": text, "report_id": str(report.id)}))
+    return len(contacts)
+
+
+def _text(report: Report, subject: str) -> str:
+    from .categories import CATEGORIES
+    from .workflow import STATUS_LABELS
+
+    due = report.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if report.due_at else "—"
+    link = f"{current_app.config['PUBLIC_BASE_URL']}/reports/{report.id}"
+    return (f"【火患随手拍】{subject}\n{CATEGORIES[report.category].name} · {report.committee.name} · "
+            f"{report.town.name}\n状态：{STATUS_LABELS[report.status]}　整改期限：{due}\n"
+            f"{report.description[:200]}\n{link}")
+
+
+def _send_webhook(url: str, payload: dict) -> str:
+    body = json.dumps({"msgtype": "text", "text": {"content": payload["text"]}}, ensure_ascii=False).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+    with urllib.request.urlopen(req, timeout=current_app.config["NOTIFY_TIMEOUT_S"]) as resp:
+        answer = resp.read(4096).decode("utf-8", "replace")
+    try:  # chat robots answer 200 with {"errcode": N} on refusal
+        errcode = json.loads(answer).get("errcode", 0)
+    except (ValueError, AttributeError):
+        errcode = 0
+    if errcode:
+        raise RuntimeError(f"robot refused: {answer[:200]}")
+    return f"HTTP {resp.status}"
+
+
+def _send_email(address: str, payload: dict) -> str:
+    cfg = current_app.config
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = cfg["SMTP_FROM"], address, payload["subject"]
+    msg.set_content(payload["text"])
+    with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["NOTIFY_TIMEOUT_S"]) as smtp:
+        smtp.send_message(msg)
+    return "accepted by SMTP server"
+
+
+SENDERS = {"webhook": _send_webhook, "email": _send_email}
+
+
+def _backoff(attempts: int) -> timedelta:
+    cfg = current_app.config
+    return timedelta(seconds=min(cfg["NOTIFY_BACKOFF_S"] * 2 ** (attempts - 1), cfg["NOTIFY_MAX_BACKOFF_S"]))
+
+
+def deliver_one(now: datetime) -> Notification | None:
+    """Try the next due notification (locked, so several workers can run); return it or None."""
+    n = db.session.scalar(
+        select(Notification).where(Notification.status == "pending", Notification.next_attempt_at <= now)
+        .order_by(Notification.next_attempt_at, Notification.id).limit(1).with_for_update(skip_locked=True)
+    )
+    if n is None:
+        db.session.rollback()
+        return None
+    n.attempts += 1
+    try:
+        detail, ok = SENDERS[n.channel](n.target, n.payload), True
+    except (OSError, smtplib.SMTPException, urllib.error.URLError, RuntimeError, ValueError) as e:
+        detail, ok = f"{type(e).__name__}: {e}"[:1000], False
+    db.session.add(NotificationAttempt(notification_id=n.id, ok=ok, detail=detail, attempted_at=now))
+    if ok:
+        n.status, n.delivered_at, n.last_error = "sent", now, None
+    else:
+        n.last_error, n.next_attempt_at = detail, now + _backoff(n.attempts)
+    db.session.commit()
+    return n
+
+
+def deliver_due(now: datetime | None = None, limit: int = 100) -> tuple[int, int]:
+    """Deliver up to `limit` due notifications; return (sent, failed) counts."""
+    sent = failed = 0
+    for _ in range(limit):
+        n = deliver_one(now or datetime.now(UTC))
+        if n is None:
+            break
+        sent, failed = (sent + 1, failed) if n.status == "sent" else (sent, failed + 1)
+    return sent, failed

@@ -1,0 +1,30 @@
+"""What a caller may see: one WHERE clause per role, applied inside every report query."""
+from sqlalchemy import false, or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from .models import Area, Report, User
+
+
+def _same_code(column, user: User) -> ColumnElement:
+    # By code, not id: a new boundary generation gives the same town or committee a new row.
+    return column.in_(select(Area.id).where(Area.code == user.area.code))
+
+
+def visible(user: User | None) -> ColumnElement:
+    """Return the condition on Report rows the user may read."""
+    if user is None:
+        return false()
+    if user.role == "district_admin":
+        return true()
+    if user.role == "town_supervisor" and user.area is not None:
+        return _same_code(Report.town_id, user)
+    if user.role == "committee_staff" and user.area is not None:
+        return _same_code(Report.committee_id, user)
+    return or_(Report.reporter_id == user.id, Report.assignee_id == user.id)
+
+
+def may_manage_committee(user: User, committee: Area) -> bool:
+    """Tell whether a supervisor may put a report under this committee."""
+    if user.role == "district_admin":
+        return True
+    return user.role == "town_supervisor" and committee.parent is not None and committee.parent.code == user.area.code

@@ -1,0 +1,109 @@
+"""Move reports through the workflow: permissions, required proof, deadlines, events and notifications."""
+import uuid
+from datetime import UTC, datetime
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from . import deadlines, notify, reports, scope
+from .db import db
+from .errors import ApiError
+from .intake import photo_transaction, read_uploads, stage_photos
+from .models import Area, Report, ReportEvent, User
+from .photos import process_photo
+from .workflow import STATUS_LABELS, TRANSITIONS, allowed, may
+
+# Who hears about a move: the committee that must act, or the town that must check.
+NOTIFY = {
+    ("accepted", "dispatched"): ("committee", "新派单：请尽快整改火灾隐患"),
+    ("rectifying", "rectified"): ("town", "隐患已整改，待核查"),
+    ("rectified", "rectifying"): ("committee", "复查不合格，请重新整改"),
+}
+
+
+def _check(report: Report, to_status: str, user: User) -> None:
+    if to_status not in TRANSITIONS:
+        raise ApiError(422, "bad_status", _("目标状态无效。"))
+    if not allowed(report.status, to_status):
+        raise ApiError(409, "illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
+                                                    a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
+    if not may(user.role, report.status, to_status):
+        raise ApiError(403, "forbidden", _("您的角色无权执行此操作（从“%(a)s”到“%(b)s”）。",
+                                           a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
+
+
+def _duplicate_target(raw: str | None, report: Report, user: User) -> uuid.UUID:
+    target = reports.get_report(raw or "", user) if raw else None
+    if target is None or target.id == report.id:
+        raise ApiError(422, "duplicate_of_required", _("标记为重复时，请填写与之重复的另一条上报编号。"))
+    return target.id
+
+
+def _assignee(raw: str | None) -> int | None:
+    if not raw:
+        return None
+    volunteer = db.session.scalar(select(User).where(User.phone == raw, User.role == "volunteer", User.active))
+    if volunteer is None:
+        raise ApiError(422, "unknown_volunteer", _("找不到该手机号对应的志愿者，请核对后重试。"))
+    return volunteer.id
+
+
+def _apply_clock(report: Report, to_status: str, now: datetime) -> None:
+    if to_status == "rectified":
+        report.rectified_at = now  # the deadline clock stops
+    elif report.status == "rectified" and to_status == "rectifying":
+        # Sent back: a fresh period for the redo, and escalation starts over.
+        report.rectified_at, report.escalation_level, report.escalated_at = None, 0, None
+        report.due_at = now + deadlines.deadline(report.risk_level)
+
+
+def move(report_id: str, to_status: str, user: User, note: str = "", files=(), form=None) -> Report:
+    """Apply one transition for a user, with its proof, event and notifications, or raise 4xx."""
+    form = form or {}
+    report = reports.get_report(report_id, user, for_update=True)
+    _check(report, to_status, user)
+    photos = []
+    if to_status == "rectified":
+        if not any(f and f.filename for f in files):
+            raise ApiError(422, "after_photo_required", _("标记整改完成前，请上传整改后的现场照片。"))
+        photos = [process_photo(d, current_app.config["MAX_PHOTO_PIXELS"]) for d in read_uploads(files)]
+    data = {}
+    if to_status == "duplicate":
+        report.duplicate_of = _duplicate_target(form.get("duplicate_of"), report, user)
+        data["duplicate_of"] = str(report.duplicate_of)
+    if to_status == "dispatched" and (assignee := _assignee(form.get("assignee_phone"))):
+        report.assignee_id = data["assignee_id"] = assignee
+    now = datetime.now(UTC)
+    with photo_transaction() as batch:
+        event = ReportEvent(report=report, kind="transition", from_status=report.status, to_status=to_status,
+                            actor_id=user.id, actor_label=user.name, note=note, data=data, created_at=now)
+        db.session.add(event)
+        stage_photos(report, photos, batch, role="after", event=event)
+        _apply_clock(report, to_status, now)
+        audience = NOTIFY.get((report.status, to_status))
+        report.status = to_status
+        db.session.flush()
+        if audience:
+            level, subject = audience
+            notify.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],
+                           subject)
+    return report
+
+
+def reassign(report_id: str, committee_code: str, user: User, note: str = "") -> Report:
+    """Put a report under another committee (a wrong polygon, a moved pin): supervisors, within scope."""
+    report = reports.get_report(report_id, user, for_update=True)
+    if user.role not in ("town_supervisor", "district_admin"):
+        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以改派居村委。"))
+    committee = db.session.scalar(select(Area).where(Area.level == "committee", Area.code == committee_code)
+                                  .order_by(Area.generation.desc()).limit(1))
+    if committee is None or not scope.may_manage_committee(user, committee):
+        raise ApiError(422, "committee_out_of_scope", _("目标居村委不存在或不在您的管辖范围内。"))
+    data = {"from": report.committee.code, "to": committee.code}
+    db.session.add(ReportEvent(report=report, kind="reassign", from_status=report.status, to_status=report.status,
+                               actor_id=user.id, actor_label=user.name, note=note, data=data))
+    report.committee_id, report.town_id = committee.id, committee.parent_id
+    report.assignment_method, report.assignment_distance_m = "manual", 0.0
+    db.session.commit()
+    return report
