@@ -121,10 +121,9 @@ def make_images(points: list[tuple[float, float]], k: int, folder: Path) -> list
         return pool.map(synth_photo, jobs, chunksize=1)
 
 
-def unique(data: bytes, tag: str) -> bytes:
+def unique(data: bytes, tag: bytes) -> bytes:
     """Insert a COM segment after SOI so every upload has its own bytes (and sha256)."""
-    payload = tag.encode()
-    return data[:2] + b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload + data[2:]
+    return data[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + data[2:]
 
 
 def bare_pillow(i: int) -> int:
@@ -165,24 +164,27 @@ def start_server(config: str, url: str, photo_dir: Path, log: Path) -> tuple[sub
     # The public per-IP hourly limit would refuse a benchmark from one loopback address after 20 uploads.
     env = os.environ | {"DATABASE_URL": url, "PHOTO_DIR": str(photo_dir), "PUBLIC_REPORTS_PER_HOUR": "1000000000"}
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 30
-    while time.monotonic() < deadline and proc.poll() is None:
-        with contextlib.suppress(requests.ConnectionError):
-            if requests.get(base + "/healthz", timeout=2).status_code == 200:
-                return proc, base
-        time.sleep(0.2)
+    base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(base + "/healthz", timeout=10).status_code == 200:
+                    return proc, base
+            time.sleep(0.2)
+    except BaseException:
+        stop_server(proc)
+        raise
     stop_server(proc)
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    raise RuntimeError(f"gunicorn ({config}) did not answer /healthz 200 within 30 s:\n{tail}")
+    raise RuntimeError(f"gunicorn ({config}) did not answer /healthz 200 within 60 s:\n{tail}")
 
 
-def stop_server(proc: subprocess.Popen) -> None:
+def stop_server(proc: subprocess.Popen) -> int:
     proc.terminate()  # gunicorn's graceful stop; the arbiter waits for its workers
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        return proc.wait(timeout=30)
+    proc.kill()
+    return proc.wait()
 
 
 def upload_level(base: str, images: list[bytes], threads: int, duration: float, cap: int) -> dict:
@@ -194,7 +196,7 @@ def upload_level(base: str, images: list[bytes], threads: int, duration: float, 
     def client() -> None:
         with requests.Session() as session:
             while (i := next(counter)) < (cap or float("inf")) and time.perf_counter() < deadline:
-                body = unique(images[i % len(images)], f"bench upload {i} {time.time_ns()}")
+                body = unique(images[i % len(images)], f"bench upload {i} {time.time_ns()}".encode())
                 t0 = time.perf_counter()
                 try:
                     r = session.post(base + "/api/v1/reports", data={"category": "other"},
@@ -264,8 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         points, pg = setup_database(args.database_url)
         print(f"database {make_url(args.database_url).render_as_string(hide_password=True)} recreated, demo data")
         with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
-            (Path(tmp) / "images").mkdir()
-            paths = make_images(points, args.images, Path(tmp) / "images")
+            paths = make_images(points, args.images, Path(tmp))
             images = [p.read_bytes() for p in paths]
             print(f"{len(images)} JPEGs {SIZE[0]}x{SIZE[1]} q90 with EXIF GPS, "
                   f"{min(map(len, images)) / 2**20:.1f}-{max(map(len, images)) / 2**20:.1f} MB each")
@@ -290,8 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     print("\n" + "\n".join(machine_facts(pg)))
     for e in errors[:10] + failed:
         print("ERROR", e)
-    print(f"bench database {'kept' if args.keep else 'dropped'}; {len(errors)} failed uploads, "
-          f"{len(failed)} servers failed to start")
+    print(f"bench database {'kept' if args.keep else 'dropped'}; failed: {len(errors)} uploads, {len(failed)} servers")
     return 2 if failed else 1 if errors else 0
 
 

@@ -1,5 +1,5 @@
 """火患随手拍: the Flask application factory."""
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -16,6 +16,8 @@ csrf = CSRFProtect()
 
 def select_locale() -> str:
     """Chinese unless the user switched to English (?lang=en, remembered in a cookie)."""
+    if not has_request_context():
+        return "zh_CN"  # CLI jobs (escalation, notifications) write for staff in Chinese
     lang = request.args.get("lang") or request.cookies.get("lang")
     return lang if lang in LANGUAGES else "zh_CN"
 
@@ -30,7 +32,13 @@ def _template_helpers(app: Flask) -> None:
     zone = ZoneInfo(app.config["LOCAL_TIMEZONE"])
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
                                  clock_running=CLOCK_RUNNING)
-    app.jinja_env.filters["localtime"] = lambda t: t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else "—"
+
+    def localtime(t: datetime | str | None) -> str:
+        if isinstance(t, str):
+            t = datetime.fromisoformat(t)
+        return t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else "—"
+
+    app.jinja_env.filters["localtime"] = localtime
 
     @app.context_processor
     def now():

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from geo.coords import distance_m, gcj02_to_wgs84, wgs84_to_gcj02
 
 from . import test_pages_browser as pages
+from .conftest import PASSWORD
 from .test_pages_browser import assert_clean, is_report_api, listed_reports, located, photo_file, town_name
 
 # The headless Chromium (module-scoped) and the offline page opener of the /report and /map browser tests.
@@ -290,3 +291,18 @@ def test_server_error_keeps_the_report_with_the_servers_explanation(open_page, h
     expect(page.locator("#outbox-status")).to_have_attribute("data-count", "0")
     assert len(calls) == 2 and len(listed_reports(http)) == 1
     assert_clean(log, expected_url=is_report_api)  # Chromium logs the 503
+
+
+def test_signed_in_volunteer_sends_with_the_csrf_token(open_page, live_server, as_user, accounts, spot, tmp_path):
+    page, log = open_page("/login", **located(spot))
+    page.fill("#phone", accounts["vol"]["phone"])
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    expect(page.locator("#logout")).to_be_visible()
+    page.goto(live_server + "/report")
+    expect(page.locator("#geo-status")).to_contain_text("已定位")
+    fill_and_submit(page, photo_file(tmp_path))  # a cookie session: the API wants the page's CSRF token
+    expect(page.locator("#result")).to_contain_text(spot["name"])
+    (report,) = as_user("vol").get("/api/v1/reports").json()["reports"]
+    assert report["id"] == page.locator("#report-form").get_attribute("data-report-id")
+    assert_clean(log)
