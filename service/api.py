@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
-from flask_wtf.csrf import CSRFError, validate_csrf
+from flask_wtf.csrf import validate_csrf
+from wtforms.validators import ValidationError
 from sqlalchemy import func, select, text
 
 from . import areas, assignment, categories, duplicates, intake, location, reports, tracking
@@ -21,7 +22,7 @@ def csrf_for_cookie_sessions():
     if request.method == "POST" and actor() is not None and "Authorization" not in request.headers:
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
-        except CSRFError as e:
+        except ValidationError as e:
             raise ApiError(400, "csrf", _("页面已过期，请刷新页面后重试。")) from e
 
 

@@ -132,6 +132,8 @@
           return sendOne(items[i++]).then(function (outcome) { return outcome === "kept" ? false : next(); });
         }
         return next();
+      }).catch(function () {
+        return false;  // a failing hook must not leave the outbox stuck as "running"
       }).then(function (emptied) {
         running = null;
         if (again) { again = false; return flush(); }
