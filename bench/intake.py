@@ -1,7 +1,7 @@
 """Benchmark photo intake: 12-MP JPEG uploads through gunicorn + Flask + PostGIS against the bare Pillow pipeline.
 
-Scratch DB with demo data, phone-like JPEGs with EXIF GPS, gunicorn with 2 workers and 1/4/16 upload threads, and
-the bare Pillow pipeline and service.photos.process_photo in a Pool(2), the server's parallelism. Goal: >= 0.7x."""
+Scratch DB, phone-like JPEGs with EXIF GPS, gunicorn with 2 workers under 1/4/16 upload threads; bare Pillow and
+process_photo in a Pool(2), the server's parallelism. Goal: >= 0.7x the bare Pillow rate."""
 import argparse
 import contextlib
 import io
@@ -9,7 +9,6 @@ import itertools
 import math
 import multiprocessing
 import os
-import platform
 import random
 import re
 import socket
@@ -47,9 +46,8 @@ _IMAGES: list[bytes] = []  # the JPEGs, in each Pool worker (filled by its initi
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", PRIVATE_URL),
-                   help="scratch database, dropped and recreated; its name must contain 'bench' "
-                   "(default $BENCH_DATABASE_URL, else %(default)s)")
+    p.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", PRIVATE_URL), help="scratch "
+                   "DB, dropped and recreated; name must contain 'bench' (default $BENCH_DATABASE_URL or %(default)s)")
     p.add_argument("--duration", type=float, default=12.0, help="seconds of uploads per level (default %(default)s)")
     p.add_argument("--requests", type=int, default=0, help="at most this many uploads per level (0: no cap)")
     p.add_argument("--concurrency", default="1,4,16", help="client thread counts (default %(default)s)")
@@ -67,8 +65,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def drop_database(url: str) -> None:
-    name = make_url(url).database
-    if not name or "bench" not in name:
+    if "bench" not in (name := make_url(url).database or ""):
         raise SystemExit(f"refusing to drop database {name!r}: its name lacks 'bench'")
     engine = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -107,52 +104,59 @@ def synth_photo(job: tuple[Path, int, float, float]) -> Path:
         x, y, w, h = rnd.randrange(SIZE[0]), rnd.randrange(SIZE[1]), rnd.randrange(50, 900), rnd.randrange(50, 700)
         shape = draw.ellipse if rnd.random() < 0.5 else draw.rectangle
         shape((x, y, x + w, y + h), fill=tuple(rnd.randrange(256) for _ in range(3)))
-    fine = Image.effect_noise(SIZE, 20)
-    img = Image.blend(img, Image.merge("RGB", (fine, fine, fine)), 0.25)
+    img = Image.blend(img, Image.effect_noise(SIZE, 20).convert("RGB"), 0.25)
     taken = datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0)
     img.save(path, "JPEG", quality=90, exif=build_gps_exif(lon, lat, taken))
     return path
 
 
-def make_images(points: list[tuple[float, float]], k: int, folder: Path) -> list[Path]:
-    """Generate k photos, each at another committee's interior point, cached as files in folder."""
-    jobs = [(folder / f"photo{i:02d}.jpg", i, *points[i * len(points) // k]) for i in range(k)]
-    with multiprocessing.Pool(2) as pool:
-        return pool.map(synth_photo, jobs, chunksize=1)
-
-
-def unique(data: bytes, tag: bytes) -> bytes:
-    """Insert a COM segment after SOI so every upload has its own bytes (and sha256)."""
+def unique(data: bytes, tag: bytes) -> bytes:  # a COM segment after SOI: every upload has its own sha256
     return data[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + data[2:]
 
 
-def bare_pillow(i: int) -> int:
+def bare_pillow(data: bytes) -> None:
     """The derived copies with Pillow only: open, draft, exif_transpose, 2048 px q85, 320 px q80."""
-    img = Image.open(io.BytesIO(_IMAGES[i]))
+    img = Image.open(io.BytesIO(data))
     img.draft("RGB", (PUBLIC_MAX, PUBLIC_MAX))
     public = ImageOps.exif_transpose(img)
     public.thumbnail((PUBLIC_MAX, PUBLIC_MAX), Image.Resampling.LANCZOS)
     thumb = public.copy()
     thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
-    out = io.BytesIO(), io.BytesIO()  # the service's encoder parameters; no exif/icc/xmp given: no metadata
-    public.save(out[0], "JPEG", quality=85, optimize=False, progressive=True)
-    thumb.save(out[1], "JPEG", quality=80, optimize=False, progressive=True)
-    return out[0].tell() + out[1].tell()
+    # The service's encoder parameters; no exif/icc/xmp given, so no metadata.
+    public.save(io.BytesIO(), "JPEG", quality=85, optimize=False, progressive=True)
+    thumb.save(io.BytesIO(), "JPEG", quality=80, optimize=False, progressive=True)
 
 
-def service_pipeline(i: int) -> int:
-    photo = process_photo(_IMAGES[i], 64_000_000)
-    return len(photo.public) + len(photo.thumb)
+def pool_task(job: tuple[str, int]) -> float:
+    """Run one image through bare Pillow or process_photo in a Pool worker; return its CPU seconds."""
+    kind, i = job
+    start = time.process_time()
+    bare_pillow(_IMAGES[i]) if kind == "bare" else process_photo(_IMAGES[i], 64_000_000)
+    return time.process_time() - start
 
 
-def pool_rate(func, images: list[bytes], passes: int) -> tuple[int, float]:
-    """Run func over every image `passes` times in a Pool(2) after a warm-up; return (photos, seconds)."""
-    jobs = [i for _ in range(passes) for i in range(len(images))]
+def pool_rate(kind: str, images: list[bytes], passes: int) -> tuple:
+    """Every image `passes` times in a Pool(2) after a warm-up; return a table row."""
+    jobs = [(kind, i) for _ in range(passes) for i in range(len(images))]
     with multiprocessing.Pool(2, initializer=_IMAGES.extend, initargs=(images,)) as pool:
-        pool.map(func, range(min(2, len(images))), chunksize=1)
+        pool.map(pool_task, jobs[:2], chunksize=1)
         start = time.perf_counter()
-        pool.map(func, jobs, chunksize=1)
-        return len(jobs), time.perf_counter() - start
+        cpu = sum(pool.map(pool_task, jobs, chunksize=1))
+        seconds, nan = time.perf_counter() - start, math.nan
+    name = "bare Pillow Pool(2)" if kind == "bare" else "process_photo Pool(2)"
+    return name, 2, len(jobs), seconds, nan, nan, cpu / len(jobs), nan, nan, "-", 0
+
+
+def cpu_seconds(master: int, db: str) -> list[float]:
+    """CPU seconds so far of gunicorn's workers, PostgreSQL backends on the bench DB and this process (clients)."""
+    out = [0.0, 0.0, time.process_time()]
+    for d in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            pg = (d / "cmdline").read_bytes().startswith(f"postgres: postgres {db} ".encode())
+            if int(f[1]) == master or pg:
+                out[int(pg)] += (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    return out
 
 
 def start_server(config: str, url: str, photo_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -165,15 +169,11 @@ def start_server(config: str, url: str, photo_dir: Path, log: Path) -> tuple[sub
     env = os.environ | {"DATABASE_URL": url, "PHOTO_DIR": str(photo_dir), "PUBLIC_REPORTS_PER_HOUR": "1000000000"}
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(base + "/healthz", timeout=10).status_code == 200:
-                    return proc, base
-            time.sleep(0.2)
-    except BaseException:
-        stop_server(proc)
-        raise
+    while time.monotonic() < deadline and proc.poll() is None:
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(base + "/healthz", timeout=10).status_code == 200:
+                return proc, base
+        time.sleep(0.2)
     stop_server(proc)
     tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
     raise RuntimeError(f"gunicorn ({config}) did not answer /healthz 200 within 60 s:\n{tail}")
@@ -189,9 +189,8 @@ def stop_server(proc: subprocess.Popen) -> int:
 
 def upload_level(base: str, images: list[bytes], threads: int, duration: float, cap: int) -> dict:
     """Upload from `threads` keep-alive sessions until the duration (or cap) is used up; collect latencies."""
-    counter = itertools.count()  # next() on it, list.append and set.add are atomic under the GIL
+    counter, deadline = itertools.count(), time.perf_counter() + duration  # next(), .append, .add: atomic (GIL)
     out = {"latencies": [], "errors": [], "committees": set()}
-    deadline = time.perf_counter() + duration
 
     def client() -> None:
         with requests.Session() as session:
@@ -211,10 +210,9 @@ def upload_level(base: str, images: list[bytes], threads: int, duration: float, 
                     out["latencies"].append(time.perf_counter() - t0)
                     out["committees"].add(code)
 
-    start = time.perf_counter()
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(lambda _: client(), range(threads)))
-    out["seconds"] = time.perf_counter() - start
+    out["seconds"] = time.perf_counter() - (deadline - duration)
     return out
 
 
@@ -226,24 +224,28 @@ def run_config(config: str, url: str, tmp: Path, images: list[bytes], args) -> t
         warm = upload_level(base, images, 2, 60, 4)  # warm-up: imports, DB pools, page cache (untimed)
         errors += [f"{config} warm-up: {e}" for e in warm["errors"]]
         for c in args.levels:
+            cpu = cpu_seconds(proc.pid, make_url(url).database)
             res = upload_level(base, images, c, args.duration, args.requests)
-            lat = sorted(res["latencies"]) or [float("nan")]
+            cpu = [a - b for a, b in zip(cpu_seconds(proc.pid, make_url(url).database), cpu, strict=True)]
+            n, lat = len(res["latencies"]), sorted(res["latencies"]) or [math.nan]
             p95 = lat[min(len(lat) - 1, round(0.95 * (len(lat) - 1)))]
-            rows.append((f"gunicorn {config}", c, len(res["latencies"]), res["seconds"],
-                         statistics.median(lat) * 1000, p95 * 1000, len(res["committees"]), len(res["errors"])))
+            rows.append((f"gunicorn {config}", c, n, res["seconds"], statistics.median(lat), p95,
+                         *(x / max(n, 1) for x in cpu), len(res["committees"]), len(res["errors"])))
             errors += [f"{config} C={c}: {e}" for e in res["errors"]]
     finally:
         stop_server(proc)
     return rows, errors
 
 
-def print_table(rows: list[tuple], bare_rate: float) -> None:
-    lines = [("configuration", "C", "uploads", "seconds", "uploads/s", "p50 ms", "p95 ms", "committees", "errors",
-              "vs bare Pillow")]
-    for name, c, n, secs, p50, p95, comm, errs in rows:
-        rate = n / secs
-        lines.append((name, str(c), str(n), f"{secs:.2f}", f"{rate:.2f}", "-" if math.isnan(p50) else f"{p50:.0f}",
-                      "-" if math.isnan(p95) else f"{p95:.0f}", str(comm), str(errs), f"{rate / bare_rate:.2f}x"))
+def print_table(rows: list[tuple], bare: tuple) -> None:
+    ms = lambda x: "-" if math.isnan(x) else f"{x * 1000:.0f}"  # noqa: E731
+    lines = [("configuration", "C", "uploads", "seconds", "uploads/s", "p50 ms", "p95 ms", "CPU ms/upload: worker",
+              "PG", "client", "committees", "errors", "vs bare rate", "vs bare CPU")]
+    for name, c, n, secs, p50, p95, worker, pg, client, comm, errs in rows:
+        server_cpu = worker + (0 if math.isnan(pg) else pg)
+        lines.append((name, str(c), str(n), f"{secs:.2f}", f"{n / secs:.2f}", ms(p50), ms(p95), ms(worker), ms(pg),
+                      ms(client), str(comm), str(errs), f"{n / secs / (bare[2] / bare[3]):.2f}x",
+                      f"{bare[6] / server_cpu:.2f}x"))
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     lines.insert(1, tuple("-" * w for w in widths))
     for line in lines:
@@ -252,8 +254,8 @@ def print_table(rows: list[tuple], bare_rate: float) -> None:
 
 def machine_facts(pg: str) -> list[str]:
     cpu = re.search(r"^model name\s*: (.*)$", Path("/proc/cpuinfo").read_text(), re.M)
-    return [f"nproc {len(os.sched_getaffinity(0))} ({cpu.group(1) if cpu else platform.processor()}), "
-            f"Python {platform.python_version()}, {pg}, gunicorn {gunicorn.__version__}",
+    return [f"nproc {len(os.sched_getaffinity(0))} ({cpu.group(1) if cpu else '?'}), "
+            f"Python {sys.version.split()[0]}, {pg}, gunicorn {gunicorn.__version__}",
             f"Pillow {Image.__version__} (libjpeg-turbo: {features.check_feature('libjpeg_turbo')}, "
             f"{features.version_feature('libjpeg_turbo')}), pillow-heif {pillow_heif.__version__}",
             "note: the client threads run on the same cores as the 2 gunicorn workers and PostgreSQL (loopback)"]
@@ -264,13 +266,14 @@ def main(argv: list[str] | None = None) -> int:
     rows, errors, failed = [], [], []
     try:
         points, pg = setup_database(args.database_url)
-        print(f"database {make_url(args.database_url).render_as_string(hide_password=True)} recreated, demo data")
         with tempfile.TemporaryDirectory(prefix="bench-intake-") as tmp:
-            paths = make_images(points, args.images, Path(tmp))
-            images = [p.read_bytes() for p in paths]
-            print(f"{len(images)} JPEGs {SIZE[0]}x{SIZE[1]} q90 with EXIF GPS, "
-                  f"{min(map(len, images)) / 2**20:.1f}-{max(map(len, images)) / 2**20:.1f} MB each")
-            bare, service = (pool_rate(f, images, args.passes) for f in (bare_pillow, service_pipeline))
+            jobs = [(Path(tmp) / f"photo{i:02d}.jpg", i, *points[i * len(points) // args.images])
+                    for i in range(args.images)]
+            with multiprocessing.Pool(2) as pool:
+                images = [p.read_bytes() for p in pool.map(synth_photo, jobs, chunksize=1)]
+            print(f"{make_url(args.database_url).database} recreated with demo data; {len(images)} 4000x3000 JPEGs "
+                  f"q90 with EXIF GPS, {min(map(len, images)) / 2**20:.1f}-{max(map(len, images)) / 2**20:.1f} MB each")
+            bare, service = (pool_rate(kind, images, args.passes) for kind in ("bare", "service"))
             for config in args.configs:
                 try:
                     got, errs = run_config(config, args.database_url, Path(tmp), images, args)
@@ -282,15 +285,12 @@ def main(argv: list[str] | None = None) -> int:
             drop_database(args.database_url)
     print(f"\nuploads per level: {args.duration:g} s" + (f" or {args.requests} uploads" if args.requests else "")
           + f"; goal: uploads/s >= {GOAL}x the bare Pillow Pool(2) rate (C: client threads; Pool rows: processes)")
-    print_table([("bare Pillow Pool(2)", 2, *bare, math.nan, math.nan, "-", 0),
-                 ("process_photo Pool(2)", 2, *service, math.nan, math.nan, "-", 0), *rows], bare[0] / bare[1])
+    print_table([bare, service, *rows], bare)
     if rows:
         best = max(rows, key=lambda r: r[2] / r[3])
-        ratio = best[2] / best[3] / (bare[0] / bare[1])
+        ratio = best[2] / best[3] / (bare[2] / bare[3])
         print(f"best: {best[0]} C={best[1]} at {ratio:.2f}x bare Pillow: goal {'met' if ratio >= GOAL else 'NOT met'}")
-    print("\n" + "\n".join(machine_facts(pg)))
-    for e in errors[:10] + failed:
-        print("ERROR", e)
+    print("\n".join(["", *machine_facts(pg), *(f"ERROR {e}" for e in errors[:10] + failed)]))
     print(f"bench database {'kept' if args.keep else 'dropped'}; failed: {len(errors)} uploads, {len(failed)} servers")
     return 2 if failed else 1 if errors else 0
 
