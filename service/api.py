@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
-from wtforms.validators import ValidationError
 from sqlalchemy import func, select, text
+from wtforms.validators import ValidationError
 
 from . import areas, assignment, categories, duplicates, intake, location, reports, tracking
 from .auth import actor, client_addr

@@ -115,7 +115,8 @@ def test_deadline_from_risk_stops_at_rectified_and_restarts_on_reopen(as_user, a
 
 def test_reassign_within_scope_is_an_event(as_user, accounts, report_id):
     sup = as_user("sup_a")
-    r = sup.post(f"/api/v1/reports/{report_id}/reassign", json={"committee": accounts["sibling_code"], "note": "图斑有误"})
+    body = {"committee": accounts["sibling_code"], "note": "图斑有误"}
+    r = sup.post(f"/api/v1/reports/{report_id}/reassign", json=body)
     assert r.status_code == 200 and r.json()["committee"]["code"] == accounts["sibling_code"]
     assert r.json()["assignment"]["method"] == "manual"
     assert r.json()["events"][-1]["kind"] == "reassign"
