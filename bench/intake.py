@@ -242,10 +242,9 @@ def print_table(rows: list[tuple], bare: tuple) -> None:
     lines = [("configuration", "C", "uploads", "seconds", "uploads/s", "p50 ms", "p95 ms", "CPU ms/upload: worker",
               "PG", "client", "committees", "errors", "vs bare rate", "vs bare CPU")]
     for name, c, n, secs, p50, p95, worker, pg, client, comm, errs in rows:
-        server_cpu = worker + (0 if math.isnan(pg) else pg)
         lines.append((name, str(c), str(n), f"{secs:.2f}", f"{n / secs:.2f}", ms(p50), ms(p95), ms(worker), ms(pg),
                       ms(client), str(comm), str(errs), f"{n / secs / (bare[2] / bare[3]):.2f}x",
-                      f"{bare[6] / server_cpu:.2f}x"))
+                      f"{bare[6] / (worker + (0 if math.isnan(pg) else pg)):.2f}x"))
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
     lines.insert(1, tuple("-" * w for w in widths))
     for line in lines:
@@ -255,10 +254,11 @@ def print_table(rows: list[tuple], bare: tuple) -> None:
 def machine_facts(pg: str) -> list[str]:
     cpu = re.search(r"^model name\s*: (.*)$", Path("/proc/cpuinfo").read_text(), re.M)
     return [f"nproc {len(os.sched_getaffinity(0))} ({cpu.group(1) if cpu else '?'}), "
-            f"Python {sys.version.split()[0]}, {pg}, gunicorn {gunicorn.__version__}",
+            f"Python {sys.version.split()[0]}, {pg}, gunicorn {gunicorn.__version__}, load avg {os.getloadavg()}",
             f"Pillow {Image.__version__} (libjpeg-turbo: {features.check_feature('libjpeg_turbo')}, "
             f"{features.version_feature('libjpeg_turbo')}), pillow-heif {pillow_heif.__version__}",
-            "note: the client threads run on the same cores as the 2 gunicorn workers and PostgreSQL (loopback)"]
+            "note: the client threads run on the same cores as the 2 gunicorn workers and PostgreSQL (loopback); "
+            "wall-clock rates suffer from any other load, the CPU ms columns much less"]
 
 
 def main(argv: list[str] | None = None) -> int:

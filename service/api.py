@@ -129,7 +129,7 @@ def transition(report_id: str):
     if not body or not isinstance(body.get("to"), str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"to\": 目标状态, \"note\": 备注}。"))
     note = body.get("note") or ""
-    if not isinstance(note, str) or len(note) > 2000:
+    if not isinstance(note, str) or len(note) > 2000 or "\x00" in note:
         raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
     report = tracking.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
     return jsonify(_detail(report))

@@ -31,6 +31,13 @@ def init_app(app: Flask) -> None:
     """Register handlers so API callers always get JSON errors, never a bare 500 page."""
     app.register_error_handler(ApiError, lambda e: e.response())
 
+    @app.before_request
+    def refuse_nul():
+        # PostgreSQL text cannot hold NUL; refuse it up front rather than fail at INSERT time.
+        values = [*request.args.values(), *request.form.values()]
+        if any("\x00" in v for v in values):
+            raise ApiError(422, "bad_text", _("提交的文字中含有无效的控制字符，请删除后重试。"))
+
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         if not _wants_json():

@@ -23,8 +23,10 @@ pillow_heif.register_heif_opener()
 
 PUBLIC_MAX = 2048
 THUMB_MAX = 320
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp"),
-           "HEIF": ("image/heic", "heic")}
+# MPO is how Pillow names the multi-picture JPEGs many phone cameras write.
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
+           "WEBP": ("image/webp", "webp"), "HEIF": ("image/heic", "heic")}
+OPENERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # Pillow's JPEG opener also yields MPO images
 # What decoders raise on broken files; pillow_heif also raises EOFError and RuntimeError (e.g. its size limit).
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
 ORIENTATION = 0x0112
@@ -79,7 +81,7 @@ def _open(data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # Only the plugins of accepted formats: others' parsers (AVIF, SPIDER...) raise odd errors on junk.
-            return Image.open(io.BytesIO(data), formats=list(FORMATS))
+            return Image.open(io.BytesIO(data), formats=OPENERS)
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         if isinstance(e, UnidentifiedImageError):
             raise ApiError(415, "photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。")) from e
@@ -90,7 +92,7 @@ def _open(data: bytes) -> Image.Image:
 
 def _derive(img: Image.Image) -> Image.Image:
     """Return the upright, shrunk RGB copy that may be published."""
-    if img.format == "JPEG":
+    if img.format in ("JPEG", "MPO"):
         img.draft("RGB", (PUBLIC_MAX, PUBLIC_MAX))
     upright = _upright(img)
     if upright.mode not in ("RGB", "L"):
