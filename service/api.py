@@ -89,7 +89,8 @@ def _public_report_allowed() -> None:
 def create_report():
     """Take in a hazard report (multipart: photo, category, description, lon, lat, crs...)."""
     user = actor()
-    if user is None:
+    client_id = (request.form.get("client_report_id") or "").strip()[:64]
+    if user is None and not intake.known_client_id(None, client_id):  # a retry is never rate-limited
         _public_report_allowed()
     report, created = intake.create_report(request.form, request.files.getlist("photo"),
                                            reporter_id=user.id if user else None, reporter_ip=client_addr())

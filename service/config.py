@@ -27,8 +27,9 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PHOTO_DIR = env("PHOTO_DIR", str(ROOT / "var" / "photos"))
-        self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 25) * 1024 * 1024
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_MB", 20) * 1024 * 1024
+        # Three full-size photos plus the form fields must fit in one request.
+        self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 3 * self.MAX_PHOTO_BYTES // 2**20 + 2) * 1024 * 1024
         self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 64_000_000)
         self.ASSIGN_MAX_DISTANCE_M = _float("ASSIGN_MAX_DISTANCE_M", 200.0)
         self.LOW_ACCURACY_M = _float("LOW_ACCURACY_M", 100.0)
@@ -45,7 +46,7 @@ class Config:
         }
         self.ESCALATE_TO_DISTRICT_AFTER_H = _float("ESCALATE_TO_DISTRICT_AFTER_H", 48)
         self.PUBLIC_REPORTS = env("PUBLIC_REPORTS", "1") not in ("0", "false", "no")
-        self.PUBLIC_REPORTS_PER_HOUR = _int("PUBLIC_REPORTS_PER_HOUR", 20)
+        self.PUBLIC_REPORTS_PER_HOUR = _int("PUBLIC_REPORTS_PER_HOUR", 30)
         self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
         self.SMTP_HOST = env("SMTP_HOST", "127.0.0.1")

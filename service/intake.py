@@ -61,6 +61,13 @@ def fingerprint(form: MultiDict, uploads: list[bytes]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def known_client_id(reporter_id: int | None, client_report_id: str | None) -> bool:
+    """Tell whether a report with this idempotency key exists (the request is a retry)."""
+    return bool(client_report_id) and db.session.query(
+        Report.query.filter(db.func.coalesce(Report.reporter_id, 0) == (reporter_id or 0),
+                            Report.client_report_id == client_report_id).exists()).scalar()
+
+
 def existing_report(reporter_id: int | None, client_report_id: str | None, fp: str) -> Report | None:
     """Return the report an earlier try with this key created; a different content is a 409."""
     if not client_report_id:

@@ -23,6 +23,7 @@ def to_json(report: Report) -> dict:
     point = to_shape(report.location)
     return {
         "id": str(report.id),
+        "client_report_id": report.client_report_id,
         "status": report.status,
         "status_label": str(STATUS_LABELS[report.status]),
         "category": report.category,

@@ -3,9 +3,11 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
+from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
@@ -13,6 +15,8 @@ from werkzeug.serving import make_server
 from service import create_app, migrate
 from service.db import db
 from service.models import Area
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageLog
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PASSWORD = "correct-horse-7"
@@ -192,3 +196,44 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared test data not found at {SHARED_DATA} (only present beside the project's clone)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """open_page(path, **context_options) -> (page, log): a fresh offline context on the live server."""
+    contexts = []
+
+    def open_(path: str, **options):
+        context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 700}, **options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        log = PageLog()
+
+        def gate(route):
+            if urlsplit(route.request.url).hostname == "127.0.0.1":
+                return route.continue_()
+            log.blocked.append(route.request.url)
+            return route.abort("internetdisconnected")
+
+        context.route("**/*", gate)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: log.errors.append(str(exc)))
+        page.on("console", lambda m: m.type == "error" and log.console.append((m.text, m.location.get("url", ""))))
+        page.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
+        response = page.goto(live_server + path, wait_until="load")
+        assert response.status == 200
+        return page, log
+
+    yield open_
+    for context in contexts:
+        context.close()

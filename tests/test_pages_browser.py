@@ -1,118 +1,23 @@
 """The report form and the map driven in Debian's Chromium over real HTTP, with the internet cut off."""
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import pytest
 import requests
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
+from .browser import (
+    COMMITTEES,
+    XSS_IMG,
+    assert_clean,
+    is_report_api,
+    listed_reports,
+    located,
+    photo_file,
+    town_name,
+)
 from .images import jpeg
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-TIMEOUT_MS = 10_000
-XSS_IMG = "<img src=x onerror=alert(1)>"
-COMMITTEES = 585  # the demo district (one polygon each)
-
-
-@dataclass
-class PageLog:
-    """What a page did that a test may want to assert on."""
-
-    errors: list[str] = field(default_factory=list)  # uncaught exceptions
-    console: list[tuple[str, str]] = field(default_factory=list)  # (text, source url) of console errors
-    dialogs: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)  # requests not to 127.0.0.1, aborted
-
-    def console_errors(self, expected_url=lambda url: False) -> list[tuple[str, str]]:
-        """Console errors other than those about a blocked request or an expected URL."""
-        return [(text, url) for text, url in self.console if url not in self.blocked and not expected_url(url)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(browser, live_server):
-    """open_page(path, **context_options) -> (page, log): a fresh offline context on the live server."""
-    contexts = []
-
-    def open_(path: str, **options):
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 700}, **options)
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        log = PageLog()
-
-        def gate(route):
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                return route.continue_()
-            log.blocked.append(route.request.url)
-            return route.abort("internetdisconnected")
-
-        context.route("**/*", gate)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: log.errors.append(str(exc)))
-        page.on("console", lambda m: m.type == "error" and log.console.append((m.text, m.location.get("url", ""))))
-        page.on("dialog", lambda d: (log.dialogs.append(d.message), d.dismiss()))
-        response = page.goto(live_server + path, wait_until="load")
-        assert response.status == 200
-        return page, log
-
-    yield open_
-    for context in contexts:
-        context.close()
-
-
-def located(spot) -> dict:
-    """Geolocation options putting the device at spot, 15 m accurate."""
-    return {"geolocation": {"latitude": spot["lat"], "longitude": spot["lon"], "accuracy": 15},
-            "permissions": ["geolocation"]}
-
-
-def town_name(http, spot) -> str:
-    found = http.get("/api/v1/areas/lookup", params={"lon": spot["lon"], "lat": spot["lat"]}).json()
-    assert found["committee"]["code"] == spot["code"]
-    return found["town"]["name"]
-
-
-def listed_reports(http) -> list[dict]:
-    resp = http.get("/api/v1/reports")
-    assert resp.status_code == 200
-    return resp.json()["reports"]
-
-
-def photo_file(tmp_path, name="hazard.jpg", **kwargs) -> str:
-    path = tmp_path / name
-    path.write_bytes(jpeg(**kwargs))
-    return str(path)
-
-
-def assert_clean(log: PageLog, expected_url=lambda url: False) -> None:
-    assert log.errors == []
-    assert log.console_errors(expected_url) == []
-    assert log.dialogs == []
-
-
-def is_report_api(url: str) -> bool:
-    return urlsplit(url).path == "/api/v1/reports"
 
 
 @pytest.mark.browser
@@ -202,12 +107,12 @@ MALICIOUS_MARKER_INDEX = """() => {
 
 
 @pytest.mark.browser
-def test_map_draws_committees_and_reports_offline(open_page, http, spot):
+def test_map_draws_committees_and_reports_offline(open_page, http, spot, accounts):
     create_report(http, spot["lon"], spot["lat"], XSS_IMG, "combustibles")
     # The second report sits 0.02° east, so the two markers do not overlap.
     other = create_report(http, spot["lon"] + 0.02, spot["lat"], "楼道堆放杂物", "exit_blocked")
     assert other["committee"]["code"] != spot["code"]
-    page, log = open_page("/map")
+    page, log = open_page("/map", extra_http_headers={"Authorization": f"Bearer {accounts['admin']['token']}"})
     page.wait_for_selector("path.hazard-report")
 
     assert page.evaluate("() => window.L.version") == "1.9.4"

@@ -10,13 +10,10 @@ from playwright.sync_api import expect
 
 from geo.coords import distance_m, gcj02_to_wgs84, wgs84_to_gcj02
 
-from . import test_pages_browser as pages
+from .browser import assert_clean, is_report_api, listed_reports, located, photo_file, town_name
 from .conftest import PASSWORD
-from .test_pages_browser import assert_clean, is_report_api, listed_reports, located, photo_file, town_name
 
 # The headless Chromium (module-scoped) and the offline page opener of the /report and /map browser tests.
-browser = pages.browser
-open_page = pages.open_page
 
 pytestmark = pytest.mark.browser
 

@@ -4,12 +4,11 @@ from playwright.sync_api import expect
 
 from .conftest import PASSWORD
 from .images import jpeg
-from .test_pages_browser import browser, open_page  # noqa: F401 - shared fixtures
 
 pytestmark = pytest.mark.browser
 
 
-def signed_in(open_page, accounts, who, landing, **options):  # noqa: F811
+def signed_in(open_page, accounts, who, landing, **options):
     page, log = open_page("/login", **options)
     page.fill("#phone", accounts[who]["phone"])
     page.fill("#password", PASSWORD)
@@ -18,7 +17,7 @@ def signed_in(open_page, accounts, who, landing, **options):  # noqa: F811
     return page, log
 
 
-def volunteer_reports(open_page, accounts, spot, tmp_path):  # noqa: F811
+def volunteer_reports(open_page, accounts, spot, tmp_path):
     page, log = signed_in(open_page, accounts, "vol", "我的上报", permissions=["geolocation"],
                           geolocation={"latitude": spot["lat"], "longitude": spot["lon"], "accuracy": 10})
     page.goto(page.url.replace("/me/reports", "/report"))
@@ -54,7 +53,7 @@ def after_photo(tmp_path, name="after.jpg"):
     return path
 
 
-def test_happy_path(open_page, accounts, spot, tmp_path):  # noqa: F811
+def test_happy_path(open_page, accounts, spot, tmp_path):
     vol, vol_log = volunteer_reports(open_page, accounts, spot, tmp_path)
     sup, sup_log = signed_in(open_page, accounts, "sup_a", "督办工作台")
     open_first(sup, "#to-accept")
@@ -79,7 +78,7 @@ def test_happy_path(open_page, accounts, spot, tmp_path):  # noqa: F811
         assert log.errors == [] and log.dialogs == []
 
 
-def test_reopen_path(open_page, accounts, spot, tmp_path):  # noqa: F811
+def test_reopen_path(open_page, accounts, spot, tmp_path):
     volunteer_reports(open_page, accounts, spot, tmp_path)
     sup, _ = signed_in(open_page, accounts, "sup_a", "督办工作台")
     open_first(sup, "#to-accept")
