@@ -11,23 +11,28 @@ from .workflow import OPEN
 MAX_SUGGESTIONS = 5
 
 
+# Literal statuses (not a bind parameter) so the planner can match the partial index ix_report_open_geog.
+NEARBY_SQL = text(f"""
+    SELECT o.id, ST_Distance(o.location::geography, r.geog) AS d
+      FROM (SELECT location::geography AS geog FROM report WHERE id = :id) r, report o
+     WHERE o.id <> :id AND o.category = :category
+       AND o.status IN ({", ".join(f"'{s}'" for s in sorted(OPEN))})
+       AND o.created_at > now() - :window
+       AND ST_DWithin(o.location::geography, r.geog, :radius)
+     ORDER BY o.location::geography <-> r.geog, o.id
+     LIMIT :n
+""")
+
+
+def nearby_params(report_id: uuid.UUID, category: str) -> dict:
+    return {"id": report_id, "category": category, "n": MAX_SUGGESTIONS,
+            "radius": current_app.config["DUPLICATE_RADIUS_M"],
+            "window": timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])}
+
+
 def nearby_open(report_id: uuid.UUID, category: str) -> list[dict]:
     """Return open reports of the same category near this one from the last 30 days, nearest first."""
-    rows = db.session.execute(text(
-        """
-        SELECT o.id, ST_Distance(o.location::geography, r.location::geography) AS d
-          FROM report r
-          JOIN report o ON o.id <> r.id AND o.category = :category
-           AND o.status = ANY(:open) AND o.created_at > now() - :window
-           AND ST_DWithin(o.location::geography, r.location::geography, :radius)
-         WHERE r.id = :id
-         ORDER BY o.location::geography <-> r.location::geography, o.id
-         LIMIT :n
-        """), {
-            "id": report_id, "category": category, "open": sorted(OPEN), "n": MAX_SUGGESTIONS,
-            "radius": current_app.config["DUPLICATE_RADIUS_M"],
-            "window": timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"]),
-    }).all()
+    rows = db.session.execute(NEARBY_SQL, nearby_params(report_id, category)).all()
     return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows]
 
 

@@ -250,3 +250,27 @@ def test_sweep_removes_old_orphans_and_keeps_referenced_files(http, spot, app, p
     out = sweep(app)
     assert str(orphan) in out and not orphan.exists()
     assert http.get(body["photos"][0]).status_code == 200
+
+
+def test_duplicate_search_is_served_by_the_geography_index(app, http, spot):
+    """With many open reports, the nearby search uses the partial GiST index on location::geography."""
+    from sqlalchemy import text
+
+    from service import duplicates
+    from service.db import db
+
+    first = send(http, [jpeg()], **at(spot)).json()
+    with app.app_context():
+        db.session.execute(text(
+            """INSERT INTO report (id, category, risk_level, description, location, submitted_lon, submitted_lat,
+                                   submitted_crs, location_source, committee_id, town_id, assignment_method,
+                                   assignment_distance_m, status, warnings)
+               SELECT gen_random_uuid(), 'combustibles', 'general', '',
+                      ST_SetSRID(ST_MakePoint(121.30 + random() * 0.3, 30.95 + random() * 0.3), 4326), 0, 0,
+                      'wgs84', 'device', r.committee_id, r.town_id, 'covers', 0, 'submitted', '[]'
+                 FROM report r, generate_series(1, 20000) WHERE r.id = :id"""), {"id": first["id"]})
+        db.session.execute(text("ANALYZE report"))
+        params = duplicates.nearby_params(first["id"], "combustibles")
+        plan = "\n".join(db.session.execute(text("EXPLAIN " + duplicates.NEARBY_SQL.text), params).scalars())
+        db.session.commit()
+    assert "ix_report_open_geog" in plan, plan
