@@ -149,26 +149,33 @@ def bd09_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
     return _pair(*_gcj_to_wgs_arrays(*_bd_to_gcj_arrays(lon, lat)))
 
 
+def _identity(lon, lat):
+    return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+
+
+# crs -> (to WGS-84, from WGS-84), each taking and returning coordinate arrays.
+_CONVERSIONS = {
+    "wgs84": (_identity, _identity),
+    "gcj02": (_gcj_to_wgs_arrays, _wgs_to_gcj_arrays),
+    "bd09": (lambda lon, lat: _gcj_to_wgs_arrays(*_bd_to_gcj_arrays(lon, lat)),
+             lambda lon, lat: _gcj_to_bd_arrays(*_wgs_to_gcj_arrays(lon, lat))),
+}
+
+
+def _conversion(crs: str, to_wgs: bool):
+    if crs not in _CONVERSIONS:
+        raise ValueError(f"unknown crs {crs!r}; expected one of {', '.join(CRS_NAMES)}")
+    return _CONVERSIONS[crs][0 if to_wgs else 1]
+
+
 def _to_wgs_arrays(lon, lat, crs: str):
     """Convert arrays from crs to WGS-84."""
-    if crs == "wgs84":
-        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    if crs == "gcj02":
-        return _gcj_to_wgs_arrays(lon, lat)
-    if crs == "bd09":
-        return _gcj_to_wgs_arrays(*_bd_to_gcj_arrays(lon, lat))
-    raise ValueError(f"unknown crs {crs!r}; expected one of {', '.join(CRS_NAMES)}")
+    return _conversion(crs, True)(lon, lat)
 
 
 def _from_wgs_arrays(lon, lat, crs: str):
     """Convert arrays from WGS-84 to crs."""
-    if crs == "wgs84":
-        return np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
-    if crs == "gcj02":
-        return _wgs_to_gcj_arrays(lon, lat)
-    if crs == "bd09":
-        return _gcj_to_bd_arrays(*_wgs_to_gcj_arrays(lon, lat))
-    raise ValueError(f"unknown crs {crs!r}; expected one of {', '.join(CRS_NAMES)}")
+    return _conversion(crs, False)(lon, lat)
 
 
 def to_wgs84(lon: float, lat: float, crs: str) -> tuple[float, float]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -17,16 +16,6 @@ import pytest
 from service.mapview import STATUS_COLOURS, STATUS_LABELS, render_map
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_TEMPLATE = "${alert(2)} \\`+alert(3)+`"  # breaks out of JS template literals if unescaped
@@ -214,29 +203,25 @@ def served_page(page_html):
 
 
 @pytest.fixture
-def offline_page(served_page):
+def offline_page(served_page, browser):
     """A Chromium page with every non-127.0.0.1 request aborted, plus event logs."""
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
     log = {"errors": [], "dialogs": [], "blocked": [], "failed": []}
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1000, "height": 700})
-        page.on("pageerror", lambda exc: log["errors"].append(str(exc)))
-        page.on("dialog", lambda dialog: (log["dialogs"].append(dialog.message), dialog.dismiss()))
-        page.on("response", lambda r: r.status >= 400 and log["failed"].append(r.url))
+    context = browser.new_context(viewport={"width": 1000, "height": 700})
+    page = context.new_page()
+    page.on("pageerror", lambda exc: log["errors"].append(str(exc)))
+    page.on("dialog", lambda dialog: (log["dialogs"].append(dialog.message), dialog.dismiss()))
+    page.on("response", lambda r: r.status >= 400 and log["failed"].append(r.url))
 
-        def gate(route):
-            if urlsplit(route.request.url).hostname == "127.0.0.1":
-                return route.continue_()
-            log["blocked"].append(route.request.url)
-            return route.abort("internetdisconnected")
+    def gate(route):
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            return route.continue_()
+        log["blocked"].append(route.request.url)
+        return route.abort("internetdisconnected")
 
-        page.route("**/*", gate)
-        page.goto(served_page, wait_until="load")
-        yield page, log
-        browser.close()
+    page.route("**/*", gate)
+    page.goto(served_page, wait_until="load")
+    yield page, log
+    context.close()
 
 
 @pytest.mark.browser
