@@ -110,10 +110,6 @@ def synth_photo(job: tuple[Path, int, float, float]) -> Path:
     return path
 
 
-def unique(data: bytes, tag: bytes) -> bytes:  # a COM segment after SOI: every upload has its own sha256
-    return data[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + data[2:]
-
-
 def bare_pillow(data: bytes) -> None:
     """The derived copies with Pillow only: open, draft, exif_transpose, 2048 px q85, 320 px q80."""
     img = Image.open(io.BytesIO(data))
@@ -195,7 +191,8 @@ def upload_level(base: str, images: list[bytes], threads: int, duration: float, 
     def client() -> None:
         with requests.Session() as session:
             while (i := next(counter)) < (cap or float("inf")) and time.perf_counter() < deadline:
-                body = unique(images[i % len(images)], f"bench upload {i} {time.time_ns()}".encode())
+                tag, data = f"bench upload {i} {time.time_ns()}".encode(), images[i % len(images)]
+                body = data[:2] + b"\xff\xfe" + (len(tag) + 2).to_bytes(2, "big") + tag + data[2:]  # COM: own sha256
                 t0 = time.perf_counter()
                 try:
                     r = session.post(base + "/api/v1/reports", data={"category": "other"},
@@ -280,16 +277,19 @@ def main(argv: list[str] | None = None) -> int:
                     rows, errors = rows + got, errors + errs
                 except RuntimeError as e:
                     failed.append(str(e))
+            bare = max(bare, pool_rate("bare", images, args.passes), key=lambda r: r[2] / r[3])  # again, after
     finally:
         if not args.keep:
             drop_database(args.database_url)
     print(f"\nuploads per level: {args.duration:g} s" + (f" or {args.requests} uploads" if args.requests else "")
-          + f"; goal: uploads/s >= {GOAL}x the bare Pillow Pool(2) rate (C: client threads; Pool rows: processes)")
+          + f"; goal: uploads/s >= {GOAL}x the bare Pillow Pool(2) rate, the better of a run before and one after "
+          "the servers (C: client threads; Pool rows: processes)")
     print_table([bare, service, *rows], bare)
     if rows:
         best = max(rows, key=lambda r: r[2] / r[3])
         ratio = best[2] / best[3] / (bare[2] / bare[3])
         print(f"best: {best[0]} C={best[1]} at {ratio:.2f}x bare Pillow: goal {'met' if ratio >= GOAL else 'NOT met'}")
+    print(f"bare Pillow kept {bare[2] / bare[3] * bare[6] / 2:.0%} of 2 cores busy (far below 100 %: other load)")
     print("\n".join(["", *machine_facts(pg), *(f"ERROR {e}" for e in errors[:10] + failed)]))
     print(f"bench database {'kept' if args.keep else 'dropped'}; failed: {len(errors)} uploads, {len(failed)} servers")
     return 2 if failed else 1 if errors else 0

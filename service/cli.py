@@ -4,6 +4,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import text
 
 from geo import boundaries as geo_boundaries
 from geo import demo
@@ -119,11 +120,17 @@ def reassign() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @with_appcontext
 def serve(port: int, host: str) -> None:
-    """Serve the app with Flask's server (use gunicorn in production)."""
+    """Serve the app with Werkzeug's threaded server (use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
     base = f"http://{host}:{port}"
-    click.echo(f"上报页 report page: {base}/report\n地图 map: {base}/map\nAPI: {base}/api/v1/categories")
-    click.echo(f"DATABASE_URL={current_app.config['SQLALCHEMY_DATABASE_URI']}")
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    click.echo(f"上报页 report page: {base}/report\n登录 sign in: {base}/login\n地图 map: {base}/map\n"
+               f"API: {base}/api/v1/categories\nDATABASE_URL={current_app.config['SQLALCHEMY_DATABASE_URI']}")
+    if not db.session.scalar(text("SELECT count(*) FROM \"user\"")):
+        click.echo("no accounts yet: create one with\n  .venv/bin/hazard-snap users create --name 管理员 "
+                   "--phone 13800000000 --role district_admin --password-stdin")
+    # app.run() refuses to start inside a `flask`/FlaskGroup command, so call the server directly.
+    run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
 COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve, *cli_accounts.COMMANDS)
