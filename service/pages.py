@@ -12,7 +12,10 @@ MAP_REPORT_LIMIT = 2000  # until the bbox/cluster endpoint exists, the map shows
 
 @bp.get("/")
 def index():
-    return redirect(url_for("pages.report_form"))
+    """Send people to their working page: the report form, or their role's home once signed in."""
+    from .tracking_pages import home_url
+
+    return redirect(home_url())
 
 
 @bp.get("/report")
