@@ -61,7 +61,8 @@ def events_json(report: Report) -> list[dict]:
     return [{
         "kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label or (e.actor and e.actor.name),
         "note": e.note, "data": e.data, "at": e.created_at.isoformat(),
-        "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos],
+        # The first event's photos are the report's own, already shown as "before".
+        "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos if p.role == "after"],
     } for e in report.events]
 
 
