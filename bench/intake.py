@@ -113,7 +113,7 @@ def synth_photo(job: tuple[Path, int, float, float]) -> Path:
 def bare_pillow(data: bytes) -> None:
     """The derived copies with Pillow only: open, draft, exif_transpose, 2048 px q85, 320 px q80."""
     img = Image.open(io.BytesIO(data))
-    img.draft("RGB", (PUBLIC_MAX, PUBLIC_MAX))
+    img.draft("RGB", (PUBLIC_MAX // 2, PUBLIC_MAX // 2))  # the same decode scale as the service
     public = ImageOps.exif_transpose(img)
     public.thumbnail((PUBLIC_MAX, PUBLIC_MAX), Image.Resampling.LANCZOS)
     thumb = public.copy()

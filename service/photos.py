@@ -93,7 +93,9 @@ def _open(data: bytes) -> Image.Image:
 def _derive(img: Image.Image) -> Image.Image:
     """Return the upright, shrunk RGB copy that may be published."""
     if img.format in ("JPEG", "MPO"):
-        img.draft("RGB", (PUBLIC_MAX, PUBLIC_MAX))
+        # Let libjpeg decode at the smallest DCT scale that keeps at least half the public size:
+        # a 12 MP phone photo (4000 px) comes out at 2000 px and needs no resampling at all.
+        img.draft("RGB", (PUBLIC_MAX // 2, PUBLIC_MAX // 2))
     upright = _upright(img)
     if upright.mode not in ("RGB", "L"):
         upright = upright.convert("RGBA").convert("RGB") if "A" in upright.mode else upright.convert("RGB")
@@ -102,7 +104,7 @@ def _derive(img: Image.Image) -> Image.Image:
 
 
 def _upright(img: Image.Image) -> Image.Image:
-    """Return a copy turned by the EXIF orientation. Unlike ImageOps.exif_transpose this never re-encodes
+    """Return the image turned by the EXIF orientation. Unlike ImageOps.exif_transpose this never re-encodes
     the EXIF, which raises TypeError on corrupt tags; the published copy carries no metadata anyway."""
     img.load()
     try:
@@ -110,7 +112,7 @@ def _upright(img: Image.Image) -> Image.Image:
     except Exception:  # corrupt EXIF must not reject a photo that decodes
         orientation = None
     method = TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
-    return img.transpose(method) if method is not None else img.copy()
+    return img.transpose(method) if method is not None else img  # the caller owns img: no copy needed
 
 
 def dhash(img: Image.Image) -> int:

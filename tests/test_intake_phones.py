@@ -274,3 +274,8 @@ def test_duplicate_search_is_served_by_the_geography_index(app, http, spot):
         plan = "\n".join(db.session.execute(text("EXPLAIN " + duplicates.NEARBY_SQL.text), params).scalars())
         db.session.commit()
     assert "ix_report_open_geog" in plan, plan
+
+
+def test_a_12_megapixel_photo_is_decoded_at_half_scale(http, spot):
+    body = send(http, [jpeg(size=(4000, 3000))], **at(spot)).json()
+    assert fetch_image(http, body["photos"][0]).size == (2000, 1500)  # DCT-scaled decode, no resampling
