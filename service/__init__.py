@@ -1,5 +1,7 @@
 """火患随手拍: the Flask application factory."""
-from flask import Flask, has_request_context, request
+import io
+
+from flask import Flask, Request, has_request_context, request
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -45,9 +47,18 @@ def _template_helpers(app: Flask) -> None:
         return {"now": datetime.now(UTC)}
 
 
+class InMemoryUploads(Request):
+    """Keep uploaded files in memory (bounded by MAX_CONTENT_LENGTH): Werkzeug would spool every part over
+    500 kB to a temporary file on disk, only for intake to read it straight back."""
+
+    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
+        return io.BytesIO()
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure an app instance."""
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
+    app.request_class = InMemoryUploads
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)

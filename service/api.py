@@ -94,7 +94,8 @@ def create_report():
         _public_report_allowed()
     report, created = intake.create_report(request.form, request.files.getlist("photo"),
                                            reporter_id=user.id if user else None, reporter_ip=client_addr())
-    return jsonify(_detail(report)), 201 if created else 200
+    body = reports.to_json(report) | {"possible_duplicates": duplicates.nearby_open(report.id, report.category)}
+    return jsonify(body), 201 if created else 200
 
 
 @bp.get("/api/v1/reports/<report_id>")

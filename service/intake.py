@@ -54,10 +54,10 @@ def read_uploads(files: list[FileStorage]) -> list[bytes]:
     return uploads
 
 
-def fingerprint(form: MultiDict, uploads: list[bytes]) -> str:
-    """Hash what a retry must repeat exactly: the fields and the photo bytes."""
+def fingerprint(form: MultiDict, digests: list[str]) -> str:
+    """Hash what a retry must repeat exactly: the fields and the photo bytes (by their SHA-256)."""
     content = {k: (form.get(k) or "").strip() for k in FINGERPRINT_FIELDS}
-    content["photos"] = [hashlib.sha256(d).hexdigest() for d in uploads]
+    content["photos"] = digests
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -87,7 +87,8 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     """Create a report from a multipart upload; return (report, created)."""
     client_id = (form.get("client_report_id") or "").strip()[:64] or None
     uploads = read_uploads(files)
-    fp = fingerprint(form, uploads)
+    digests = [hashlib.sha256(d).hexdigest() for d in uploads]
+    fp = fingerprint(form, digests)
     if (found := existing_report(reporter_id, client_id, fp)) is not None:
         return found, False
     code, sub, risk = _category(form)
@@ -95,7 +96,8 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     if len(description) > MAX_DESCRIPTION:
         raise ApiError(422, "description_too_long", _("描述不能超过 %(n)s 字。", n=MAX_DESCRIPTION))
     accuracy = number(form, "accuracy_m", 0, 100_000)
-    photos = [process_photo(data, current_app.config["MAX_PHOTO_PIXELS"]) for data in uploads]
+    photos = [process_photo(data, current_app.config["MAX_PHOTO_PIXELS"], sha)
+              for data, sha in zip(uploads, digests, strict=True)]
     loc = parse_location(form, photos[0])
     assigned = assignment.assign_point(loc.lon, loc.lat)
     if assigned is None:

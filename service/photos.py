@@ -50,7 +50,7 @@ class ProcessedPhoto:
     phash: int
 
 
-def process_photo(data: bytes, max_pixels: int) -> ProcessedPhoto:
+def process_photo(data: bytes, max_pixels: int, sha256: str | None = None) -> ProcessedPhoto:
     """Validate an uploaded photo and return its original, public and thumbnail bytes."""
     if not data:
         raise ApiError(400, "photo_empty", _("照片内容为空，请重新拍照或选择照片。"))
@@ -68,7 +68,7 @@ def process_photo(data: bytes, max_pixels: int) -> ProcessedPhoto:
         thumb = public.copy()
         thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
         return ProcessedPhoto(
-            sha256=hashlib.sha256(data).hexdigest(), content_type=fmt[0], ext=fmt[1],
+            sha256=sha256 or hashlib.sha256(data).hexdigest(), content_type=fmt[0], ext=fmt[1],
             width=public.width, height=public.height, original=data,
             public=_jpeg(public, 85), thumb=_jpeg(thumb, 80), gps=gps, taken_at=taken_at, phash=dhash(thumb),
         )
