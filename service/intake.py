@@ -131,6 +131,7 @@ def photo_transaction() -> Iterator:
     batch = current_app.extensions["photo_storage"].batch()
     try:
         yield batch
+        batch.sync()
         db.session.commit()
     except BaseException as e:
         db.session.rollback()

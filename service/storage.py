@@ -9,6 +9,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,26 +52,25 @@ class LocalBatch:
         self.staged: list[tuple[Path, Path]] = []
 
     def put(self, key: str, data: bytes) -> None:
-        """Write data under a temporary name next to its final place, durably."""
+        """Write data under a temporary name next to its final place (made durable by sync())."""
         if not is_valid_key(key):
             raise StorageError(f"invalid key {key!r}")
         final = self.storage.path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
         tmp = final.with_name(final.name + TMP_MARK + secrets.token_hex(8))
+        self.staged.append((tmp, final))
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        self.staged.append((tmp, final))
+
+    def sync(self) -> None:
+        """Flush every staged file to disk before the DB commit; the fsyncs wait in parallel."""
+        _fsync_all(tmp for tmp, _final in self.staged)
 
     def publish(self) -> None:
         """Make every staged file visible under its key (after the DB commit)."""
-        dirs = set()
         for tmp, final in self.staged:
             os.replace(tmp, final)
-            dirs.add(final.parent)
-        for d in dirs:
-            _fsync_dir(d)
+        _fsync_all({final.parent for _tmp, final in self.staged})
         self.staged.clear()
 
     def discard(self) -> None:
@@ -113,15 +113,26 @@ class LocalStorage:
     def finish(self, entry: Entry) -> None:
         """Publish a staged file whose database row was committed (roll forward)."""
         os.replace(entry.handle, self.path(entry.key))
-        _fsync_dir(self.path(entry.key).parent)
+        _fsync_path(self.path(entry.key).parent)
 
     def remove(self, entry: Entry) -> None:
         Path(entry.handle).unlink(missing_ok=True)
 
 
-def _fsync_dir(path: Path) -> None:
+def _fsync_path(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _fsync_all(paths) -> None:
+    """fsync files or directories; os.fsync releases the GIL, so a few threads overlap the disk waits."""
+    paths = list(paths)
+    if len(paths) <= 1:
+        for p in paths:
+            _fsync_path(p)
+        return
+    with ThreadPoolExecutor(max_workers=min(len(paths), 4)) as pool:
+        list(pool.map(_fsync_path, paths))
