@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from sqlalchemy import func, select, text
+from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from . import areas, assignment, categories, duplicates, intake, location, reports, tracking
@@ -94,8 +95,7 @@ def create_report():
         _public_report_allowed()
     report, created = intake.create_report(request.form, request.files.getlist("photo"),
                                            reporter_id=user.id if user else None, reporter_ip=client_addr())
-    body = reports.to_json(report) | {"possible_duplicates": duplicates.nearby_open(report.id, report.category)}
-    return jsonify(body), 201 if created else 200
+    return jsonify(_shown(report, user)), 201 if created else 200
 
 
 @bp.get("/api/v1/reports/<report_id>")
@@ -103,11 +103,16 @@ def get_report(report_id: str):
     return jsonify(_detail(reports.get_report(report_id, actor())))
 
 
+def _shown(report, user) -> dict:
+    """The report as this user may see it: duplicates only among reports in their own scope."""
+    data = reports.to_json(report) | {"possible_duplicates": duplicates.nearby_open(report.id, report.category, user)}
+    if data["duplicate_photo_of"] and not reports.is_visible(report.duplicate_photo_of, user):
+        data["duplicate_photo_of"] = None
+    return data
+
+
 def _detail(report) -> dict:
-    return reports.to_json(report) | {
-        "possible_duplicates": duplicates.nearby_open(report.id, report.category),
-        "events": reports.events_json(report),
-    }
+    return _shown(report, actor()) | {"events": reports.events_json(report)}
 
 
 @bp.get("/api/v1/reports")
@@ -128,10 +133,11 @@ def transition(report_id: str):
     """Move a report to another status: JSON {to, note, ...} or multipart with after-photos."""
     user = require_user()
     body = request.get_json(silent=True) if request.is_json else request.form
-    if not body or not isinstance(body.get("to"), str):
+    if not isinstance(body, dict | MultiDict) or not isinstance(body.get("to"), str) or any(
+            not isinstance(body.get(k) or "", str) for k in ("note", "duplicate_of", "assignee_phone")):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"to\": 目标状态, \"note\": 备注}。"))
     note = body.get("note") or ""
-    if not isinstance(note, str) or len(note) > 2000 or "\x00" in note:
+    if len(note) > 2000:
         raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
     report = tracking.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
     return jsonify(_detail(report))
@@ -141,8 +147,9 @@ def transition(report_id: str):
 def reassign(report_id: str):
     """Put a report under another committee (supervisors, within their scope)."""
     user = require_user()
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body.get("committee"), str):
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("committee"), str) or not isinstance(
+            body.get("note") or "", str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"committee\": 居村委代码, \"note\": 备注}。"))
     report = tracking.reassign(report_id, body["committee"], user, str(body.get("note") or "")[:2000])
     return jsonify(_detail(report))

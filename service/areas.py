@@ -24,11 +24,15 @@ def current_areas(level: str):
     return select(Area).where(Area.level == level, Area.generation == current_generation(level))
 
 
-def feature_collection(level: str) -> dict:
-    """Return the current areas of a level as a WGS-84 GeoJSON FeatureCollection."""
+def feature_collection(level: str, precision: int = 6) -> dict:
+    """Return the current areas of a level as a WGS-84 GeoJSON FeatureCollection.
+
+    Six decimals (~0.1 m) is plenty to draw; a round trip through an import needs full precision,
+    or the rounding opens slivers between neighbours.
+    """
     parent = aliased(Area)
     rows = db.session.execute(
-        select(Area.code, Area.name, Area.level, Area.kind, parent.code, func.ST_AsGeoJSON(Area.geom, 6))
+        select(Area.code, Area.name, Area.level, Area.kind, parent.code, func.ST_AsGeoJSON(Area.geom, precision))
         .outerjoin(parent, Area.parent_id == parent.id)
         .where(Area.level == level, Area.generation == current_generation(level))
         .order_by(Area.code)

@@ -2,6 +2,7 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from flask import Flask, current_app, request
 from flask_login import LoginManager, current_user
@@ -51,6 +52,20 @@ def issue_token(user: User) -> str:
     return token
 
 
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def revoke_tokens(user: User) -> int:
+    """Revoke every live token of a user; return how many."""
+    live = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
+    tokens = list(live)
+    for token in tokens:
+        token.revoked_at = datetime.now(UTC)
+    return len(tokens)
+
+
 def set_password(user: User, password: str) -> None:
     user.password_hash = generate_password_hash(password)  # scrypt by default
 
@@ -78,7 +93,9 @@ def login_throttled(phone: str) -> bool:
 def authenticate(phone: str, password: str) -> User | None:
     """Check a phone and password; record a failure when they do not match."""
     user = db.session.scalar(select(User).where(User.phone == phone))
-    if user is not None and user.active and user.password_hash and check_password_hash(user.password_hash, password):
+    stored = user.password_hash if user is not None and user.active and user.password_hash else _dummy_hash()
+    # Always run one scrypt check, so the time taken does not tell which phone numbers have accounts.
+    if check_password_hash(stored, password) and user is not None and stored == user.password_hash:
         return user
     db.session.add(LoginFailure(phone=phone[:20], remote_addr=client_addr()))
     db.session.commit()

@@ -70,9 +70,11 @@ def boundaries_import(path: str, level: str, crs: str, repair: bool, tolerance_m
     for line in report.lines():
         click.echo(line)
     missing = areas.missing_parents(items, level)
-    if missing:
-        click.echo(f"unknown parent codes (import the level above first): {', '.join(missing[:10])}")
-    if (missing or not report.ok) and not repair:
+    if missing:  # --repair mends geometry, never the hierarchy
+        click.echo(f"nothing imported: unknown parent codes (import the level above first): {', '.join(missing[:10])}",
+                   err=True)
+        sys.exit(1)
+    if not report.ok and not repair:
         click.echo("nothing imported: fix the problems above or pass --repair", err=True)
         sys.exit(1)
     with click.progressbar(length=len(items), label=f"importing {len(items)} {level} boundaries") as bar:

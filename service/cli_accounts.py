@@ -63,14 +63,48 @@ def users_list() -> None:
                    f"{'active' if u.active else 'disabled'}\t{u.name}")
 
 
+def _user(phone: str) -> User:
+    user = db.session.scalar(select(User).where(User.phone == phone))
+    if user is None:
+        raise click.ClickException(f"no user with phone {phone}")
+    return user
+
+
+@users_group.command("token")
+@click.argument("phone")
+@click.option("--revoke-all", is_flag=True, help="Revoke the user's existing tokens first.")
+@with_appcontext
+def users_token(phone: str, revoke_all: bool) -> None:
+    """Issue a new API token for a user (printed once)."""
+    user = _user(phone)
+    if revoke_all:
+        n = auth.revoke_tokens(user)
+        click.echo(f"revoked {n} tokens")
+    secret = auth.issue_token(user)
+    db.session.commit()
+    click.echo(f"token: {secret}")
+
+
+@users_group.command("set-password")
+@click.argument("phone")
+@with_appcontext
+def users_set_password(phone: str) -> None:
+    """Set a user's password, read from standard input."""
+    user = _user(phone)
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    auth.set_password(user, password)
+    db.session.commit()
+    click.echo(f"password set for {phone}")
+
+
 @users_group.command("disable")
 @click.argument("phone")
 @with_appcontext
 def users_disable(phone: str) -> None:
     """Disable an account (its sessions and tokens stop working)."""
-    user = db.session.scalar(select(User).where(User.phone == phone))
-    if user is None:
-        raise click.ClickException(f"no user with phone {phone}")
+    user = _user(phone)
     user.active = False
     db.session.commit()
     click.echo(f"disabled {phone}")

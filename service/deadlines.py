@@ -2,6 +2,7 @@
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -30,7 +31,7 @@ def _raise(report: Report, level: int, now: datetime) -> None:
     db.session.add(event)
     town_code = report.town.code
     audience = [town_code] if level == 1 else [town_code[:DISTRICT_CODE_LENGTH]]
-    subject = "隐患逾期未整改，已升级至街镇" if level == 1 else "隐患逾期未整改，已升级至区级"
+    subject = _l("隐患逾期未整改，已升级至街镇") if level == 1 else _l("隐患逾期未整改，已升级至区级")
     notify.enqueue(event, report, audience, subject)
 
 

@@ -3,9 +3,11 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from . import scope
 from .db import db
+from .models import Report
 from .workflow import OPEN
 
 MAX_SUGGESTIONS = 5
@@ -30,10 +32,14 @@ def nearby_params(report_id: uuid.UUID, category: str) -> dict:
             "window": timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])}
 
 
-def nearby_open(report_id: uuid.UUID, category: str) -> list[dict]:
-    """Return open reports of the same category near this one from the last 30 days, nearest first."""
+def nearby_open(report_id: uuid.UUID, category: str, user) -> list[dict]:
+    """Return open reports of the same category near this one that the user may see, nearest first."""
+    if user is None:
+        return []  # residents must not learn where other reports are
     rows = db.session.execute(NEARBY_SQL, nearby_params(report_id, category)).all()
-    return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows]
+    visible = set(db.session.scalars(select(Report.id).where(Report.id.in_([r[0] for r in rows]),
+                                                             scope.visible(user))))
+    return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows if rid in visible]
 
 
 def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> uuid.UUID | None:

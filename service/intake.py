@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +24,9 @@ from .storage import StorageError, key_for
 
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
-FINGERPRINT_FIELDS = ("category", "subcategory", "risk_level", "description", "lon", "lat", "crs", "location_source")
+FINGERPRINT_FIELDS = ("category", "subcategory", "risk_level", "description", "lon", "lat", "crs", "location_source",
+                      "accuracy_m", "contact")
+MAX_CLIENT_ID = 64
 
 
 def _category(form: MultiDict) -> tuple[str, str | None, str]:
@@ -85,7 +88,9 @@ def existing_report(reporter_id: int | None, client_report_id: str | None, fp: s
 def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | None = None,
                   reporter_ip: str | None = None) -> tuple[Report, bool]:
     """Create a report from a multipart upload; return (report, created)."""
-    client_id = (form.get("client_report_id") or "").strip()[:64] or None
+    client_id = (form.get("client_report_id") or "").strip() or None
+    if client_id is not None and len(client_id) > MAX_CLIENT_ID:
+        raise ApiError(422, "bad_client_report_id", _("client_report_id 不能超过 %(n)s 个字符。", n=MAX_CLIENT_ID))
     uploads = read_uploads(files)
     digests = [hashlib.sha256(d).hexdigest() for d in uploads]
     fp = fingerprint(form, digests)
@@ -166,5 +171,5 @@ def store_report(report: Report, photos: list[ProcessedPhoto]) -> Report:
         db.session.add(event)
         stage_photos(report, photos, batch, event=event)
         db.session.flush()
-        notify.enqueue(event, report, [report.town.code], "新的火灾隐患待受理")
+        notify.enqueue(event, report, [report.town.code], _l("新的火灾隐患待受理"))
     return report

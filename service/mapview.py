@@ -39,7 +39,7 @@ STATUS_COLOURS: dict[str, str] = {
 UNKNOWN_COLOUR = "#000000"
 
 DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-TILES_ATTRIBUTION = "© OpenStreetMap contributors"
+TILES_ATTRIBUTION = "© OpenStreetMap contributors"  # licence text: stays as OSM words it
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
@@ -219,7 +219,7 @@ def _add_areas(fmap: folium.Map, features: list[dict]) -> None:
         return
     folium.GeoJson(
         {"type": "FeatureCollection", "features": [_area_feature(f) for f in features]},
-        name="居委会边界",
+        name=_("居村委边界"),
         style_function=lambda _f: {
             "color": "#37474f",
             "weight": 1,
@@ -227,12 +227,12 @@ def _add_areas(fmap: folium.Map, features: list[dict]) -> None:
             "fillOpacity": 0.08,
         },
         highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.2},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=["居委会", "编码"], sticky=True),
+        tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=[_("居村委"), _("代码")], sticky=True),
     ).add_to(fmap)
 
 
 def _add_reports(fmap: folium.Map, reports: list[dict]) -> None:
-    group = folium.FeatureGroup(name="隐患上报")
+    group = folium.FeatureGroup(name=_("隐患上报"))
     for report in reports:
         position = _report_position(report)
         if position is None:
@@ -276,7 +276,7 @@ def render_map(
         _ParentCall("fitBounds", fit, {"padding": [20, 20], "maxZoom": 17, "animate": False}).add_to(fmap)
     # Added last so the first tile requests are already for the fitted view.
     tiles = tiles_url or DEFAULT_TILES_URL
-    folium.TileLayer(tiles=tiles, attr=TILES_ATTRIBUTION, name="底图", max_zoom=19, control=False).add_to(
+    folium.TileLayer(tiles=tiles, attr=TILES_ATTRIBUTION, name=_("底图"), max_zoom=19, control=False).add_to(
         fmap
     )
     return fmap.get_root().render()

@@ -11,21 +11,26 @@ import urllib.request
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from .db import db
 from .models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
 
 
-def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subject: str) -> int:
+def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subject) -> int:
     """Add one outbox row per contact of the given areas (same transaction as the event)."""
     contacts = db.session.execute(
         select(AreaContact.channel, AreaContact.target).join(Area, Area.id == AreaContact.area_id)
         .where(Area.code.in_(list(area_codes))).distinct()
     ).all()
-    text = _text(report, subject)
+    if not contacts:
+        return 0
+    with force_locale("zh_CN"):  # staff read Chinese, whatever language the acting user chose
+        subject, text = str(subject), _text(report, str(subject))
     for channel, target in contacts:
         db.session.add(Notification(event=event, channel=channel, target=target,
                                     payload={"subject": subject, "text": text, "report_id": str(report.id)}))
@@ -36,7 +41,8 @@ def _text(report: Report, subject: str) -> str:
     from .categories import CATEGORIES
     from .workflow import STATUS_LABELS
 
-    due = report.due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if report.due_at else "—"
+    zone = ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
+    due = report.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if report.due_at else "—"
     link = f"{current_app.config['PUBLIC_BASE_URL']}/reports/{report.id}"
     return (f"【火患随手拍】{subject}\n{CATEGORIES[report.category].name} · {report.committee.name} · "
             f"{report.town.name}\n状态：{STATUS_LABELS[report.status]}　整改期限：{due}\n"
@@ -87,7 +93,7 @@ def deliver_one(now: datetime) -> Notification | None:
     n.attempts += 1
     try:
         detail, ok = SENDERS[n.channel](n.target, n.payload), True
-    except (OSError, smtplib.SMTPException, urllib.error.URLError, RuntimeError, ValueError) as e:
+    except Exception as e:  # noqa: BLE001 - whatever a receiver does, record it and back off; never stall the queue
         detail, ok = f"{type(e).__name__}: {e}"[:1000], False
     db.session.add(NotificationAttempt(notification_id=n.id, ok=ok, detail=detail, attempted_at=now))
     if ok:

@@ -66,11 +66,15 @@ def events_json(report: Report) -> list[dict]:
     } for e in report.events]
 
 
+def is_visible(report_id, user: User | None) -> bool:
+    return bool(db.session.scalar(select(Report.id).where(Report.id == report_id, scope.visible(user))))
+
+
 def get_report(report_id: str, user: User | None, for_update: bool = False) -> Report:
     """Return one report the user may see, or raise a 404 (also when it exists but is out of scope)."""
     try:
         rid = uuid.UUID(report_id)
-    except ValueError:
+    except (ValueError, TypeError, AttributeError):
         rid = None
     query = select(Report).where(Report.id == rid, scope.visible(user))
     if for_update:

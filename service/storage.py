@@ -4,6 +4,7 @@ Files are written under a temporary name and fsync'd first, the caller commits i
 row, and only then are the files renamed to their final key. A failure before the commit
 discards the temporaries, so no visible file ever lacks its report.
 """
+import logging
 import os
 import re
 import secrets
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # public copies (p/) and thumbnails (t/) may be served; originals (o/) never are.
+log = logging.getLogger(__name__)
 KEY_RE = re.compile(r"^(?P<area>[opt])/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp|heic)$")
 PUBLIC_AREAS = frozenset({"p", "t"})
 TMP_MARK = ".tmp-"
@@ -35,7 +37,7 @@ class StorageError(Exception):
 
 def is_valid_key(key: str, public_only: bool = False) -> bool:
     """Tell whether the key has our shape (and, optionally, may be served publicly)."""
-    m = KEY_RE.match(key)
+    m = KEY_RE.fullmatch(key)
     return bool(m) and (not public_only or m.group("area") in PUBLIC_AREAS)
 
 
@@ -67,10 +69,17 @@ class LocalBatch:
         _fsync_all(tmp for tmp, _final in self.staged)
 
     def publish(self) -> None:
-        """Make every staged file visible under its key (after the DB commit)."""
+        """Make every staged file visible under its key (after the DB commit).
+
+        The row is committed already, so nothing here may fail the request: a file that cannot be
+        renamed now stays staged, and `photos sweep` rolls it forward later.
+        """
         for tmp, final in self.staged:
-            os.replace(tmp, final)
-        _fsync_all({final.parent for _tmp, final in self.staged})
+            _rename(tmp, final)
+        try:
+            _fsync_all({final.parent for _tmp, final in self.staged})
+        except OSError:
+            log.exception("fsync of photo directories failed after commit")
         self.staged.clear()
 
     def discard(self) -> None:
@@ -112,11 +121,24 @@ class LocalStorage:
 
     def finish(self, entry: Entry) -> None:
         """Publish a staged file whose database row was committed (roll forward)."""
-        os.replace(entry.handle, self.path(entry.key))
-        _fsync_path(self.path(entry.key).parent)
+        if _rename(Path(entry.handle), self.path(entry.key)):
+            _fsync_path(self.path(entry.key).parent)
 
     def remove(self, entry: Entry) -> None:
         Path(entry.handle).unlink(missing_ok=True)
+
+
+def _rename(tmp: Path, final: Path) -> bool:
+    """Move a staged file into place; a concurrent publisher having done it already is fine."""
+    try:
+        os.replace(tmp, final)
+        return True
+    except FileNotFoundError:
+        if not final.exists():
+            log.error("staged photo %s vanished before it was published", tmp)
+    except OSError:
+        log.exception("could not publish %s; `photos sweep` will retry", tmp)
+    return False
 
 
 def _fsync_path(path: Path) -> None:

@@ -28,13 +28,12 @@ def sweep(storage, older_than_s: float) -> SweepResult:
     result = SweepResult()
     keys = referenced_keys()
     for entry in sorted(storage.entries(), key=lambda e: (e.key, e.staged)):
-        if entry.staged and entry.key in keys:
-            if storage.exists(entry.key):
-                storage.remove(entry)  # an identical copy is already published
-            else:
-                storage.finish(entry)
-                result.published.append(entry.key)
-        elif entry.key not in keys and entry.age_s >= older_than_s:
+        if entry.staged and entry.key in keys and not storage.exists(entry.key):
+            storage.finish(entry)  # committed but never renamed: roll forward (safe even if in flight)
+            result.published.append(entry.key)
+        elif entry.age_s >= older_than_s and (entry.staged or entry.key not in keys):
+            # An old temporary (its content is published already, or its transaction never committed),
+            # or a published file no row refers to. Younger ones may belong to an upload in flight.
             storage.remove(entry)
             result.removed.append(entry.handle)
     return result

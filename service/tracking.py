@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from . import deadlines, notify, reports, scope
@@ -12,13 +13,13 @@ from .errors import ApiError
 from .intake import photo_transaction, read_uploads, stage_photos
 from .models import Area, Report, ReportEvent, User
 from .photos import process_photo
-from .workflow import STATUS_LABELS, TRANSITIONS, allowed, may
+from .workflow import CLOSED, STATUS_LABELS, TRANSITIONS, allowed, may
 
 # Who hears about a move: the committee that must act, or the town that must check.
 NOTIFY = {
-    ("accepted", "dispatched"): ("committee", "新派单：请尽快整改火灾隐患"),
-    ("rectifying", "rectified"): ("town", "隐患已整改，待核查"),
-    ("rectified", "rectifying"): ("committee", "复查不合格，请重新整改"),
+    ("accepted", "dispatched"): ("committee", _l("新派单：请尽快整改火灾隐患")),
+    ("rectifying", "rectified"): ("town", _l("隐患已整改，待核查")),
+    ("rectified", "rectifying"): ("committee", _l("复查不合格，请重新整改")),
 }
 
 
@@ -96,14 +97,24 @@ def reassign(report_id: str, committee_code: str, user: User, note: str = "") ->
     report = reports.get_report(report_id, user, for_update=True)
     if user.role not in ("town_supervisor", "district_admin"):
         raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以改派居村委。"))
+    if report.status in CLOSED:
+        raise ApiError(409, "report_closed", _("该上报已办结，不能再改派居村委。"))
     committee = db.session.scalar(select(Area).where(Area.level == "committee", Area.code == committee_code)
                                   .order_by(Area.generation.desc()).limit(1))
     if committee is None or not scope.may_manage_committee(user, committee):
         raise ApiError(422, "committee_out_of_scope", _("目标居村委不存在或不在您的管辖范围内。"))
-    data = {"from": report.committee.code, "to": committee.code}
-    db.session.add(ReportEvent(report=report, kind="reassign", from_status=report.status, to_status=report.status,
-                               actor_id=user.id, actor_label=user.name, note=note, data=data))
+    if committee.code == report.committee.code:
+        raise ApiError(422, "same_committee", _("该上报已属于这个居村委。"))
+    data = {"from": report.committee.code, "to": committee.code,
+            "from_name": report.committee.name, "to_name": committee.name}
+    event = ReportEvent(report=report, kind="reassign", from_status=report.status, to_status=report.status,
+                        actor_id=user.id, actor_label=user.name, note=note, data=data)
+    db.session.add(event)
     report.committee_id, report.town_id = committee.id, committee.parent_id
     report.assignment_method, report.assignment_distance_m = "manual", 0.0
+    db.session.flush()
+    db.session.refresh(report, ["committee", "town"])
+    if report.status in ("dispatched", "rectifying"):
+        notify.enqueue(event, report, [committee.code], _l("改派：请整改转来的火灾隐患"))
     db.session.commit()
     return report

@@ -1,4 +1,6 @@
 """Pages of the rectification workflow: login, my reports, committee inbox, town queues, report detail."""
+from urllib.parse import urlsplit
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
@@ -25,6 +27,15 @@ class MoveForm(FlaskForm):
     """Only carries the CSRF token; the fields are read from request.form by the workflow."""
 
 
+def safe_next(target: str) -> str | None:
+    """Return a local path to go back to after login, or None for anything that could leave the site."""
+    cleaned = "".join(ch for ch in target if ch.isprintable() and not ch.isspace())
+    parts = urlsplit(cleaned)
+    if cleaned != target or parts.scheme or parts.netloc or not cleaned.startswith("/") or "\\" in cleaned:
+        return None
+    return cleaned if not cleaned.startswith("//") else None
+
+
 def home_url() -> str:
     user = actor()
     return url_for(HOME[user.role]) if user else url_for("pages.report_form")
@@ -41,8 +52,7 @@ def login():
             status = 429
         elif (user := auth.authenticate(phone, form.password.data)) is not None:
             login_user(user)
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/") and not target.startswith("//") else home_url())
+            return redirect(safe_next(request.args.get("next", "")) or home_url())
         else:
             flash(_("手机号或密码不正确。"), "error")
             status = 401

@@ -5,8 +5,7 @@
   if (!el || !window.L) return;
   var at = [parseFloat(el.dataset.lat), parseFloat(el.dataset.lon)];
   var map = L.map(el, { zoomControl: false, attributionControl: true }).setView(at, 17);
-  L.tileLayer("https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-              { maxZoom: 19, attribution: "© OpenStreetMap contributors" }).addTo(map);
+  L.tileLayer(el.dataset.tiles, { maxZoom: 19, attribution: el.dataset.attribution }).addTo(map);
   L.circleMarker(at, { radius: 8, color: "#c62828", fillOpacity: 0.8 }).addTo(map);
   window.hazardMiniMap = map;
 })();

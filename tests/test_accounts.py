@@ -101,3 +101,17 @@ def test_each_role_lands_on_its_home_page(live_server, accounts, name):
     assert r.status_code == 200
     expected = {"vol": "我的上报", "staff_a": "待整改", "sup_a": "督办工作台", "admin": "督办工作台"}[name]
     assert f"<h1>{expected}</h1>" in r.text
+
+
+def test_tokens_can_be_reissued_and_revoked_and_passwords_reset(app, live_server, accounts):
+    phone = accounts["vol2"]["phone"]
+    old = LiveSession(live_server, accounts["vol2"]["token"])
+    out = cli(app, "users", "token", phone).output
+    fresh = LiveSession(live_server, re.search(r"token: (\S+)", out).group(1))
+    assert fresh.get("/api/v1/reports").status_code == 200 and old.get("/api/v1/reports").status_code == 200
+    out = cli(app, "users", "token", phone, "--revoke-all").output
+    assert "revoked 2 tokens" in out
+    assert fresh.get("/api/v1/reports").status_code == 401 and old.get("/api/v1/reports").status_code == 401
+    accounts["vol2"]["token"] = re.search(r"token: (\S+)", out).group(1)  # later tests use the new one
+    assert cli(app, "users", "set-password", phone, input="short\n").exit_code != 0
+    assert cli(app, "users", "set-password", phone, input=PASSWORD + "\n").exit_code == 0

@@ -279,3 +279,17 @@ def test_duplicate_search_is_served_by_the_geography_index(app, http, spot):
 def test_a_12_megapixel_photo_is_decoded_at_half_scale(http, spot):
     body = send(http, [jpeg(size=(4000, 3000))], **at(spot)).json()
     assert fetch_image(http, body["photos"][0]).size == (2000, 1500)  # DCT-scaled decode, no resampling
+
+
+def test_sweep_spares_young_temporaries_and_publish_survives_a_race(app, http, spot, photo_dir):
+    body = send(http, [jpeg()], **at(spot)).json()
+    key = body["photos"][0].removeprefix("/photos/")
+    storage = app.extensions["photo_storage"]
+    batch = storage.batch()
+    batch.put(key, b"same content uploaded again")  # a second upload of a published photo, in flight
+    assert "removed" not in sweep(app, hours="1").replace("0 removed", "")  # young: left alone
+    assert len([p for p in files_on_disk(photo_dir) if ".tmp-" in p.name]) == 1
+    for tmp, _final in batch.staged:
+        tmp.unlink()  # as if another publisher had moved it already
+    batch.publish()  # must not raise after the commit
+    assert http.get(body["photos"][0]).status_code == 200

@@ -144,11 +144,11 @@ def test_language_switch_link_and_html_lang(live_server):
     chinese = requests.get(live_server + "/report", timeout=10)
     assert chinese.status_code == 200
     assert '<html lang="zh-CN">' in chinese.text
-    assert '<a href="?lang=en">English</a>' in chinese.text
+    assert '<a href="/report?lang=en">English</a>' in chinese.text
 
     english = requests.get(live_server + "/report?lang=en", timeout=10)
     assert english.status_code == 200
     assert '<html lang="en">' in english.text
-    assert '<a href="?lang=zh_CN">中文</a>' in english.text
+    assert '<a href="/report?lang=zh_CN">中文</a>' in english.text
     assert ">English</a>" not in english.text
     assert english.cookies.get("lang") == "en"

@@ -13,7 +13,8 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
-# History must not be rewritten: refuse UPDATE and DELETE on report_event for everyone.
+# History must not be rewritten: refuse UPDATE, DELETE and TRUNCATE on report_event for everyone who
+# runs with triggers enabled (only a superuser can switch them off, e.g. for test clean-up).
 APPEND_ONLY = """
 CREATE FUNCTION report_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -21,6 +22,8 @@ BEGIN
 END $$;
 CREATE TRIGGER report_event_append_only BEFORE UPDATE OR DELETE ON report_event
   FOR EACH ROW EXECUTE FUNCTION report_event_append_only();
+CREATE TRIGGER report_event_no_truncate BEFORE TRUNCATE ON report_event
+  FOR EACH STATEMENT EXECUTE FUNCTION report_event_append_only();
 """
 
 
@@ -107,6 +110,7 @@ def _create_outbox() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER report_event_no_truncate ON report_event")
     op.execute("DROP TRIGGER report_event_append_only ON report_event")
     op.execute("DROP FUNCTION report_event_append_only()")
     op.drop_table("notification_attempt")

@@ -1,0 +1,49 @@
+"""A new committee generation moves open reports in one statement, with a `reassign` event each."""
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from service import areas
+from service.db import db
+from service.models import Area, ReportEvent
+
+from .test_reports_api import post
+
+
+@pytest.fixture
+def swapped_boundaries(app, spot, accounts, tmp_path):
+    """Import a generation where the spot's committee and a sibling trade polygons; restore afterwards."""
+    with app.app_context():
+        original = areas.feature_collection("committee", precision=15)
+    features = {f["properties"]["code"]: f for f in original["features"]}
+    a, b = features[spot["code"]], features[accounts["sibling_code"]]
+    swapped = json.loads(json.dumps(original))
+    by_code = {f["properties"]["code"]: f for f in swapped["features"]}
+    by_code[a["properties"]["code"]]["geometry"], by_code[b["properties"]["code"]]["geometry"] = (
+        b["geometry"], a["geometry"])
+    paths = tmp_path / "swapped.geojson", tmp_path / "original.geojson"
+    paths[0].write_text(json.dumps(swapped), encoding="utf-8")
+    paths[1].write_text(json.dumps(original), encoding="utf-8")
+    yield paths[0]
+    result = app.test_cli_runner().invoke(args=["boundaries", "import", str(paths[1]), "--level", "committee"])
+    assert result.exit_code == 0, result.output
+
+
+def test_reassign_after_a_boundary_change(app, http, spot, accounts, swapped_boundaries):
+    report = post(http, lon=spot["lon"], lat=spot["lat"]).json()
+    assert report["committee"]["code"] == spot["code"]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["boundaries", "import", str(swapped_boundaries), "--level", "committee"])
+    assert result.exit_code == 0, result.output
+    assert "re-assigned 1 open reports" in runner.invoke(args=["reassign"]).output
+    assert "re-assigned 0 open reports" in runner.invoke(args=["reassign"]).output  # nothing left to move
+    moved = http.get(f"/api/v1/reports/{report['id']}").json()
+    assert moved["committee"]["code"] == accounts["sibling_code"]
+    event = moved["events"][-1]
+    assert event["kind"] == "reassign" and event["actor"] == "system"
+    assert event["data"]["from"] == spot["code"] and event["data"]["reason"] == "boundaries"
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(ReportEvent)
+                                 .where(ReportEvent.kind == "reassign")) == 1
+        assert db.session.scalar(select(func.max(Area.generation)).where(Area.level == "committee")) >= 2
