@@ -75,10 +75,12 @@ def existing_report(reporter_id: int | None, client_report_id: str | None, fp: s
     """Return the report an earlier try with this key created; a different content is a 409."""
     if not client_report_id:
         return None
+    mine = db.func.coalesce(Report.reporter_id, 0) == (reporter_id or 0)
+    # The same content under another identity is the same report too: a phone's outbox may retry after
+    # its user signed in or out. Matching content (photo bytes included) proves the sender had it.
     found = Report.query.filter(
-        db.func.coalesce(Report.reporter_id, 0) == (reporter_id or 0),
-        Report.client_report_id == client_report_id,
-    ).first()
+        Report.client_report_id == client_report_id, mine | (Report.client_fingerprint == fp),
+    ).order_by(mine.desc()).first()
     if found is not None and found.client_fingerprint != fp:
         raise ApiError(409, "client_report_id_reused",
                        _("该上报编号已用于另一条内容不同的上报；如需新上报，请刷新页面后重新提交。"))

@@ -293,3 +293,12 @@ def test_sweep_spares_young_temporaries_and_publish_survives_a_race(app, http, s
         tmp.unlink()  # as if another publisher had moved it already
     batch.publish()  # must not raise after the commit
     assert http.get(body["photos"][0]).status_code == 200
+
+
+def test_a_retry_after_signing_in_returns_the_same_report(anon_http, as_user, spot, app):
+    photo, fields = jpeg(colour=(1, 99, 1)), at(spot, client_report_id="outbox-7")
+    first = send(anon_http, [photo], **fields)
+    again = send(as_user("vol"), [photo], **fields)  # the outbox retried after the volunteer signed in
+    assert (first.status_code, again.status_code) == (201, 200) and again.json()["id"] == first.json()["id"]
+    other = send(as_user("vol"), [jpeg(colour=(99, 1, 1))], **fields)  # their own, different report
+    assert other.status_code == 201 and counts(app)[0] == 2
