@@ -14,6 +14,13 @@ users_group = click.Group("users", help="Manage accounts.")
 contacts_group = click.Group("contacts", help="Where each area's notifications go.")
 
 
+def _password_from_stdin() -> str:
+    password = sys.stdin.readline().rstrip("\n")
+    if len(password) < 8:
+        raise click.ClickException("the password must have at least 8 characters")
+    return password
+
+
 def _area(code: str | None) -> Area | None:
     if not code:
         return None
@@ -41,10 +48,7 @@ def users_create(name, phone, role, area_code, password_stdin, token) -> None:
         raise click.ClickException(f"phone {phone} is already registered")
     user = User(name=name, phone=phone, role=role, area_id=area.id if area else None)
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-        if len(password) < 8:
-            raise click.ClickException("the password must have at least 8 characters")
-        auth.set_password(user, password)
+        auth.set_password(user, _password_from_stdin())
     db.session.add(user)
     db.session.flush()
     secret = auth.issue_token(user) if token else None
@@ -91,10 +95,7 @@ def users_token(phone: str, revoke_all: bool) -> None:
 def users_set_password(phone: str) -> None:
     """Set a user's password, read from standard input."""
     user = _user(phone)
-    password = sys.stdin.readline().rstrip("\n")
-    if len(password) < 8:
-        raise click.ClickException("the password must have at least 8 characters")
-    auth.set_password(user, password)
+    auth.set_password(user, _password_from_stdin())
     db.session.commit()
     click.echo(f"password set for {phone}")
 
