@@ -64,18 +64,23 @@ def fingerprint(form: MultiDict, digests: list[str]) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
+def _same_reporter(reporter_id: int | None):
+    # Anonymous reports share one namespace, as in the unique index uq_report_client_id.
+    return db.func.coalesce(Report.reporter_id, 0) == (reporter_id or 0)
+
+
 def known_client_id(reporter_id: int | None, client_report_id: str | None) -> bool:
     """Tell whether a report with this idempotency key exists (the request is a retry)."""
     return bool(client_report_id) and db.session.query(
-        Report.query.filter(db.func.coalesce(Report.reporter_id, 0) == (reporter_id or 0),
-                            Report.client_report_id == client_report_id).exists()).scalar()
+        Report.query.filter(_same_reporter(reporter_id), Report.client_report_id == client_report_id).exists()
+    ).scalar()
 
 
 def existing_report(reporter_id: int | None, client_report_id: str | None, fp: str) -> Report | None:
     """Return the report an earlier try with this key created; a different content is a 409."""
     if not client_report_id:
         return None
-    mine = db.func.coalesce(Report.reporter_id, 0) == (reporter_id or 0)
+    mine = _same_reporter(reporter_id)
     # The same content under another identity is the same report too: a phone's outbox may retry after
     # its user signed in or out. Matching content (photo bytes included) proves the sender had it.
     found = Report.query.filter(

@@ -83,9 +83,9 @@ def my_reports():
 @login_required
 def inbox():
     """Show a committee's hazards to rectify, overdue first."""
-    user = actor()
-    overdue = reports.list_reports(user, status="dispatched,rectifying", overdue=True, limit=500)
-    rest = [r for r in reports.list_reports(user, status="dispatched,rectifying", limit=500) if r not in overdue]
+    todo = reports.list_reports(actor(), status="dispatched,rectifying", limit=500)
+    overdue = sorted((r for r in todo if reports.is_overdue(r)), key=lambda r: r.due_at)
+    rest = [r for r in todo if not reports.is_overdue(r)]
     return render_template("inbox.html", overdue=overdue, reports=rest, form=MoveForm())
 
 
