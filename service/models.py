@@ -117,6 +117,17 @@ class LoginFailure(db.Model):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class UploadAttempt(db.Model):
+    """An anonymous upload try, refused or not, kept for the per-address limit (in the DB so every node sees it)."""
+
+    __tablename__ = "upload_attempt"
+    __table_args__ = (Index("ix_upload_attempt_remote_addr_at", "remote_addr", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    remote_addr: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class Report(db.Model):
     """One hazard seen by someone at one place."""
 
