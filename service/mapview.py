@@ -1,25 +1,26 @@
-"""Supervisors' fire-hazard map: a folium page whose JS/CSS is all served locally.
+"""Supervisors' fire-hazard map: a folium shell, with the data shipped as inert JSON.
 
-folium's stock ``Map`` pulls Leaflet, jQuery, Bootstrap, Font Awesome and
-awesome-markers from CDNs.  This page only needs Leaflet (vendored into
-``static/vendor/leaflet`` by ``static/vendor.sh``): committee boundaries are a
-plain ``GeoJson`` layer, reports are ``CircleMarker``s and popups are bound
-with ``_ParentCall`` below instead of ``folium.Popup`` (which needs jQuery and
-embeds its HTML in a JS template literal, where ``${...}`` in user text would
-be evaluated).  Only the tile layer URL may point elsewhere; if tiles cannot
-be loaded the polygons, markers and legend still render.
+Why the data never passes through folium: branca wraps every rendered macro
+(popups, tooltips, GeoJSON, options) in a new ``Element`` whose string is a
+Jinja *template*, rendered a second time.  Any report description, committee
+name or file property placed in a folium element therefore becomes template
+source, and ``{{ ... }}`` in it runs on the server.  So folium builds only the
+shell (map, tile layer, vendored Leaflet, scale) from our own constants and
+operator settings, each checked by ``inert()``; the reports, boundaries and
+labels are serialised with ``json.dumps`` into a ``<script
+type="application/json">`` block spliced into the page *after* rendering, and
+``static/map.js`` draws them with DOM text nodes (never ``innerHTML``).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
 
 import folium
-from branca.element import Element, MacroElement
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.template import Template
@@ -43,9 +44,11 @@ TILES_ATTRIBUTION = "© OpenStreetMap contributors"  # licence text: stays as OS
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
-CHINA_TZ = timezone(timedelta(hours=8))
+MAP_JS = "map.js"
+MAP_CSS = "map.css"
+DATA_SLOT = "<!--hazard-map-data-->"  # replaced after rendering; never part of a template value
 
-# branca's Figure template plus lang="zh-CN" and an always-present <title>.
+# branca's Figure template plus lang="zh-CN", a <title>, and the slot for the data block.
 _PAGE_TEMPLATE = Template(
     "<!DOCTYPE html>\n"
     '<html lang="{{ this.lang }}">\n'
@@ -59,97 +62,40 @@ _PAGE_TEMPLATE = Template(
     "<script>\n"
     "    {{ this.script.render(**kwargs) }}\n"
     "</script>\n"
+    + DATA_SLOT + "\n"
     "</html>\n"
 )
 
-_PAGE_STYLE = """<style>
-.hazard-popup, .hazard-legend, .leaflet-container {
-  font-family: "PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC", sans-serif; }
-.hazard-popup { font-size: 13px; line-height: 1.5; max-width: 260px; }
-.hazard-popup .desc { margin: 4px 0; white-space: pre-wrap; overflow-wrap: anywhere;
-  max-height: 8em; overflow-y: auto; }
-.hazard-popup img { display: block; max-width: 240px; max-height: 180px; margin: 4px 0; }
-.hazard-legend { position: fixed; right: 10px; bottom: 30px; z-index: 1000; padding: 6px 10px;
-  background: rgba(255, 255, 255, 0.92); border-radius: 4px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.3);
-  font-size: 12px; line-height: 1.6; }
-.hazard-legend i { display: inline-block; width: 10px; height: 10px; margin-right: 6px;
-  border-radius: 50%; border: 1px solid #fff; }
-</style>"""
+_JINJA_DELIMITERS = re.compile(r"\{[{%#]|[}%#]\}")
+_SAFE_URL = re.compile(r"^(?:https?://|/(?![/\\])|\./|\.\./)", re.IGNORECASE)  # "/\\x" is "//x" to a browser
 
 
-class _ParentCall(MacroElement):
-    """Emit ``<parent>.<method>(<arg>, <options>);`` with both values as escaped JSON.
+def inert(text: str) -> str:
+    """Return text unchanged if it may be handed to folium; refuse anything Jinja would evaluate.
 
-    Used for ``bindPopup`` (instead of folium.Popup, which needs jQuery and puts
-    the HTML in a JS template literal) and for a non-animated ``fitBounds``
-    (folium's FitBounds animates, so tiles of the start view get fetched).
+    Every string that reaches a folium/branca element goes through here.  Only our own
+    constants, translations and operator settings do: user and file data never do.
     """
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}\n"
-        "{{ this._parent.get_name() }}.{{ this.method }}("
-        "{{ this.arg|tojavascript }}, {{ this.options|tojavascript }});\n"
-        "{% endmacro %}"
-    )
-
-    def __init__(self, method: str, arg: object, options: dict):
-        super().__init__()
-        self._name = "ParentCall"
-        self.method = method
-        self.arg = arg
-        self.options = options
+    if _JINJA_DELIMITERS.search(text):
+        raise ValueError(f"refusing template delimiters in a map setting: {text!r}")
+    return text
 
 
-def _esc(value: object) -> str:
-    """HTML-escape text; also entity-encode characters special in JS template literals."""
-    text = html.escape("" if value is None else str(value), quote=True)
-    return text.replace("\\", "&#92;").replace("`", "&#96;").replace("$", "&#36;")
-
-
-_SAFE_URL = re.compile(r"^(?:https?://|/|\./|\.\./)", re.IGNORECASE)
-
-
-def _esc_url(url: object) -> str:
-    """Escape a URL for an attribute; anything but http(s) or a relative path becomes '#'."""
+def safe_url(url: object) -> str | None:
+    """The URL if it is http(s) or same-site relative and free of control characters, else None."""
     text = "" if url is None else str(url).strip()
     if not _SAFE_URL.match(text) or re.search(r"[\x00-\x20\x7f]", text):
-        return "#"
-    return _esc(text)
+        return None
+    return text
 
 
-def _format_time(value: object) -> str:
-    """ISO timestamp -> 'YYYY-MM-DD HH:MM' (aware values shown in China time)."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        return "" if value is None else str(value)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(CHINA_TZ)
-    return moment.strftime("%Y-%m-%d %H:%M")
-
-
-def _popup_html(report: dict) -> str:
-    rows = [
-        (_("类别"), report.get("category_label")),
-        (_("状态"), report.get("status_label")),
-        (_("居村委"), report.get("committee_name")),
-        (_("上报时间"), _format_time(report.get("created_at"))),
-    ]
-    parts = ['<div class="hazard-popup">']
-    parts += [f"<div><b>{_esc(label)}：</b>{_esc(value)}</div>" for label, value in rows]
-    parts.append(f'<p class="desc">{_esc(report.get("description"))}</p>')
-    if report.get("thumb_url"):
-        parts.append(f'<img src="{_esc_url(report["thumb_url"])}" alt="{_esc(_("现场照片"))}" loading="lazy">')
-    parts.append(f'<a href="{_esc_url(report.get("detail_url"))}">{_esc(_("查看详情"))}</a></div>')
-    return "".join(parts)
-
-
-def _legend_html() -> str:
-    items = "".join(
-        f'<div><i style="background:{colour}"></i>{_esc(str(STATUS_LABELS[status]))}</div>'
-        for status, colour in STATUS_COLOURS.items()
-    )
-    return f'<div class="hazard-legend"><b>{_esc(_("隐患状态"))}</b>{items}</div>'
+def script_json(value: object) -> str:
+    """JSON safe inside a <script> element: no '<', '>', '&' or line separators left literal."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(raw, escaped)
+    return text
 
 
 def _iter_positions(coords: object) -> Iterator[tuple[float, float]]:
@@ -174,6 +120,7 @@ def _geometry_positions(geometry: dict | None) -> Iterator[tuple[float, float]]:
 
 
 def _bounds(positions: list[tuple[float, float]]) -> list[list[float]] | None:
+    positions = [p for p in positions if math.isfinite(p[0]) and math.isfinite(p[1])]
     if not positions:
         return None
     lats = [p[0] for p in positions]
@@ -189,66 +136,77 @@ def _report_position(report: dict) -> tuple[float, float] | None:
     return (lat, lon) if math.isfinite(lat) and math.isfinite(lon) else None
 
 
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _report_item(report: dict) -> dict | None:
+    """One marker's data: plain strings and numbers, URLs checked (map.js re-checks them)."""
+    position = _report_position(report)
+    if position is None:
+        return None
+    return {
+        "lat": position[0], "lon": position[1],
+        "colour": STATUS_COLOURS.get(_text(report.get("status")), UNKNOWN_COLOUR),
+        "status": _text(report.get("status_label")), "category": _text(report.get("category_label")),
+        "committee": _text(report.get("committee_name")), "created": _text(report.get("created_local")),
+        "description": _text(report.get("description")),
+        "thumb": safe_url(report.get("thumb_url")), "detail": safe_url(report.get("detail_url")) or "#",
+    }
+
+
+def _area_item(feature: dict) -> dict:
+    props = feature.get("properties") or {}
+    return {"type": "Feature", "geometry": feature.get("geometry"),
+            "properties": {"name": _text(props.get("name")), "code": _text(props.get("code"))}}
+
+
+def _labels() -> dict:
+    return {
+        "reports": _("隐患上报"), "areas": _("居村委边界"), "legend": _("隐患状态"),
+        "category": _("类别"), "status": _("状态"), "committee": _("居村委"), "created": _("上报时间"),
+        "code": _("代码"), "photo": _("现场照片"), "detail": _("查看详情"), "bad_row": _("此条记录无法显示"),
+    }
+
+
+def map_data(map_name: str, features: list[dict], reports: list[dict]) -> dict:
+    """Everything map.js draws, as plain JSON-able values."""
+    return {
+        "map": map_name,
+        "labels": _labels(),
+        "legend": [[str(STATUS_LABELS[s]), colour] for s, colour in STATUS_COLOURS.items()],
+        "areas": {"type": "FeatureCollection", "features": [_area_item(f) for f in features]},
+        "reports": [item for item in map(_report_item, reports) if item is not None],
+    }
+
+
 def _new_map(static_url: Callable[[str], str], center, zoom: int) -> folium.Map:
     """A folium Map that references only the vendored Leaflet and a zh-CN page shell."""
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True)
     # Instance attributes: Map.add_js_link() would mutate the class-level lists.
-    fmap.default_js = [("leaflet", static_url(LEAFLET_JS))]
-    fmap.default_css = [("leaflet_css", static_url(LEAFLET_CSS))]
+    fmap.default_js = [("leaflet", inert(static_url(LEAFLET_JS)))]
+    fmap.default_css = [("leaflet_css", inert(static_url(LEAFLET_CSS))), ("hazard_map_css", inert(static_url(MAP_CSS)))]
     figure = fmap.get_root()
     figure._template = _PAGE_TEMPLATE
-    figure.title = _("火患地图")
+    figure.title = inert(_("火患地图"))
     figure.lang = "en" if str(get_locale()) == "en" else "zh-CN"
-    figure.header.add_child(Element(_PAGE_STYLE), name="hazard_style")
-    figure.html.add_child(Element(_legend_html()), name="hazard_legend")
     return fmap
 
 
-def _area_feature(feature: dict) -> dict:
-    """Keep geometry plus escaped name/code (GeoJsonTooltip writes them via innerHTML)."""
-    props = feature.get("properties") or {}
-    return {
-        "type": "Feature",
-        "geometry": feature.get("geometry"),
-        "properties": {"name": _esc(props.get("name")), "code": _esc(props.get("code"))},
-    }
+class _FitBounds(folium.MacroElement):
+    """A non-animated fitBounds (folium's FitBounds animates, so tiles of the start view get fetched)."""
 
+    _template = Template(
+        "{% macro script(this, kwargs) %}\n"
+        "{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojavascript }},"
+        ' {"padding": [20, 20], "maxZoom": 17, "animate": false});\n'
+        "{% endmacro %}"
+    )
 
-def _add_areas(fmap: folium.Map, features: list[dict]) -> None:
-    if not features:
-        return
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": [_area_feature(f) for f in features]},
-        name=_("居村委边界"),
-        style_function=lambda _f: {
-            "color": "#37474f",
-            "weight": 1,
-            "fillColor": "#90a4ae",
-            "fillOpacity": 0.08,
-        },
-        highlight_function=lambda _f: {"weight": 3, "fillOpacity": 0.2},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "code"], aliases=[_("居村委"), _("代码")], sticky=True),
-    ).add_to(fmap)
-
-
-def _add_reports(fmap: folium.Map, reports: list[dict]) -> None:
-    group = folium.FeatureGroup(name=_("隐患上报"))
-    for report in reports:
-        position = _report_position(report)
-        if position is None:
-            continue
-        marker = folium.CircleMarker(
-            location=position,
-            radius=8,
-            color="#ffffff",
-            weight=2,
-            fill_color=STATUS_COLOURS.get(report.get("status"), UNKNOWN_COLOUR),
-            fill_opacity=0.9,
-            class_name="hazard-report",
-        )
-        _ParentCall("bindPopup", _popup_html(report), {"maxWidth": 280, "minWidth": 200}).add_to(marker)
-        marker.add_to(group)
-    group.add_to(fmap)
+    def __init__(self, bounds: list[list[float]]):
+        super().__init__()
+        self._name = "FitBounds"
+        self.bounds = [[float(v) for v in corner] for corner in bounds]  # numbers only
 
 
 def render_map(
@@ -268,15 +226,16 @@ def render_map(
         if fit is None:
             fit = _bounds([p for p in map(_report_position, reports) if p is not None])
     start = center or (((fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2) if fit else DEFAULT_CENTER)
-    fmap = _new_map(static_url, list(start), zoom)
-    _add_areas(fmap, features)
-    _add_reports(fmap, reports)
-    folium.LayerControl(collapsed=False).add_to(fmap)
+    fmap = _new_map(static_url, [float(v) for v in start], int(zoom))
     if fit is not None:
-        _ParentCall("fitBounds", fit, {"padding": [20, 20], "maxZoom": 17, "animate": False}).add_to(fmap)
-    # Added last so the first tile requests are already for the fitted view.
-    tiles = tiles_url or DEFAULT_TILES_URL
-    folium.TileLayer(tiles=tiles, attr=TILES_ATTRIBUTION, name=_("底图"), max_zoom=19, control=False).add_to(
-        fmap
-    )
-    return fmap.get_root().render()
+        _FitBounds(fit).add_to(fmap)
+    # Added after fitting so the first tile requests are already for the fitted view.
+    folium.TileLayer(tiles=inert(tiles_url or DEFAULT_TILES_URL), attr=inert(TILES_ATTRIBUTION),
+                     name=inert(_("底图")), max_zoom=19, control=False).add_to(fmap)
+    page = fmap.get_root().render()
+    data = script_json(map_data(fmap.get_name(), features, reports))
+    block = (f'<script type="application/json" id="hazard-map-data">{data}</script>\n'
+             f'<script src="{html.escape(static_url(MAP_JS))}"></script>')
+    head, slot, tail = page.partition(DATA_SLOT)
+    assert slot, "the page template lost its data slot"
+    return head + block + tail

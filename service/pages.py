@@ -28,6 +28,7 @@ def report_form():
 @login_required
 def hazard_map():
     """Show committee boundaries and the reports the user may see, coloured by status."""
+    localtime = current_app.jinja_env.filters["localtime"]
     rows = []
     for r in reports.list_reports(actor(), limit=MAP_REPORT_LIMIT):
         data = reports.to_json(r)
@@ -35,7 +36,7 @@ def hazard_map():
             "id": data["id"], "lon": data["location"]["lon"], "lat": data["location"]["lat"],
             "status": r.status, "status_label": str(STATUS_LABELS[r.status]),
             "category_label": data["category_name"], "description": r.description,
-            "committee_name": r.committee.name, "created_at": data["created_at"],
+            "committee_name": r.committee.name, "created_local": localtime(r.created_at),
             "thumb_url": data["thumbnails"][0] if data["thumbnails"] else None,
             "detail_url": url_for("tracking.detail", report_id=data["id"]),
         })

@@ -13,13 +13,15 @@ from urllib.parse import urlsplit
 import folium
 import pytest
 
-from service.mapview import STATUS_COLOURS, STATUS_LABELS, render_map
+from service.mapview import STATUS_COLOURS, STATUS_LABELS, inert, render_map, safe_url, script_json
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = "<img src=x onerror=alert(1)>"
 XSS_TEMPLATE = "${alert(2)} \\`+alert(3)+`"  # breaks out of JS template literals if unescaped
-MALICIOUS = f"{XSS_SCRIPT}\n{XSS_IMG}\n{XSS_TEMPLATE}"
+SSTI_PAYLOADS = ["{{7*7}}", "{{ cycler.__init__.__globals__ }}", "{% raw %}", "{#", "${7*7}", "<script>",
+                 "{{7*7}}{% raw %}", "x }} {% endraw %} {{ 7*7 }} {# %}"]
+MALICIOUS = f"{XSS_SCRIPT}\n{XSS_IMG}\n{XSS_TEMPLATE}\n{{{{7*7}}}}{{% raw %}}"
 THUMB = "vendor/leaflet/images/marker-icon.png"  # any local image will do
 
 
@@ -59,7 +61,7 @@ def report(rid: int, lon, lat, status: str, description: str, thumb_url=None) ->
         "category_label": "消防通道堵塞",
         "description": description,
         "committee_name": "莘庄一村居委会",
-        "created_at": "2024-05-01T02:03:04+00:00",
+        "created_local": "2024-05-01 10:03",
         "thumb_url": thumb_url,
         "detail_url": f"/reports/{rid}",
     }
@@ -87,14 +89,15 @@ def asset_urls(page: str) -> list[str]:
     return scripts + links
 
 
-def popup_contents(page: str) -> list[str]:
-    return [json.loads(s) for s in re.findall(r'\.bindPopup\(("(?:[^"\\]|\\.)*")', page)]
+def map_data(page: str) -> dict:
+    (block,) = re.findall(r'<script type="application/json" id="hazard-map-data">(.*?)</script>', page, re.S)
+    return json.loads(block)
 
 
 def test_page_references_only_local_assets(page_html):
     urls = asset_urls(page_html)
-    assert static_url("vendor/leaflet/leaflet.js") in urls
-    assert static_url("vendor/leaflet/leaflet.css") in urls
+    for asset in ("vendor/leaflet/leaflet.js", "vendor/leaflet/leaflet.css", "map.js", "map.css"):
+        assert static_url(asset) in urls
     assert [u for u in urls if re.match(r"^(?:[a-z]+:)?//", u, re.IGNORECASE)] == []
     for dropped in ("jquery", "bootstrap", "awesome", "fontawesome", "cdn."):
         assert dropped not in page_html.lower()
@@ -119,9 +122,9 @@ def test_page_shell(page_html):
     assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page_html
     assert "OpenStreetMap contributors" in page_html
     assert "fitBounds" in page_html
-    for colour in STATUS_COLOURS.values():
-        assert f"background:{colour}" in page_html
-    assert "待受理" in page_html and "整改中" in page_html
+    data = map_data(page_html)
+    assert data["legend"] == [[STATUS_LABELS[s], c] for s, c in STATUS_COLOURS.items()]
+    assert data["labels"]["legend"] == "隐患状态" and data["map"] in page_html
 
 
 def test_custom_tiles_and_center():
@@ -142,28 +145,61 @@ def test_custom_tiles_and_center():
 def test_empty_inputs_render():
     page = render_map({"type": "FeatureCollection", "features": []}, [], static_url=static_url)
     assert "L.map(" in page and "fitBounds" not in page
+    assert map_data(page)["reports"] == []
 
 
-def test_user_text_is_escaped(page_html):
-    for raw in (XSS_SCRIPT, XSS_IMG, "${alert", "`+alert"):
+def test_user_text_stays_data(page_html):
+    """User text is only in the JSON block, with <, > and & escaped, and decodes back to itself."""
+    for raw in (XSS_SCRIPT, XSS_IMG, "<img"):
         assert raw not in page_html
-    popups = popup_contents(page_html)
-    assert len(popups) == MARKERS
-    bad = popups[MALICIOUS_MARKER]
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in bad
-    assert "&lt;img src=x onerror=alert(1)&gt;" in bad
-    assert "&#36;{alert(2)}" in bad and "&#92;&#96;" in bad
-    assert "<script" not in bad and "`" not in bad and "$" not in bad
-    assert '<a href="/reports/2">' in bad and f'<img src="/static/{THUMB}"' in bad
-    assert "2024-05-01 10:03" in bad  # UTC shown in China time
+    data = map_data(page_html)
+    assert len(data["reports"]) == MARKERS
+    bad = data["reports"][MALICIOUS_MARKER]
+    assert bad["description"] == MALICIOUS
+    assert bad["detail"] == "/reports/2" and bad["thumb"] == static_url(THUMB)
+    assert bad["created"] == "2024-05-01 10:03"
+    assert [f["properties"]["name"] for f in data["areas"]["features"]][2] == f"西许{XSS_IMG}居委会"
+    assert "bindPopup" not in page_html.split('id="hazard-map-data"')[0]  # no report reaches folium
+
+
+@pytest.mark.parametrize("payload", SSTI_PAYLOADS)
+def test_template_syntax_in_data_is_never_evaluated(payload):
+    """Jinja in a description or a committee name is shipped as text: no 49, no error."""
+    areas = {"type": "FeatureCollection", "features": [square(121.40, 31.10, "310112001001", payload)]}
+    page = render_map(areas, [report(1, 121.405, 31.105, "submitted", payload)], static_url=static_url)
+    data = map_data(page)
+    assert data["reports"][0]["description"] == payload
+    assert data["reports"][0]["committee"] == "莘庄一村居委会"
+    assert data["areas"]["features"][0]["properties"]["name"] == payload
+    assert script_json(payload)[1:-1] in page  # shipped as sent
+    assert not re.search(r"(?<![0-9a-f])49(?![0-9a-f])", page)  # element ids are hex; a lone 49 is 7*7
+
+
+@pytest.mark.parametrize("setting", ["/t/{{7*7}}/{z}/{x}/{y}.png", "/t/{%raw%}/{z}.png", "/t/{#/{z}.png"])
+def test_template_syntax_in_settings_is_refused(setting):
+    with pytest.raises(ValueError, match="template delimiters"):
+        render_map(AREAS, [], static_url=static_url, tiles_url=setting)
+
+
+def test_inert_passes_plain_text_and_tile_placeholders():
+    assert inert("https://t/{z}/{x}/{y}.png") == "https://t/{z}/{x}/{y}.png"
+    assert inert("100% {x}") == "100% {x}"
 
 
 def test_unsafe_urls_are_neutralised():
     evil = report(9, 121.405, 31.105, "accepted", "x", thumb_url='" onerror="alert(1)')
     evil["detail_url"] = " JavaScript:alert(1)"
-    (content,) = popup_contents(render_map(AREAS, [evil], static_url=static_url))
-    assert '<a href="#">' in content and '<img src="#"' in content
-    assert "javascript" not in content.lower() and "onerror" not in content
+    (item,) = map_data(render_map(AREAS, [evil], static_url=static_url))["reports"]
+    assert item["detail"] == "#" and item["thumb"] is None
+    for url in ("//evil.example/x", "data:text/html,x", "/o\nk", "/\\evil.example"):
+        assert safe_url(url) is None, url
+    assert safe_url("/photos/a.jpg") == "/photos/a.jpg"
+
+
+def test_script_json_cannot_close_the_script():
+    text = script_json({"a": "</script><script>alert(1)</script>&\u2028"})
+    assert "<" not in text and ">" not in text and "&" not in text and "\u2028" not in text
+    assert json.loads(text) == {"a": "</script><script>alert(1)</script>&\u2028"}
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -247,7 +283,7 @@ def test_popup_and_tooltip_show_user_text_literally(offline_page):
     content = page.locator(".leaflet-popup-content")
     content.wait_for()
     text = content.inner_text()
-    for raw in (XSS_SCRIPT, XSS_IMG, XSS_TEMPLATE, "整改中", "2024-05-01 10:03"):
+    for raw in (XSS_SCRIPT, XSS_IMG, XSS_TEMPLATE, "{{7*7}}{% raw %}", "整改中", "2024-05-01 10:03"):
         assert raw in text
     assert content.locator("script").count() == 0
     assert content.locator("img").count() == 1

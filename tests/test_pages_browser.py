@@ -98,9 +98,9 @@ MALICIOUS_MARKER_INDEX = """() => {
   const paths = [...document.querySelectorAll('path.hazard-report')];
   let index = -1;
   map.eachLayer(l => {
-    if (l instanceof L.CircleMarker && l.getPopup() && l.getPopup().getContent().includes('onerror')) {
-      index = paths.indexOf(l._path);
-    }
+    const content = l instanceof L.CircleMarker && l.getPopup() ? l.getPopup().getContent() : null;
+    const text = typeof content === 'function' ? content(l).textContent : String(content);  // map.js builds DOM
+    if (text.includes('onerror')) index = paths.indexOf(l._path);
   });
   return index;
 }"""
