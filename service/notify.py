@@ -31,8 +31,10 @@ def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subje
         return 0
     with force_locale("zh_CN"):  # staff read Chinese, whatever language the acting user chose
         subject, text = str(subject), _text(report, str(subject))
+    # Due at once by the clock deliver_one compares with (Python's), not the database's now().
+    due = datetime.now(UTC)
     for channel, target in contacts:
-        db.session.add(Notification(event=event, channel=channel, target=target,
+        db.session.add(Notification(event=event, channel=channel, target=target, next_attempt_at=due,
                                     payload={"subject": subject, "text": text, "report_id": str(report.id)}))
     return len(contacts)
 

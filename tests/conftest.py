@@ -2,11 +2,14 @@
 import os
 import shutil
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import requests
+import time_machine
+from hypothesis import HealthCheck, settings
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
@@ -20,6 +23,12 @@ from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageLog
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PASSWORD = "correct-horse-7"
+
+# No property test may fail for being slow (Hypothesis's default 200 ms deadline and too_slow check time
+# each example on the wall clock): a loaded CI machine is not a bug.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
+
 
 
 def _test_url() -> str:
@@ -99,6 +108,18 @@ def spot(app):
         pt = db.session.scalar(select(func.ST_AsText(func.ST_PointOnSurface(area.geom))).where(Area.id == area.id))
         lon, lat = (float(v) for v in pt[6:-1].split())
         return {"lon": lon, "lat": lat, "code": area.code, "name": area.name, "town": area.parent.code}
+
+
+@pytest.fixture
+def clock():
+    """Stop the Python clock (every thread, the live server's too) for a test about times; move it with .shift().
+
+    Only Python stops: PostgreSQL's now() in column defaults keeps running, so such a test compares only
+    times the service computes in Python. tests/test_clock_edges.py runs these tests again with the clock
+    at the day's edges in Asia/Shanghai and UTC, and the process in another time zone.
+    """
+    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+        yield traveller
 
 
 @pytest.fixture
@@ -212,12 +233,15 @@ def browser():
 
 @pytest.fixture
 def open_page(browser, live_server):
-    """open_page(path, **context_options) -> (page, log): a fresh offline context on the live server."""
+    """open_page(path, fake_clock=False, **context_options) -> (page, log): a fresh offline context on the live
+    server; fake_clock installs Playwright's clock so a test moves the page's timers on instead of waiting."""
     contexts = []
 
-    def open_(path: str, **options):
+    def open_(path: str, fake_clock: bool = False, **options):
         context = browser.new_context(locale="zh-CN", viewport={"width": 1000, "height": 700}, **options)
         context.set_default_timeout(TIMEOUT_MS)
+        if fake_clock:  # the page's timers run when the test says (page.clock.run_for), not after a real wait
+            context.clock.install()
         contexts.append(context)
         log = PageLog()
 

@@ -2,7 +2,8 @@
 import io
 import threading
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pillow_heif
 import pytest
@@ -104,13 +105,21 @@ def test_photo_over_the_byte_limit_is_413(http, spot, app):
     assert r.status_code == 413 and "MB" in r.json()["error"]["message"]
 
 
-def test_warnings_far_exif_old_photo_low_accuracy(http, spot):
+def exif_clock(app, moment: datetime) -> datetime:
+    """What a phone set to the programme's zone writes into EXIF at `moment`: naive local wall time."""
+    return moment.astimezone(ZoneInfo(app.config["LOCAL_TIMEZONE"])).replace(tzinfo=None, microsecond=0)
+
+
+def test_warnings_far_exif_old_photo_low_accuracy(http, spot, app, clock):
     far = (spot["lon"] + 0.01, spot["lat"])  # about 950 m east
-    old = datetime.now() - timedelta(days=3)
+    old = exif_clock(app, datetime.now(UTC) - timedelta(days=3))
     body = send(http, [jpeg(gps=far, taken_at=old)], **at(spot, accuracy_m="150")).json()
     assert body["warnings"] == ["exif_far_from_device", "photo_old", "low_accuracy"]
-    assert body["taken_at"].startswith(old.strftime("%Y-%m-%d"))
-    fresh = send(http, [jpeg(gps=(spot["lon"], spot["lat"]), taken_at=datetime.now())], **at(spot, accuracy_m="20"))
+    # The service reads the naive EXIF time in LOCAL_TIMEZONE: compare instants, not dates in two zones.
+    taken = old.replace(tzinfo=ZoneInfo(app.config["LOCAL_TIMEZONE"]))
+    assert datetime.fromisoformat(body["taken_at"]) == taken
+    now = exif_clock(app, datetime.now(UTC))
+    fresh = send(http, [jpeg(gps=(spot["lon"], spot["lat"]), taken_at=now)], **at(spot, accuracy_m="20"))
     assert fresh.json()["warnings"] == []
 
 

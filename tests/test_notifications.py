@@ -109,7 +109,7 @@ def test_new_report_notifies_the_town_robot_in_the_same_transaction(app, anon_ht
     assert "sent 0, failed 0" in run(app, "notify")  # nothing is sent twice
 
 
-def test_a_receiver_that_is_down_loses_nothing(app, anon_http, as_user, spot, robot, smtp):
+def test_a_receiver_that_is_down_loses_nothing(app, anon_http, as_user, spot, robot, smtp, clock):
     url, handler = robot
     controller, mailbox = smtp
     contacts(app, spot, url)
@@ -119,7 +119,7 @@ def test_a_receiver_that_is_down_loses_nothing(app, anon_http, as_user, spot, ro
     move(as_user("sup_a"), rid, "dispatched")  # -> e-mail to the committee; the SMTP server is not running yet
     assert "sent 0, failed 2" in run(app, "notify")
     assert outbox(app) == [("webhook", "pending", 1), ("email", "pending", 1)]
-    assert "sent 0, failed 0" in run(app, "notify")  # backing off: nothing is due yet
+    assert "sent 0, failed 0" in run(app, "notify")  # backing off: nothing is due yet (the clock is stopped)
     handler.answer = (200, {"errcode": 93000, "errmsg": "invalid webhook url"})  # a robot's refusal is a failure
     with app.app_context():
         later = datetime.now(UTC) + timedelta(minutes=2)
@@ -150,7 +150,7 @@ def _make_overdue(app, rid: str, hours: float) -> datetime:
         return report.due_at
 
 
-def test_escalation_town_then_district_idempotent(app, anon_http, as_user, spot, robot):
+def test_escalation_town_then_district_idempotent(app, anon_http, as_user, spot, robot, clock):
     url, handler = robot
     contacts(app, spot, url)
     rid = post(anon_http, lon=spot["lon"], lat=spot["lat"]).json()["id"]

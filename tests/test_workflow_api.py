@@ -98,11 +98,11 @@ def test_events_are_append_only_in_the_database(app, report_id):
         assert db.session.scalar(select(ReportEvent.note)) == ""
 
 
-def test_deadline_from_risk_stops_at_rectified_and_restarts_on_reopen(as_user, anon_http, app, spot):
-    before = datetime.now(UTC)
+def test_deadline_from_risk_stops_at_rectified_and_restarts_on_reopen(as_user, anon_http, app, spot, clock):
     body = post(anon_http, lon=spot["lon"], lat=spot["lat"], risk_level="suspected_severe").json()
     due = datetime.fromisoformat(body["due_at"])
-    assert timedelta(hours=23, minutes=59) < due - before < timedelta(hours=24, minutes=1)
+    assert due == datetime.now(UTC) + timedelta(hours=24)  # the clock is stopped: exactly the period
+    clock.shift(timedelta(hours=1))
     walk(as_user, body["id"], ["accepted", "dispatched", "rectifying", "rectified"])
     with app.app_context():
         report = db.session.get(Report, body["id"])
@@ -111,7 +111,7 @@ def test_deadline_from_risk_stops_at_rectified_and_restarts_on_reopen(as_user, a
     listed = as_user("sup_a").get("/api/v1/reports", params={"overdue": "1"}).json()
     assert listed["count"] == 0, "the clock is stopped while the fix awaits verification"
     reopened = move(as_user("sup_a"), body["id"], "rectifying", note="复查不合格").json()
-    assert datetime.fromisoformat(reopened["due_at"]) > datetime.now(UTC) + timedelta(hours=23)
+    assert datetime.fromisoformat(reopened["due_at"]) == datetime.now(UTC) + timedelta(hours=24)
 
 
 def test_reassign_within_scope_is_an_event(as_user, accounts, report_id):

@@ -2,7 +2,6 @@
 
 import io
 import json
-import time
 
 import numpy as np
 import pytest
@@ -297,11 +296,8 @@ def test_shared_committees_against_towns(shared_data):
     committees = read_boundaries(shared_data / "minhang_committees_wgs84.geojson")
     assert len(committees) == 585
     assert sum(b.kind == "village" for b in committees) == 114
-    started = time.perf_counter()
     report = check_topology(committees, parents=towns)
-    elapsed = time.perf_counter() - started
-    print("\n".join(report.lines()), f"({elapsed:.2f} s)")
-    assert elapsed < 10
+    print("\n".join(report.lines()))
     assert not report.invalid
     # Measured: the synthetic committees partition the towns exactly (no problem of 1 m2 or more).
     assert report.ok

@@ -1,7 +1,6 @@
 """Tests for geo.coords: WGS-84 / GCJ-02 / BD-09 conversion and metre helpers."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -173,15 +172,13 @@ def test_shared_towns_gcj02_convert_to_shared_wgs84(shared_data):
 
 
 @pytest.mark.shared
-def test_transform_geometry_is_fast_on_585_committees(shared_data):
+def test_transform_geometry_round_trips_585_committees(shared_data):
+    # No wall-clock bound: it fails on a loaded CI machine and proves nothing on a fast one (speed is for bench/).
     data = json.loads((shared_data / "minhang_committees_wgs84.geojson").read_text(encoding="utf-8"))
     geoms = [shape(f["geometry"]) for f in data["features"]]
     assert len(geoms) == 585
-    started = time.perf_counter()
     gcj = [transform_geometry(g, "gcj02", to_wgs=False) for g in geoms]
     back = [transform_geometry(g, "gcj02") for g in gcj]
-    elapsed = time.perf_counter() - started
-    assert elapsed < 3.0, f"converting 585 polygons both ways took {elapsed:.2f} s"
     worst = max(
         float(np.max(np.abs(shapely.get_coordinates(a) - shapely.get_coordinates(b))))
         for a, b in zip(geoms, back, strict=True)
