@@ -9,13 +9,20 @@ PORT ?= 5000
 APT_RUN := postgresql-15 postgresql-15-postgis-3
 APT_TEST := $(APT_RUN) chromium
 PRIVATE_URL := $(shell .ci/postgis.sh url)
-export DATABASE_URL ?= $(PRIVATE_URL)
+# The app connects as its own role (DATABASE_URL); migrations run as the owner (DATABASE_OWNER_URL).
+# With DATABASE_URL given (an existing PostGIS), DATABASE_OWNER_URL defaults to it: see README, Database roles.
+ifeq ($(origin DATABASE_URL),undefined)
+export DATABASE_OWNER_URL ?= $(PRIVATE_URL)
+export DATABASE_URL := $(shell .ci/postgis.sh app-url)
+else
+export DATABASE_OWNER_URL ?= $(DATABASE_URL)
+endif
 
 .PHONY: run test stop db deps-run deps-test venv translations lint bench messages
 
-run: deps-run venv db
+run: deps-run venv db var/secret_key
 	$(BIN)/hazard-snap db upgrade
-	$(BIN)/hazard-snap demo-data --if-empty
+	DATABASE_URL=$(DATABASE_OWNER_URL) $(BIN)/hazard-snap demo-data --if-empty  # ANALYZE needs the owner
 	$(BIN)/hazard-snap photos sweep
 	@echo "DATABASE_URL=$(DATABASE_URL)"
 	$(BIN)/hazard-snap serve --port $(PORT)
@@ -50,7 +57,13 @@ translations: $(VENV)/.installed
 	@$(BIN)/pybabel compile -d service/translations >/dev/null
 
 db:
-	@if [ "$(DATABASE_URL)" = "$(PRIVATE_URL)" ]; then .ci/postgis.sh start; fi
+	@if [ "$(DATABASE_OWNER_URL)" = "$(PRIVATE_URL)" ]; then .ci/postgis.sh start; fi
+
+# A random session-signing key, made once and readable only by its owner (the app refuses to start without one).
+var/secret_key:
+	@mkdir -p var
+	@(umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_hex(32))' > $@.tmp) && mv $@.tmp $@
+	@echo "generated $@"
 
 # Re-extract the Chinese source messages and merge them into the English catalog.
 messages: venv

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Manage the project's private PostGIS cluster under var/pg (start | stop | status | url).
+# Manage the project's private PostGIS cluster under var/pg (start | stop | status | url | app-url).
+# `url` is the owner's (migrations); `app-url` the application's own role, which `hazard-snap db upgrade` creates.
 # PostgreSQL refuses to run as root, so when we are root the cluster belongs to the
 # `postgres` OS user and every command runs through runuser.
 set -euo pipefail
@@ -11,6 +12,7 @@ DATA=$top/var/pg/data
 SOCK=$top/var/pg/run
 LOG=$top/var/pg/postgres.log
 DBNAME=${HAZARD_DB_NAME:-hazard_snap}
+APP_ROLE=${HAZARD_APP_ROLE:-hazard_app}
 
 as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
@@ -55,5 +57,6 @@ case "${1:-}" in
     if [ -s "$DATA/PG_VERSION" ]; then as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast stop || true; fi ;;
   status) as_owner "$PGBIN/pg_ctl" -D "$DATA" status ;;
   url) echo "postgresql+psycopg://postgres@127.0.0.1:$PORT/$DBNAME" ;;
-  *) echo "usage: $0 start|stop|status|url" >&2; exit 2 ;;
+  app-url) echo "postgresql+psycopg://$APP_ROLE@127.0.0.1:$PORT/$DBNAME" ;;
+  *) echo "usage: $0 start|stop|status|url|app-url" >&2; exit 2 ;;
 esac

@@ -6,7 +6,7 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, errors
+from . import auth, errors, security
 from .config import Config
 from .db import db
 from .storage import LocalStorage
@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)
+    security.init_app(app)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     db.init_app(app)
@@ -86,7 +87,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     @app.after_request
     def remember_language(response):
         if request.args.get("lang") in LANGUAGES:
-            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax")
+            response.set_cookie("lang", request.args["lang"], max_age=365 * 86400, samesite="Lax",
+                                secure=security.cookie_secure(), httponly=True)
         return response
 
     from .cli import register

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from . import areas, assignment, categories, duplicates, intake, location, reports, tracking
-from .auth import actor, client_addr
+from .auth import actor, authenticated_by_token, client_addr
 from .db import db
 from .errors import ApiError
 from .models import Area, Report, User
@@ -19,8 +19,12 @@ bp = Blueprint("api", __name__)
 
 @bp.before_request
 def csrf_for_cookie_sessions():
-    """A browser signed in by cookie must prove the request came from our page; bearer clients need not."""
-    if request.method == "POST" and actor() is not None and "Authorization" not in request.headers:
+    """A browser signed in by cookie must prove the request came from our page; bearer clients need not.
+
+    Only a token that really authenticated the request skips the check: any other Authorization header
+    (wrong, expired, or beside a session cookie, which Flask-Login reads first) does not.
+    """
+    if request.method not in ("GET", "HEAD", "OPTIONS") and actor() is not None and not authenticated_by_token():
         try:
             validate_csrf(request.headers.get("X-CSRFToken", ""))
         except ValidationError as e:

@@ -1,12 +1,25 @@
-"""Who is calling: session logins for pages, hashed bearer tokens for API clients, login throttling."""
+"""Who is calling: session logins for pages, hashed bearer tokens for API clients, login throttling.
+
+Sessions carry the user's session_version: changing the password or disabling the account bumps it, which ends
+every session at once, and revokes the user's tokens. Tokens expire (API_TOKEN_DAYS) and record when they were
+last used (at most one write a minute per token).
+
+Login throttling, per address *and* phone, checked before the password within LOGIN_WINDOW_MINUTES (15):
+- LOGIN_MAX_FAILURES (5) wrong passwords for one phone from one address stop that address for that phone;
+- 4 x LOGIN_MAX_FAILURES failures from one address, whatever the phones, stop that address for every phone;
+- a phone with 4 x LOGIN_MAX_FAILURES failures from all addresses is under attack: an address that already
+  failed for it gets no further try, but an address with a clean record may still sign in;
+- so failures elsewhere never lock the owner out: the right password from a new address works;
+- a successful sign-in clears that address's failures for that phone.
+"""
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_login import LoginManager, current_user
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import db
@@ -22,10 +35,17 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = None  # the login page explains itself
 
 
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
-    return user if user is not None and user.active else None
+def load_user(session_id: str) -> User | None:
+    """Load the user of a session id "<user id>:<session version>"; an older version is signed out."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active and user.session_version == int(version) else None
 
 
 @login_manager.request_loader
@@ -35,20 +55,39 @@ def load_user_from_token(req) -> User | None:
     if not header.startswith("Bearer "):
         return None
     digest = token_digest(header.removeprefix("Bearer ").strip())
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))
+    now = datetime.now(UTC)
+    token = db.session.scalar(select(ApiToken).where(
+        ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
     if token is None or not token.user.active:
         return None
+    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
+        _touch(token.id, now)
+    g.authenticated_by_token = True  # the API skips CSRF only for this
     return token.user
+
+
+def _touch(token_id: int, now: datetime) -> None:
+    """Record a token's use in its own short transaction (the request's may roll back or never commit)."""
+    with db.engine.begin() as conn:
+        conn.execute(update(ApiToken).where(ApiToken.id == token_id, or_(
+            ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_TOUCH_EVERY)
+        ).values(last_used_at=now))
+
+
+def authenticated_by_token() -> bool:
+    """Tell whether a bearer token (not a session cookie) authenticated this request."""
+    return actor() is not None and g.get("authenticated_by_token", False)
 
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User) -> str:
+def issue_token(user: User, days: int | None = None) -> str:
     """Create a bearer token for a user and return it (the only time it is visible)."""
     token = secrets.token_urlsafe(32)
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token)))
+    lifetime = timedelta(days=days or current_app.config["API_TOKEN_DAYS"])
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=datetime.now(UTC) + lifetime))
     return token
 
 
@@ -67,7 +106,22 @@ def revoke_tokens(user: User) -> int:
 
 
 def set_password(user: User, password: str) -> None:
+    """Set a password and end the user's sessions and tokens (a new account has none)."""
     user.password_hash = generate_password_hash(password)  # scrypt by default
+    end_sessions(user)
+
+
+def disable(user: User) -> None:
+    """Disable an account, ending its sessions and tokens."""
+    user.active = False
+    end_sessions(user)
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: bump the session version and revoke every token."""
+    user.session_version = (user.session_version or 0) + 1
+    if user.id is not None:
+        revoke_tokens(user)
 
 
 def actor() -> User | None:
@@ -80,22 +134,28 @@ def client_addr() -> str:
 
 
 def login_throttled(phone: str) -> bool:
-    """Tell whether too many recent failures for this phone or address forbid another try now."""
-    cfg = current_app.config
+    """Tell whether this address may not try this phone now (the policy is in the module docstring)."""
+    cfg, addr = current_app.config, client_addr()
+    limit = cfg["LOGIN_MAX_FAILURES"]
     since = datetime.now(UTC) - timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
-    by_phone, by_addr = db.session.execute(select(
+    pair, by_addr, by_phone = db.session.execute(select(
+        func.count().filter(LoginFailure.phone == phone, LoginFailure.remote_addr == addr),
+        func.count().filter(LoginFailure.remote_addr == addr),
         func.count().filter(LoginFailure.phone == phone),
-        func.count().filter(LoginFailure.remote_addr == client_addr()),
-    ).where(LoginFailure.at > since, or_(LoginFailure.phone == phone, LoginFailure.remote_addr == client_addr()))).one()
-    return by_phone >= cfg["LOGIN_MAX_FAILURES"] or by_addr >= 4 * cfg["LOGIN_MAX_FAILURES"]
+    ).where(LoginFailure.at > since, or_(LoginFailure.phone == phone, LoginFailure.remote_addr == addr))).one()
+    under_attack = by_phone >= 4 * limit
+    return pair >= limit or by_addr >= 4 * limit or (under_attack and pair > 0)
 
 
 def authenticate(phone: str, password: str) -> User | None:
-    """Check a phone and password; record a failure when they do not match."""
+    """Check a phone and password; record a failure when they do not match, clear this address's on success."""
     user = db.session.scalar(select(User).where(User.phone == phone))
     stored = user.password_hash if user is not None and user.active and user.password_hash else _dummy_hash()
     # Always run one scrypt check, so the time taken does not tell which phone numbers have accounts.
     if check_password_hash(stored, password) and user is not None and stored == user.password_hash:
+        db.session.execute(delete(LoginFailure).where(LoginFailure.phone == phone,
+                                                      LoginFailure.remote_addr == client_addr()))
+        db.session.commit()
         return user
     db.session.add(LoginFailure(phone=phone[:20], remote_addr=client_addr()))
     db.session.commit()

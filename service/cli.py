@@ -5,6 +5,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from geo import boundaries as geo_boundaries
 from geo import demo
@@ -34,12 +35,22 @@ def photos_sweep(hours: float) -> None:
 @click.option("--revision", default="head", show_default=True)
 @with_appcontext
 def db_upgrade(revision: str) -> None:
-    """Create the database if missing and migrate it to a revision."""
-    url = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    """Create the database if missing, migrate it as the owner, and grant the app's role its rights."""
+    url = current_app.config["DATABASE_OWNER_URL"]
     if migrate.ensure_database(url):
         click.echo(f"created database {url.rsplit('/', 1)[-1]}")
     migrate.upgrade(url, revision)
     click.echo(f"database at {revision}")
+    app_url, owner = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]), make_url(url)
+    if app_url.username == owner.username:
+        click.echo(f"warning: the app connects as the schema owner {owner.username}; set DATABASE_URL to a role "
+                   "of its own and DATABASE_OWNER_URL to the owner (see README, Database roles)", err=True)
+        return
+    try:
+        created = migrate.grant_app_role(url, app_url.username, app_url.password)
+    except migrate.RoleError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"{'created role' if created else 'role'} {app_url.username}: rights granted")
 
 
 @db_group.command("downgrade")
@@ -47,7 +58,7 @@ def db_upgrade(revision: str) -> None:
 @with_appcontext
 def db_downgrade(revision: str) -> None:
     """Migrate the database down to a revision."""
-    migrate.downgrade(current_app.config["SQLALCHEMY_DATABASE_URI"], revision)
+    migrate.downgrade(current_app.config["DATABASE_OWNER_URL"], revision)
 
 
 @boundaries_group.command("import")
@@ -147,7 +158,12 @@ def register(app: Flask) -> None:
 def main() -> None:
     """Run the hazard-snap command line."""
     from . import create_app
+    from .security import ConfigError
 
+    try:  # fail before any command runs, with the fix in the message rather than a traceback
+        create_app()
+    except ConfigError as e:
+        sys.exit(f"hazard-snap: {e}")
     cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False, add_version_option=False)
     for cmd in COMMANDS:
         cli.add_command(cmd)

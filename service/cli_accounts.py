@@ -77,14 +77,15 @@ def _user(phone: str) -> User:
 @users_group.command("token")
 @click.argument("phone")
 @click.option("--revoke-all", is_flag=True, help="Revoke the user's existing tokens first.")
+@click.option("--days", type=click.IntRange(1, 3650), help="Lifetime in days  [default: API_TOKEN_DAYS, 90]")
 @with_appcontext
-def users_token(phone: str, revoke_all: bool) -> None:
+def users_token(phone: str, revoke_all: bool, days: int | None) -> None:
     """Issue a new API token for a user (printed once)."""
     user = _user(phone)
     if revoke_all:
         n = auth.revoke_tokens(user)
         click.echo(f"revoked {n} tokens")
-    secret = auth.issue_token(user)
+    secret = auth.issue_token(user, days)
     db.session.commit()
     click.echo(f"token: {secret}")
 
@@ -97,7 +98,7 @@ def users_set_password(phone: str) -> None:
     user = _user(phone)
     auth.set_password(user, _password_from_stdin())
     db.session.commit()
-    click.echo(f"password set for {phone}")
+    click.echo(f"password set for {phone}; its sessions ended and tokens revoked")
 
 
 @users_group.command("disable")
@@ -106,9 +107,9 @@ def users_set_password(phone: str) -> None:
 def users_disable(phone: str) -> None:
     """Disable an account (its sessions and tokens stop working)."""
     user = _user(phone)
-    user.active = False
+    auth.disable(user)
     db.session.commit()
-    click.echo(f"disabled {phone}")
+    click.echo(f"disabled {phone}; its sessions ended and tokens revoked")
 
 
 @contacts_group.command("add")

@@ -13,6 +13,16 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _secret_key() -> str | None:
+    """SECRET_KEY from the environment, else from SECRET_KEY_FILE (default var/secret_key, made by `make run`)."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = Path(os.environ.get("SECRET_KEY_FILE") or ROOT / "var" / "secret_key")
+    if not path.is_file():
+        return None
+    return path.read_text().strip() or None
+
+
 class Config:
     """Settings for one app instance; every field can be overridden by an env var of the same name."""
 
@@ -21,8 +31,14 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = env(
             "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5439/hazard_snap"
         )
+        # Migrations and grants run as the schema owner; the app itself connects as a role that owns nothing.
+        self.DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or self.SQLALCHEMY_DATABASE_URI
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        self.SECRET_KEY = env("SECRET_KEY", "dev-only-change-me")
+        # Only HAZARD_ENV=development relaxes anything; unset means production (fail closed).
+        self.HAZARD_ENV = env("HAZARD_ENV", "production")
+        self.SECRET_KEY = _secret_key()  # create_app refuses to start without one outside development/tests
+        self.SESSION_COOKIE_SECURE = env("SESSION_COOKIE_SECURE", "0") in ("1", "true", "yes")  # else: by scheme
+        self.API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
         self.PROXY_HOPS = _int("PROXY_HOPS", 0)  # reverse proxies in front (trust their X-Forwarded-For)
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_SAMESITE = "Lax"
@@ -56,7 +72,9 @@ class Config:
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
         self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
         self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)
-        self.MAP_TILES_URL = env("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        self.MAP_TILES_URL = env("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")  # WGS-84
+        self.AMAP_TILES_URL = env("AMAP_TILES_URL", "https://webrd0{s}.is.autonavi.com/appmaptile"
+                                  "?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}")  # GCJ-02, report page
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -70,6 +70,8 @@ class User(db.Model):
     area_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
+    # Part of the session id: bumped on a password change or when disabled, which ends every session.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     service_hours: Mapped[Decimal] = mapped_column(Numeric(8, 1), default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
@@ -84,7 +86,7 @@ class User(db.Model):
         return self.active
 
     def get_id(self) -> str:
-        return str(self.id)
+        return f"{self.id}:{self.session_version}"
 
 
 class ApiToken(db.Model):
@@ -96,7 +98,8 @@ class ApiToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # updated at most once a minute
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     user = relationship("User")

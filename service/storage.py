@@ -13,8 +13,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
-# public copies (p/) and thumbnails (t/) may be served; originals (o/) never are.
+# public copies (p/) and thumbnails (t/) of before-photos are public; originals (o/) only within scope (photos_bp).
 log = logging.getLogger(__name__)
 KEY_RE = re.compile(r"^(?P<area>[opt])/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp|heic)$")
 PUBLIC_AREAS = frozenset({"p", "t"})
@@ -108,6 +109,10 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes:
         return self.path(key).read_bytes()
+
+    def open(self, key: str) -> BinaryIO:
+        """Open a published file for streaming; FileNotFoundError when it is not there."""
+        return open(self.path(key), "rb")  # noqa: SIM115 (the response closes it)
 
     def entries(self) -> Iterator[Entry]:
         """List every stored file: published keys and staged temporaries, with their age."""

@@ -5,11 +5,11 @@
   var MAX_PHOTOS = 3;
   var MAX_ZOOM = 21;  // zoom past the tiles' own maximum (scaled tiles) to place a pin within centimetres
   var MINHANG = [31.11, 121.38];  // WGS-84 [lat, lon]: where the map opens without a device position
-  var OSM_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png";
-  var AMAP_URL = "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}";
 
   function $(id) { return document.getElementById(id); }
   var form = $("report-form"), msg = form.dataset, button = $("submit"), result = $("result");
+  // Tile URLs come from the server's configuration, which the Content-Security-Policy also allows.
+  var OSM_URL = msg.tilesWgs84, AMAP_URL = msg.tilesGcj02;
   var clientId = $("client_report_id");
 
   function newClientId() {

@@ -23,6 +23,7 @@ from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageLog
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 PASSWORD = "correct-horse-7"
+APP_ROLE = "hazard_app"
 
 # No property test may fail for being slow (Hypothesis's default 200 ms deadline and too_slow check time
 # each example on the wall clock): a loaded CI machine is not a bug.
@@ -32,13 +33,21 @@ settings.load_profile("suite")
 
 
 def _test_url() -> str:
+    """The test database as its owner (TEST_DATABASE_URL, else the owner's or app's URL + "_test")."""
     if os.environ.get("TEST_DATABASE_URL"):
         return os.environ["TEST_DATABASE_URL"]
-    base = os.environ.get("DATABASE_URL")
+    base = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
     if not base:
         pytest.exit("DATABASE_URL is not set: run the tests with `make test`", returncode=2)
     url = make_url(base)
     return url.set(database=url.database + "_test").render_as_string(hide_password=False)
+
+
+def _app_url(owner_url: str) -> str:
+    """The test database as the application's role (TEST_APP_DATABASE_URL, else role APP_ROLE, no password)."""
+    if os.environ.get("TEST_APP_DATABASE_URL"):
+        return os.environ["TEST_APP_DATABASE_URL"]
+    return make_url(owner_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
 
 
 def recreate_database(url: str) -> None:
@@ -62,18 +71,36 @@ def database_url() -> str:
 
 
 @pytest.fixture(scope="session")
+def app_database_url(database_url) -> str:
+    """The test database as the application's own role, which owns nothing (as in `make run`)."""
+    url = _app_url(database_url)
+    migrate.grant_app_role(database_url, make_url(url).username, make_url(url).password)
+    return url
+
+
+@pytest.fixture(scope="session")
+def owner_engine(database_url):
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
 def photo_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("photos")
 
 
 @pytest.fixture(scope="session")
-def app(database_url, photo_dir):
+def app(database_url, app_database_url, owner_engine, photo_dir):
     app = create_app({
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "PHOTO_DIR": str(photo_dir),
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": app_database_url, "DATABASE_OWNER_URL": database_url,
+        "PHOTO_DIR": str(photo_dir),
         "PUBLIC_REPORTS_PER_HOUR": 100_000, "WTF_CSRF_ENABLED": True,
     })
     with app.app_context():
         _load_demo(app)
+    with owner_engine.begin() as conn:
+        conn.execute(text("ANALYZE area"))  # only the owner may (the app role's ANALYZE is skipped)
     return app
 
 
@@ -88,14 +115,14 @@ def _clean_reports(request, photo_dir):
     yield
     if "app" not in request.fixturenames:
         return
-    app = request.getfixturevalue("app")
+    app, owner = request.getfixturevalue("app"), request.getfixturevalue("owner_engine")
     with app.app_context():
         db.session.rollback()
+    with owner.begin() as conn:
         # report_event refuses TRUNCATE; a superuser may skip triggers for clean-up between tests.
-        db.session.execute(text("SET LOCAL session_replication_role = replica"))
-        db.session.execute(text("TRUNCATE report, photo, report_event, notification, notification_attempt,"
-                                " area_contact, login_failure RESTART IDENTITY CASCADE"))
-        db.session.commit()
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text("TRUNCATE report, photo, report_event, notification, notification_attempt,"
+                          " area_contact, login_failure RESTART IDENTITY CASCADE"))
     for child in photo_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
 

@@ -72,9 +72,12 @@ def test_disabled_account_token_stops_working(app, as_user, accounts, report_of_
     try:
         assert session.get("/api/v1/reports").status_code == 401
     finally:
+        from service import auth
         from service.db import db
         from service.models import User
 
         with app.app_context():
-            db.session.get(User, accounts["vol2"]["id"]).active = True
+            user = db.session.get(User, accounts["vol2"]["id"])
+            user.active = True
+            accounts["vol2"]["token"] = auth.issue_token(user)  # disabling revoked the old one for good
             db.session.commit()

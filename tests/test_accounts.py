@@ -115,3 +115,5 @@ def test_tokens_can_be_reissued_and_revoked_and_passwords_reset(app, live_server
     accounts["vol2"]["token"] = re.search(r"token: (\S+)", out).group(1)  # later tests use the new one
     assert cli(app, "users", "set-password", phone, input="short\n").exit_code != 0
     assert cli(app, "users", "set-password", phone, input=PASSWORD + "\n").exit_code == 0
+    assert LiveSession(live_server, accounts["vol2"]["token"]).get("/api/v1/reports").status_code == 401
+    accounts["vol2"]["token"] = re.search(r"token: (\S+)", cli(app, "users", "token", phone).output).group(1)

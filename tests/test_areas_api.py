@@ -11,7 +11,7 @@ def test_healthz_is_503_when_the_database_is_down(database_url, photo_dir):
     from service import create_app
 
     broken = database_url.rsplit(":", 1)[0] + ":1/nowhere"  # a port nothing listens on
-    app = create_app({"SQLALCHEMY_DATABASE_URI": broken, "PHOTO_DIR": str(photo_dir)})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": broken, "PHOTO_DIR": str(photo_dir), "SECRET_KEY": "k" * 32})
     r = app.test_client().get("/healthz")
     assert r.status_code == 503 and r.json["db"] == "down"
 

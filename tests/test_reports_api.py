@@ -67,7 +67,8 @@ def test_public_copy_has_no_gps_and_original_is_private(http, spot, app):
     assert not img.getexif() and 0x8825 not in img.getexif()
     with app.app_context():
         original_key = db.session.scalar(select(Photo.original_key))
-    assert http.get("/photos/" + original_key).status_code == 404
+    assert app.test_client().get("/photos/" + original_key).status_code == 404  # anonymous: never
+    assert http.get("/photos/" + original_key).status_code == 200  # within scope (the district admin's)
     assert http.get("/photos/p/../../etc/passwd").status_code == 404
 
 

@@ -88,14 +88,14 @@ def test_dispatch_to_a_volunteer_lets_them_see_it(as_user, accounts, report_id):
     assert move(as_user("sup_a"), report_id, "dispatched").status_code == 409
 
 
-def test_events_are_append_only_in_the_database(app, report_id):
-    with app.app_context():
-        for statement in ("UPDATE report_event SET note = 'rewritten'", "DELETE FROM report_event",
-                          "TRUNCATE report_event CASCADE"):
-            with pytest.raises(DBAPIError, match="append-only"):
-                db.session.execute(text(statement))
-            db.session.rollback()
-        assert db.session.scalar(select(ReportEvent.note)) == ""
+def test_events_are_append_only_in_the_database(owner_engine, report_id):
+    """Even the owner (here a superuser) meets the trigger; the app's role is refused before, by privilege."""
+    for statement in ("UPDATE report_event SET note = 'rewritten'", "DELETE FROM report_event",
+                      "TRUNCATE report_event CASCADE"):
+        with owner_engine.connect() as conn, pytest.raises(DBAPIError, match="append-only"):
+            conn.execute(text(statement))
+    with owner_engine.connect() as conn:
+        assert conn.scalar(select(ReportEvent.note)) == ""
 
 
 def test_deadline_from_risk_stops_at_rectified_and_restarts_on_reopen(as_user, anon_http, app, spot, clock):
