@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["photo_storage"] = LocalStorage(app.config["PHOTO_DIR"])
     errors.init_app(app)
 
+    from service.volunteers import bp as volunteers_bp
+
     from .api import bp as api_bp
     from .pages import bp as pages_bp
     from .photos_bp import bp as photos_bp
@@ -83,6 +85,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(tracking_bp)
     app.register_blueprint(pages_bp)
     app.register_blueprint(photos_bp)
+    csrf.exempt(volunteers_bp)  # API too: the same cookie-session check runs in its before_request
+    app.register_blueprint(volunteers_bp)
 
     @app.after_request
     def remember_language(response):

@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from geo import boundaries as geo_boundaries
 from geo import demo
+from service.volunteers import cli as volunteer_cli
 
 from . import areas, assignment, cli_accounts, migrate, sweep
 from .db import db
@@ -146,7 +147,8 @@ def serve(port: int, host: str) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
-COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve, *cli_accounts.COMMANDS)
+COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve, *cli_accounts.COMMANDS,
+            *volunteer_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:

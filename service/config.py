@@ -47,6 +47,16 @@ class Config:
         # Three full-size photos plus the form fields must fit in one request.
         self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 3 * self.MAX_PHOTO_BYTES // 2**20 + 2) * 1024 * 1024
         self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 64_000_000)
+        # Hostile-input limits; service/photo_check.py and service/sandbox.py say why these values.
+        self.MAX_PIXELS_PER_BYTE = _int("MAX_PIXELS_PER_BYTE", 1000)
+        self.MAX_JPEG_SCANS = _int("MAX_JPEG_SCANS", 100)
+        self.MAX_PHOTO_FRAMES = _int("MAX_PHOTO_FRAMES", 16)
+        self.DECODE_CPU_S = _int("DECODE_CPU_S", 4)
+        self.DECODE_MEMORY_MB = _int("DECODE_MEMORY_MB", 768)
+        self.DECODE_WALL_S = _float("DECODE_WALL_S", 15.0)
+        self.DECODE_SLOTS = _int("DECODE_SLOTS", 4)
+        self.MAX_JSON_BYTES = _int("MAX_JSON_BYTES", 64 * 1024)
+        self.MAX_JSON_DEPTH = _int("MAX_JSON_DEPTH", 16)
         self.ASSIGN_MAX_DISTANCE_M = _float("ASSIGN_MAX_DISTANCE_M", 200.0)
         self.LOW_ACCURACY_M = _float("LOW_ACCURACY_M", 100.0)
         self.EXIF_FAR_M = _float("EXIF_FAR_M", 500.0)
@@ -62,7 +72,14 @@ class Config:
         }
         self.ESCALATE_TO_DISTRICT_AFTER_H = _float("ESCALATE_TO_DISTRICT_AFTER_H", 48)
         self.PUBLIC_REPORTS = env("PUBLIC_REPORTS", "1") not in ("0", "false", "no")
+        # Anonymous upload attempts per address, refused ones included (service/attempts.py).
         self.PUBLIC_REPORTS_PER_HOUR = _int("PUBLIC_REPORTS_PER_HOUR", 30)
+        self.PUBLIC_REPORTS_PER_MINUTE = _int("PUBLIC_REPORTS_PER_MINUTE", 6)
+        # Star levels by approved cumulative service hours (the registered-volunteer rule): "100,300,600,1000,1500".
+        self.VOLUNTEER_STAR_HOURS = tuple(float(h) for h in env("VOLUNTEER_STAR_HOURS", "100,300,600,1000,1500")
+                                          .split(","))
+        # Service hours credited (pending approval) to a volunteer whose hazard report is verified; 0 turns it off.
+        self.REPORT_CREDIT_HOURS = _float("REPORT_CREDIT_HOURS", 0.5)
         self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
         self.SMTP_HOST = env("SMTP_HOST", "127.0.0.1")

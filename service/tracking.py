@@ -85,6 +85,11 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
         audience = NOTIFY.get((report.status, to_status))
         report.status = to_status
         db.session.flush()
+        if to_status == "verified":
+            # Imported here: the volunteers package imports the API blueprint, which imports this module.
+            from service.volunteers.ledger import credit_verified_report
+
+            credit_verified_report(report)  # pending service hours when the reporter is a volunteer
         if audience:
             level, subject = audience
             notify.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],

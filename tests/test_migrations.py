@@ -9,7 +9,8 @@ from service import migrate
 from .conftest import recreate_database
 
 TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login_failure", "area_contact",
-          "notification", "notification_attempt", "upload_attempt"}
+          "notification", "notification_attempt", "upload_attempt", "volunteer", "service_hour_entry",
+          "service_hour_decision"}
 
 
 @pytest.fixture

@@ -1,0 +1,105 @@
+"""The volunteers' JSON API under /api/v1/volunteers: thin views over registry, ledger and stars."""
+from flask import jsonify, request
+from flask_babel import gettext as _
+
+from service.api import csrf_for_cookie_sessions, require_user
+from service.db import db
+from service.errors import ApiError
+from service.models import ServiceHourEntry
+from service.volunteers import bp, ledger, queries, registry, stars
+
+bp.before_request(csrf_for_cookie_sessions)
+MAX_PAGE = 200
+
+
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    return body
+
+
+def _cursor_and_limit() -> tuple[int, int]:
+    cursor, limit = request.args.get("cursor", "0"), request.args.get("limit", "50")
+    if not (cursor.isdigit() and len(cursor) < 10 and limit.isdigit() and 1 <= int(limit) <= MAX_PAGE):
+        raise ApiError(422, "bad_page", _("cursor 应为上一页返回的 next_cursor，limit 应为 1–200 的整数。"))
+    return int(cursor), int(limit)
+
+
+def _filters() -> dict:
+    args = request.args
+    active = args.get("active")
+    if active not in (None, "", "1", "0", "true", "false"):
+        raise ApiError(422, "bad_active", _("active 只能是 1 或 0。"))
+    return {"committee": args.get("committee"), "team": args.get("team"), "skill": args.get("skill"),
+            "tag": args.get("tag"), "active": None if active in (None, "") else active in ("1", "true")}
+
+
+@bp.get("/api/v1/volunteers")
+def list_volunteers():
+    """List the volunteers the caller may see, one keyset page at a time, with hours and stars."""
+    user = require_user()
+    after, limit = _cursor_and_limit()
+    rows = db.session.execute(queries.page(user, _filters(), after, limit + 1)).all()
+    more, rows = len(rows) > limit, rows[:limit]
+    summaries = stars.summaries([v.user_id for v, _p in rows])
+    found = [registry.to_json(v, phone) | summaries[v.user_id] for v, phone in rows]
+    return jsonify(volunteers=found, next_cursor=str(rows[-1][0].user_id) if more else None)
+
+
+@bp.get("/api/v1/volunteers/me")
+def my_summary():
+    """The caller's own profile with hours, stars and progress to the next star."""
+    user = require_user()
+    volunteer = registry.own_profile(user)
+    return jsonify(registry.to_json(volunteer, user.phone) | stars.summaries([user.id])[user.id])
+
+
+@bp.get("/api/v1/volunteers/<volunteer_id>")
+def get_volunteer(volunteer_id: str):
+    user = require_user()
+    volunteer = registry.get_volunteer(volunteer_id, user)
+    return jsonify(registry.to_json(volunteer, volunteer.user.phone) | stars.summaries([volunteer.user_id])[
+        volunteer.user_id])
+
+
+@bp.get("/api/v1/volunteers/<volunteer_id>/hours")
+def list_hours(volunteer_id: str):
+    """A volunteer's ledger, newest first, with each entry's approval."""
+    volunteer = registry.get_volunteer(volunteer_id, require_user())
+    rows = db.session.execute(queries.ledger(volunteer.user_id)).all()
+    return jsonify(entries=[ledger.entry_json(e, d) for e, d in rows])
+
+
+@bp.post("/api/v1/volunteers/<volunteer_id>/hours")
+def add_hours(volunteer_id: str):
+    """Record service hours for a volunteer (committee staff or the town): {hours, date} or a time span."""
+    user = require_user()
+    volunteer = registry.get_volunteer(volunteer_id, user)
+    if user.role not in ledger.STAFF:
+        raise ApiError(403, "forbidden", _("只有居村委工作人员或街镇可以登记服务时长。"))
+    entry = ledger.add_entry(volunteer, ledger.parse_entry(_body()), user)
+    db.session.commit()
+    return jsonify(ledger.entry_json(entry, None)), 201
+
+
+@bp.post("/api/v1/volunteers/hours/<entry_id>/approve")
+def approve(entry_id: str):
+    return _decide(entry_id, True)
+
+
+@bp.post("/api/v1/volunteers/hours/<entry_id>/reject")
+def reject(entry_id: str):
+    return _decide(entry_id, False)
+
+
+def _decide(entry_id: str, approved: bool):
+    user = require_user()
+    body = request.get_json(silent=True) or {}
+    note = body.get("note") or "" if isinstance(body, dict) else ""
+    if not isinstance(note, str) or len(note) > 2000:
+        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
+    decision = ledger.decide(entry_id, user, approved, note)
+    db.session.commit()
+    entry = db.session.get(ServiceHourEntry, decision.entry_id)
+    return jsonify(ledger.entry_json(entry, decision))
