@@ -6,6 +6,7 @@ import argparse
 import os
 import platform
 import re
+import secrets
 import sys
 import tempfile
 import time
@@ -63,8 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def database_url(explicit: str | None) -> str:
     if explicit or os.environ.get("BENCH_DATABASE_URL"):
         return explicit or os.environ["BENCH_DATABASE_URL"]
-    if os.environ.get("DATABASE_URL"):
-        return make_url(os.environ["DATABASE_URL"]).set(database=BENCH_DB).render_as_string(hide_password=False)
+    base = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")  # creating a DB needs the owner
+    if base:
+        return make_url(base).set(database=BENCH_DB).render_as_string(hide_password=False)
     return PRIVATE_URL
 
 
@@ -94,7 +96,8 @@ def build_app(url: str, photo_dir: str, towns: list, committees: list):
     drop_database(url)
     migrate.ensure_database(url)
     migrate.upgrade(url)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": photo_dir, "ASSIGN_MAX_DISTANCE_M": MAX_M})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": photo_dir, "ASSIGN_MAX_DISTANCE_M": MAX_M,
+                      "SECRET_KEY": secrets.token_hex(32)})  # never serves: any real key will do
     with app.app_context():
         for level, boundaries in (("town", towns), ("committee", committees)):
             areas.import_boundaries(boundaries, level)

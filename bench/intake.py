@@ -11,6 +11,7 @@ import multiprocessing
 import os
 import random
 import re
+import secrets
 import socket
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ from service.photos import PUBLIC_MAX, THUMB_MAX, process_photo
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = "hazard_snap_bench_intake"
 PRIVATE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5439/{BENCH_DB}"
+SECRET = {"SECRET_KEY": secrets.token_hex(32)}  # the app refuses to start without a real key
 GOAL = 0.7
 SIZE = (4000, 3000)
 POINTS_SQL = ("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM area WHERE level='committee' "
@@ -78,8 +80,8 @@ def setup_database(url: str) -> tuple[list[tuple[float, float]], str]:
     drop_database(url)
     migrate.ensure_database(url)
     migrate.upgrade(url)
-    subprocess.run([str(ROOT / ".venv" / "bin" / "hazard-snap"), "demo-data"], env=os.environ | {"DATABASE_URL": url},
-                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run([str(ROOT / ".venv" / "bin" / "hazard-snap"), "demo-data"],
+                   env=os.environ | SECRET | {"DATABASE_URL": url}, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     engine = create_engine(url)
     with engine.connect() as conn:
         points = [tuple(r) for r in conn.execute(text(POINTS_SQL))]
@@ -162,7 +164,8 @@ def start_server(config: str, url: str, photo_dir: Path, log: Path) -> tuple[sub
     cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), *CONFIGS[config], "--bind", f"127.0.0.1:{port}",
            "--error-logfile", str(log), "service:create_app()"]
     # The public per-IP hourly limit would refuse a benchmark from one loopback address after 20 uploads.
-    env = os.environ | {"DATABASE_URL": url, "PHOTO_DIR": str(photo_dir), "PUBLIC_REPORTS_PER_HOUR": "1000000000"}
+    env = os.environ | SECRET | {"DATABASE_URL": url, "PHOTO_DIR": str(photo_dir),
+                                 "PUBLIC_REPORTS_PER_HOUR": "1000000000"}
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
