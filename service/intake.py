@@ -19,7 +19,7 @@ from .db import db
 from .errors import ApiError
 from .location import number, parse_location, taken_at_aware, warnings_for
 from .models import Photo, Report, ReportEvent
-from .photos import ProcessedPhoto, process_photo
+from .photos import ProcessedPhoto, inspect, process_photos
 from .storage import StorageError, key_for
 
 MAX_PHOTOS = 3
@@ -92,9 +92,22 @@ def existing_report(reporter_id: int | None, client_report_id: str | None, fp: s
     return found
 
 
+def _fields(form: MultiDict) -> tuple[str, str | None, str, str, float | None]:
+    """Check the text fields: category, subcategory, risk, description and accuracy."""
+    code, sub, risk = _category(form)
+    description = (form.get("description") or "").strip()
+    if len(description) > MAX_DESCRIPTION:
+        raise ApiError(422, "description_too_long", _("描述不能超过 %(n)s 字。", n=MAX_DESCRIPTION))
+    return code, sub, risk, description, number(form, "accuracy_m", 0, 100_000)
+
+
 def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | None = None,
                   reporter_ip: str | None = None) -> tuple[Report, bool]:
-    """Create a report from a multipart upload; return (report, created)."""
+    """Create a report from a multipart upload; return (report, created).
+
+    Cheap checks come first and the photo decode last: fields, photo headers and the location are all
+    refused before any pixel is decoded, and the decode runs under ceilings (service.sandbox).
+    """
     client_id = (form.get("client_report_id") or "").strip() or None
     if client_id is not None and len(client_id) > MAX_CLIENT_ID:
         raise ApiError(422, "bad_client_report_id", _("client_report_id 不能超过 %(n)s 个字符。", n=MAX_CLIENT_ID))
@@ -103,19 +116,15 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     fp = fingerprint(form, digests)
     if (found := existing_report(reporter_id, client_id, fp)) is not None:
         return found, False
-    code, sub, risk = _category(form)
-    description = (form.get("description") or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise ApiError(422, "description_too_long", _("描述不能超过 %(n)s 字。", n=MAX_DESCRIPTION))
-    accuracy = number(form, "accuracy_m", 0, 100_000)
-    photos = [process_photo(data, current_app.config["MAX_PHOTO_PIXELS"], sha)
-              for data, sha in zip(uploads, digests, strict=True)]
-    loc = parse_location(form, photos[0])
+    code, sub, risk, description, accuracy = _fields(form)
+    headers = [inspect(data) for data in uploads]
+    loc = parse_location(form, headers[0])
     assigned = assignment.assign_point(loc.lon, loc.lat)
     if assigned is None:
         message = _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
                     m=int(assignment.max_distance()))
         raise ApiError(422, "outside_area", message)
+    photos = process_photos(uploads, headers, digests)
     report = Report(
         reporter_id=reporter_id, reporter_ip=reporter_ip, contact=(form.get("contact") or "").strip()[:100] or None,
         client_report_id=client_id, client_fingerprint=fp, category=code,

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 from geo import coords
 
 from .errors import ApiError
+from .photo_check import Header
 from .photos import ProcessedPhoto
 
 
@@ -39,7 +40,7 @@ def number(form: MultiDict, name: str, low: float, high: float) -> float | None:
     return value
 
 
-def parse_location(form: MultiDict, photo: ProcessedPhoto | None) -> Location:
+def parse_location(form: MultiDict, photo: Header | ProcessedPhoto | None) -> Location:
     """Pick the device/map coordinates if sent, else the photo's EXIF GPS; convert to WGS-84."""
     crs = (form.get("crs") or "wgs84").strip().lower()
     if crs not in coords.CRS_NAMES:

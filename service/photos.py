@@ -1,38 +1,28 @@
-"""Decode an uploaded photo once and derive its stored copies.
+"""Check an uploaded photo cheaply, then decode it under ceilings and derive its stored copies.
 
-The original is kept privately as sent. The public copy is turned upright by its EXIF
-orientation, shrunk to at most 2048 px and re-encoded with no metadata at all (no GPS,
-camera serial or XMP); the thumbnail is made from it. JPEG decoding uses Pillow's draft
-mode so a 12-megapixel photo is decoded at the smallest DCT scale still large enough.
+The original is kept privately as sent. The public copy is turned upright by its EXIF orientation, shrunk
+to at most 2048 px and re-encoded with no metadata at all (no GPS, camera serial or XMP); the thumbnail is
+made from it (service.photo_decode). What a few bytes may ask of the server is refused before any pixel is
+decoded (service.photo_check); the decode itself runs in a child under CPU and memory ceilings
+(service.sandbox).
 """
 import hashlib
-import io
-import warnings
 from dataclasses import dataclass
 from datetime import datetime
 
-import pillow_heif
+from flask import current_app, has_app_context
 from flask_babel import gettext as _
-from PIL import Image, UnidentifiedImageError
 
-from geo.exif import gps_from_image, taken_at_from_image
-
+from . import photo_check, sandbox
 from .errors import ApiError
+from .photo_check import FORMATS, Header, Limits
+from .photo_decode import PUBLIC_MAX, THUMB_MAX, dhash, hamming
 
-pillow_heif.register_heif_opener()
+__all__ = ["FORMATS", "PUBLIC_MAX", "THUMB_MAX", "ProcessedPhoto", "dhash", "hamming", "inspect", "process_photo",
+           "process_photos", "process_uploads"]
 
-PUBLIC_MAX = 2048
-THUMB_MAX = 320
-# MPO is how Pillow names the multi-picture JPEGs many phone cameras write.
-FORMATS = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),
-           "WEBP": ("image/webp", "webp"), "HEIF": ("image/heic", "heic")}
-OPENERS = ["JPEG", "PNG", "WEBP", "HEIF"]  # Pillow's JPEG opener also yields MPO images
-# What decoders raise on broken files; pillow_heif also raises EOFError and RuntimeError (e.g. its size limit).
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, RuntimeError)
-ORIENTATION = 0x0112
-TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
-             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
-             8: Image.Transpose.ROTATE_90}
+# Used when no app is around (benchmarks, the fuzz tests); the app reads the same names from its config.
+DEFAULT_CEILINGS = sandbox.Ceilings(cpu_s=4, memory_mb=768, wall_s=15.0, slots=4)
 
 
 @dataclass(frozen=True)
@@ -50,89 +40,50 @@ class ProcessedPhoto:
     phash: int
 
 
-def process_photo(data: bytes, max_pixels: int, sha256: str | None = None) -> ProcessedPhoto:
-    """Validate an uploaded photo and return its original, public and thumbnail bytes."""
-    if not data:
-        raise ApiError(400, "photo_empty", _("照片内容为空，请重新拍照或选择照片。"))
-    img = _open(data)
-    fmt = FORMATS.get(img.format or "")
-    if fmt is None:
-        raise ApiError(415, "photo_type", _("不支持的照片格式，请上传 JPEG、PNG、WebP 或 HEIC 照片。"))
-    width, height = img.size
-    if width * height > max_pixels:
-        raise ApiError(422, "photo_pixels", _("照片像素过多（超过 %(n)s 百万像素），请缩小后重新上传。",
-                                              n=max_pixels // 1_000_000))
-    gps, taken_at = gps_from_image(img), taken_at_from_image(img)
+def _ceilings() -> sandbox.Ceilings:
+    if not has_app_context():
+        return DEFAULT_CEILINGS
+    cfg = current_app.config
+    return sandbox.Ceilings(cpu_s=cfg["DECODE_CPU_S"], memory_mb=cfg["DECODE_MEMORY_MB"],
+                            wall_s=cfg["DECODE_WALL_S"], slots=cfg["DECODE_SLOTS"])
+
+
+def inspect(data: bytes, max_pixels: int | None = None) -> Header:
+    """Read what the headers promise and refuse the absurd, without decoding any pixel."""
+    limits = Limits.from_config(current_app.config) if has_app_context() else Limits()
+    if max_pixels is not None:
+        limits = limits.with_max_pixels(max_pixels)
+    return photo_check.inspect(data, limits)
+
+
+def process_photos(uploads: list[bytes], headers: list[Header], digests: list[str]) -> list[ProcessedPhoto]:
+    """Decode inspected photos side by side under the ceilings and return their stored copies."""
     try:
-        public = _derive(img)
-        thumb = public.copy()
-        thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
-        return ProcessedPhoto(
-            sha256=sha256 or hashlib.sha256(data).hexdigest(), content_type=fmt[0], ext=fmt[1],
-            width=public.width, height=public.height, original=data,
-            public=_jpeg(public, 85), thumb=_jpeg(thumb, 80), gps=gps, taken_at=taken_at, phash=dhash(thumb),
-        )
-    except (*DECODE_ERRORS, Image.DecompressionBombError) as e:
-        raise ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
+        derived = sandbox.derive_all(uploads, _ceilings())
+    except sandbox.DecodeRefused as e:
+        raise _refusal(e.code) from e
+    return [ProcessedPhoto(
+        sha256=sha, content_type=FORMATS[h.format][0], ext=FORMATS[h.format][1], width=d.width, height=d.height,
+        original=data, public=d.public, thumb=d.thumb, gps=h.gps, taken_at=h.taken_at, phash=d.phash,
+    ) for data, h, sha, d in zip(uploads, headers, digests, derived, strict=True)]
 
 
-def _open(data: bytes) -> Image.Image:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            # Only the plugins of accepted formats: others' parsers (AVIF, SPIDER...) raise odd errors on junk.
-            return Image.open(io.BytesIO(data), formats=OPENERS)
-    except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
-        if isinstance(e, UnidentifiedImageError):
-            raise ApiError(415, "photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。")) from e
-        raise ApiError(422, "photo_pixels", _("照片像素过多，请缩小后重新上传。")) from e
-    except DECODE_ERRORS as e:
-        raise ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
+def process_uploads(uploads: list[bytes]) -> list[ProcessedPhoto]:
+    """Inspect every photo first (all cheap refusals before any decode), then decode them."""
+    headers = [inspect(data) for data in uploads]
+    return process_photos(uploads, headers, [hashlib.sha256(data).hexdigest() for data in uploads])
 
 
-def _derive(img: Image.Image) -> Image.Image:
-    """Return the upright, shrunk RGB copy that may be published."""
-    if img.format in ("JPEG", "MPO"):
-        # Let libjpeg decode at the smallest DCT scale that keeps at least half the public size:
-        # a 12 MP phone photo (4000 px) comes out at 2000 px and needs no resampling at all.
-        img.draft("RGB", (PUBLIC_MAX // 2, PUBLIC_MAX // 2))
-    upright = _upright(img)
-    if upright.mode not in ("RGB", "L"):
-        upright = upright.convert("RGBA").convert("RGB") if "A" in upright.mode else upright.convert("RGB")
-    upright.thumbnail((PUBLIC_MAX, PUBLIC_MAX), Image.Resampling.LANCZOS)
-    return upright
+def process_photo(data: bytes, max_pixels: int | None = None, sha256: str | None = None) -> ProcessedPhoto:
+    """Validate one uploaded photo and return its original, public and thumbnail bytes."""
+    header = inspect(data, max_pixels)
+    return process_photos([data], [header], [sha256 or hashlib.sha256(data).hexdigest()])[0]
 
 
-def _upright(img: Image.Image) -> Image.Image:
-    """Return the image turned by the EXIF orientation. Unlike ImageOps.exif_transpose this never re-encodes
-    the EXIF, which raises TypeError on corrupt tags; the published copy carries no metadata anyway."""
-    img.load()
-    try:
-        orientation = img.getexif().get(ORIENTATION)
-    except Exception:  # corrupt EXIF must not reject a photo that decodes
-        orientation = None
-    method = TRANSPOSE.get(orientation) if isinstance(orientation, int) else None
-    return img.transpose(method) if method is not None else img  # the caller owns img: no copy needed
-
-
-def dhash(img: Image.Image) -> int:
-    """Return a 64-bit difference hash (signed, to fit a BIGINT) that survives re-encoding and resizing."""
-    small = img.convert("L").resize((9, 8), Image.Resampling.BILINEAR)
-    px = small.tobytes()
-    bits = 0
-    for row in range(8):
-        for col in range(8):
-            bits = (bits << 1) | (px[row * 9 + col] > px[row * 9 + col + 1])
-    return bits - (1 << 64) if bits >= 1 << 63 else bits
-
-
-def hamming(a: int, b: int) -> int:
-    """Count differing bits of two 64-bit hashes."""
-    return ((a ^ b) & 0xFFFF_FFFF_FFFF_FFFF).bit_count()
-
-
-def _jpeg(img: Image.Image, quality: int) -> bytes:
-    buf = io.BytesIO()
-    # A fresh save without exif=/icc_profile=/xmp= writes no metadata.
-    img.save(buf, "JPEG", quality=quality, optimize=False, progressive=True)
-    return buf.getvalue()
+def _refusal(code: str) -> ApiError:
+    if code == "busy":
+        return ApiError(503, "photo_busy", _("服务器正忙，照片暂时无法处理；您的上报尚未提交，请稍后重试。"))
+    if code == "too_complex":
+        return ApiError(422, "photo_too_complex",
+                        _("处理这张照片所需的计算量或内存超出限制，请压缩照片或另存为普通 JPEG 后重新上传。"))
+    return ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。"))

@@ -1,0 +1,109 @@
+"""Run photo decoding in child processes under a CPU-time, a memory and a wall-clock ceiling.
+
+A few kilobytes can ask a decoder for minutes of CPU or gigabytes of memory (thousands of progressive
+JPEG scans, a pixel bomb). Each photo is decoded in a fresh child of a small zygote process
+(service/zygote.py); the child limits itself with RLIMIT_CPU, RLIMIT_DATA and alarm(), so a hostile file
+can end only its own child, never a web worker, and the ceilings hold whatever the decoder does.
+Each app process starts its own zygote on first use (after gunicorn forked it), and a new one if it died.
+"""
+import os
+import socket
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from .photo_decode import Derived
+from .zygote import REQUEST, RESPONSE, STATUS
+
+ZYGOTE = Path(__file__).with_name("zygote.py")
+_lock = threading.Lock()
+_state: dict = {}
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    cpu_s: int  # CPU seconds per photo, all decoder threads together
+    memory_mb: int  # heap and anonymous memory the decoder may add to a bare child
+    wall_s: float  # a child still running after this is ended (it may be starved, not only busy)
+    slots: int  # children one app process runs at once
+
+
+class DecodeRefused(Exception):
+    """The photo cannot be decoded within the ceilings ("too_complex"), at all ("corrupt"), or now ("busy")."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+def _zygote(slots: int) -> socket.socket:
+    """Return the control socket of this process's zygote, starting one if needed (call under _lock)."""
+    z = _state.get("zygote")
+    if z is not None and z["pid"] == os.getpid() and z["proc"].poll() is None:
+        return z["control"]
+    mine, theirs = socket.socketpair()
+    proc = subprocess.Popen([sys.executable, str(ZYGOTE), str(theirs.fileno())], pass_fds=[theirs.fileno()],
+                            stdin=subprocess.DEVNULL)
+    theirs.close()
+    _state["zygote"] = {"pid": os.getpid(), "proc": proc, "control": mine}
+    _state.setdefault("slots", threading.BoundedSemaphore(slots))
+    return mine
+
+
+def _submit(data: bytes, ceilings: Ceilings) -> socket.socket:
+    """Hand one photo to a fresh child; return the socket its answer will come on."""
+    mine, theirs = socket.socketpair()
+    with _lock:
+        try:
+            socket.send_fds(_zygote(ceilings.slots), [b"t"], [theirs.fileno()])
+        except OSError:  # the zygote died (killed, out of memory): start another once
+            _state.pop("zygote", None)
+            socket.send_fds(_zygote(ceilings.slots), [b"t"], [theirs.fileno()])
+    theirs.close()
+    mine.settimeout(ceilings.wall_s + 5)
+    mine.sendall(REQUEST.pack(ceilings.cpu_s, ceilings.memory_mb, max(1, round(ceilings.wall_s))) + data)
+    mine.shutdown(socket.SHUT_WR)
+    return mine
+
+
+def _answer(sock: socket.socket) -> tuple[str, Derived | None]:
+    """Read a child's answer; a child ended by a ceiling answers nothing, which is 'too_complex'."""
+    chunks = []
+    try:
+        while chunk := sock.recv(1 << 20):
+            chunks.append(chunk)
+    except OSError:  # timed out or reset
+        return "too_complex", None
+    finally:
+        sock.close()
+    raw = b"".join(chunks)
+    if len(raw) < RESPONSE.size:
+        return "too_complex", None
+    status, width, height, phash, public_len = RESPONSE.unpack_from(raw)
+    if STATUS.get(status) != "ok":
+        return STATUS.get(status, "corrupt"), None
+    body = raw[RESPONSE.size:]
+    return "ok", Derived(width, height, body[:public_len], body[public_len:], phash)
+
+
+def derive_all(uploads: list[bytes], ceilings: Ceilings) -> list[Derived]:
+    """Decode the photos of one request side by side, each in its own child; raise DecodeRefused if any fails."""
+    with _lock:
+        _zygote(ceilings.slots)
+        slots = _state["slots"]
+    held = 0
+    try:
+        for _ in uploads:
+            if not slots.acquire(timeout=ceilings.wall_s):
+                raise DecodeRefused("busy")
+            held += 1
+        answers = [_answer(sock) for sock in [_submit(data, ceilings) for data in uploads]]
+    finally:
+        for _ in range(held):
+            slots.release()
+    refused = next((status for status, _ in answers if status != "ok"), None)
+    if refused is not None:
+        raise DecodeRefused(refused)
+    return [value for _, value in answers]

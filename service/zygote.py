@@ -1,0 +1,88 @@
+"""The decode zygote: a small process, run as a script, that forks one child per photo under ceilings.
+
+Forking the web worker itself costs tens of milliseconds (its page tables are large); forking this process,
+which holds only Pillow, costs about one. It is not part of the service package on purpose: started as
+`python service/zygote.py FD`, it imports photo_decode as a plain module and never loads Flask or the DB.
+
+Wire format (no pickle: a child that decoded hostile bytes is not trusted by the parent):
+  request  = struct REQUEST (cpu_s, memory_mb, wall_s) + photo bytes, then EOF
+  response = struct RESPONSE (status, width, height, phash, len(public)) + public + thumb
+"""
+import os
+import resource
+import signal
+import socket
+import struct
+import sys
+
+REQUEST = struct.Struct("!III")
+RESPONSE = struct.Struct("!BIIqQ")
+STATUS = {0: "ok", 1: "too_complex", 2: "corrupt"}
+
+
+def _read_all(sock: socket.socket) -> bytes:
+    chunks = []
+    while chunk := sock.recv(1 << 20):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _vm_data_bytes() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmData:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _limit(cpu_s: int, memory_mb: int, wall_s: int) -> None:
+    # SIGALRM and SIGXCPU keep their default action: the kernel ends the child, whatever the decoder does.
+    # RLIMIT_DATA (Linux >= 4.7) counts the heap and private writable mappings, i.e. what pixel buffers take,
+    # but not address space glibc only reserves for per-thread arenas, which RLIMIT_AS would count and so
+    # refuse threaded decoders (libheif) early.
+    signal.alarm(wall_s)
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 1))
+    limit = _vm_data_bytes() + memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+
+def _serve(sock: socket.socket, photo_decode) -> None:
+    request = _read_all(sock)
+    _limit(*REQUEST.unpack_from(request))
+    try:
+        d = photo_decode.derive(request[REQUEST.size:])
+        head, body = RESPONSE.pack(0, d.width, d.height, d.phash, len(d.public)), d.public + d.thumb
+    except MemoryError:
+        head, body = RESPONSE.pack(1, 0, 0, 0, 0), b""
+    except Exception:  # whatever a decoder raises on a hostile file, it is a bad photo, not a server error
+        head, body = RESPONSE.pack(2, 0, 0, 0, 0), b""
+    sock.sendall(head + body)
+
+
+def main(fd: int) -> None:
+    """Fork a child for every task socket the parent sends; leave when the parent goes away."""
+    import photo_decode  # loaded once here, shared by every child
+
+    photo_decode.warm_up()
+
+    control = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    while True:
+        try:
+            msg, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:
+            return
+        if not msg:
+            return
+        for task in fds:
+            if os.fork() == 0:
+                control.close()
+                try:
+                    _serve(socket.socket(fileno=task), photo_decode)
+                finally:
+                    os._exit(0)
+            os.close(task)
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
