@@ -1,18 +1,18 @@
 """The native JSON API, /api/v1: health, categories, areas, reports, transitions and overdue lists."""
-from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
-from . import areas, assignment, categories, duplicates, intake, location, reports, tracking
+from . import areas, assignment, attempts, categories, duplicates, intake, location, reports, tracking
 from .auth import actor, authenticated_by_token, client_addr
 from .db import db
 from .errors import ApiError
-from .models import Area, Report, User
+from .jsonbody import json_body
+from .models import Area, User
 
 bp = Blueprint("api", __name__)
 
@@ -80,14 +80,9 @@ def lookup_area():
 
 
 def _public_report_allowed() -> None:
-    cfg = current_app.config
-    if not cfg["PUBLIC_REPORTS"]:
+    if not current_app.config["PUBLIC_REPORTS"]:
         raise ApiError(401, "login_required", _("请先登录后再上报。"))
-    recent = db.session.scalar(select(func.count()).where(
-        Report.reporter_id.is_(None), Report.reporter_ip == client_addr(),
-        Report.created_at > datetime.now(UTC) - timedelta(hours=1)))
-    if recent >= cfg["PUBLIC_REPORTS_PER_HOUR"]:
-        raise ApiError(429, "rate_limited", _("上报过于频繁，请一小时后再试；志愿者请登录后上报。"))
+    attempts.admit(client_addr())
 
 
 @bp.post("/api/v1/reports")
@@ -109,14 +104,13 @@ def get_report(report_id: str):
 
 def _shown(report, user) -> dict:
     """The report as this user may see it: duplicates only among reports in their own scope."""
-    data = reports.to_json(report) | {"possible_duplicates": duplicates.nearby_open(report.id, report.category, user)}
-    if data["duplicate_photo_of"] and not reports.is_visible(report.duplicate_photo_of, user):
-        data["duplicate_photo_of"] = None
-    return data
+    return reports.to_json(report, user) | {
+        "possible_duplicates": duplicates.nearby_open(report.id, report.category, user)}
 
 
 def _detail(report) -> dict:
-    return _shown(report, actor()) | {"events": reports.events_json(report)}
+    user = actor()
+    return _shown(report, user) | {"events": reports.events_json(report, user)}
 
 
 @bp.get("/api/v1/reports")
@@ -129,16 +123,17 @@ def list_reports():
         raise ApiError(422, "bad_limit", _("limit 必须是整数。")) from e
     found = reports.list_reports(user, args.get("status", ""), args.get("committee", ""), args.get("town", ""),
                                  args.get("bbox", ""), limit, overdue=args.get("overdue") in ("1", "true"))
-    return jsonify(reports=[reports.to_json(r) for r in found], count=len(found))
+    return jsonify(reports=reports.serialize(found, user), count=len(found))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")
 def transition(report_id: str):
     """Move a report to another status: JSON {to, note, ...} or multipart with after-photos."""
     user = require_user()
-    body = request.get_json(silent=True) if request.is_json else request.form
+    body = json_body() if request.is_json else request.form
     if not isinstance(body, dict | MultiDict) or not isinstance(body.get("to"), str) or any(
-            not isinstance(body.get(k) or "", str) for k in ("note", "duplicate_of", "assignee_phone")):
+            not isinstance(body.get(k) or "", str) for k in ("note", "duplicate_of")) or not isinstance(
+            body.get("assignee_id") or "", int | str) or isinstance(body.get("assignee_id"), bool):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"to\": 目标状态, \"note\": 备注}。"))
     note = body.get("note") or ""
     if len(note) > 2000:
@@ -147,11 +142,19 @@ def transition(report_id: str):
     return jsonify(_detail(report))
 
 
+@bp.get("/api/v1/reports/<report_id>/assignees")
+def assignees(report_id: str):
+    """List the volunteers this report may be dispatched to (ids to send as assignee_id)."""
+    user = require_user()
+    report = reports.get_report(report_id, user)
+    return jsonify(assignees=tracking.assignees_json(report, user))
+
+
 @bp.post("/api/v1/reports/<report_id>/reassign")
 def reassign(report_id: str):
     """Put a report under another committee (supervisors, within their scope)."""
     user = require_user()
-    body = request.get_json(silent=True)
+    body = json_body()
     if not isinstance(body, dict) or not isinstance(body.get("committee"), str) or not isinstance(
             body.get("note") or "", str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"committee\": 居村委代码, \"note\": 备注}。"))

@@ -33,10 +33,9 @@ def init_app(app: Flask) -> None:
 
     @app.before_request
     def refuse_nul():
-        # PostgreSQL text cannot hold NUL; refuse it up front rather than fail at INSERT time.
+        # PostgreSQL text cannot hold NUL; refuse it up front rather than fail at INSERT time. JSON bodies
+        # are not read here: only the routes that take JSON parse it, with caps (service/jsonbody.py).
         values = [*request.args.values(), *request.form.values()]
-        if request.is_json:
-            values += list(_strings(request.get_json(silent=True)))
         if any("\x00" in v for v in values):
             raise ApiError(422, "bad_text", _("提交的文字中含有无效的控制字符，请删除后重试。"))
 
@@ -56,19 +55,6 @@ def init_app(app: Flask) -> None:
     def unexpected(e: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return ApiError(500, "internal", _("服务器内部错误，请稍后重试；如反复出现请联系管理员。")).response()
-
-
-def _strings(value):
-    """Yield every string inside a parsed JSON value (keys included)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for k, v in value.items():
-            yield k
-            yield from _strings(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _strings(v)
 
 
 def _wants_json() -> bool:

@@ -31,7 +31,7 @@ def hazard_map():
     localtime = current_app.jinja_env.filters["localtime"]
     rows = []
     for r in reports.list_reports(actor(), limit=MAP_REPORT_LIMIT):
-        data = reports.to_json(r)
+        data = reports.to_json(r, actor())
         rows.append({
             "id": data["id"], "lon": data["location"]["lon"], "lat": data["location"]["lat"],
             "status": r.status, "status_label": str(STATUS_LABELS[r.status]),

@@ -18,8 +18,27 @@ from .workflow import CLOCK_RUNNING, STATUS_LABELS, TRANSITIONS
 MAX_LIST = 1000
 
 
-def to_json(report: Report) -> dict:
-    """Return the API representation of a report."""
+def to_json(report: Report, user: User | None) -> dict:
+    """Return the API representation of one report as this user may see it."""
+    return serialize([report], user)[0]
+
+
+def serialize(found: list[Report], user: User | None) -> list[dict]:
+    """Return the API representation of reports, the same for lists and single views: an id of another
+    report (duplicate_of, duplicate_photo_of) is shown only when the user may see that report."""
+    visible = visible_ids({r.duplicate_of for r in found} | {r.duplicate_photo_of for r in found}, user)
+    return [_shape(r, visible) for r in found]
+
+
+def visible_ids(ids, user: User | None) -> set:
+    """Return those of the report ids the user may see, in one query."""
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return set()
+    return set(db.session.scalars(select(Report.id).where(Report.id.in_(ids), scope.visible(user))))
+
+
+def _shape(report: Report, visible: set) -> dict:
     point = to_shape(report.location)
     return {
         "id": str(report.id),
@@ -48,7 +67,8 @@ def to_json(report: Report) -> dict:
         "overdue": is_overdue(report),
         "escalation": deadlines.LEVELS.get(report.escalation_level),
         "warnings": report.warnings,
-        "duplicate_photo_of": str(report.duplicate_photo_of) if report.duplicate_photo_of else None,
+        "duplicate_of": str(report.duplicate_of) if report.duplicate_of in visible else None,
+        "duplicate_photo_of": str(report.duplicate_photo_of) if report.duplicate_photo_of in visible else None,
     }
 
 
@@ -56,18 +76,28 @@ def is_overdue(report: Report) -> bool:
     return bool(report.due_at and report.status in CLOCK_RUNNING and report.due_at < datetime.now(UTC))
 
 
-def events_json(report: Report) -> list[dict]:
-    """Return the report's history, oldest first, for timelines."""
+def events_json(report: Report, user: User | None) -> list[dict]:
+    """Return the report's history, oldest first, for timelines; another report's id only if visible."""
+    visible = visible_ids({_uuid(e.data.get("duplicate_of")) for e in report.events if e.data}, user)
     return [{
         "kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label or (e.actor and e.actor.name),
-        "note": e.note, "data": e.data, "at": e.created_at.isoformat(),
+        "note": e.note, "data": _event_data(e.data, visible), "at": e.created_at.isoformat(),
         # The first event's photos are the report's own, already shown as "before".
         "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos if p.role == "after"],
     } for e in report.events]
 
 
-def is_visible(report_id, user: User | None) -> bool:
-    return bool(db.session.scalar(select(Report.id).where(Report.id == report_id, scope.visible(user))))
+def _event_data(data: dict | None, visible: set) -> dict:
+    if not data or "duplicate_of" not in data or _uuid(data["duplicate_of"]) in visible:
+        return data or {}
+    return {k: v for k, v in data.items() if k != "duplicate_of"}
+
+
+def _uuid(raw) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(raw)) if raw else None
+    except ValueError:
+        return None
 
 
 def get_report(report_id: str, user: User | None, for_update: bool = False) -> Report:

@@ -2,7 +2,6 @@
 import uuid
 from datetime import UTC, datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -11,8 +10,8 @@ from . import deadlines, notify, reports, scope
 from .db import db
 from .errors import ApiError
 from .intake import photo_transaction, read_uploads, stage_photos
-from .models import Area, Report, ReportEvent, User
-from .photos import process_photo
+from .models import Area, Report, ReportEvent, User, Volunteer
+from .photos import process_uploads
 from .workflow import CLOSED, STATUS_LABELS, TRANSITIONS, allowed, may
 
 # Who hears about a move: the committee that must act, or the town that must check.
@@ -41,13 +40,33 @@ def _duplicate_target(raw: str | None, report: Report, user: User) -> uuid.UUID:
     return target.id
 
 
-def _assignee(raw: str | None) -> int | None:
-    if not raw:
+def assignable(report: Report) -> list[User]:
+    """Return the volunteers a report may be dispatched to: active, on the roster of a committee of its town."""
+    from service.volunteers.queries import town_committee_codes  # here: that package imports this module
+
+    return db.session.scalars(select(User).join(Volunteer, Volunteer.user_id == User.id).where(
+        User.role == "volunteer", User.active, Volunteer.active,
+        Volunteer.committee_code.in_(town_committee_codes(report.town.code))).order_by(User.name, User.id)).all()
+
+
+def assignees_json(report: Report, user: User) -> list[dict]:
+    """The pick list for dispatch, shown only to those who may dispatch; phones are masked."""
+    if user.role not in TRANSITIONS["accepted"]["dispatched"]:
+        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以派单。"))
+    return [{"id": v.id, "name": v.name, "phone": v.phone[:3] + "****" + v.phone[-4:]} for v in assignable(report)]
+
+
+def _assignee(raw, report: Report) -> int | None:
+    """Return the chosen volunteer's id; an unknown id and one outside the pick list get the same answer."""
+    if raw is None or raw == "":
         return None
-    volunteer = db.session.scalar(select(User).where(User.phone == raw, User.role == "volunteer", User.active))
-    if volunteer is None:
-        raise ApiError(422, "unknown_volunteer", _("找不到该手机号对应的志愿者，请核对后重试。"))
-    return volunteer.id
+    try:
+        wanted = int(raw)
+    except (TypeError, ValueError):
+        wanted = None
+    if wanted is None or wanted not in {v.id for v in assignable(report)}:
+        raise ApiError(422, "unknown_volunteer", _("请从可指派的志愿者列表中选择一位志愿者。"))
+    return wanted
 
 
 def _apply_clock(report: Report, to_status: str, now: datetime) -> None:
@@ -68,12 +87,12 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
     if to_status == "rectified":
         if not any(f and f.filename for f in files):
             raise ApiError(422, "after_photo_required", _("标记整改完成前，请上传整改后的现场照片。"))
-        photos = [process_photo(d, current_app.config["MAX_PHOTO_PIXELS"]) for d in read_uploads(files)]
+        photos = process_uploads(read_uploads(files))
     data = {}
     if to_status == "duplicate":
         report.duplicate_of = _duplicate_target(form.get("duplicate_of"), report, user)
         data["duplicate_of"] = str(report.duplicate_of)
-    if to_status == "dispatched" and (assignee := _assignee(form.get("assignee_phone"))):
+    if to_status == "dispatched" and (assignee := _assignee(form.get("assignee_id"), report)):
         report.assignee_id = data["assignee_id"] = assignee
     now = datetime.now(UTC)
     with photo_transaction() as batch:

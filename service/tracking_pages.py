@@ -76,7 +76,8 @@ def my_reports():
     """Show a volunteer's own reports with their status timeline."""
     user = actor()
     mine = [r for r in reports.list_reports(user, limit=200) if r.reporter_id == user.id]
-    return render_template("my_reports.html", reports=mine, timelines={r.id: reports.events_json(r) for r in mine})
+    timelines = {r.id: reports.events_json(r, user) for r in mine}
+    return render_template("my_reports.html", reports=mine, timelines=timelines)
 
 
 @bp.get("/inbox")
@@ -115,8 +116,10 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
         abort(404)
     user = actor()
     moves = [(to, ACTION_LABELS[(report.status, to)]) for to in moves_for(user.role, report.status)]
-    return render_template("detail.html", report=report, data=reports.to_json(report),
-                           events=reports.events_json(report), moves=moves, form=MoveForm(), error=error), status
+    volunteers = tracking.assignees_json(report, user) if any(to == "dispatched" for to, _label in moves) else []
+    return render_template("detail.html", report=report, data=reports.to_json(report, user),
+                           events=reports.events_json(report, user), moves=moves, form=MoveForm(), error=error,
+                           volunteers=volunteers), status
 
 
 @bp.post("/reports/<report_id>/move")

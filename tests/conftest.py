@@ -95,7 +95,7 @@ def app(database_url, app_database_url, owner_engine, photo_dir):
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": app_database_url, "DATABASE_OWNER_URL": database_url,
         "PHOTO_DIR": str(photo_dir),
-        "PUBLIC_REPORTS_PER_HOUR": 100_000, "WTF_CSRF_ENABLED": True,
+        "PUBLIC_REPORTS_PER_HOUR": 100_000, "PUBLIC_REPORTS_PER_MINUTE": 100_000, "WTF_CSRF_ENABLED": True,
     })
     with app.app_context():
         _load_demo(app)
@@ -122,7 +122,7 @@ def _clean_reports(request, photo_dir):
         # report_event refuses TRUNCATE; a superuser may skip triggers for clean-up between tests.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
         conn.execute(text("TRUNCATE report, photo, report_event, notification, notification_attempt,"
-                          " area_contact, login_failure RESTART IDENTITY CASCADE"))
+                          " area_contact, login_failure, upload_attempt RESTART IDENTITY CASCADE"))
     for child in photo_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
 

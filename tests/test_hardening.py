@@ -40,7 +40,7 @@ def test_duplicate_hints_stay_inside_the_callers_scope(anon_http, as_user, spot)
 
 
 @pytest.mark.parametrize("body", [[1], "text", {"to": 5}, {"to": "duplicate", "duplicate_of": 5},
-                                  {"to": "dispatched", "assignee_phone": 123}, {"to": "accepted", "note": ["x"]}])
+                                  {"to": "dispatched", "assignee_id": [1]}, {"to": "accepted", "note": ["x"]}])
 def test_malformed_transition_bodies_are_400(as_user, anon_http, spot, body):
     rid = post(anon_http, lon=spot["lon"], lat=spot["lat"]).json()["id"]
     r = as_user("sup_a").post(f"/api/v1/reports/{rid}/transitions", data=json.dumps(body),

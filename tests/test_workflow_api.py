@@ -10,6 +10,7 @@ from service.models import Report, ReportEvent
 
 from .images import jpeg
 from .test_reports_api import post
+from .volunteer_fixtures import clear_volunteers, make_profiles
 
 
 @pytest.fixture
@@ -79,10 +80,14 @@ def test_duplicate_needs_the_other_report(as_user, anon_http, spot, report_id):
     assert r.status_code == 200 and r.json()["events"][-1]["data"] == {"duplicate_of": other}
 
 
-def test_dispatch_to_a_volunteer_lets_them_see_it(as_user, accounts, report_id):
+def test_dispatch_to_a_volunteer_lets_them_see_it(as_user, accounts, report_id, owner_engine):
     assert as_user("vol").get(f"/api/v1/reports/{report_id}").status_code == 404
     move(as_user("sup_a"), report_id, "accepted")
-    r = move(as_user("sup_a"), report_id, "dispatched", assignee_phone=accounts["vol"]["phone"])
+    roster = make_profiles(accounts, owner_engine)  # only volunteers on the town's roster can be picked
+    try:
+        r = move(as_user("sup_a"), report_id, "dispatched", assignee_id=roster["vol"])
+    finally:
+        clear_volunteers(owner_engine)
     assert r.status_code == 200
     assert as_user("vol").get(f"/api/v1/reports/{report_id}").status_code == 200
     assert move(as_user("sup_a"), report_id, "dispatched").status_code == 409

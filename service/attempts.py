@@ -1,0 +1,41 @@
+"""The anonymous upload limit: every attempt from an address counts, refused ones included.
+
+Attempts live in PostgreSQL so every app node sees them. Counting and recording happen in one transaction
+under an advisory lock on the address, so parallel requests cannot all slip through on the same count.
+An attempt is recorded before any photo is decoded and committed at once: a refusal later in the
+request (bad photo, outside the area) does not give the attempt back.
+"""
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, select, text
+
+from .db import db
+from .errors import ApiError
+from .models import UploadAttempt
+
+LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended('upload_attempt:' || :addr, 0))")
+
+
+def admit(addr: str) -> None:
+    """Record one anonymous upload attempt from addr, or raise a 429 when its burst or hourly limit is used."""
+    cfg, now = current_app.config, datetime.now(UTC)
+    try:
+        db.session.execute(LOCK_SQL, {"addr": addr})
+        # Older attempts never count again; dropping them here keeps the table as small as the window.
+        db.session.execute(delete(UploadAttempt).where(UploadAttempt.remote_addr == addr,
+                                                       UploadAttempt.at < now - timedelta(hours=1)))
+        minute_ago = now - timedelta(minutes=1)
+        hour, minute = db.session.execute(select(
+            func.count(), func.count().filter(UploadAttempt.at > minute_ago),
+        ).where(UploadAttempt.remote_addr == addr)).one()
+        if minute >= cfg["PUBLIC_REPORTS_PER_MINUTE"]:
+            raise ApiError(429, "rate_limited_burst", _("上报过于频繁，请一分钟后再试；志愿者请登录后上报。"),
+                           retry_after=60)
+        if hour >= cfg["PUBLIC_REPORTS_PER_HOUR"]:
+            raise ApiError(429, "rate_limited", _("上报过于频繁，请一小时后再试；志愿者请登录后上报。"),
+                           retry_after=3600)
+        db.session.add(UploadAttempt(remote_addr=addr, at=now))
+    finally:
+        db.session.commit()

@@ -1,0 +1,53 @@
+"""Read a JSON request body, only on the routes that take one, within a size and a depth cap.
+
+Nothing parses JSON globally: a request to any other route never has its body read. The cap on bytes is
+checked before reading (Content-Length) and while reading (chunked bodies); nesting deeper than the cap,
+or so deep that the parser itself gives up, is a 400 rather than a RecursionError.
+"""
+import json
+
+from flask import current_app, request
+from flask_babel import gettext as _
+
+from .errors import ApiError
+
+
+def json_body():
+    """Return the parsed JSON body of this request, or raise a 4xx naming what to fix."""
+    limit = current_app.config["MAX_JSON_BYTES"]
+    if request.content_length is not None and request.content_length > limit:
+        raise _too_large(limit)
+    raw = request.stream.read(limit + 1)
+    if len(raw) > limit:
+        raise _too_large(limit)
+    try:
+        value = json.loads(raw)
+    except RecursionError as e:
+        raise _too_deep() from e
+    except ValueError as e:  # UnicodeDecodeError is a ValueError too
+        raise ApiError(400, "bad_json", _("请求体不是有效的 JSON，请检查格式后重试。")) from e
+    _check(value, current_app.config["MAX_JSON_DEPTH"])
+    return value
+
+
+def _check(value, max_depth: int) -> None:
+    """Walk the value without recursion: refuse deep nesting and NUL in any string (keys included)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                raise ApiError(422, "bad_text", _("提交的文字中含有无效的控制字符，请删除后重试。"))
+        elif isinstance(item, dict | list):
+            if depth > max_depth:
+                raise _too_deep()
+            children = [*item.keys(), *item.values()] if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+
+
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "json_too_large", _("请求体过大（JSON 不能超过 %(kb)s KB），请精简后重试。", kb=limit // 1024))
+
+
+def _too_deep() -> ApiError:
+    return ApiError(400, "json_too_deep", _("请求体的 JSON 嵌套层数过多，请精简后重试。"))
