@@ -57,6 +57,7 @@ def test_import_is_idempotent_by_phone(roster_env, accounts, tmp_path):
         assert (v.team, v.skills, v.tags, v.availability) == (
             "浦江镇志愿服务队", ["电工", "微型消防站"], ["楼组长"], ["weekday_evening", "weekend"])
         assert v.user.role == "volunteer" and v.user.password_hash is None
+        assert v.user.area.code == v.committee_code == accounts["staff_a"]["area"]  # dispatchable like others
 
 
 def test_a_bad_file_writes_nothing_and_says_where(roster_env, accounts, tmp_path):
@@ -137,3 +138,14 @@ def test_unknown_format_is_refused(roster_env, tmp_path):
     (tmp_path / "roster.txt").write_text("x")
     result = run(roster_env, "import", str(tmp_path / "roster.txt"))
     assert result.exit_code != 0 and ".csv 或 .xlsx" in result.stderr
+
+
+def test_only_the_required_columns_and_ragged_rows(roster_env, accounts, tmp_path):
+    app, code = roster_env, accounts["staff_a"]["area"]
+    body = [["李四", "+86 177-0000-0001", code], ["王五", "17700000002", code, "多余的格子", "x"]]
+    result = run(app, "import", write_csv(tmp_path / "short.csv", body, header=["姓名", "phone", "居村委代码"]))
+    assert result.exit_code == 0 and "新增 2 人" in result.output, result.output + result.stderr
+    with app.app_context():
+        found = db.session.execute(select(User.phone, Volunteer.team, Volunteer.skills, Volunteer.active)
+                                   .join(Volunteer, Volunteer.user_id == User.id).order_by(User.phone)).all()
+    assert [tuple(r) for r in found] == [("17700000001", None, [], True), ("17700000002", None, [], True)]

@@ -70,6 +70,15 @@ def test_out_of_scope_answers_like_nonexistent(as_user, profiles):
     assert as_user("vol2").get(f"/api/v1/volunteers/{vid}/hours").status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/api/v1/volunteers/²", "/api/v1/volunteers/99999999999999999999",
+                                  "/api/v1/volunteers/-1/hours"])
+def test_odd_ids_are_404_and_odd_cursors_422(as_user, profiles, path):
+    assert as_user("admin").get(path).status_code == 404
+    assert as_user("admin").post("/api/v1/volunteers/hours/²/approve").status_code == 404
+    for params in ({"cursor": "²"}, {"limit": "1e3"}, {"limit": "201"}, {"active": "maybe"}):
+        assert as_user("admin").get("/api/v1/volunteers", params=params).status_code == 422
+
+
 def test_entry_counts_only_once_approved_by_someone_else(as_user, profiles):
     vid, staff = profiles["vol"], as_user("staff_a")
     entry = add(staff, vid, hours=3, date=YESTERDAY, note="消防宣传").json()

@@ -79,11 +79,11 @@ def _check_correction(volunteer: Volunteer, entry_id: int) -> None:
 
 def decide(entry_id: int | str, reviewer: User, approved: bool, note: str = "") -> ServiceHourDecision:
     """Approve or refuse an entry once (committee staff or the town, within scope); the caller commits."""
-    found = None
-    if str(entry_id).isdigit() and int(entry_id) < 2**63:
+    found, wanted = None, queries.as_id(entry_id)
+    if wanted is not None:
         found = db.session.execute(
             select(ServiceHourEntry).join(Volunteer, Volunteer.user_id == ServiceHourEntry.volunteer_id)
-            .where(ServiceHourEntry.id == int(entry_id), queries.visible(reviewer))
+            .where(ServiceHourEntry.id == wanted, queries.visible(reviewer))
             .with_for_update(of=Volunteer)).scalar()  # the app role may not lock ledger rows
     if found is None:
         raise ApiError(404, "entry_not_found", _("找不到该时长记录，请检查编号是否正确。"))

@@ -1,10 +1,19 @@
 """Named selects of the volunteer registry and ledger: who sees whom, the keyset page, hours that count."""
+import re
+
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, select, true
 from sqlalchemy.orm import aliased
 
 from service.models import Area, ServiceHourDecision, ServiceHourEntry, User, Volunteer
 
 Entry, Decision = ServiceHourEntry, ServiceHourDecision
+# Ids and cursors from URLs: ASCII digits only (str.isdigit also takes "²", which int() refuses), within bigint.
+ID = re.compile(r"[0-9]{1,18}")
+
+
+def as_id(raw: str | int) -> int | None:
+    """An id from a URL or body, or None when it cannot name a row."""
+    return int(raw) if ID.fullmatch(str(raw)) else None
 
 
 def town_committee_codes(town_code: str) -> Select:

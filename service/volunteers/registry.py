@@ -15,9 +15,9 @@ AVAILABILITY = {"weekday_day": "工作日白天", "weekday_evening": "工作日�
 
 def get_volunteer(user_id: int | str, viewer: User) -> Volunteer:
     """Return a volunteer the viewer may see; an unknown or out-of-scope id is the same 404."""
-    found = None
-    if str(user_id).isdigit() and int(user_id) < 2**31:
-        found = db.session.scalar(select(Volunteer).where(Volunteer.user_id == int(user_id),
+    found, wanted = None, queries.as_id(user_id)
+    if wanted is not None:
+        found = db.session.scalar(select(Volunteer).where(Volunteer.user_id == wanted,
                                                           queries.visible(viewer)))
     if found is None:
         raise ApiError(404, "volunteer_not_found", _("找不到该志愿者，请检查编号是否正确。"))
@@ -67,8 +67,14 @@ STAGE = text("CREATE TEMP TABLE roster_in (line int, real_name text, phone text,
 CONFLICTS = text("SELECT r.line FROM roster_in r JOIN \"user\" u ON u.phone = r.phone"
                  " WHERE u.role <> 'volunteer' ORDER BY r.line")
 
-ACCOUNTS = text("INSERT INTO \"user\" (name, phone, role, active) SELECT real_name, phone, 'volunteer', true"
-                " FROM roster_in ON CONFLICT (phone) DO NOTHING")
+# New accounts get their committee of the current generation as area, as accounts made by hand have.
+ACCOUNTS = text("""
+INSERT INTO "user" (name, phone, role, active, area_id)
+SELECT r.real_name, r.phone, 'volunteer', true, a.id FROM roster_in r
+LEFT JOIN area a ON a.code = r.committee_code AND a.level = 'committee'
+  AND a.generation = (SELECT max(generation) FROM area WHERE level = 'committee')
+ON CONFLICT (phone) DO NOTHING
+""")
 
 PROFILES = text("""
 WITH up AS (
@@ -94,10 +100,12 @@ def stage_roster(rows, progress=None) -> list[int]:
     raw = session.connection().connection.driver_connection  # psycopg 3: COPY needs the driver's cursor
     with raw.cursor() as cur, cur.copy(f"COPY roster_in ({', '.join(ROSTER_COLUMNS)}) FROM STDIN") as copy:
         copy.set_types(list(ROSTER_TYPES))
-        for row in rows:
+        for n, row in enumerate(rows, start=1):
             copy.write_row(row)
-            if progress:
-                progress(1)
+            if progress and n % 1000 == 0:
+                progress(1000)
+    if progress:
+        progress(len(rows) % 1000)
     return list(session.scalars(CONFLICTS))
 
 

@@ -4,6 +4,8 @@ import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 
 from flask_babel import gettext as _
@@ -15,6 +17,8 @@ COLUMNS = (("real_name", "姓名"), ("phone", "手机号"), ("committee_code", "
            ("skills", "技能"), ("tags", "标签"), ("availability", "可服务时段"), ("active", "状态"))
 REQUIRED = ("real_name", "phone", "committee_code")
 HEADERS = dict(COLUMNS)
+FIELDS = tuple(f for f, _h in COLUMNS)
+PROGRESS_EVERY = 1000
 ACTIVE_WORDS = {"在册": True, "": True, "是": True, "active": True, "1": True,
                 "停用": False, "否": False, "inactive": False, "0": False}
 LIST_SEPARATORS = re.compile(r"[;；、,，|]")
@@ -36,7 +40,7 @@ class BadRow:
 
 
 def read_rows(path: str) -> list[tuple[int, dict[str, str]]]:
-    """Read a roster file into (line number, {field: text}) pairs; raise RosterError for an unreadable file."""
+    """Read a roster file into (line number, texts in FIELDS order) pairs; raise RosterError if unreadable."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         table = _csv_rows(Path(path).read_bytes())
@@ -47,8 +51,9 @@ def read_rows(path: str) -> list[tuple[int, dict[str, str]]]:
     header = next(table, None)
     if header is None:
         raise RosterError(_("文件是空的，请确认选择了正确的花名册文件。"))
-    fields = _fields(header[1])
-    return [(line, {f: (cells[i] if i < len(cells) else "") for i, f in fields.items()})
+    width = len(header[1])
+    pick = itemgetter(*_positions(header[1]))  # a column the file lacks reads the padding cell: ""
+    return [(line, pick(cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells[:width] + [""]))
             for line, cells in table if any(c.strip() for c in cells)]
 
 
@@ -86,61 +91,65 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _fields(header: list[str]) -> dict[int, str]:
+def _positions(header: list[str]) -> list[int]:
+    """The column of each of FIELDS in the file (len(header), the padding cell, for an absent optional one)."""
     by_name = {h: f for f, h in COLUMNS} | {f: f for f, _h in COLUMNS}
-    fields = {i: by_name[h.strip()] for i, h in enumerate(header) if h.strip() in by_name}
-    missing = [HEADERS[f] for f in REQUIRED if f not in fields.values()]
+    found = {}
+    for i, h in enumerate(header):
+        found.setdefault(by_name.get(h.strip()), i)
+    missing = [HEADERS[f] for f in REQUIRED if f not in found]
     if missing:
         raise RosterError(_("第 1 行缺少必填列：%(cols)s。请使用导出文件的表头。", cols="、".join(missing)))
-    return fields
+    return [found.get(f, len(header)) for f in FIELDS]
 
 
-def validate(rows: list[tuple[int, dict]], committees: set[str],
+def validate(rows: list[tuple[int, tuple[str, ...]]], committees: set[str],
              progress: Callable[[int], None] | None = None) -> tuple[list[tuple], list[BadRow]]:
     """Check every row; return COPY-ready tuples of the good rows and the problems of the bad ones."""
     good, bad, seen = [], [], {}
-    for line, raw in rows:
+    for n, (line, raw) in enumerate(rows, start=1):
         problems, row = _check_row(line, raw, committees, seen)
-        bad.extend(problems)
-        if not problems:
+        if problems:
+            bad.extend(BadRow(line, HEADERS[field], reason) for field, reason in problems)
+        else:
             good.append(row)
-        if progress:
-            progress(1)
+        if progress and n % PROGRESS_EVERY == 0:
+            progress(PROGRESS_EVERY)
+    if progress:
+        progress(len(rows) % PROGRESS_EVERY)
     return good, bad
 
 
-def _check_row(line: int, raw: dict, committees: set[str], seen: dict) -> tuple[list[BadRow], tuple]:
-    problems: list[BadRow] = []
-
-    def refuse(field: str, reason: str) -> None:
-        problems.append(BadRow(line, HEADERS[field], reason))
-
-    values = {f: (raw.get(f) or "").strip() for f, _h in COLUMNS}
-    if any("\x00" in v for v in values.values()):
-        refuse("real_name", _("该行含有无效的控制字符，请删除后重试。"))
-        return problems, ()
-    for field in ("real_name", "team", "skills", "tags"):
-        if values[field][:1] in FORMULA_STARTS:  # a spreadsheet would run it as a formula when opened
-            refuse(field, _("内容不能以 =、+、-、@ 开头，请删除开头的符号。"))
-    name, phone, code = values["real_name"], normalize_phone(values["phone"]), values["committee_code"]
+def _check_row(line: int, raw: tuple[str, ...], committees: set[str], seen: dict) -> tuple[list, tuple]:
+    """Return the row's problems as (field, reason) and, when there are none, its COPY tuple."""
+    if "\x00" in "".join(raw):
+        return [("real_name", _("该行含有无效的控制字符，请删除后重试。"))], ()
+    name, phone, code, team, skills, tags, times, active = map(str.strip, raw)
+    problems = [(field, _("内容不能以 =、+、-、@ 开头，请删除开头的符号。"))
+                for field, value in (("real_name", name), ("team", team), ("skills", skills), ("tags", tags))
+                if value[:1] in FORMULA_STARTS]  # a spreadsheet would run it as a formula when opened
+    phone = normalize_phone(phone)
     if not name or len(name) > MAX_NAME_CHARS:
-        refuse("real_name", _("姓名不能为空且不超过 50 个字，请填写志愿者本人姓名。"))
+        problems.append(("real_name", _("姓名不能为空且不超过 50 个字，请填写志愿者本人姓名。")))
     if not PHONE.match(phone):
-        refuse("phone", _("手机号应为 11 位中国大陆手机号，请核对后填写。"))
+        problems.append(("phone", _("手机号应为 11 位中国大陆手机号，请核对后填写。")))
     elif phone in seen:
-        refuse("phone", _("手机号与第 %(line)d 行重复，请合并为一行。", line=seen[phone]))
+        problems.append(("phone", _("手机号与第 %(line)d 行重复，请合并为一行。", line=seen[phone])))
     else:
         seen[phone] = line
     if code not in committees:
-        refuse("committee_code", _("居村委代码不在当前边界中，请填写 12 位统计用区划代码。"))
-    if len(values["team"]) > MAX_TEAM_CHARS:
-        refuse("team", _("服务队名称不能超过 100 个字，请缩短后重试。"))
-    skills, tags = _items(values["skills"], "skills", refuse), _items(values["tags"], "tags", refuse)
-    availability = _availability(values["availability"], refuse)
-    active = ACTIVE_WORDS.get(values["active"].lower())
-    if active is None:
-        refuse("active", _("状态只能填写“在册”或“停用”。"))
-    return problems, (line, name, phone, code, values["team"] or None, skills, tags, availability, active)
+        problems.append(("committee_code", _("居村委代码不在当前边界中，请填写 12 位统计用区划代码。")))
+    if len(team) > MAX_TEAM_CHARS:
+        problems.append(("team", _("服务队名称不能超过 100 个字，请缩短后重试。")))
+    skills, tags, (availability, unknown) = _split(skills), _split(tags), _availability(times)
+    problems += [(field, _("每项不超过 30 个字、最多 20 项，多项之间用分号分隔。"))
+                 for field, items in (("skills", skills), ("tags", tags)) if not _items_ok(items)]
+    problems += [("availability", _("可服务时段“%(value)s”无效，可填写：工作日白天、工作日晚间、周末。", value=item))
+                 for item in unknown]
+    state = ACTIVE_WORDS.get(active.lower())
+    if state is None:
+        problems.append(("active", _("状态只能填写“在册”或“停用”。")))
+    return problems, (line, name, phone, code, team or None, list(skills), list(tags), list(availability), state)
 
 
 def normalize_phone(text: str) -> str:
@@ -150,21 +159,22 @@ def normalize_phone(text: str) -> str:
         else digits
 
 
-def _items(text: str, field: str, refuse) -> list[str]:
-    items = list(dict.fromkeys(i.strip() for i in LIST_SEPARATORS.split(text) if i.strip()))
-    if len(items) > MAX_ITEMS or any(len(i) > MAX_ITEM_CHARS for i in items):
-        refuse(field, _("每项不超过 30 个字、最多 20 项，多项之间用分号分隔。"))
-    return items
+# Rosters repeat the same few skill, tag and availability cells thousands of times: parse each text once.
+@lru_cache(maxsize=8192)
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(i.strip() for i in LIST_SEPARATORS.split(text) if i.strip())) if text else ()
 
 
-def _availability(text: str, refuse) -> list[str]:
-    codes = []
-    for item in dict.fromkeys(i.strip() for i in LIST_SEPARATORS.split(text) if i.strip()):
-        if item not in AVAILABILITY_CODES:
-            refuse("availability", _("可服务时段“%(value)s”无效，可填写：工作日白天、工作日晚间、周末。", value=item))
-        else:
-            codes.append(AVAILABILITY_CODES[item])
-    return sorted(set(codes), key=list(AVAILABILITY).index)
+def _items_ok(items: tuple[str, ...]) -> bool:
+    return len(items) <= MAX_ITEMS and all(len(i) <= MAX_ITEM_CHARS for i in items)
+
+
+@lru_cache(maxsize=1024)
+def _availability(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Availability codes in a fixed order, and the items that are not availabilities."""
+    items = _split(text)
+    codes = {AVAILABILITY_CODES[i] for i in items if i in AVAILABILITY_CODES}
+    return tuple(c for c in AVAILABILITY if c in codes), tuple(i for i in items if i not in AVAILABILITY_CODES)
 
 
 def export_row(phone: str, v) -> list[str]:

@@ -20,10 +20,10 @@ def _body() -> dict:
 
 
 def _cursor_and_limit() -> tuple[int, int]:
-    cursor, limit = request.args.get("cursor", "0"), request.args.get("limit", "50")
-    if not (cursor.isdigit() and len(cursor) < 10 and limit.isdigit() and 1 <= int(limit) <= MAX_PAGE):
+    cursor, limit = queries.as_id(request.args.get("cursor", "0")), queries.as_id(request.args.get("limit", "50"))
+    if cursor is None or limit is None or not 1 <= limit <= MAX_PAGE:
         raise ApiError(422, "bad_page", _("cursor 应为上一页返回的 next_cursor，limit 应为 1–200 的整数。"))
-    return int(cursor), int(limit)
+    return cursor, limit
 
 
 def _filters() -> dict:
