@@ -194,3 +194,24 @@ def test_the_ledger_is_append_only(as_user, owner_engine, profiles):
                 "TRUNCATE service_hour_decision"):
         with pytest.raises(DBAPIError, match="append-only"), owner_engine.begin() as conn:
             conn.execute(text(sql))
+
+
+def _at_once(calls) -> list:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        return [f.result() for f in [pool.submit(c) for c in calls]]
+
+
+def test_racing_entries_still_hold_24_hours_a_day(as_user, profiles):
+    sessions = [as_user("staff_a"), as_user("sup_a"), as_user("admin")]
+    results = _at_once([lambda s=s: add(s, profiles["vol"], hours=13, date=YESTERDAY) for s in sessions])
+    assert sorted(r.status_code for r in results) == [201, 422, 422]
+
+
+def test_racing_approvals_decide_once(as_user, profiles):
+    entry = add(as_user("staff_a"), profiles["vol"], hours=2, date=YESTERDAY).json()["id"]
+    sessions = [as_user("sup_a"), as_user("admin"), as_user("staff_sibling")]
+    results = _at_once([lambda s=s: s.post(f"/api/v1/volunteers/hours/{entry}/approve") for s in sessions[:2]])
+    assert sorted(r.status_code for r in results) == [200, 409]
+    assert sessions[2].post(f"/api/v1/volunteers/hours/{entry}/approve").status_code == 404  # other committee
