@@ -163,9 +163,9 @@ def start_server(config: str, url: str, photo_dir: Path, log: Path) -> tuple[sub
         port = s.getsockname()[1]
     cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), *CONFIGS[config], "--bind", f"127.0.0.1:{port}",
            "--error-logfile", str(log), "service:create_app()"]
-    # The public per-IP hourly limit would refuse a benchmark from one loopback address after 20 uploads.
+    # The public per-IP limits (burst and hourly) would refuse a benchmark from one loopback address.
     env = os.environ | SECRET | {"DATABASE_URL": url, "PHOTO_DIR": str(photo_dir),
-                                 "PUBLIC_REPORTS_PER_HOUR": "1000000000"}
+                                 "PUBLIC_REPORTS_PER_HOUR": "1000000000", "PUBLIC_REPORTS_PER_MINUTE": "1000000000"}
     proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     base, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:

@@ -52,6 +52,15 @@ def _zygote(slots: int) -> socket.socket:
     return mine
 
 
+def shutdown() -> None:
+    """Stop this process's zygote and wait for it (it waits for its children): for tests and benchmarks."""
+    with _lock:
+        z = _state.pop("zygote", None)
+        if z is not None and z["pid"] == os.getpid():
+            z["control"].close()
+            z["proc"].wait()
+
+
 def _submit(data: bytes, ceilings: Ceilings) -> socket.socket:
     """Hand one photo to a fresh child; return the socket its answer will come on."""
     mine, theirs = socket.socketpair()
