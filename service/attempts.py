@@ -4,6 +4,11 @@ Attempts live in PostgreSQL so every app node sees them. Counting and recording 
 under an advisory lock on the address, so parallel requests cannot all slip through on the same count.
 An attempt is recorded before any photo is decoded and committed at once: a refusal later in the
 request (bad photo, outside the area) does not give the attempt back.
+
+Why these values (settings PUBLIC_REPORTS_PER_MINUTE, PUBLIC_REPORTS_PER_HOUR): a resident photographs
+one hazard, maybe three, and may retry a failed send; 6 tries a minute and 30 an hour leave room for that
+and for a few people behind one carrier NAT, while a script gets 30 decodes an hour, each under the
+sandbox ceilings. Volunteers sign in and are not limited here.
 """
 from datetime import UTC, datetime, timedelta
 

@@ -35,7 +35,8 @@ def init_app(app: Flask) -> None:
     def refuse_nul():
         # PostgreSQL text cannot hold NUL; refuse it up front rather than fail at INSERT time. JSON bodies
         # are not read here: only the routes that take JSON parse it, with caps (service/jsonbody.py).
-        values = [*request.args.values(), *request.form.values()]
+        form = request.form.values() if request.method == "POST" else ()  # a GET with a body pays nothing
+        values = [*request.args.values(), *form]
         if any("\x00" in v for v in values):
             raise ApiError(422, "bad_text", _("提交的文字中含有无效的控制字符，请删除后重试。"))
 

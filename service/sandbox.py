@@ -5,6 +5,16 @@ JPEG scans, a pixel bomb). Each photo is decoded in a fresh child of a small zyg
 (service/zygote.py); the child limits itself with RLIMIT_CPU, RLIMIT_DATA and alarm(), so a hostile file
 can end only its own child, never a web worker, and the ceilings hold whatever the decoder does.
 Each app process starts its own zygote on first use (after gunicorn forked it), and a new one if it died.
+The zygote gets an empty environment: a decoder exploited by a hostile file finds no secret in it.
+
+Why these ceilings (settings DECODE_CPU_S, DECODE_MEMORY_MB, DECODE_WALL_S, DECODE_SLOTS):
+- 4 CPU seconds per photo: a 12 MP phone JPEG takes under 0.1 s, a 48 MP HEIC about 1.5 s; thousands of
+  progressive scans would take 15-20 s. A request of three photos decodes them side by side, so it holds a
+  worker for about the ceiling, not three times it.
+- 768 MB per photo: a legitimate 64 MP PNG (the pixel limit) needs about 500 MB decoded as RGBA, converted
+  and shrunk; a pixel bomb that slipped past the header checks needs more and is refused.
+- 15 s wall clock: a child starved of CPU on a busy machine is not refused too early, one stuck is ended.
+- 4 children per app process: threaded workers cannot fork without bound; a sync worker uses up to 3.
 """
 import os
 import socket
@@ -45,7 +55,7 @@ def _zygote(slots: int) -> socket.socket:
         return z["control"]
     mine, theirs = socket.socketpair()
     proc = subprocess.Popen([sys.executable, str(ZYGOTE), str(theirs.fileno())], pass_fds=[theirs.fileno()],
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env={})
     theirs.close()
     _state["zygote"] = {"pid": os.getpid(), "proc": proc, "control": mine}
     _state.setdefault("slots", threading.BoundedSemaphore(slots))

@@ -144,6 +144,8 @@ def test_routes_without_json_never_parse_it(http):
     for path in ("/healthz", "/api/v1/categories"):
         r = http.request("GET", path, data=deep, headers={"Content-Type": "application/json"})
         assert r.status_code == 200
+        r = http.request("GET", path, files={"photo": ("x.jpg", b"\0" * 1_000_000)})
+        assert r.status_code == 200  # nor a form body sent with a GET
 
 
 @pytest.mark.parametrize(("body", "status", "code"), [
@@ -188,6 +190,10 @@ def test_ids_of_other_reports_show_only_where_the_caller_may_look(app, as_user, 
             assert shown["duplicate_of"] == (here if may else None), who
         assert all("duplicate_of" not in e["data"] for e in single["events"]) != may, who
         assert (here in json.dumps(single) or here in json.dumps(listed)) == may, who
+    for who in ("sup_a", "staff_a", "vol"):  # the other way round: nothing of the other town shows
+        s = as_user(who)
+        assert s.get(f"/api/v1/reports/{there}").status_code == 404
+        assert there not in s.get("/api/v1/reports").text and there not in s.get(f"/api/v1/reports/{here}").text
 
 
 # Dispatch picks an assignee by id from a scoped list.
