@@ -4,19 +4,25 @@ Each row is measured in a fresh process: "bare Pillow" decodes the file the way 
 load, shrink, encode; no checks, no ceilings); "service" sends it through the Flask app to POST
 /api/v1/reports on a scratch PostGIS database, photo sandbox included. CPU counts the request's process and
 every process it started (the decode zygote and its children); peak memory is the largest of them.
-"cheap checks off" rows switch the header checks off so the file meets the CPU and memory ceilings."""
+"cheap checks off" rows switch the header checks off so the file meets the CPU and memory ceilings.
+Then a burst against gunicorn (2 workers, sync and gthread): concurrent uploads of three scan bombs each,
+while /healthz is polled; the figure is its slowest answer."""
 import argparse
+import contextlib
 import io
 import os
 import pickle
 import resource
 import secrets
+import socket
 import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -121,6 +127,46 @@ def setup(url: str) -> tuple[float, float]:
     return point
 
 
+def start_gunicorn(url: str, photo_dir: str, workers: list[str], env: dict) -> tuple[subprocess.Popen, str]:
+    with socket.create_server(("127.0.0.1", 0)) as s:
+        port = s.getsockname()[1]
+    cmd = [str(ROOT / ".venv" / "bin" / "gunicorn"), *workers, "--bind", f"127.0.0.1:{port}", "service:create_app()"]
+    env = os.environ | env | {"DATABASE_URL": url, "PHOTO_DIR": photo_dir, "SECRET_KEY": secrets.token_hex(32),
+                              "PUBLIC_REPORTS_PER_HOUR": "1000000000", "PUBLIC_REPORTS_PER_MINUTE": "1000000000"}
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(base + "/healthz", timeout=5).status_code == 200:
+                return proc, base
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("gunicorn did not answer /healthz")
+
+
+def burst(url: str, point, photo_dir: str, workers: list[str], env: dict, uploads: int) -> str:
+    """Send `uploads` concurrent requests of three scan bombs; return the outcomes and /healthz's slowest wait."""
+    proc, base = start_gunicorn(url, photo_dir, workers, env)
+    bomb = bombs.progressive_scan_bomb()
+    form = {"category": "combustibles", "lon": str(point[0]), "lat": str(point[1])}
+    files = [("photo", (f"p{i}.jpg", bomb, "image/jpeg")) for i in range(3)]
+    try:
+        with ThreadPoolExecutor(uploads) as pool:
+            sent = [pool.submit(requests.post, base + "/api/v1/reports", data=form, files=files, timeout=120)
+                    for _ in range(uploads)]
+            waits = []
+            while not all(f.done() for f in sent):
+                started = time.monotonic()
+                requests.get(base + "/healthz", timeout=120)
+                waits.append(time.monotonic() - started)
+                time.sleep(0.1)
+            codes = sorted(f.result().status_code for f in sent)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    return f"answers {codes}, /healthz slowest {max(waits, default=0):.2f} s over {len(waits)} polls"
+
+
 def row(label: str, kind: str, m: dict) -> str:
     cpu, peak = m["cpu"], max(m["rss"], m["kids_rss"]) / 1024
     return (f"{label:30} {kind:22} {cpu:8.2f} {m['wall']:8.2f} {peak:9.0f} {m['kids_rss'] / 1024:9.0f}  "
@@ -131,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--database-url", default=os.environ.get(
         "BENCH_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:5439/{BENCH_DB}"))
+    p.add_argument("--burst", type=int, default=4, help="concurrent bomb uploads (default %(default)s)")
     args = p.parse_args(argv)
     point = setup(args.database_url)
     with tempfile.TemporaryDirectory() as tmp:
@@ -148,6 +195,12 @@ def main(argv: list[str] | None = None) -> int:
             if label in LOOSE_ROWS:
                 print(row("", "service, cheap checks off",
                           measured(lambda d=data: request(app, d, point, True), warm)), flush=True)
+        loose = {k: str(v) for k, v in LOOSE.items()}
+        for name, workers in (("sync", ["--workers", "2"]),
+                              ("gthread", ["--workers", "2", "--worker-class", "gthread", "--threads", "4"])):
+            for label, env in (("checks on", {}), ("cheap checks off", loose)):
+                line = burst(args.database_url, point, tmp, workers, env, args.burst)
+                print(f"burst of {args.burst} x 3 scan bombs, gunicorn {name}, {label}: {line}", flush=True)
     return 0
 
 
