@@ -162,6 +162,14 @@ def test_json_bodies_are_capped(as_user, anon_http, spot, body, status, code):
     assert r.status_code == status and r.json()["error"]["code"] == code, r.text
 
 
+def test_volunteer_routes_read_json_the_same_way(as_user, roster):
+    staff, url = as_user("staff_a"), f"/api/v1/volunteers/{roster['vol']}/hours"
+    nul = staff.post(url, json={"hours": 1, "date": "2026-01-05", "note": "a\x00b"})
+    assert nul.status_code == 422 and nul.json()["error"]["code"] == "bad_text"
+    deep = staff.post(url, data="[" * 20_000 + "]" * 20_000, headers={"Content-Type": "application/json"})
+    assert deep.status_code == 400 and deep.json()["error"]["code"] == "json_too_deep"
+
+
 # One serializer, one visibility rule.
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from service.api import csrf_for_cookie_sessions, require_user
 from service.db import db
 from service.errors import ApiError
+from service.jsonbody import json_body
 from service.models import ServiceHourEntry
 from service.volunteers import bp, ledger, queries, registry, stars
 
@@ -13,7 +14,7 @@ MAX_PAGE = 200
 
 
 def _body() -> dict:
-    body = request.get_json(silent=True)
+    body = json_body() if request.is_json else None  # capped in size and depth, NUL refused
     if not isinstance(body, dict):
         raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
     return body
@@ -95,7 +96,7 @@ def reject(entry_id: str):
 
 def _decide(entry_id: str, approved: bool):
     user = require_user()
-    body = request.get_json(silent=True) or {}
+    body = (json_body() if request.is_json else None) or {}
     note = body.get("note") or "" if isinstance(body, dict) else ""
     if not isinstance(note, str) or len(note) > 2000:
         raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
