@@ -14,7 +14,8 @@ Why these ceilings (settings DECODE_CPU_S, DECODE_MEMORY_MB, DECODE_WALL_S, DECO
 - 768 MB per photo: a legitimate 64 MP PNG (the pixel limit) needs about 500 MB decoded as RGBA, converted
   and shrunk; a pixel bomb that slipped past the header checks needs more and is refused.
 - 15 s wall clock: a child starved of CPU on a busy machine is not refused too early, one stuck is ended.
-- 4 children per app process: threaded workers cannot fork without bound; a sync worker uses up to 3.
+- 4 children per app process: threaded workers cannot fork without bound; a sync worker uses up to 3. A
+  request needing more than there are (slots below 3) runs them all at once rather than never.
 """
 import os
 import socket
@@ -40,6 +41,27 @@ class Ceilings:
     slots: int  # children one app process runs at once
 
 
+class _Slots:
+    """Children one app process may run at once. A request takes all it needs in one step, so two threads
+    can never each hold part of what they need and wait for the other until both time out."""
+
+    def __init__(self, total: int):
+        self.total, self.free, self.changed = total, total, threading.Condition()
+
+    def take(self, wanted: int, timeout: float) -> int:
+        wanted = min(wanted, self.total)
+        with self.changed:
+            if not self.changed.wait_for(lambda: self.free >= wanted, timeout):
+                raise DecodeRefused("busy")
+            self.free -= wanted
+        return wanted
+
+    def give(self, count: int) -> None:
+        with self.changed:
+            self.free += count
+            self.changed.notify_all()
+
+
 class DecodeRefused(Exception):
     """The photo cannot be decoded within the ceilings ("too_complex"), at all ("corrupt"), or now ("busy")."""
 
@@ -58,7 +80,7 @@ def _zygote(slots: int) -> socket.socket:
                             stdin=subprocess.DEVNULL, env={})
     theirs.close()
     _state["zygote"] = {"pid": os.getpid(), "proc": proc, "control": mine}
-    _state.setdefault("slots", threading.BoundedSemaphore(slots))
+    _state.setdefault("slots", _Slots(slots))
     return mine
 
 
@@ -112,16 +134,11 @@ def derive_all(uploads: list[bytes], ceilings: Ceilings) -> list[Derived]:
     with _lock:
         _zygote(ceilings.slots)
         slots = _state["slots"]
-    held = 0
+    held = slots.take(len(uploads), ceilings.wall_s)
     try:
-        for _ in uploads:
-            if not slots.acquire(timeout=ceilings.wall_s):
-                raise DecodeRefused("busy")
-            held += 1
         answers = [_answer(sock) for sock in [_submit(data, ceilings) for data in uploads]]
     finally:
-        for _ in range(held):
-            slots.release()
+        slots.give(held)
     refused = next((status for status, _ in answers if status != "ok"), None)
     if refused is not None:
         raise DecodeRefused(refused)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from service import photos, sandbox
 from service.db import db
 from service.models import Area, Report
 
@@ -97,6 +98,15 @@ def test_a_burst_of_bombs_leaves_healthz_answering(app, http, spot, bomb_files, 
         codes = {u.result().status_code for u in uploads}
     assert codes <= {422, 503}, codes  # refused by the ceiling, or busy: never a 500, never stored
     assert waits and max(waits) < 2.0, waits
+
+
+def test_requests_of_three_photos_share_the_slots_without_starving(app):
+    """Four threads each decoding three photos with four slots per process: each waits its turn, none is
+    refused as busy (taking slots one by one, two could each hold two and wait for the other)."""
+    photo = jpeg((320, 240))
+    with ThreadPoolExecutor(4) as pool:
+        done = list(pool.map(lambda _: sandbox.derive_all([photo] * 3, photos.DEFAULT_CEILINGS), range(8)))
+    assert [len(d) for d in done] == [3] * 8
 
 
 # Attempts, not successes, are counted for anonymous uploads.
