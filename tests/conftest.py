@@ -31,7 +31,6 @@ settings.register_profile("suite", deadline=None, suppress_health_check=[HealthC
 settings.load_profile("suite")
 
 
-
 def _test_url() -> str:
     """The test database as its owner (TEST_DATABASE_URL, else the owner's or app's URL + "_test")."""
     if os.environ.get("TEST_DATABASE_URL"):
