@@ -22,7 +22,8 @@ from sqlalchemy.engine import make_url
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
 from geo.demo import demo_district
-from service import areas, assignment, create_app, migrate
+from service import create_app, migrate
+from service.areas import assignment, boundaries
 from service.db import db
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -99,9 +100,9 @@ def build_app(url: str, photo_dir: str, towns: list, committees: list):
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": photo_dir, "ASSIGN_MAX_DISTANCE_M": MAX_M,
                       "SECRET_KEY": secrets.token_hex(32)})  # never serves: any real key will do
     with app.app_context():
-        for level, boundaries in (("town", towns), ("committee", committees)):
-            areas.import_boundaries(boundaries, level)
-            areas.commit_import()
+        for level, items in (("town", towns), ("committee", committees)):
+            boundaries.import_boundaries(items, level)
+            boundaries.commit_import()
         db.session.execute(text("ANALYZE"))
         db.session.commit()
     return app

@@ -29,7 +29,8 @@ from sqlalchemy.engine import make_url
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service import create_app, migrate, photo_decode, photos, sandbox  # noqa: E402
+from service import create_app, migrate  # noqa: E402
+from service.reports import photo_decode, photos, sandbox  # noqa: E402
 from tests import bombs  # noqa: E402
 from tests.images import encode, scene  # noqa: E402
 

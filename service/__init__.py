@@ -6,10 +6,12 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, errors, security
+from service import errors, security
+from service.accounts import auth
+from service.reports.storage import LocalStorage
+
 from .config import Config
 from .db import db
-from .storage import LocalStorage
 
 LANGUAGES = ("zh_CN", "en")
 babel = Babel()
@@ -28,8 +30,8 @@ def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from .categories import CATEGORIES
-    from .workflow import CLOCK_RUNNING, STATUS_LABELS
+    from service.reports.categories import CATEGORIES
+    from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
 
     zone = ZoneInfo(app.config["LOCAL_TIMEZONE"])
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
@@ -73,12 +75,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["photo_storage"] = LocalStorage(app.config["PHOTO_DIR"])
     errors.init_app(app)
 
+    from service.maps.views import bp as pages_bp
+    from service.reports.api import bp as api_bp
+    from service.reports.pages import bp as tracking_bp
+    from service.reports.photo_views import bp as photos_bp
     from service.volunteers import bp as volunteers_bp
-
-    from .api import bp as api_bp
-    from .pages import bp as pages_bp
-    from .photos_bp import bp as photos_bp
-    from .tracking_pages import bp as tracking_bp
 
     csrf.exempt(api_bp)  # bearer clients; cookie sessions are checked in the API's before_request
     app.register_blueprint(api_bp)

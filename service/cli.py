@@ -9,9 +9,12 @@ from sqlalchemy.engine import make_url
 
 from geo import boundaries as geo_boundaries
 from geo import demo
+from service import migrate
+from service.accounts import cli as accounts_cli
+from service.areas import assignment, boundaries
+from service.reports import sweep
 from service.volunteers import cli as volunteer_cli
 
-from . import areas, assignment, cli_accounts, migrate, sweep
 from .db import db
 
 db_group = click.Group("db", help="Create and migrate the database.")
@@ -81,7 +84,7 @@ def boundaries_import(path: str, level: str, crs: str, repair: bool, tolerance_m
     report = geo_boundaries.check_topology(items, parents=parents or None, min_area_m2=tolerance_m2)
     for line in report.lines():
         click.echo(line)
-    missing = areas.missing_parents(items, level)
+    missing = boundaries.missing_parents(items, level)
     if missing:  # --repair mends geometry, never the hierarchy
         click.echo(f"nothing imported: unknown parent codes (import the level above first): {', '.join(missing[:10])}",
                    err=True)
@@ -90,8 +93,8 @@ def boundaries_import(path: str, level: str, crs: str, repair: bool, tolerance_m
         click.echo("nothing imported: fix the problems above or pass --repair", err=True)
         sys.exit(1)
     with click.progressbar(length=len(items), label=f"importing {len(items)} {level} boundaries") as bar:
-        generation = areas.import_boundaries(items, level, progress=bar.update)
-    areas.commit_import()
+        generation = boundaries.import_boundaries(items, level, progress=bar.update)
+    boundaries.commit_import()
     click.echo(f"imported {len(items)} {level} boundaries as generation {generation}")
 
 
@@ -100,7 +103,7 @@ def _current_boundaries(level: str) -> list[geo_boundaries.Boundary]:
 
     return [
         geo_boundaries.Boundary(a.code, a.name, a.level, a.kind, None, to_shape(a.geom))
-        for a in db.session.scalars(areas.current_areas(level))
+        for a in db.session.scalars(boundaries.current_areas(level))
     ]
 
 
@@ -109,15 +112,15 @@ def _current_boundaries(level: str) -> list[geo_boundaries.Boundary]:
 @with_appcontext
 def demo_data(if_empty: bool) -> None:
     """Load the generated demo district: 14 towns and 585 committees."""
-    if if_empty and areas.has_areas():
+    if if_empty and boundaries.has_areas():
         click.echo("boundaries already loaded; demo data skipped")
         return
     items = demo.demo_district()
-    for level in areas.LEVELS:
+    for level in boundaries.LEVELS:
         chosen = [b for b in items if b.level == level]
-        generation = areas.import_boundaries(chosen, level)
+        generation = boundaries.import_boundaries(chosen, level)
         click.echo(f"demo {level}: {len(chosen)} areas, generation {generation}")
-    areas.commit_import()
+    boundaries.commit_import()
 
 
 @click.command("reassign")
@@ -147,7 +150,7 @@ def serve(port: int, host: str) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
-COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve, *cli_accounts.COMMANDS,
+COMMANDS = (db_group, boundaries_group, photos_group, demo_data, reassign, serve, *accounts_cli.COMMANDS,
             *volunteer_cli.COMMANDS)
 
 
@@ -159,7 +162,8 @@ def register(app: Flask) -> None:
 
 def main() -> None:
     """Run the hazard-snap command line."""
-    from . import create_app
+    from service import create_app
+
     from .security import ConfigError
 
     try:  # fail before any command runs, with the fix in the message rather than a traceback

@@ -186,7 +186,7 @@ class LiveSession(requests.Session):
 @pytest.fixture(scope="session")
 def accounts(app, spot) -> dict:
     """People of every role: in the spot's town and committee ("_a") and elsewhere ("_b"); name -> info."""
-    from service import auth
+    from service.accounts import auth
     from service.models import User
 
     with app.app_context():

@@ -72,7 +72,7 @@ def test_disabled_account_token_stops_working(app, as_user, accounts, report_of_
     try:
         assert session.get("/api/v1/reports").status_code == 401
     finally:
-        from service import auth
+        from service.accounts import auth
         from service.db import db
         from service.models import User
 

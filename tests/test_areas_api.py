@@ -1,6 +1,6 @@
 """Health, categories, areas and point lookup."""
 from geo import coords
-from service.categories import CATEGORIES
+from service.reports.categories import CATEGORIES
 
 
 def test_healthz_reports_the_database(http):

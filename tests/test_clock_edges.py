@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from service import deadlines, location, notify, reports
 from service.db import db
 from service.models import Report
+from service.notify import outbox
+from service.reports import deadlines, location, queries
 
 # Imported to be collected here too, where `clock` below stops the clock at each edge.
 from .test_intake_phones import test_warnings_far_exif_old_photo_low_accuracy  # noqa: F401
@@ -100,7 +101,7 @@ def test_a_notification_states_the_deadline_in_local_time(app, anon_http, spot, 
     with app.app_context():
         report = db.session.get(Report, rid)
         report.due_at = due
-        assert "整改期限：2026-12-01 00:00" in notify._text(report, "subject")
+        assert "整改期限：2026-12-01 00:00" in outbox._text(report, "subject")
         db.session.rollback()
 
 
@@ -113,7 +114,7 @@ def test_a_deadline_at_local_midnight_escalates_after_it_not_before(app, anon_ht
 
     def state() -> tuple[bool, dict]:
         with app.app_context():
-            overdue = reports.is_overdue(db.session.get(Report, rid))
+            overdue = queries.is_overdue(db.session.get(Report, rid))
             return overdue, deadlines.escalate()
 
     none = {"town": 0, "district": 0}

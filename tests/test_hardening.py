@@ -73,9 +73,9 @@ def test_committees_with_unknown_towns_are_never_imported(app, tmp_path):
 
 
 def test_a_receiver_raising_anything_does_not_stall_the_queue(app, anon_http, spot, monkeypatch):
-    from service import notify
     from service.db import db
     from service.models import Area, AreaContact
+    from service.notify import outbox
 
     with app.app_context():
         town = db.session.query(Area).filter_by(code=spot["town"], level="town").first()
@@ -86,8 +86,8 @@ def test_a_receiver_raising_anything_does_not_stall_the_queue(app, anon_http, sp
     def broken(url, payload):
         raise KeyError("a receiver library bug")
 
-    monkeypatch.setitem(notify.SENDERS, "webhook", broken)
+    monkeypatch.setitem(outbox.SENDERS, "webhook", broken)
     with app.app_context():
-        assert notify.deliver_due() == (0, 1)
+        assert outbox.deliver_due() == (0, 1)
         n = db.session.query(Notification).one()
         assert n.status == "pending" and "KeyError" in n.last_error

@@ -6,9 +6,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from service import photos, sandbox
 from service.db import db
 from service.models import Area, Report
+from service.reports import photos, sandbox
 
 from . import bombs
 from .images import jpeg

@@ -11,7 +11,7 @@ from PIL import Image
 
 from geo import coords
 from geo.exif import build_gps_exif
-from service.storage import LocalBatch
+from service.reports.storage import LocalBatch
 
 from .images import encode as encode_image
 from .images import jpeg, scene
@@ -206,7 +206,7 @@ def test_crash_before_commit_leaves_only_temporaries_that_sweep_removes(http, sp
     def crash(*args):
         raise RuntimeError("crash between staging the files and the commit")
 
-    monkeypatch.setattr("service.notify.enqueue", crash)
+    monkeypatch.setattr("service.notify.outbox.enqueue", crash)
     assert send(http, [jpeg()], **at(spot)).status_code == 500
     assert counts(app) == (0, 0, 0)
     leftovers = files_on_disk(photo_dir)
@@ -265,8 +265,8 @@ def test_duplicate_search_is_served_by_the_geography_index(app, http, spot):
     """With many open reports, the nearby search uses the partial GiST index on location::geography."""
     from sqlalchemy import text
 
-    from service import duplicates
     from service.db import db
+    from service.reports import duplicates
 
     first = send(http, [jpeg()], **at(spot)).json()
     with app.app_context():

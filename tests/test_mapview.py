@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import folium
 import pytest
 
-from service.mapview import STATUS_COLOURS, STATUS_LABELS, inert, render_map, safe_url, script_json
+from service.maps.page import STATUS_COLOURS, STATUS_LABELS, inert, render_map, safe_url, script_json
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 XSS_SCRIPT = "<script>alert(1)</script>"

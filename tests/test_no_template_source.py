@@ -58,14 +58,14 @@ def test_template_making_calls_take_only_our_own_text():
     for path in SERVICE.rglob("*.py"):
         found += offenders(path.read_text(encoding="utf-8"), str(path.relative_to(SERVICE.parent)))
     assert found == [], "data may reach a template as source:\n" + "\n".join(found)
-    mapview = ast.parse((SERVICE / "mapview.py").read_text(encoding="utf-8"))
+    mapview = ast.parse((SERVICE / "maps" / "page.py").read_text(encoding="utf-8"))
     assert sum(isinstance(n, ast.Call) and _name(n.func) in DANGEROUS for n in ast.walk(mapview)) >= 4  # scanned
 
 
 def test_only_the_map_module_uses_folium_or_branca():
     users = {str(p.relative_to(SERVICE.parent)) for p in SERVICE.rglob("*.py")
              if importers(p.read_text(encoding="utf-8")) & {"folium", "branca"}}
-    assert users <= {"service/mapview.py"}, users
+    assert users <= {"service/maps/page.py"}, users
 
 
 def test_html_templates_never_disable_escaping():

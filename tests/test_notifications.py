@@ -9,9 +9,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from service import deadlines, notify
 from service.db import db
 from service.models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
+from service.notify import outbox as notify
+from service.reports import deadlines
 
 from .test_reports_api import post
 from .test_workflow_api import move

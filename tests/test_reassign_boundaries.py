@@ -4,7 +4,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from service import areas
+from service.areas import boundaries
 from service.db import db
 from service.models import Area, ReportEvent
 
@@ -15,7 +15,7 @@ from .test_reports_api import post
 def swapped_boundaries(app, spot, accounts, tmp_path):
     """Import a generation where the spot's committee and a sibling trade polygons; restore afterwards."""
     with app.app_context():
-        original = areas.feature_collection("committee", precision=15)
+        original = boundaries.feature_collection("committee", precision=15)
     features = {f["properties"]["code"]: f for f in original["features"]}
     a, b = features[spot["code"]], features[accounts["sibling_code"]]
     swapped = json.loads(json.dumps(original))

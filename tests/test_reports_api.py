@@ -140,7 +140,7 @@ def test_failed_commit_leaves_no_row_and_no_file(app, photo_dir, spot, monkeypat
     with app.test_request_context():
         from werkzeug.datastructures import FileStorage, MultiDict
 
-        from service import intake
+        from service.reports import intake
 
         monkeypatch.setattr(db.session, "commit", broken_commit)
         form = MultiDict({"category": "other", "lon": str(spot["lon"]), "lat": str(spot["lat"])})

@@ -7,7 +7,8 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from service import auth, migrate
+from service import migrate
+from service.accounts import auth
 from service.db import db
 from service.models import ApiToken, LoginFailure, User
 

@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from service import areas
+from service.areas import boundaries
 from service.db import db
 from service.models import User
 
@@ -64,7 +64,7 @@ def test_payload_in_description_and_note_is_shown_literally(anon_http, as_user, 
 def hostile_committee(app, spot, tmp_path):
     """Rename the spot's committee to MIX through the real boundary import; restore afterwards."""
     with app.app_context():
-        original = areas.feature_collection("committee", precision=15)
+        original = boundaries.feature_collection("committee", precision=15)
     renamed = json.loads(json.dumps(original))
     for feature in renamed["features"]:
         if feature["properties"]["code"] == spot["code"]:

@@ -2,11 +2,11 @@
 from flask import jsonify, request
 from flask_babel import gettext as _
 
-from service.api import csrf_for_cookie_sessions, require_user
 from service.db import db
 from service.errors import ApiError
 from service.jsonbody import json_body
 from service.models import ServiceHourEntry
+from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.volunteers import bp, ledger, queries, registry, stars
 
 bp.before_request(csrf_for_cookie_sessions)

@@ -6,10 +6,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from . import notify
-from .db import db
-from .models import Report, ReportEvent
-from .workflow import CLOCK_RUNNING
+from service.db import db
+from service.models import Report, ReportEvent
+from service.notify import outbox
+from service.reports.workflow import CLOCK_RUNNING
 
 LEVELS = {1: "town", 2: "district"}
 DISTRICT_CODE_LENGTH = 6
@@ -32,7 +32,7 @@ def _raise(report: Report, level: int, now: datetime) -> None:
     town_code = report.town.code
     audience = [town_code] if level == 1 else [town_code[:DISTRICT_CODE_LENGTH]]
     subject = _l("隐患逾期未整改，已升级至街镇") if level == 1 else _l("隐患逾期未整改，已升级至区级")
-    notify.enqueue(event, report, audience, subject)
+    outbox.enqueue(event, report, audience, subject)
 
 
 def escalate(now: datetime | None = None) -> dict[str, int]:

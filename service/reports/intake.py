@@ -13,14 +13,16 @@ from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from . import assignment, deadlines, duplicates, notify
-from .categories import CATEGORIES, RISK_LEVELS
-from .db import db
-from .errors import ApiError
-from .location import number, parse_location, taken_at_aware, warnings_for
-from .models import Photo, Report, ReportEvent
-from .photos import ProcessedPhoto, inspect, process_photos
-from .storage import StorageError, key_for
+from service.areas import assignment
+from service.db import db
+from service.errors import ApiError
+from service.models import Photo, Report, ReportEvent
+from service.notify import outbox
+from service.reports import deadlines, duplicates
+from service.reports.categories import CATEGORIES, RISK_LEVELS
+from service.reports.location import number, parse_location, taken_at_aware, warnings_for
+from service.reports.photos import ProcessedPhoto, inspect, process_photos
+from service.reports.storage import StorageError, key_for
 
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
@@ -187,5 +189,5 @@ def store_report(report: Report, photos: list[ProcessedPhoto]) -> Report:
         db.session.add(event)
         stage_photos(report, photos, batch, event=event)
         db.session.flush()
-        notify.enqueue(event, report, [report.town.code], _l("新的火灾隐患待受理"))
+        outbox.enqueue(event, report, [report.town.code], _l("新的火灾隐患待受理"))
     return report

@@ -5,10 +5,10 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import select, text
 
-from . import scope
-from .db import db
-from .models import Report
-from .workflow import OPEN
+from service.accounts import scope
+from service.db import db
+from service.models import Report
+from service.reports.workflow import OPEN
 
 MAX_SUGGESTIONS = 5
 

@@ -2,7 +2,7 @@
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from .models import Area, Report, User
+from service.models import Area, Report, User
 
 
 def _same_code(column, user: User) -> ColumnElement:

@@ -25,7 +25,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.template import Template
 
-from .workflow import STATUS_LABELS
+from service.reports.workflow import STATUS_LABELS
 
 STATUS_COLOURS: dict[str, str] = {
     "submitted": "#e53935",

@@ -2,7 +2,7 @@
 
 Forking the web worker itself costs tens of milliseconds (its page tables are large); forking this process,
 which holds only Pillow, costs about one. It is not part of the service package on purpose: started as
-`python service/zygote.py FD`, it imports photo_decode as a plain module and never loads Flask or the DB.
+`python service/reports/zygote.py FD`, it imports photo_decode as a plain module and never loads Flask or the DB.
 
 Wire format (no pickle: a child that decoded hostile bytes is not trusted by the parent):
   request  = struct REQUEST (cpu_s, memory_mb, wall_s) + photo bytes, then EOF

@@ -5,9 +5,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import text
 
-from .db import db
-from .errors import ApiError
-from .workflow import CLOSED
+from service.db import db
+from service.errors import ApiError
+from service.reports.workflow import CLOSED
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
 from geo.boundaries import Boundary
-
-from .db import db
-from .models import Area
+from service.db import db
+from service.models import Area
 
 LEVELS = ("district", "town", "committee")
 

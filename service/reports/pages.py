@@ -8,10 +8,11 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from . import auth, reports, tracking
-from .auth import actor
-from .errors import ApiError
-from .workflow import ACTION_LABELS, moves_for
+from service.accounts import auth
+from service.accounts.auth import actor
+from service.errors import ApiError
+from service.reports import moves, queries
+from service.reports.workflow import ACTION_LABELS, moves_for
 
 bp = Blueprint("tracking", __name__)
 HOME = {"volunteer": "tracking.my_reports", "committee_staff": "tracking.inbox",
@@ -75,8 +76,8 @@ def logout():
 def my_reports():
     """Show a volunteer's own reports with their status timeline."""
     user = actor()
-    mine = [r for r in reports.list_reports(user, limit=200) if r.reporter_id == user.id]
-    timelines = {r.id: reports.events_json(r, user) for r in mine}
+    mine = [r for r in queries.list_reports(user, limit=200) if r.reporter_id == user.id]
+    timelines = {r.id: queries.events_json(r, user) for r in mine}
     return render_template("my_reports.html", reports=mine, timelines=timelines)
 
 
@@ -84,9 +85,9 @@ def my_reports():
 @login_required
 def inbox():
     """Show a committee's hazards to rectify, overdue first."""
-    todo = reports.list_reports(actor(), status="dispatched,rectifying", limit=500)
-    overdue = sorted((r for r in todo if reports.is_overdue(r)), key=lambda r: r.due_at)
-    rest = [r for r in todo if not reports.is_overdue(r)]
+    todo = queries.list_reports(actor(), status="dispatched,rectifying", limit=500)
+    overdue = sorted((r for r in todo if queries.is_overdue(r)), key=lambda r: r.due_at)
+    rest = [r for r in todo if not queries.is_overdue(r)]
     return render_template("inbox.html", overdue=overdue, reports=rest, form=MoveForm())
 
 
@@ -95,10 +96,10 @@ def inbox():
 def queues():
     """Show a supervisor's queues: to accept, to dispatch, to verify, overdue."""
     user = actor()
-    lists = {name: reports.list_reports(user, status=status, limit=500)
+    lists = {name: queries.list_reports(user, status=status, limit=500)
              for name, status in (("to_accept", "submitted"), ("to_dispatch", "accepted"),
                                   ("to_verify", "rectified"))}
-    lists["overdue"] = reports.list_reports(user, overdue=True, limit=500)
+    lists["overdue"] = queries.list_reports(user, overdue=True, limit=500)
     return render_template("queues.html", lists=lists)
 
 
@@ -111,14 +112,14 @@ def detail(report_id: str):
 
 def _detail(report_id: str, error: str | None = None, status: int = 200):
     try:
-        report = reports.get_report(report_id, actor())
+        report = queries.get_report(report_id, actor())
     except ApiError:
         abort(404)
     user = actor()
-    moves = [(to, ACTION_LABELS[(report.status, to)]) for to in moves_for(user.role, report.status)]
-    volunteers = tracking.assignees_json(report, user) if any(to == "dispatched" for to, _label in moves) else []
-    return render_template("detail.html", report=report, data=reports.to_json(report, user),
-                           events=reports.events_json(report, user), moves=moves, form=MoveForm(), error=error,
+    actions = [(to, ACTION_LABELS[(report.status, to)]) for to in moves_for(user.role, report.status)]
+    volunteers = moves.assignees_json(report, user) if any(to == "dispatched" for to, _label in actions) else []
+    return render_template("detail.html", report=report, data=queries.to_json(report, user),
+                           events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
                            volunteers=volunteers), status
 
 
@@ -129,7 +130,7 @@ def move(report_id: str):
     if not MoveForm().validate_on_submit():
         return _detail(report_id, _("页面已过期，请刷新页面后重试。"), 400)
     try:
-        tracking.move(report_id, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000],
+        moves.move(report_id, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000],
                       request.files.getlist("photo"), request.form)
     except ApiError as e:
         if e.status == 404:

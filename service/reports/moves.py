@@ -6,13 +6,15 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from . import deadlines, notify, reports, scope
-from .db import db
-from .errors import ApiError
-from .intake import photo_transaction, read_uploads, stage_photos
-from .models import Area, Report, ReportEvent, User, Volunteer
-from .photos import process_uploads
-from .workflow import CLOSED, STATUS_LABELS, TRANSITIONS, allowed, may
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import Area, Report, ReportEvent, User, Volunteer
+from service.notify import outbox
+from service.reports import deadlines, queries
+from service.reports.intake import photo_transaction, read_uploads, stage_photos
+from service.reports.photos import process_uploads
+from service.reports.workflow import CLOSED, STATUS_LABELS, TRANSITIONS, allowed, may
 
 # Who hears about a move: the committee that must act, or the town that must check.
 NOTIFY = {
@@ -34,7 +36,7 @@ def _check(report: Report, to_status: str, user: User) -> None:
 
 
 def _duplicate_target(raw: str | None, report: Report, user: User) -> uuid.UUID:
-    target = reports.get_report(raw or "", user) if raw else None
+    target = queries.get_report(raw or "", user) if raw else None
     if target is None or target.id == report.id:
         raise ApiError(422, "duplicate_of_required", _("标记为重复时，请填写与之重复的另一条上报编号。"))
     return target.id
@@ -81,7 +83,7 @@ def _apply_clock(report: Report, to_status: str, now: datetime) -> None:
 def move(report_id: str, to_status: str, user: User, note: str = "", files=(), form=None) -> Report:
     """Apply one transition for a user, with its proof, event and notifications, or raise 4xx."""
     form = form or {}
-    report = reports.get_report(report_id, user, for_update=True)
+    report = queries.get_report(report_id, user, for_update=True)
     _check(report, to_status, user)
     photos = []
     if to_status == "rectified":
@@ -111,14 +113,14 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
             credit_verified_report(report)  # pending service hours when the reporter is a volunteer
         if audience:
             level, subject = audience
-            notify.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],
+            outbox.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],
                            subject)
     return report
 
 
 def reassign(report_id: str, committee_code: str, user: User, note: str = "") -> Report:
     """Put a report under another committee (a wrong polygon, a moved pin): supervisors, within scope."""
-    report = reports.get_report(report_id, user, for_update=True)
+    report = queries.get_report(report_id, user, for_update=True)
     if user.role not in ("town_supervisor", "district_admin"):
         raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以改派居村委。"))
     if report.status in CLOSED:
@@ -139,6 +141,6 @@ def reassign(report_id: str, committee_code: str, user: User, note: str = "") ->
     db.session.flush()
     db.session.refresh(report, ["committee", "town"])
     if report.status in ("dispatched", "rectifying"):
-        notify.enqueue(event, report, [committee.code], _l("改派：请整改转来的火灾隐患"))
+        outbox.enqueue(event, report, [committee.code], _l("改派：请整改转来的火灾隐患"))
     db.session.commit()
     return report

@@ -22,8 +22,8 @@ from flask_login import LoginManager, current_user
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .db import db
-from .models import ApiToken, LoginFailure, User
+from service.db import db
+from service.models import ApiToken, LoginFailure, User
 
 ROLES = ("volunteer", "committee_staff", "town_supervisor", "district_admin")
 login_manager = LoginManager()

@@ -9,10 +9,9 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from geo import coords
-
-from .errors import ApiError
-from .photo_check import Header
-from .photos import ProcessedPhoto
+from service.errors import ApiError
+from service.reports.photo_check import Header
+from service.reports.photos import ProcessedPhoto
 
 
 @dataclass(frozen=True)

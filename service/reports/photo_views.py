@@ -7,11 +7,11 @@ people who may see the report, marked private and revalidated, and are a 404 to 
 from flask import Blueprint, abort, current_app, send_file
 from sqlalchemy import select
 
-from . import scope
-from .auth import actor
-from .db import db
-from .models import Photo, Report
-from .storage import KEY_RE, PUBLIC_AREAS
+from service.accounts import scope
+from service.accounts.auth import actor
+from service.db import db
+from service.models import Photo, Report
+from service.reports.storage import KEY_RE, PUBLIC_AREAS
 
 bp = Blueprint("photos", __name__)
 MIMETYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic"}

@@ -13,10 +13,10 @@ from datetime import datetime
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
-from . import photo_check, sandbox
-from .errors import ApiError
-from .photo_check import FORMATS, Header, Limits
-from .photo_decode import PUBLIC_MAX, THUMB_MAX, dhash, hamming
+from service.errors import ApiError
+from service.reports import photo_check, sandbox
+from service.reports.photo_check import FORMATS, Header, Limits
+from service.reports.photo_decode import PUBLIC_MAX, THUMB_MAX, dhash, hamming
 
 __all__ = ["FORMATS", "PUBLIC_MAX", "THUMB_MAX", "ProcessedPhoto", "dhash", "hamming", "inspect", "process_photo",
            "process_photos", "process_uploads"]

@@ -8,12 +8,13 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased, selectinload
 
-from . import deadlines, scope
-from .categories import CATEGORIES, RISK_LEVELS
-from .db import db
-from .errors import ApiError
-from .models import Area, Report, User
-from .workflow import CLOCK_RUNNING, STATUS_LABELS, TRANSITIONS
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import Area, Report, User
+from service.reports import deadlines
+from service.reports.categories import CATEGORIES, RISK_LEVELS
+from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS, TRANSITIONS
 
 MAX_LIST = 1000
 

@@ -7,12 +7,13 @@ from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
-from . import areas, assignment, attempts, categories, duplicates, intake, location, reports, tracking
-from .auth import actor, authenticated_by_token, client_addr
-from .db import db
-from .errors import ApiError
-from .jsonbody import json_body
-from .models import Area, User
+from service.accounts.auth import actor, authenticated_by_token, client_addr
+from service.areas import assignment, boundaries
+from service.db import db
+from service.errors import ApiError
+from service.jsonbody import json_body
+from service.models import Area, User
+from service.reports import attempts, categories, duplicates, intake, location, moves, queries
 
 bp = Blueprint("api", __name__)
 
@@ -58,9 +59,9 @@ def list_categories():
 def list_areas():
     """Return the current boundaries of one level as GeoJSON."""
     level = request.args.get("level", "committee")
-    if level not in areas.LEVELS:
+    if level not in boundaries.LEVELS:
         raise ApiError(422, "bad_level", _("level 只能是 district、town 或 committee。"))
-    return jsonify(areas.feature_collection(level))
+    return jsonify(boundaries.feature_collection(level))
 
 
 @bp.get("/api/v1/areas/lookup")
@@ -99,18 +100,18 @@ def create_report():
 
 @bp.get("/api/v1/reports/<report_id>")
 def get_report(report_id: str):
-    return jsonify(_detail(reports.get_report(report_id, actor())))
+    return jsonify(_detail(queries.get_report(report_id, actor())))
 
 
 def _shown(report, user) -> dict:
     """The report as this user may see it: duplicates only among reports in their own scope."""
-    return reports.to_json(report, user) | {
+    return queries.to_json(report, user) | {
         "possible_duplicates": duplicates.nearby_open(report.id, report.category, user)}
 
 
 def _detail(report) -> dict:
     user = actor()
-    return _shown(report, user) | {"events": reports.events_json(report, user)}
+    return _shown(report, user) | {"events": queries.events_json(report, user)}
 
 
 @bp.get("/api/v1/reports")
@@ -121,9 +122,9 @@ def list_reports():
         limit = int(args.get("limit", 100))
     except ValueError as e:
         raise ApiError(422, "bad_limit", _("limit 必须是整数。")) from e
-    found = reports.list_reports(user, args.get("status", ""), args.get("committee", ""), args.get("town", ""),
+    found = queries.list_reports(user, args.get("status", ""), args.get("committee", ""), args.get("town", ""),
                                  args.get("bbox", ""), limit, overdue=args.get("overdue") in ("1", "true"))
-    return jsonify(reports=reports.serialize(found, user), count=len(found))
+    return jsonify(reports=queries.serialize(found, user), count=len(found))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")
@@ -138,7 +139,7 @@ def transition(report_id: str):
     note = body.get("note") or ""
     if len(note) > 2000:
         raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
-    report = tracking.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
+    report = moves.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
     return jsonify(_detail(report))
 
 
@@ -146,8 +147,8 @@ def transition(report_id: str):
 def assignees(report_id: str):
     """List the volunteers this report may be dispatched to (ids to send as assignee_id)."""
     user = require_user()
-    report = reports.get_report(report_id, user)
-    return jsonify(assignees=tracking.assignees_json(report, user))
+    report = queries.get_report(report_id, user)
+    return jsonify(assignees=moves.assignees_json(report, user))
 
 
 @bp.post("/api/v1/reports/<report_id>/reassign")
@@ -158,5 +159,5 @@ def reassign(report_id: str):
     if not isinstance(body, dict) or not isinstance(body.get("committee"), str) or not isinstance(
             body.get("note") or "", str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"committee\": 居村委代码, \"note\": 备注}。"))
-    report = tracking.reassign(report_id, body["committee"], user, str(body.get("note") or "")[:2000])
+    report = moves.reassign(report_id, body["committee"], user, str(body.get("note") or "")[:2000])
     return jsonify(_detail(report))

@@ -6,9 +6,11 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from . import auth, deadlines, notify
-from .db import db
-from .models import Area, AreaContact, User
+from service.accounts import auth
+from service.db import db
+from service.models import Area, AreaContact, User
+from service.notify import outbox
+from service.reports import deadlines
 
 users_group = click.Group("users", help="Manage accounts.")
 contacts_group = click.Group("contacts", help="Where each area's notifications go.")
@@ -142,7 +144,7 @@ def escalate() -> None:
 def notify_command(loop: bool, interval: float) -> None:
     """Deliver due notifications from the outbox."""
     while True:
-        sent, failed = notify.deliver_due()
+        sent, failed = outbox.deliver_due()
         click.echo(f"sent {sent}, failed {failed} (will retry)")
         if not loop:
             return

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from .db import db
+from service.db import db
 
 
 @dataclass

@@ -17,8 +17,8 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from .db import db
-from .models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
+from service.db import db
+from service.models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
 
 
 def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subject) -> int:
@@ -40,8 +40,8 @@ def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subje
 
 
 def _text(report: Report, subject: str) -> str:
-    from .categories import CATEGORIES
-    from .workflow import STATUS_LABELS
+    from service.reports.categories import CATEGORIES
+    from service.reports.workflow import STATUS_LABELS
 
     zone = ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
     due = report.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if report.due_at else "—"

@@ -1,0 +1,1 @@
+"""Users, roles, scope, tokens and sign-in."""

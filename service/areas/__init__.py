@@ -1,0 +1,1 @@
+"""Boundaries, generations, the assignment query and lookup."""

@@ -1,0 +1,1 @@
+"""Intake, photos and storage, duplicates, the workflow table, moves, deadlines and escalation."""
