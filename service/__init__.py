@@ -57,6 +57,24 @@ class InMemoryUploads(Request):
         return io.BytesIO()
 
 
+def _register_blueprints(app: Flask) -> None:
+    """One blueprint per user-facing area (plus the health check)."""
+    from service.accounts.views import bp as accounts_bp
+    from service.areas.views import bp as areas_bp
+    from service.db import health
+    from service.maps.views import bp as maps_bp
+    from service.reports.api import bp as reports_api_bp
+    from service.reports.pages import bp as reports_bp
+    from service.reports.photo_views import bp as photos_bp
+    from service.volunteers import bp as volunteers_bp
+
+    # Bearer clients need no CSRF token; cookie sessions are checked in each API's before_request.
+    csrf.exempt(reports_api_bp)
+    csrf.exempt(volunteers_bp)
+    for bp in (health, areas_bp, reports_api_bp, reports_bp, photos_bp, accounts_bp, maps_bp, volunteers_bp):
+        app.register_blueprint(bp)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure an app instance."""
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
@@ -75,19 +93,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["photo_storage"] = LocalStorage(app.config["PHOTO_DIR"])
     errors.init_app(app)
 
-    from service.maps.views import bp as pages_bp
-    from service.reports.api import bp as api_bp
-    from service.reports.pages import bp as tracking_bp
-    from service.reports.photo_views import bp as photos_bp
-    from service.volunteers import bp as volunteers_bp
-
-    csrf.exempt(api_bp)  # bearer clients; cookie sessions are checked in the API's before_request
-    app.register_blueprint(api_bp)
-    app.register_blueprint(tracking_bp)
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(photos_bp)
-    csrf.exempt(volunteers_bp)  # API too: the same cookie-session check runs in its before_request
-    app.register_blueprint(volunteers_bp)
+    _register_blueprints(app)
 
     @app.after_request
     def remember_language(response):

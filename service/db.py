@@ -1,6 +1,7 @@
-"""The database handle shared by the app, the CLI and Alembic."""
+"""The database handle shared by the app, the CLI and Alembic, and the health check that pings it."""
+from flask import Blueprint, jsonify
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
 
 # Stable constraint names so Alembic revisions can drop what they create.
 NAMING = {
@@ -12,3 +13,15 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+health = Blueprint("health", __name__)
+
+
+@health.get("/healthz")
+def healthz():
+    """Report whether the app and its database answer."""
+    try:
+        db.session.execute(text("SELECT 1"))
+    except Exception:  # any DB failure means unhealthy, whatever the driver raised
+        db.session.rollback()
+        return jsonify(status="degraded", db="down"), 503
+    return jsonify(status="ok", db="ok")

@@ -6,7 +6,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
-METHODS = [("service/**.py", "python"), ("service/templates/**.html", "jinja2")]
+METHODS = [("service/**.py", "python"), ("service/**/templates/**.html", "jinja2")]
 
 
 def _source_messages() -> set[str]:

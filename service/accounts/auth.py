@@ -31,7 +31,7 @@ login_manager = LoginManager()
 
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
-    login_manager.login_view = "tracking.login"
+    login_manager.login_view = "accounts.login"
     login_manager.login_message = None  # the login page explains itself
 
 

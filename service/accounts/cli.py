@@ -1,19 +1,16 @@
-"""Commands for people and deliveries: users, area contacts, escalation and the notification outbox."""
+"""Account commands: create, list, tokens, passwords, disable."""
 import sys
-import time
 
 import click
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from service.accounts import auth
+from service.areas.cli import area_option
 from service.db import db
-from service.models import Area, AreaContact, User
-from service.notify import outbox
-from service.reports import deadlines
+from service.models import User
 
 users_group = click.Group("users", help="Manage accounts.")
-contacts_group = click.Group("contacts", help="Where each area's notifications go.")
 
 
 def _password_from_stdin() -> str:
@@ -21,15 +18,6 @@ def _password_from_stdin() -> str:
     if len(password) < 8:
         raise click.ClickException("the password must have at least 8 characters")
     return password
-
-
-def _area(code: str | None) -> Area | None:
-    if not code:
-        return None
-    area = db.session.scalar(select(Area).where(Area.code == code).order_by(Area.generation.desc()).limit(1))
-    if area is None:
-        raise click.ClickException(f"no area with code {code}")
-    return area
 
 
 @users_group.command("create")
@@ -42,7 +30,7 @@ def _area(code: str | None) -> Area | None:
 @with_appcontext
 def users_create(name, phone, role, area_code, password_stdin, token) -> None:
     """Create an account."""
-    area = _area(area_code)
+    area = area_option(area_code)
     needed = {"committee_staff": "committee", "town_supervisor": "town"}.get(role)
     if needed and (area is None or area.level != needed):
         raise click.ClickException(f"--area must be a {needed} code for {role}")
@@ -114,41 +102,4 @@ def users_disable(phone: str) -> None:
     click.echo(f"disabled {phone}; its sessions ended and tokens revoked")
 
 
-@contacts_group.command("add")
-@click.option("--area", "area_code", required=True)
-@click.option("--webhook", help="A chat-robot webhook URL.")
-@click.option("--email", help="An e-mail address.")
-@with_appcontext
-def contacts_add(area_code: str, webhook: str | None, email: str | None) -> None:
-    """Send an area's notifications to a webhook or an e-mail address."""
-    if bool(webhook) == bool(email):
-        raise click.ClickException("give exactly one of --webhook or --email")
-    channel, target = ("webhook", webhook) if webhook else ("email", email)
-    db.session.add(AreaContact(area_id=_area(area_code).id, channel=channel, target=target))
-    db.session.commit()
-    click.echo(f"{area_code}: {channel} {target}")
-
-
-@click.command("escalate")
-@with_appcontext
-def escalate() -> None:
-    """Escalate overdue reports to the town, then the district (safe to run repeatedly)."""
-    counts = deadlines.escalate()
-    click.echo(f"escalated to town: {counts['town']}, to district: {counts['district']}")
-
-
-@click.command("notify")
-@click.option("--loop", is_flag=True, help="Keep delivering until interrupted.")
-@click.option("--interval", default=10.0, show_default=True, help="Seconds between rounds with --loop.")
-@with_appcontext
-def notify_command(loop: bool, interval: float) -> None:
-    """Deliver due notifications from the outbox."""
-    while True:
-        sent, failed = outbox.deliver_due()
-        click.echo(f"sent {sent}, failed {failed} (will retry)")
-        if not loop:
-            return
-        time.sleep(interval)
-
-
-COMMANDS = (users_group, contacts_group, escalate, notify_command)
+COMMANDS = (users_group,)

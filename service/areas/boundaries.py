@@ -18,6 +18,14 @@ def current_generation(level: str) -> int:
     return db.session.scalar(select(func.coalesce(func.max(Area.generation), 0)).where(Area.level == level))
 
 
+def latest(code: str, level: str | None = None) -> Area | None:
+    """The newest generation's row for an area code (codes are stable across generations, ids are not)."""
+    query = select(Area).where(Area.code == code)
+    if level is not None:
+        query = query.where(Area.level == level)
+    return db.session.scalar(query.order_by(Area.generation.desc()).limit(1))
+
+
 def current_areas(level: str):
     """Select the areas of the current generation of a level."""
     return select(Area).where(Area.level == level, Area.generation == current_generation(level))

@@ -1,29 +1,15 @@
-"""Pages people open in a browser: the mobile report form and the supervisors' map."""
-from flask import Blueprint, current_app, redirect, render_template, url_for
+"""The supervisors' map page."""
+from flask import Blueprint, current_app, url_for
 from flask_login import login_required
 
 from service.accounts.auth import actor
 from service.areas import boundaries
 from service.maps import page
-from service.reports import categories, queries
+from service.reports import queries
 from service.reports.workflow import STATUS_LABELS
 
-bp = Blueprint("pages", __name__)
+bp = Blueprint("maps", __name__)
 MAP_REPORT_LIMIT = 2000  # until the bbox/cluster endpoint exists, the map shows the newest N
-
-
-@bp.get("/")
-def index():
-    """Send people to their working page: the report form, or their role's home once signed in."""
-    from service.reports.pages import home_url
-
-    return redirect(home_url())
-
-
-@bp.get("/report")
-def report_form():
-    """Show the mobile page to photograph and send a hazard."""
-    return render_template("report.html", catalogue=categories.as_json())
 
 
 @bp.get("/map")
@@ -40,7 +26,7 @@ def hazard_map():
             "category_label": data["category_name"], "description": r.description,
             "committee_name": r.committee.name, "created_local": localtime(r.created_at),
             "thumb_url": data["thumbnails"][0] if data["thumbnails"] else None,
-            "detail_url": url_for("tracking.detail", report_id=data["id"]),
+            "detail_url": url_for("reports.detail", report_id=data["id"]),
         })
     html = page.render_map(
         boundaries.feature_collection("committee"), rows,

@@ -1,21 +1,18 @@
-"""The native JSON API, /api/v1: health, categories, areas, reports, transitions and overdue lists."""
+"""The native JSON API for reports, /api/v1: categories, reports, transitions and overdue lists."""
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
-from sqlalchemy import text
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
 from service.accounts.auth import actor, authenticated_by_token, client_addr
-from service.areas import assignment, boundaries
-from service.db import db
 from service.errors import ApiError
 from service.jsonbody import json_body
-from service.models import Area, User
-from service.reports import attempts, categories, duplicates, intake, location, moves, queries
+from service.models import User
+from service.reports import attempts, categories, duplicates, intake, moves, queries
 
-bp = Blueprint("api", __name__)
+bp = Blueprint("reports_api", __name__)
 
 
 @bp.before_request
@@ -39,45 +36,9 @@ def require_user() -> User:
     return user
 
 
-@bp.get("/healthz")
-def healthz():
-    """Report whether the app and its database answer."""
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any DB failure means unhealthy, whatever the driver raised
-        db.session.rollback()
-        return jsonify(status="degraded", db="down"), 503
-    return jsonify(status="ok", db="ok")
-
-
 @bp.get("/api/v1/categories")
 def list_categories():
     return jsonify(categories.as_json())
-
-
-@bp.get("/api/v1/areas")
-def list_areas():
-    """Return the current boundaries of one level as GeoJSON."""
-    level = request.args.get("level", "committee")
-    if level not in boundaries.LEVELS:
-        raise ApiError(422, "bad_level", _("level 只能是 district、town 或 committee。"))
-    return jsonify(boundaries.feature_collection(level))
-
-
-@bp.get("/api/v1/areas/lookup")
-def lookup_area():
-    """Tell which committee and town cover a point."""
-    loc = location.parse_location(request.args, photo=None)
-    found = assignment.assign_point(loc.lon, loc.lat)
-    if found is None:
-        raise ApiError(422, "outside_area", _("该位置不在服务范围内，请确认坐标。"))
-    committee, town = db.session.get(Area, found.committee_id), db.session.get(Area, found.town_id)
-    return jsonify(
-        location={"lon": round(loc.lon, 7), "lat": round(loc.lat, 7)},
-        committee={"code": committee.code, "name": committee.name, "kind": committee.kind},
-        town={"code": town.code, "name": town.name},
-        assignment={"method": found.method, "distance_m": round(found.distance_m, 2)},
-    )
 
 
 def _public_report_allowed() -> None:

@@ -7,9 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from service.accounts import scope
+from service.areas import boundaries
 from service.db import db
 from service.errors import ApiError
-from service.models import Area, Report, ReportEvent, User, Volunteer
+from service.models import Report, ReportEvent, User, Volunteer
 from service.notify import outbox
 from service.reports import deadlines, queries
 from service.reports.intake import photo_transaction, read_uploads, stage_photos
@@ -125,8 +126,7 @@ def reassign(report_id: str, committee_code: str, user: User, note: str = "") ->
         raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以改派居村委。"))
     if report.status in CLOSED:
         raise ApiError(409, "report_closed", _("该上报已办结，不能再改派居村委。"))
-    committee = db.session.scalar(select(Area).where(Area.level == "committee", Area.code == committee_code)
-                                  .order_by(Area.generation.desc()).limit(1))
+    committee = boundaries.latest(committee_code, "committee")
     if committee is None or not scope.may_manage_committee(user, committee):
         raise ApiError(422, "committee_out_of_scope", _("目标居村委不存在或不在您的管辖范围内。"))
     if committee.code == report.committee.code:
