@@ -28,21 +28,15 @@ def select_locale() -> str:
 
 def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
-    from zoneinfo import ZoneInfo
 
+    from service import localtime
     from service.reports.categories import CATEGORIES
     from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
 
-    zone = ZoneInfo(app.config["LOCAL_TIMEZONE"])
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
                                  clock_running=CLOCK_RUNNING)
 
-    def localtime(t: datetime | str | None) -> str:
-        if isinstance(t, str):
-            t = datetime.fromisoformat(t)
-        return t.astimezone(zone).strftime("%Y-%m-%d %H:%M") if t else "—"
-
-    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["localtime"] = localtime.show
 
     @app.context_processor
     def now():

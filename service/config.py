@@ -2,6 +2,8 @@
 import os
 from pathlib import Path
 
+from service.maps.tiles import PROVIDERS
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,9 +91,10 @@ class Config:
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
         self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
         self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)
-        self.MAP_TILES_URL = env("MAP_TILES_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")  # WGS-84
-        self.AMAP_TILES_URL = env("AMAP_TILES_URL", "https://webrd0{s}.is.autonavi.com/appmaptile"
-                                  "?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}")  # GCJ-02, report page
+        # Base maps: the supervisors' map and the report page's WGS-84 choice, and the report page's GCJ-02 choice.
+        self.MAP_TILES_URL = env("MAP_TILES_URL", PROVIDERS["osm"].url)
+        self.AMAP_TILES_URL = env("AMAP_TILES_URL", PROVIDERS["amap"].url)
+        self.MAP_TILES_ATTRIBUTION = env("MAP_TILES_ATTRIBUTION", "")  # empty: the known provider's own credit
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
         self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
+from .reports.workflow import OPEN_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 
@@ -146,7 +147,7 @@ class Report(db.Model):
         Index("ix_report_reporter_ip_created", "reporter_ip", "created_at"),
         Index("ix_report_due_at", "due_at"),
         Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
-              postgresql_where=text("status IN ('submitted', 'accepted', 'dispatched', 'rectifying', 'rectified')")),
+              postgresql_where=text(f"status IN ({OPEN_SQL})")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

@@ -130,10 +130,9 @@
     map = L.map("pick-map", { zoomControl: false }).setView(start, deviceFix ? 17 : 13);
     L.control.zoom({ zoomInTitle: msg.msgZoomIn, zoomOutTitle: msg.msgZoomOut }).addTo(map);
     layers = {
-      osm: L.tileLayer(OSM_URL, { maxNativeZoom: 19, maxZoom: MAX_ZOOM,
-        attribution: '<a href="https://www.openstreetmap.org/copyright">' + msg.msgOsmCredit + "</a>" }),
+      osm: L.tileLayer(OSM_URL, { maxNativeZoom: 19, maxZoom: MAX_ZOOM, attribution: msg.creditWgs84 }),
       amap: L.tileLayer(AMAP_URL, { subdomains: "1234", maxNativeZoom: 18, maxZoom: MAX_ZOOM,
-        attribution: msg.msgAmapCredit })
+        attribution: msg.creditGcj02 })
     };
     layers[basemap].addTo(map);
     map.on("click", function (e) { place(e.latlng); });

@@ -89,9 +89,10 @@ def test_the_process_zone_really_changes(process_tz):
 ])
 def test_times_show_in_local_time_whatever_the_process_zone(app, process_tz, utc, local):
     localtime = app.jinja_env.filters["localtime"]
-    assert localtime(utc) == localtime(utc.isoformat()) == localtime(utc.astimezone(ZoneInfo(process_tz))) == local
     naive_exif = datetime.strptime(local, "%Y-%m-%d %H:%M")  # a phone in the programme's zone wrote this
-    with app.app_context():
+    with app.app_context():  # the zone is the app's LOCAL_TIMEZONE
+        assert localtime(utc) == localtime(utc.isoformat()) == localtime(utc.astimezone(ZoneInfo(process_tz))) \
+            == local
         assert location.taken_at_aware(SimpleNamespace(taken_at=naive_exif)) == utc.replace(second=0)
 
 

@@ -14,6 +14,7 @@ import folium
 import pytest
 
 from service.maps.page import STATUS_COLOURS, STATUS_LABELS, inert, render_map, safe_url, script_json
+from service.maps.tiles import PROVIDERS, TileSource, provider_of
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 XSS_SCRIPT = "<script>alert(1)</script>"
@@ -120,7 +121,7 @@ def test_page_shell(page_html):
     assert '<html lang="zh-CN">' in page_html
     assert "<title>火患地图</title>" in page_html
     assert "https://tile.openstreetmap.org/{z}/{x}/{y}.png" in page_html
-    assert "OpenStreetMap contributors" in page_html
+    assert json.dumps("© OpenStreetMap 贡献者")[1:-1] in page_html  # folium writes \\u escapes
     assert "fitBounds" in page_html
     data = map_data(page_html)
     assert data["legend"] == [[STATUS_LABELS[s], c] for s, c in STATUS_COLOURS.items()]
@@ -132,7 +133,7 @@ def test_custom_tiles_and_center():
         AREAS,
         REPORTS[:1],
         static_url=static_url,
-        tiles_url="/tiles/{z}/{x}/{y}.png",
+        tiles=TileSource("/tiles/{z}/{x}/{y}.png", "本地瓦片", "wgs84"),
         center=(31.2, 121.5),
         zoom=13,
     )
@@ -178,7 +179,7 @@ def test_template_syntax_in_data_is_never_evaluated(payload):
 @pytest.mark.parametrize("setting", ["/t/{{7*7}}/{z}/{x}/{y}.png", "/t/{%raw%}/{z}.png", "/t/{#/{z}.png"])
 def test_template_syntax_in_settings_is_refused(setting):
     with pytest.raises(ValueError, match="template delimiters"):
-        render_map(AREAS, [], static_url=static_url, tiles_url=setting)
+        render_map(AREAS, [], static_url=static_url, tiles=TileSource(setting, "x", "wgs84"))
 
 
 def test_inert_passes_plain_text_and_tile_placeholders():
@@ -298,3 +299,11 @@ def test_popup_and_tooltip_show_user_text_literally(offline_page):
     assert f"西许{XSS_IMG}居委会" in tooltip.inner_text() and "310112001003" in tooltip.inner_text()
     page.wait_for_timeout(300)  # give any injected onerror handler a chance to fire
     assert log["dialogs"] == [] and log["errors"] == []
+
+
+def test_the_credit_follows_the_tile_provider():
+    assert provider_of("https://tile.openstreetmap.org/{z}/{x}/{y}.png") is PROVIDERS["osm"]
+    assert provider_of("https://webrd01.is.autonavi.com/appmaptile?x={x}") is PROVIDERS["amap"]
+    assert provider_of("https://evil-autonavi.com/{z}") is None  # a suffix match is by whole labels
+    page = render_map(AREAS, [], static_url=static_url, tiles=PROVIDERS["amap"])
+    assert json.dumps("© 高德地图")[1:-1] in page and "OpenStreetMap" not in page

@@ -66,3 +66,17 @@ def test_models_match_the_migrations(database_url):
         diff = compare_metadata(ctx, db.metadata)
     engine.dispose()
     assert diff == []
+
+
+def test_the_open_index_covers_exactly_the_open_statuses(database_url):
+    """Open statuses are stated once (workflow.OPEN): the migrated partial index must agree with them."""
+    import re
+
+    from service.reports.workflow import OPEN
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        predicate = conn.scalar(text("SELECT pg_get_expr(indpred, indrelid) FROM pg_index"
+                                     " WHERE indexrelid = 'ix_report_open_geog'::regclass"))
+    engine.dispose()
+    assert set(re.findall(r"'(\w+)'", predicate)) == set(OPEN)

@@ -25,6 +25,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.template import Template
 
+from service.maps.tiles import PROVIDERS, TileSource
 from service.reports.workflow import STATUS_LABELS
 
 STATUS_COLOURS: dict[str, str] = {
@@ -39,8 +40,6 @@ STATUS_COLOURS: dict[str, str] = {
 }
 UNKNOWN_COLOUR = "#000000"
 
-DEFAULT_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-TILES_ATTRIBUTION = "© OpenStreetMap contributors"  # licence text: stays as OSM words it
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
@@ -214,7 +213,7 @@ def render_map(
     reports: list[dict],
     *,
     static_url: Callable[[str], str],
-    tiles_url: str | None = None,
+    tiles: TileSource | None = None,
     center: tuple[float, float] | None = None,
     zoom: int = 11,
 ) -> str:
@@ -230,7 +229,8 @@ def render_map(
     if fit is not None:
         _FitBounds(fit).add_to(fmap)
     # Added after fitting so the first tile requests are already for the fitted view.
-    folium.TileLayer(tiles=inert(tiles_url or DEFAULT_TILES_URL), attr=inert(TILES_ATTRIBUTION),
+    tiles = tiles or PROVIDERS["osm"]
+    folium.TileLayer(tiles=inert(tiles.url), attr=inert(str(tiles.attribution)),
                      name=inert(_("底图")), max_zoom=19, control=False).add_to(fmap)
     page = fmap.get_root().render()
     data = script_json(map_data(fmap.get_name(), features, reports))

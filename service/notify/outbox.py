@@ -11,12 +11,12 @@ import urllib.request
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
+from service import localtime
 from service.db import db
 from service.models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
 
@@ -43,8 +43,7 @@ def _text(report: Report, subject: str) -> str:
     from service.reports.categories import CATEGORIES
     from service.reports.workflow import STATUS_LABELS
 
-    zone = ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
-    due = report.due_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if report.due_at else "—"
+    due = localtime.show(report.due_at)
     link = f"{current_app.config['PUBLIC_BASE_URL']}/reports/{report.id}"
     return (f"【火患随手拍】{subject}\n{CATEGORIES[report.category].name} · {report.committee.name} · "
             f"{report.town.name}\n状态：{STATUS_LABELS[report.status]}　整改期限：{due}\n"

@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from service.accounts import scope
 from service.db import db
 from service.models import Report
-from service.reports.workflow import OPEN
+from service.reports.workflow import OPEN_SQL
 
 MAX_SUGGESTIONS = 5
 
@@ -18,7 +18,7 @@ NEARBY_SQL = text(f"""
     SELECT o.id, ST_Distance(o.location::geography, r.geog) AS d
       FROM (SELECT location::geography AS geog FROM report WHERE id = :id) r, report o
      WHERE o.id <> :id AND o.category = :category
-       AND o.status IN ({", ".join(f"'{s}'" for s in sorted(OPEN))})
+       AND o.status IN ({OPEN_SQL})
        AND o.created_at > now() - :window
        AND ST_DWithin(o.location::geography, r.geog, :radius)
      ORDER BY o.location::geography <-> r.geog, o.id

@@ -2,13 +2,13 @@
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from geo import coords
+from service import localtime
 from service.errors import ApiError
 from service.reports.photo_check import Header
 from service.reports.photos import ProcessedPhoto
@@ -63,9 +63,7 @@ def taken_at_aware(photo: ProcessedPhoto) -> datetime | None:
     """Return the EXIF capture time, read as local time of the programme's timezone."""
     if photo.taken_at is None:
         return None
-    if photo.taken_at.tzinfo is not None:
-        return photo.taken_at
-    return photo.taken_at.replace(tzinfo=ZoneInfo(current_app.config["LOCAL_TIMEZONE"]))
+    return localtime.attach(photo.taken_at)
 
 
 def warnings_for(loc: Location, photos: list[ProcessedPhoto], accuracy_m: float | None) -> list[str]:

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.errors import ApiError
+from service.maps.tiles import base_layer, report_layers
 from service.reports import categories, moves, queries
 from service.reports.workflow import ACTION_LABELS, moves_for
 
@@ -19,7 +20,7 @@ class MoveForm(FlaskForm):
 @bp.get("/report")
 def report_form():
     """Show the mobile page to photograph and send a hazard."""
-    return render_template("reports/report.html", catalogue=categories.as_json())
+    return render_template("reports/report.html", catalogue=categories.as_json(), layers=report_layers())
 
 
 @bp.get("/me/reports")
@@ -71,7 +72,7 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     volunteers = moves.assignees_json(report, user) if any(to == "dispatched" for to, _label in actions) else []
     return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
-                           volunteers=volunteers), status
+                           volunteers=volunteers, tiles=base_layer()), status
 
 
 @bp.post("/reports/<report_id>/move")

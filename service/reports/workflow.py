@@ -32,6 +32,8 @@ CLOSED = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 OPEN = frozenset(TRANSITIONS) - CLOSED
 # The deadline clock runs in these statuses; it stops once the work is reported done.
 CLOCK_RUNNING = OPEN - {"rectified"}
+# OPEN as an SQL list literal: a partial index is only used when the query repeats its predicate literally.
+OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN))
 # Each move's wording for people (events, notifications, buttons).
 ACTION_LABELS = {
     ("submitted", "accepted"): _l("受理"),

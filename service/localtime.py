@@ -1,0 +1,23 @@
+"""People's clock: times are stored in UTC and shown in LOCAL_TIMEZONE (Asia/Shanghai), in one format."""
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+FORMAT = "%Y-%m-%d %H:%M"
+
+
+def zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
+
+
+def show(t: datetime | str | None) -> str:
+    """'YYYY-MM-DD HH:MM' in local time, or '—' when there is no time."""
+    if isinstance(t, str):
+        t = datetime.fromisoformat(t)
+    return t.astimezone(zone()).strftime(FORMAT) if t else "—"
+
+
+def attach(t: datetime) -> datetime:
+    """Read a naive time (EXIF carries no zone) as local time; aware times pass unchanged."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=zone())
