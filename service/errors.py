@@ -1,5 +1,5 @@
-"""API errors: a status, a stable code and a message a person can act on (Chinese by default)."""
-from flask import Flask, jsonify, request
+"""Errors: a status, a stable code and a message a person can act on (Chinese by default), as JSON or a page."""
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -13,6 +13,9 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.extra = status, code, message, extra
 
     def response(self):
+        """JSON for API callers, a page for people in a browser."""
+        if not _wants_json():
+            return render_template("error.html", status=self.status, message=self.message), self.status
         body = {"error": {"code": self.code, "message": self.message, **self.extra}}
         return jsonify(body), self.status
 
@@ -42,7 +45,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
-        if not _wants_json():
+        if e.code in (301, 302, 303, 307, 308) or e.code is None:
             return e
         code, message = _http_message(e)
         return ApiError(e.code or 500, code, message).response()
