@@ -3,7 +3,7 @@
 branca re-renders every folium element's output as a template, so a folium/branca element, a Template, an
 Element, Markup or render_template_string built from data would run that data as code. This test reads the
 source: each such call may take only literals, module constants, numbers we computed, or values passed
-through ``mapview.inert()``; and no HTML template may switch autoescaping off or mark text ``|safe``.
+through ``maps.page.inert()``; and no HTML template may switch autoescaping off or mark text ``|safe``.
 """
 import ast
 import re
