@@ -1,10 +1,10 @@
-// The supervisors' map: draws the boundaries, reports and legend that service/mapview.py ships as inert JSON
-// (<script type="application/json" id="hazard-map-data">) onto the Leaflet map that folium created.
-// Every piece of user text goes into the page as a DOM text node, never as HTML.
+// The supervisors' map: committees and reports come as vector tiles (service/maps/vector_tiles.py) drawn by
+// Leaflet.VectorGrid on the map folium created; settings arrive as inert JSON (<script id="hazard-map-data">).
+// Popups are fetched on demand from the JSON API. Every piece of user text becomes a DOM text node, never HTML.
 (function () {
   "use strict";
   var source = document.getElementById("hazard-map-data");
-  if (!source || !window.L) return;
+  if (!source || !window.L || !L.vectorGrid) return;
   var data = JSON.parse(source.textContent);
   var map = window[data.map];
   var labels = data.labels;
@@ -13,79 +13,170 @@
   function el(tag, className, text) {
     var node = document.createElement(tag);
     if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
+    if (text !== undefined && text !== null) node.textContent = text;
     return node;
   }
 
   function row(label, value) {
     var div = el("div");
     div.appendChild(el("b", null, label + "："));
-    div.appendChild(document.createTextNode(value));
+    div.appendChild(document.createTextNode(value === undefined || value === null ? "" : String(value)));
     return div;
   }
 
-  function popup(r) {
+  // --- reports: single points from DETAIL_ZOOM on, counted grid cells below it ---
+  // Radii stay above 10 px: Leaflet treats a smaller circle as a marker and asks it for a LatLng, which
+  // VectorGrid's tile-local symbols do not have, so the click would never reach us.
+  var MIN_RADIUS = 11;
+  function pointStyle(p) {
+    return { radius: MIN_RADIUS, weight: 2, color: "#ffffff", fill: true, fillColor: data.colours[p.status] || "#000000",
+             fillOpacity: 0.9, className: "hazard-report" };
+  }
+  function clusterStyle(p) {
+    return { radius: Math.min(30, MIN_RADIUS + 3 * Math.log2(p.count)), weight: 2, color: "#ffffff", fill: true,
+             fillColor: p.overdue > 0 ? "#e53935" : "#fb8c00", fillOpacity: 0.8, className: "hazard-cluster" };
+  }
+  var reports = L.vectorGrid.protobuf(data.tiles.reports, {
+    vectorTileLayerStyles: { reports: pointStyle, clusters: clusterStyle },
+    interactive: true, maxNativeZoom: 22, maxZoom: 22,
+    getFeatureId: function (f) { return f.properties.id; }
+  });
+
+  function reportPopup(r) {
     var box = el("div", "hazard-popup");
-    box.appendChild(row(labels.category, r.category));
-    box.appendChild(row(labels.status, r.status));
-    box.appendChild(row(labels.committee, r.committee));
-    box.appendChild(row(labels.created, r.created));
+    box.appendChild(row(labels.category, r.category_name));
+    box.appendChild(row(labels.status, r.status_label));
+    box.appendChild(row(labels.committee, r.committee && r.committee.name));
+    box.appendChild(row(labels.created, r.created_local));
     box.appendChild(el("p", "desc", r.description));
-    if (r.thumb && SAFE_URL.test(r.thumb)) {
+    var thumb = r.thumbnails && r.thumbnails[0];
+    if (thumb && SAFE_URL.test(thumb)) {
       var img = el("img");
-      img.src = r.thumb;
+      img.src = thumb;
       img.alt = labels.photo;
-      img.loading = "lazy";
       box.appendChild(img);
     }
     var link = el("a", null, labels.detail);
-    link.href = SAFE_URL.test(r.detail) ? r.detail : "#";
+    link.href = data.reportPage.replace("ID", encodeURIComponent(r.id));
     box.appendChild(link);
     return box;
   }
 
-  function tooltip(layer) {
-    var p = layer.feature.properties;
-    var box = el("div");
-    box.appendChild(row(labels.committee, p.name));
-    box.appendChild(row(labels.code, p.code));
-    return box;
+  function openReport(id, latlng) {
+    var popup = L.popup({ maxWidth: 280, minWidth: 200 }).setLatLng(latlng)
+      .setContent(el("div", "hazard-popup", labels.loading)).openOn(map);
+    fetch(data.reportApi.replace("ID", encodeURIComponent(id)), { credentials: "same-origin",
+                                                                   headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (r) { popup.setContent(reportPopup(r)); })
+      .catch(function () { popup.setContent(el("div", "hazard-popup", labels.load_failed)); });
   }
 
-  var areas = L.geoJSON(data.areas, {
-    style: { color: "#37474f", weight: 1, fillColor: "#90a4ae", fillOpacity: 0.08 },
-    onEachFeature: function (feature, layer) {
-      layer.on("mouseover", function () { layer.setStyle({ weight: 3, fillOpacity: 0.2 }); });
-      layer.on("mouseout", function () { areas.resetStyle(layer); });
-    }
-  }).bindTooltip(tooltip, { sticky: true }).addTo(map);
-
-  var reports = L.featureGroup();
-  data.reports.forEach(function (r) {
-    try {  // one malformed row costs that marker, never the page
-      L.circleMarker([r.lat, r.lon], {
-        radius: 8, color: "#ffffff", weight: 2, fillColor: r.colour, fillOpacity: 0.9, className: "hazard-report"
-      }).bindPopup(function () { return popup(r); }, { maxWidth: 280, minWidth: 200 }).addTo(reports);
-    } catch (err) {
-      if (window.console) console.warn(labels.bad_row, err);
-    }
+  reports.on("click", function (e) {
+    var p = e.layer.properties;
+    if (p.id) { openReport(p.id, e.latlng); return; }
+    map.setView(e.latlng, Math.min(Math.max(map.getZoom() + 2, 1), data.detailZoom));  // a cluster: zoom in
   });
-  reports.addTo(map);
+  reports.on("mouseover", function (e) {
+    var p = e.layer.properties;
+    if (p.count === undefined) return;
+    var box = el("div");
+    box.appendChild(row(labels.count, p.count));
+    box.appendChild(row(labels.overdue, p.overdue));
+    box.appendChild(el("div", null, labels.zoom_in));
+    L.tooltip({ sticky: true }).setLatLng(e.latlng).setContent(box).openOn(map);
+  });
 
+  // --- committees: a choropleth of open reports, scoped like every other query ---
+  function shade(open) {
+    if (!open) return "#f5f5f5";
+    if (open < 5) return "#ffe0b2";
+    if (open < 20) return "#ffb74d";
+    if (open < 50) return "#fb8c00";
+    return "#e65100";
+  }
+  var committees = L.vectorGrid.protobuf(data.tiles.committees, {
+    vectorTileLayerStyles: {
+      committees: function (p) {
+        return { weight: 1, color: "#37474f", fill: true, fillColor: shade(p.open), fillOpacity: 0.35,
+                 className: "hazard-committee" };
+      }
+    },
+    interactive: true, maxNativeZoom: 22, maxZoom: 22
+  });
+  committees.on("click", function (e) {
+    var p = e.layer.properties, box = el("div");
+    box.appendChild(row(labels.committee, p.name));
+    box.appendChild(row(labels.code, p.code));
+    box.appendChild(row(labels.open, p.open));
+    box.appendChild(row(labels.overdue, p.overdue));
+    L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
+  });
+
+  committees.addTo(map);
+  reports.addTo(map);
   var overlays = {};
-  overlays[labels.areas] = areas;
+  overlays[labels.areas] = committees;
   overlays[labels.reports] = reports;
   L.control.layers(null, overlays, { collapsed: false }).addTo(map);
 
+  // --- legend and the filter form (its state lives in the URL, so a link reproduces the view) ---
   var legend = el("div", "hazard-legend");
   legend.appendChild(el("b", null, labels.legend));
   data.legend.forEach(function (item) {
-    var line = el("div");
-    var dot = el("i");
+    var line = el("div"), dot = el("i");
     dot.style.background = item[1];
     line.appendChild(dot);
     line.appendChild(document.createTextNode(item[0]));
     legend.appendChild(line);
   });
   document.body.appendChild(legend);
+
+  function select(name, label, choices, any) {
+    var wrap = el("label", null, label + " "), box = el("select");
+    box.name = name;
+    if (any) {
+      var option = el("option", null, labels.all);
+      option.value = "";
+      box.appendChild(option);
+    }
+    choices.forEach(function (c) {
+      var o = el("option", null, c[1]);
+      o.value = c[0];
+      box.appendChild(o);
+    });
+    box.value = data.filter[name] || "";
+    wrap.appendChild(box);
+    return wrap;
+  }
+  function input(name, label, type) {
+    var wrap = el("label", null, label + " "), box = el("input");
+    box.name = name;
+    box.type = type;
+    if (type === "checkbox") { box.value = "1"; box.checked = data.filter[name] === "1"; }
+    else box.value = data.filter[name] || "";
+    wrap.appendChild(box);
+    return wrap;
+  }
+  var form = el("form", "hazard-filter");
+  form.method = "get";
+  form.id = "map-filter";
+  form.appendChild(select("status", labels.status, data.choices.status, false));
+  form.appendChild(select("category", labels.category, data.choices.category, true));
+  form.appendChild(select("risk", labels.risk, data.choices.risk, true));
+  form.appendChild(input("since", labels.since, "date"));
+  form.appendChild(input("until", labels.until, "date"));
+  form.appendChild(input("overdue", labels.only_overdue, "checkbox"));
+  ["town", "committee"].forEach(function (k) {
+    if (!data.filter[k]) return;
+    var h = el("input");
+    h.type = "hidden"; h.name = k; h.value = data.filter[k];
+    form.appendChild(h);
+  });
+  form.appendChild(el("button", null, labels.apply));
+  form.addEventListener("submit", function () {  // drop empty fields so the URL stays short
+    Array.prototype.forEach.call(form.elements, function (f) { if (f.name && !f.value) f.disabled = true; });
+  });
+  L.DomEvent.disableClickPropagation(form);
+  document.body.appendChild(form);
 })();

@@ -44,5 +44,10 @@ copy leaflet \
     dist/images/marker-icon-2x.png \
     dist/images/marker-shadow.png
 
+# Leaflet.VectorGrid: draws the map's Mapbox vector tiles (/tiles/...pbf); the bundled build carries its
+# protobuf decoder. Beerware-licensed; its licence text is the header of the file itself.
+copy leaflet.vectorgrid \
+    dist/Leaflet.VectorGrid.bundled.min.js
+
 echo "vendored into ${vendor#"$root"/}:"
 (cd "$vendor" && find . -type f | sort && du -sh .)

@@ -3,9 +3,11 @@
 The report lies in the committee of staff_a and the town of sup_a and was sent by vol. Scope is applied
 inside the queries, so a report out of scope answers 404 exactly like one that does not exist.
 """
+import mapbox_vector_tile
 import pytest
 
 from .conftest import LiveSession
+from .test_map_tiles import ids, tile_of
 from .test_reports_api import post
 
 ALLOWED, HIDDEN = "allowed", "hidden"
@@ -35,13 +37,14 @@ def _session(who, as_user, live_server) -> LiveSession:
     return LiveSession(live_server) if who == "anon" else as_user(who)
 
 
-def _call(session, endpoint, rid, accounts):
+def _call(session, endpoint, rid, accounts, spot):
     if endpoint == "get":
         return session.get(f"/api/v1/reports/{rid}")
     if endpoint == "list":
         return session.get("/api/v1/reports")
-    if endpoint == "map":
-        return session.get("/map", allow_redirects=False)
+    if endpoint == "map":  # the vector tile under the report
+        z, x, y = tile_of(spot["lon"], spot["lat"], 16)
+        return session.get(f"/tiles/reports/{z}/{x}/{y}.pbf", allow_redirects=False)
     if endpoint == "accept":
         return session.post(f"/api/v1/reports/{rid}/transitions", json={"to": "accepted"})
     if endpoint == "reassign":
@@ -51,12 +54,12 @@ def _call(session, endpoint, rid, accounts):
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 @pytest.mark.parametrize("who", list(MATRIX))
-def test_access(who, endpoint, report_of_vol, as_user, live_server, accounts):
+def test_access(who, endpoint, report_of_vol, as_user, live_server, accounts, spot):
     expected = MATRIX[who][ENDPOINTS.index(endpoint)]
-    r = _call(_session(who, as_user, live_server), endpoint, report_of_vol, accounts)
+    r = _call(_session(who, as_user, live_server), endpoint, report_of_vol, accounts, spot)
     if expected in (ALLOWED, HIDDEN):
         assert r.status_code == 200, r.text[:300]
-        shown = report_of_vol in r.text
+        shown = report_of_vol in (ids(mapbox_vector_tile.decode(r.content)) if endpoint == "map" else r.text)
         assert shown == (expected == ALLOWED)
     else:
         assert r.status_code == expected, r.text[:300]

@@ -8,7 +8,6 @@ import requests
 from playwright.sync_api import expect
 
 from .browser import (
-    COMMITTEES,
     XSS_IMG,
     assert_clean,
     is_report_api,
@@ -93,47 +92,41 @@ def create_report(http, lon: float, lat: float, description: str, category: str)
     return resp.json()
 
 
-MALICIOUS_MARKER_INDEX = """() => {
-  const map = window[document.querySelector('.folium-map').id];
-  const paths = [...document.querySelectorAll('path.hazard-report')];
-  let index = -1;
-  map.eachLayer(l => {
-    const content = l instanceof L.CircleMarker && l.getPopup() ? l.getPopup().getContent() : null;
-    const text = typeof content === 'function' ? content(l).textContent : String(content);  // map.js builds DOM
-    if (text.includes('onerror')) index = paths.indexOf(l._path);
-  });
-  return index;
-}"""
+MAP = "window[document.querySelector('.folium-map').id]"
 
 
 @pytest.mark.browser
-def test_map_draws_committees_and_reports_offline(open_page, http, spot, accounts):
+def test_map_draws_tiles_and_loads_popups_on_demand(open_page, http, spot, accounts):
     create_report(http, spot["lon"], spot["lat"], XSS_IMG, "combustibles")
-    # The second report sits 0.02° east, so the two markers do not overlap.
+    # The second report sits 0.02° east, in another committee.
     other = create_report(http, spot["lon"] + 0.02, spot["lat"], "楼道堆放杂物", "exit_blocked")
     assert other["committee"]["code"] != spot["code"]
     page, log = open_page("/map", extra_http_headers={"Authorization": f"Bearer {accounts['admin']['token']}"})
-    page.wait_for_selector("path.hazard-report")
 
     assert page.evaluate("() => window.L.version") == "1.9.4"
     scripts = page.eval_on_selector_all("script[src]", "els => els.map(e => e.src)")
-    assert any(urlsplit(s).path == "/static/vendor/leaflet/leaflet.js" for s in scripts)
+    assert any(urlsplit(s).path == "/static/vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
+               for s in scripts)
     assert all(urlsplit(s).hostname == "127.0.0.1" for s in scripts)
-    # folium's GeoJson draws one <path> per committee (each a single-part MultiPolygon),
-    # and every CircleMarker is one more interactive <path>.
-    assert page.locator("path.hazard-report").count() == 2
-    assert page.locator("path.leaflet-interactive").count() == COMMITTEES + 2
+    # The district view: committees from tiles, the two reports counted in grid cells (no single points).
+    page.wait_for_selector("path.hazard-committee")
+    page.wait_for_selector("path.hazard-cluster")
+    assert page.locator("path.hazard-report").count() == 0
+    assert page.locator("path.hazard-committee").count() >= 10
 
-    index = page.evaluate(MALICIOUS_MARKER_INDEX)
-    assert index >= 0
-    page.locator("path.hazard-report").nth(index).click()
-    content = page.locator(".leaflet-popup-content")
+    page.evaluate(f"() => {MAP}.setView([{spot['lat']}, {spot['lon']}], 17, {{animate: false}})")
+    marker = page.locator("path.hazard-report")
+    marker.first.wait_for()
+    assert marker.count() == 1  # 0.02° east is off screen at z17
+    marker.first.click()
+    content = page.locator(".leaflet-popup-content .hazard-popup a")
     content.wait_for()
-    expect(content).to_contain_text(XSS_IMG)
-    expect(content).to_contain_text(spot["name"])
-    assert content.locator("img").count() == 1  # the photo thumbnail, not the injected tag
-    assert urlsplit(content.locator("img").get_attribute("src")).path.startswith("/photos/")
-    page.wait_for_timeout(300)  # give an injected onerror handler a chance to fire
+    popup = page.locator(".leaflet-popup-content")
+    expect(popup).to_contain_text(XSS_IMG)
+    expect(popup).to_contain_text(spot["name"])
+    assert popup.locator("img").count() == 1  # the photo thumbnail, not the injected tag
+    assert urlsplit(popup.locator("img").get_attribute("src")).path.startswith("/photos/")
+    assert page.evaluate("() => document.querySelectorAll('[onerror]').length") == 0
 
     assert log.blocked, "tile requests were expected (and blocked)"
     assert {urlsplit(u).hostname for u in log.blocked} == {"tile.openstreetmap.org"}

@@ -6,19 +6,21 @@ Jinja *template*, rendered a second time.  Any report description, committee
 name or file property placed in a folium element therefore becomes template
 source, and ``{{ ... }}`` in it runs on the server.  So folium builds only the
 shell (map, tile layer, vendored Leaflet, scale) from our own constants and
-operator settings, each checked by ``inert()``; the reports, boundaries and
+operator settings, each checked by ``inert()``; the filter, tile URLs and
 labels are serialised with ``json.dumps`` into a ``<script
-type="application/json">`` block spliced into the page *after* rendering, and
-``static/map.js`` draws them with DOM text nodes (never ``innerHTML``).
+type="application/json">`` block spliced into the page *after* rendering.
+``static/map.js`` draws the reports and committees from vector tiles
+(maps/vector_tiles.py) and fills popups from the JSON API on demand, with DOM
+text nodes (never ``innerHTML``).  The page's size does not depend on how
+many reports there are.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import math
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import folium
 from flask_babel import get_locale
@@ -43,7 +45,7 @@ UNKNOWN_COLOUR = "#000000"
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
-MAP_JS = "map.js"
+MAP_SCRIPTS = ("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js", "map.js")
 MAP_CSS = "map.css"
 DATA_SLOT = "<!--hazard-map-data-->"  # replaced after rendering; never part of a template value
 
@@ -66,7 +68,6 @@ _PAGE_TEMPLATE = Template(
 )
 
 _JINJA_DELIMITERS = re.compile(r"\{[{%#]|[}%#]\}")
-_SAFE_URL = re.compile(r"^(?:https?://|/(?![/\\])|\./|\.\./)", re.IGNORECASE)  # "/\\x" is "//x" to a browser
 
 
 def inert(text: str) -> str:
@@ -80,14 +81,6 @@ def inert(text: str) -> str:
     return text
 
 
-def safe_url(url: object) -> str | None:
-    """The URL if it is http(s) or same-site relative and free of control characters, else None."""
-    text = "" if url is None else str(url).strip()
-    if not _SAFE_URL.match(text) or re.search(r"[\x00-\x20\x7f]", text):
-        return None
-    return text
-
-
 def script_json(value: object) -> str:
     """JSON safe inside a <script> element: no '<', '>', '&' or line separators left literal."""
     text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -97,85 +90,15 @@ def script_json(value: object) -> str:
     return text
 
 
-def _iter_positions(coords: object) -> Iterator[tuple[float, float]]:
-    """Yield (lat, lon) from nested GeoJSON coordinate arrays."""
-    if (
-        isinstance(coords, (list, tuple))
-        and len(coords) >= 2
-        and all(isinstance(c, (int, float)) for c in coords[:2])
-    ):
-        yield float(coords[1]), float(coords[0])
-    elif isinstance(coords, (list, tuple)):
-        for item in coords:
-            yield from _iter_positions(item)
-
-
-def _geometry_positions(geometry: dict | None) -> Iterator[tuple[float, float]]:
-    if not geometry:
-        return
-    yield from _iter_positions(geometry.get("coordinates"))
-    for part in geometry.get("geometries") or []:
-        yield from _geometry_positions(part)
-
-
-def _bounds(positions: list[tuple[float, float]]) -> list[list[float]] | None:
-    positions = [p for p in positions if math.isfinite(p[0]) and math.isfinite(p[1])]
-    if not positions:
-        return None
-    lats = [p[0] for p in positions]
-    lons = [p[1] for p in positions]
-    return [[min(lats), min(lons)], [max(lats), max(lons)]]
-
-
-def _report_position(report: dict) -> tuple[float, float] | None:
-    try:
-        lat, lon = float(report["lat"]), float(report["lon"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return (lat, lon) if math.isfinite(lat) and math.isfinite(lon) else None
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _report_item(report: dict) -> dict | None:
-    """One marker's data: plain strings and numbers, URLs checked (map.js re-checks them)."""
-    position = _report_position(report)
-    if position is None:
-        return None
-    return {
-        "lat": position[0], "lon": position[1],
-        "colour": STATUS_COLOURS.get(_text(report.get("status")), UNKNOWN_COLOUR),
-        "status": _text(report.get("status_label")), "category": _text(report.get("category_label")),
-        "committee": _text(report.get("committee_name")), "created": _text(report.get("created_local")),
-        "description": _text(report.get("description")),
-        "thumb": safe_url(report.get("thumb_url")), "detail": safe_url(report.get("detail_url")) or "#",
-    }
-
-
-def _area_item(feature: dict) -> dict:
-    props = feature.get("properties") or {}
-    return {"type": "Feature", "geometry": feature.get("geometry"),
-            "properties": {"name": _text(props.get("name")), "code": _text(props.get("code"))}}
-
-
-def _labels() -> dict:
+def labels() -> dict:
     return {
         "reports": _("隐患上报"), "areas": _("居村委边界"), "legend": _("隐患状态"),
         "category": _("类别"), "status": _("状态"), "committee": _("居村委"), "created": _("上报时间"),
         "code": _("代码"), "photo": _("现场照片"), "detail": _("查看详情"), "bad_row": _("此条记录无法显示"),
-    }
-
-
-def map_data(map_name: str, features: list[dict], reports: list[dict]) -> dict:
-    """Everything map.js draws, as plain JSON-able values."""
-    return {
-        "map": map_name,
-        "labels": _labels(),
-        "legend": [[str(STATUS_LABELS[s]), colour] for s, colour in STATUS_COLOURS.items()],
-        "areas": {"type": "FeatureCollection", "features": [_area_item(f) for f in features]},
-        "reports": [item for item in map(_report_item, reports) if item is not None],
+        "open": _("未办结"), "overdue": _("已逾期"), "count": _("隐患数"), "zoom_in": _("放大查看"),
+        "loading": _("加载中…"), "load_failed": _("加载失败，请稍后重试。"), "filter": _("筛选"),
+        "all": _("全部"), "closed": _("已办结"), "risk": _("风险等级"), "since": _("起始日期"),
+        "until": _("截止日期"), "apply": _("应用筛选"), "only_overdue": _("只看逾期"),
     }
 
 
@@ -209,33 +132,29 @@ class _FitBounds(folium.MacroElement):
 
 
 def render_map(
-    areas: dict,
-    reports: list[dict],
+    config: dict,
     *,
     static_url: Callable[[str], str],
     tiles: TileSource | None = None,
+    fit: list[list[float]] | None = None,
     center: tuple[float, float] | None = None,
     zoom: int = 11,
 ) -> str:
-    """Return the full HTML page of the supervisors' map."""
-    features = [f for f in (areas or {}).get("features") or [] if f.get("geometry")]
-    fit = None
-    if center is None:
-        fit = _bounds([p for f in features for p in _geometry_positions(f["geometry"])])
-        if fit is None:
-            fit = _bounds([p for p in map(_report_position, reports) if p is not None])
+    """Return the full HTML page of the supervisors' map; `config` is what map.js needs, shipped as JSON."""
     start = center or (((fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2) if fit else DEFAULT_CENTER)
     fmap = _new_map(static_url, [float(v) for v in start], int(zoom))
-    if fit is not None:
+    if fit is not None and center is None:
         _FitBounds(fit).add_to(fmap)
     # Added after fitting so the first tile requests are already for the fitted view.
     tiles = tiles or PROVIDERS["osm"]
     folium.TileLayer(tiles=inert(tiles.url), attr=inert(str(tiles.attribution)),
                      name=inert(_("底图")), max_zoom=19, control=False).add_to(fmap)
     page = fmap.get_root().render()
-    data = script_json(map_data(fmap.get_name(), features, reports))
+    data = script_json({"map": fmap.get_name(), "labels": labels(),
+                        "legend": [[str(STATUS_LABELS[s]), c] for s, c in STATUS_COLOURS.items()],
+                        "colours": STATUS_COLOURS, **config})
     block = (f'<script type="application/json" id="hazard-map-data">{data}</script>\n'
-             f'<script src="{html.escape(static_url(MAP_JS))}"></script>')
+             + "".join(f'<script src="{html.escape(static_url(js))}"></script>' for js in MAP_SCRIPTS))
     head, slot, tail = page.partition(DATA_SLOT)
     assert slot, "the page template lost its data slot"
     return head + block + tail

@@ -11,6 +11,7 @@ from service.errors import ApiError
 from service.jsonbody import json_body
 from service.models import User
 from service.reports import attempts, categories, duplicates, intake, moves, queries
+from service.reports.filters import ReportFilter
 
 bp = Blueprint("reports_api", __name__)
 
@@ -77,15 +78,16 @@ def _detail(report) -> dict:
 
 @bp.get("/api/v1/reports")
 def list_reports():
-    """List the caller's visible reports filtered by status, committee, town, bbox, or overdue only."""
+    """List the caller's visible reports, one keyset page at a time, with the total over the whole table."""
     user, args = require_user(), request.args
     try:
         limit = int(args.get("limit", 100))
     except ValueError as e:
         raise ApiError(422, "bad_limit", _("limit 必须是整数。")) from e
-    found = queries.list_reports(user, args.get("status", ""), args.get("committee", ""), args.get("town", ""),
-                                 args.get("bbox", ""), limit, overdue=args.get("overdue") in ("1", "true"))
-    return jsonify(reports=queries.serialize(found, user), count=len(found))
+    filt = ReportFilter.from_args(args)
+    found = queries.list_reports(user, filt, limit, cursor=args.get("cursor", ""))
+    return jsonify(reports=queries.serialize(found, user), count=len(found),
+                   total=queries.count_reports(user, filt), next=queries.next_cursor(found, limit, filt.overdue))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")

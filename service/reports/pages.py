@@ -8,9 +8,11 @@ from service.accounts.auth import actor
 from service.errors import ApiError
 from service.maps.tiles import base_layer, report_layers
 from service.reports import categories, moves, queries
+from service.reports.filters import ReportFilter
 from service.reports.workflow import ACTION_LABELS, moves_for
 
 bp = Blueprint("reports", __name__, template_folder="templates")
+PAGE = 100  # rows per list page; the counts are over the whole table
 
 
 class MoveForm(FlaskForm):
@@ -28,7 +30,7 @@ def report_form():
 def my_reports():
     """Show a volunteer's own reports with their status timeline."""
     user = actor()
-    mine = [r for r in queries.list_reports(user, limit=200) if r.reporter_id == user.id]
+    mine = queries.list_reports(user, ReportFilter(reporter_id=user.id), limit=PAGE)
     timelines = {r.id: queries.events_json(r, user) for r in mine}
     return render_template("reports/my_reports.html", reports=mine, timelines=timelines)
 
@@ -37,10 +39,14 @@ def my_reports():
 @login_required
 def inbox():
     """Show a committee's hazards to rectify, overdue first."""
-    todo = queries.list_reports(actor(), status="dispatched,rectifying", limit=500)
-    overdue = sorted((r for r in todo if queries.is_overdue(r)), key=lambda r: r.due_at)
-    rest = [r for r in todo if not queries.is_overdue(r)]
-    return render_template("reports/inbox.html", overdue=overdue, reports=rest, form=MoveForm())
+    todo = ReportFilter(statuses=("dispatched", "rectifying"))
+    page = queries.list_reports(actor(), todo, limit=PAGE, by_due=True)  # overdue first, then by deadline
+    overdue = [r for r in page if queries.is_overdue(r)]
+    rest = [r for r in page if not queries.is_overdue(r)]
+    late = queries.count_reports(actor(), ReportFilter(statuses=todo.statuses, overdue=True))
+    totals = {"overdue": late, "to_rectify": queries.count_reports(actor(), todo) - late}
+    return render_template("reports/inbox.html", overdue=overdue, reports=rest, totals=totals,
+                           form=MoveForm())
 
 
 @bp.get("/queues")
@@ -48,11 +54,12 @@ def inbox():
 def queues():
     """Show a supervisor's queues: to accept, to dispatch, to verify, overdue."""
     user = actor()
-    lists = {name: queries.list_reports(user, status=status, limit=500)
-             for name, status in (("to_accept", "submitted"), ("to_dispatch", "accepted"),
-                                  ("to_verify", "rectified"))}
-    lists["overdue"] = queries.list_reports(user, overdue=True, limit=500)
-    return render_template("reports/queues.html", lists=lists)
+    wanted = {"to_accept": ReportFilter(statuses=("submitted",)), "to_dispatch": ReportFilter(statuses=("accepted",)),
+              "to_verify": ReportFilter(statuses=("rectified",)), "overdue": ReportFilter(overdue=True)}
+    lists = {name: queries.list_reports(user, filt, limit=PAGE, by_due=name != "to_accept")
+             for name, filt in wanted.items()}
+    totals = {name: queries.count_reports(user, filt) for name, filt in wanted.items()}
+    return render_template("reports/queues.html", lists=lists, totals=totals)
 
 
 @bp.get("/reports/<report_id>")

@@ -1,20 +1,25 @@
 """Read, list and move reports; the JSON shape the API and pages share."""
+import base64
+import json
 import uuid
 from datetime import UTC, datetime
 
 from flask import url_for
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
+from service import localtime
 from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
-from service.models import Area, Report, User
+from service.models import Report, User
 from service.reports import deadlines
 from service.reports.categories import CATEGORIES, RISK_LEVELS
-from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS, TRANSITIONS
+from service.reports.filters import ReportFilter
+from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
 
 MAX_LIST = 1000
 
@@ -63,6 +68,7 @@ def _shape(report: Report, visible: set) -> dict:
         "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos if p.role == "before"],
         "after_photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "after"],
         "created_at": report.created_at.isoformat(),
+        "created_local": localtime.show(report.created_at),
         "taken_at": report.taken_at.isoformat() if report.taken_at else None,
         "due_at": report.due_at.isoformat() if report.due_at else None,
         "overdue": is_overdue(report),
@@ -116,39 +122,50 @@ def get_report(report_id: str, user: User | None, for_update: bool = False) -> R
     return report
 
 
-def parse_bbox(raw: str) -> tuple[float, float, float, float]:
-    """Parse 'minlon,minlat,maxlon,maxlat' or raise a 422."""
+def _cursor(report: Report, by_due: bool) -> str:
+    key = report.due_at if by_due else report.created_at
+    return base64.urlsafe_b64encode(json.dumps([key.isoformat(), str(report.id)]).encode()).decode()
+
+
+def _after(cursor: str, by_due: bool) -> ColumnElement:
+    """Rows strictly after the cursor in the list's order (keyset pagination: stable under inserts)."""
     try:
-        values = tuple(float(v) for v in raw.split(","))
-        ok = len(values) == 4 and values[0] < values[2] and values[1] < values[3] and all(
-            -180 <= v <= 180 for v in values[::2]) and all(-90 <= v <= 90 for v in values[1::2])
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ApiError(422, "bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。"))
-    return values  # type: ignore[return-value]
+        key, rid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        key, rid = datetime.fromisoformat(key), uuid.UUID(rid)
+    except (ValueError, TypeError, UnicodeError):
+        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+    if by_due:
+        return tuple_(Report.due_at, Report.id) > tuple_(key, rid)
+    return tuple_(Report.created_at, Report.id) < tuple_(key, rid)
 
 
-def list_reports(user: User | None, status: str = "", committee: str = "", town: str = "", bbox: str = "",
-                 limit: int = 100, overdue: bool = False):
-    """Return the reports a user may see that match the filters: newest first, or most overdue first."""
-    query = select(Report).where(scope.visible(user)).options(
+def _ordered(query, by_due: bool):
+    if by_due:  # the most overdue first, then the nearest deadline
+        return query.order_by(Report.due_at, Report.id)
+    return query.order_by(Report.created_at.desc(), Report.id.desc())
+
+
+def list_reports(user: User | None, filt: ReportFilter | None = None, limit: int = 100, cursor: str = "",
+                 by_due: bool | None = None):
+    """Return one page of the reports a user may see that match the filter: newest first, or by deadline."""
+    filt = filt or ReportFilter()
+    by_due = filt.overdue if by_due is None else by_due
+    query = select(Report).where(scope.visible(user), *filt.conditions()).options(
         selectinload(Report.committee), selectinload(Report.town), selectinload(Report.photos)
     )
-    if overdue:
-        query = query.where(deadlines.overdue(datetime.now(UTC)))
-    if status:
-        wanted = [s for s in status.split(",") if s]
-        if not set(wanted) <= set(TRANSITIONS):
-            raise ApiError(422, "bad_status", _("状态取值无效。"))
-        query = query.where(Report.status.in_(wanted))
-    for code, column in ((committee, Report.committee_id), (town, Report.town_id)):
-        if code:
-            area = aliased(Area)
-            query = query.where(column.in_(select(area.id).where(area.code == code)))
-    if bbox:
-        minx, miny, maxx, maxy = parse_bbox(bbox)
-        query = query.where(func.ST_Intersects(Report.location, func.ST_MakeEnvelope(minx, miny, maxx, maxy, 4326)))
+    if cursor:
+        query = query.where(_after(cursor, by_due))
     limit = max(1, min(limit, MAX_LIST))
-    order = (Report.due_at, Report.id) if overdue else (Report.created_at.desc(), Report.id)
-    return db.session.scalars(query.order_by(*order).limit(limit)).all()
+    return db.session.scalars(_ordered(query, by_due).limit(limit)).all()
+
+
+def next_cursor(page: list[Report], limit: int, by_due: bool) -> str | None:
+    """The cursor of the page after this one, or None on the last page."""
+    return _cursor(page[-1], by_due) if page and len(page) >= max(1, min(limit, MAX_LIST)) else None
+
+
+def count_reports(user: User | None, filt: ReportFilter | None = None) -> int:
+    """How many reports match, over the whole table (never a count of a truncated list)."""
+    filt = filt or ReportFilter()
+    return db.session.scalar(select(func.count()).select_from(Report).where(scope.visible(user),
+                                                                           *filt.conditions()))

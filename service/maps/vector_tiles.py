@@ -1,0 +1,106 @@
+"""Mapbox vector tiles straight from PostGIS (ST_AsMVT): reports and committees, inside the caller's scope.
+
+The page stays the same size whatever the number of reports: the browser asks for the tiles of its viewport.
+Below DETAIL_ZOOM the reports are counted per grid cell on the server; from it on they are single points.
+"""
+from datetime import UTC, datetime
+
+from sqlalchemy import Integer, String, cast, func, literal_column, select, true
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from service.accounts import scope
+from service.db import db
+from service.models import Area, Report, User
+from service.reports import deadlines
+from service.reports.filters import ReportFilter
+
+EXTENT = 4096  # tile coordinate space
+BUFFER = 64  # pixels beyond the edge, so symbols straddling tiles are not cut
+DETAIL_ZOOM = 14
+CELL_PX = 48  # grid cell of the aggregated layer, in screen pixels
+WORLD_M = 40075016.685578488  # the Web Mercator world's width in metres
+MAX_ZOOM = 22
+
+
+def valid_tile(z: int, x: int, y: int) -> bool:
+    return 0 <= z <= MAX_ZOOM and 0 <= x < 2**z and 0 <= y < 2**z
+
+
+def _envelope(z: int, x: int, y: int):
+    return func.ST_TileEnvelope(z, x, y)
+
+
+def _in_tile(z: int, x: int, y: int) -> ColumnElement:
+    # Compare in 4326 so the GiST index on report.location serves the lookup.
+    margin = WORLD_M / 2**z * BUFFER / EXTENT
+    return Report.location.op("&&")(func.ST_Transform(func.ST_Expand(_envelope(z, x, y), margin), 4326))
+
+
+def _mvt(rows, layer: str) -> bytes:
+    q = rows.subquery("q")
+    tile = db.session.scalar(select(func.ST_AsMVT(literal_column("q"), layer, EXTENT, "geom")).select_from(q))
+    return bytes(tile or b"")
+
+
+def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
+    """The `reports` layer of one tile: points (id, status, category, overdue) or counted grid cells."""
+    env, now = _envelope(z, x, y), datetime.now(UTC)
+    where = (scope.visible(user), _in_tile(z, x, y), *filt.conditions(now))
+    overdue = deadlines.overdue(now)
+    if z >= DETAIL_ZOOM:
+        geom = func.ST_AsMVTGeom(func.ST_Transform(Report.location, 3857), env, EXTENT, BUFFER, True)
+        rows = select(geom.label("geom"), cast(Report.id, String).label("id"), Report.status, Report.category,
+                      cast(overdue, Integer).label("overdue")).where(*where)
+        return _mvt(rows, "reports")
+    cell = WORLD_M / 2**z * CELL_PX / 256
+    snapped = func.ST_SnapToGrid(func.ST_Transform(Report.location, 3857), cell)
+    centre = func.ST_Centroid(func.ST_Collect(func.ST_Transform(Report.location, 3857)))
+    rows = (select(func.ST_AsMVTGeom(centre, env, EXTENT, BUFFER, True).label("geom"),
+                   func.count().label("count"), func.count().filter(overdue).label("overdue"))
+            .where(*where).group_by(snapped))
+    return _mvt(rows, "clusters")
+
+
+def visible_areas(user: User) -> ColumnElement:
+    """Which committee polygons a user's map may draw: their own area's, by code across generations."""
+    if user.role == "district_admin":
+        return true()
+    if user.area is None:
+        return Area.id.is_(None)  # volunteers draw no boundaries
+    if user.role == "town_supervisor":
+        parent = select(Area.id).where(Area.code == user.area.code)
+        return Area.parent_id.in_(parent)
+    return Area.code == user.area.code
+
+
+def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
+    """The `committees` layer: current committee polygons with open and overdue counts (the choropleth)."""
+    from service.areas.boundaries import current_generation
+
+    env, now = _envelope(z, x, y), datetime.now(UTC)
+    pixel = WORLD_M / 2**z / 256
+    held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code
+    counts = (select(held.code.label("code"), func.count().label("open"),
+                     func.count().filter(deadlines.overdue(now)).label("overdue"))
+              .select_from(Report).join(held, held.id == Report.committee_id)
+              .where(scope.visible(user), *filt.conditions(now)).group_by(held.code).subquery())
+    geom = func.ST_AsMVTGeom(func.ST_Simplify(func.ST_Transform(Area.geom, 3857), pixel), env, EXTENT, BUFFER, True)
+    rows = (select(geom.label("geom"), Area.code, Area.name,
+                   func.coalesce(counts.c.open, 0).label("open"), func.coalesce(counts.c.overdue, 0).label("overdue"))
+            .select_from(Area).outerjoin(counts, counts.c.code == Area.code)
+            .where(Area.level == "committee", Area.generation == current_generation("committee"),
+                   visible_areas(user), Area.geom.op("&&")(func.ST_Transform(env, 4326))))
+    return _mvt(rows, "committees")
+
+
+def scope_bounds(user: User) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the areas the user's map opens on, or None for no boundary."""
+    from service.areas.boundaries import current_generation
+
+    box = db.session.scalar(select(func.ST_Extent(Area.geom)).where(
+        Area.level == "committee", Area.generation == current_generation("committee"), visible_areas(user)))
+    if not box:
+        return None
+    west, south, east, north = (float(v) for v in box[4:-1].replace(" ", ",").split(","))
+    return [[south, west], [north, east]]

@@ -1,0 +1,121 @@
+"""One filter for every view of reports (list, map tiles, exports): parsed from the query string, applied in SQL."""
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+from werkzeug.datastructures import MultiDict
+
+from service import localtime
+from service.errors import ApiError
+from service.models import Area, Report
+from service.reports import deadlines
+from service.reports.categories import CATEGORIES, RISK_LEVELS
+from service.reports.workflow import CLOSED, OPEN, TRANSITIONS
+
+STATUS_GROUPS = {"open": OPEN, "closed": CLOSED, "all": frozenset(TRANSITIONS)}
+
+
+def _codes(raw: str, allowed, code: str, message: str) -> tuple[str, ...]:
+    values = tuple(v for v in (raw or "").split(",") if v)
+    if not set(values) <= set(allowed):
+        raise ApiError(422, code, message)
+    return values
+
+
+def _day(raw: str, field: str) -> date | None:
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as e:
+        raise ApiError(422, f"bad_{field}", _("日期格式应为 YYYY-MM-DD。")) from e
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """Parse 'minlon,minlat,maxlon,maxlat' or raise a 422."""
+    try:
+        values = tuple(float(v) for v in raw.split(","))
+        ok = len(values) == 4 and values[0] < values[2] and values[1] < values[3] and all(
+            -180 <= v <= 180 for v in values[::2]) and all(-90 <= v <= 90 for v in values[1::2])
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ApiError(422, "bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。"))
+    return values  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    statuses: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    risks: tuple[str, ...] = ()
+    since: date | None = None  # local calendar days, inclusive
+    until: date | None = None
+    committee: str = ""
+    town: str = ""
+    bbox: tuple[float, float, float, float] | None = None
+    overdue: bool = False
+    reporter_id: int | None = None  # "my reports" (set by the view, never from the query string)
+
+    @classmethod
+    def from_args(cls, args: MultiDict, default_status: str = "") -> "ReportFilter":
+        """Read the filter from a query string; anything malformed is a 422 that says what to fix."""
+        status = args.get("status", default_status)
+        statuses = tuple(sorted({s for part in status.split(",") if part
+                                 for s in STATUS_GROUPS.get(part, {part})}))
+        if not set(statuses) <= set(TRANSITIONS):
+            raise ApiError(422, "bad_status", _("状态取值无效。"))
+        since, until = _day(args.get("since", ""), "since"), _day(args.get("until", ""), "until")
+        if since and until and since > until:
+            raise ApiError(422, "bad_dates", _("开始日期不能晚于结束日期。"))
+        return cls(
+            statuses=statuses,
+            categories=_codes(args.get("category", ""), CATEGORIES, "bad_category", _("隐患类别无效。")),
+            risks=_codes(args.get("risk", ""), RISK_LEVELS, "bad_risk", _("风险等级无效。")),
+            since=since, until=until,
+            committee=args.get("committee", "")[:12], town=args.get("town", "")[:9],
+            bbox=parse_bbox(args["bbox"]) if args.get("bbox") else None,
+            overdue=args.get("overdue") in ("1", "true"),
+        )
+
+    def conditions(self, now: datetime | None = None) -> list[ColumnElement]:
+        """The WHERE conditions (scope is added by the caller, always)."""
+        found: list[ColumnElement] = []
+        if self.statuses:
+            found.append(Report.status.in_(self.statuses))
+        if self.categories:
+            found.append(Report.category.in_(self.categories))
+        if self.risks:
+            found.append(Report.risk_level.in_(self.risks))
+        if self.since:
+            found.append(Report.created_at >= _local_midnight(self.since))
+        if self.until:
+            found.append(Report.created_at < _local_midnight(self.until + timedelta(days=1)))
+        for code, column in ((self.committee, Report.committee_id), (self.town, Report.town_id)):
+            if code:  # by code: the same committee has a row per boundary generation
+                area = aliased(Area)
+                found.append(column.in_(select(area.id).where(area.code == code)))
+        if self.bbox:
+            found.append(func.ST_Intersects(Report.location, func.ST_MakeEnvelope(*self.bbox, 4326)))
+        if self.overdue:
+            found.append(deadlines.overdue(now or datetime.now(UTC)))
+        if self.reporter_id is not None:
+            found.append(Report.reporter_id == self.reporter_id)
+        return found
+
+    def query_string(self) -> dict[str, str]:
+        """The filter as query arguments, so a link (or a tile URL) reproduces the view."""
+        group = next((name for name, members in STATUS_GROUPS.items() if set(self.statuses) == members), None)
+        out = {"status": group or ",".join(self.statuses), "category": ",".join(self.categories),
+               "risk": ",".join(self.risks), "since": self.since.isoformat() if self.since else "",
+               "until": self.until.isoformat() if self.until else "", "committee": self.committee,
+               "town": self.town, "bbox": ",".join(map(str, self.bbox)) if self.bbox else "",
+               "overdue": "1" if self.overdue else ""}
+        return {k: v for k, v in out.items() if v}
+
+
+def _local_midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=localtime.zone())
