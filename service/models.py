@@ -25,7 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
-from .reports.workflow import OPEN_SQL
+from .reports.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 
@@ -146,6 +146,14 @@ class Report(db.Model):
         Index("ix_report_committee_status", "committee_id", "status"),
         Index("ix_report_reporter_ip_created", "reporter_ip", "created_at"),
         Index("ix_report_due_at", "due_at"),
+        Index("ix_report_created_id", "created_at", "id"),
+        Index("ix_report_town_status", "town_id", "status"),
+        Index("ix_report_town_created", "town_id", "created_at"),
+        Index("ix_report_reporter_created", "reporter_id", "created_at"),
+        Index("ix_report_assignee", "assignee_id"),
+        Index("ix_report_category_created", "category", "created_at"),
+        Index("ix_report_risk_created", "risk_level", "created_at"),
+        Index("ix_report_running_due", "due_at", "id", postgresql_where=text(f"status IN ({CLOCK_RUNNING_SQL})")),
         Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text(f"status IN ({OPEN_SQL})")),
     )

@@ -68,15 +68,17 @@ def test_models_match_the_migrations(database_url):
     assert diff == []
 
 
-def test_the_open_index_covers_exactly_the_open_statuses(database_url):
-    """Open statuses are stated once (workflow.OPEN): the migrated partial index must agree with them."""
+@pytest.mark.parametrize(("index", "statuses"), [("ix_report_open_geog", "OPEN"),
+                                                ("ix_report_running_due", "CLOCK_RUNNING")])
+def test_partial_indexes_cover_exactly_the_workflow_statuses(database_url, index, statuses):
+    """Statuses are stated once (service.reports.workflow): each migrated partial index must agree with them."""
     import re
 
-    from service.reports.workflow import OPEN
+    from service.reports import workflow
 
     engine = create_engine(database_url)
     with engine.connect() as conn:
         predicate = conn.scalar(text("SELECT pg_get_expr(indpred, indrelid) FROM pg_index"
-                                     " WHERE indexrelid = 'ix_report_open_geog'::regclass"))
+                                     " WHERE indexrelid = CAST(:i AS regclass)"), {"i": index})
     engine.dispose()
-    assert set(re.findall(r"'(\w+)'", predicate)) == set(OPEN)
+    assert set(re.findall(r"'(\w+)'", predicate)) == set(getattr(workflow, statuses))

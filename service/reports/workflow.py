@@ -34,6 +34,7 @@ OPEN = frozenset(TRANSITIONS) - CLOSED
 CLOCK_RUNNING = OPEN - {"rectified"}
 # OPEN as an SQL list literal: a partial index is only used when the query repeats its predicate literally.
 OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN))
+CLOCK_RUNNING_SQL = ", ".join(f"'{s}'" for s in sorted(CLOCK_RUNNING))
 # Each move's wording for people (events, notifications, buttons).
 ACTION_LABELS = {
     ("submitted", "accepted"): _l("受理"),

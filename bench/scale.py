@@ -1,0 +1,174 @@
+"""The map, tiles, lists and queues at district scale, measured side by side in one run.
+
+Seeds N reports with SQL (random points inside the committees, a year of dates, every status), then times the
+service through Flask's test client (no network in the figures) against naive folium (every report a marker in
+FastMarkerCluster). Prints sizes, p50/p95 and ratios; asserts nothing about speed.
+
+    .venv/bin/python -m bench.scale --sizes 10000,100000,1000000
+"""
+import argparse
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+
+from sqlalchemy import text
+
+from bench.assign import database_url, drop_database, load_boundaries
+from service import create_app, migrate
+from service.accounts import auth
+from service.areas import boundaries
+from service.db import db
+from service.models import Area, User
+
+SEED_SQL = """
+WITH c AS (
+  SELECT a.id AS cid, a.parent_id AS tid, a.geom,
+         greatest(1, round(:n * ST_Area(a.geom) / sum(ST_Area(a.geom)) OVER ()))::int AS k
+    FROM area a WHERE a.level = 'committee' AND a.generation = (SELECT max(generation) FROM area
+                                                                 WHERE level = 'committee')
+), p AS (
+  SELECT cid, tid, (ST_Dump(ST_GeneratePoints(geom, k, :seed))).geom AS pt FROM c
+)
+INSERT INTO report (id, category, risk_level, description, location, submitted_lon, submitted_lat, submitted_crs,
+                    location_source, committee_id, town_id, assignment_method, assignment_distance_m, status,
+                    created_at, due_at)
+SELECT gen_random_uuid(),
+       (ARRAY['fire_lane_blocked','exit_blocked','ebike_charging','illegal_wiring','equipment_missing',
+              'combustibles'])[1 + (random()*5)::int],
+       (ARRAY['general','major','suspected_severe'])[1 + (random()*2)::int],
+       'bench', pt, ST_X(pt), ST_Y(pt), 'wgs84', 'device', cid, tid, 'covers', 0,
+       (ARRAY['submitted','accepted','dispatched','rectifying','rectified','verified','verified','verified',
+              'rejected','duplicate'])[1 + (random()*9)::int],
+       t, t + interval '7 days'
+  FROM p, LATERAL (SELECT now() - random() * interval '365 days' AS t) d
+"""
+
+
+def seed(app, n: int) -> float:
+    start = time.perf_counter()
+    with app.app_context():
+        db.session.execute(text("TRUNCATE report, photo, report_event, notification RESTART IDENTITY CASCADE"))
+        db.session.execute(text("SET session_replication_role = replica"))  # skip the event trigger work
+        db.session.execute(text(SEED_SQL), {"n": n, "seed": 7})
+        db.session.execute(text("SET session_replication_role = origin"))
+        db.session.commit()
+        db.session.execute(text("ANALYZE report"))
+        db.session.commit()
+    return time.perf_counter() - start
+
+
+def people(app) -> dict:
+    with app.app_context():
+        town = db.session.scalar(text("SELECT code FROM area WHERE level = 'town' ORDER BY code LIMIT 1"))
+        tokens = {}
+        for role, code in (("district_admin", None), ("town_supervisor", town)):
+            area = boundaries.latest(code) if code else None
+            user = User(name=role, phone=f"1380000{len(tokens):04d}", role=role, area_id=area.id if area else None)
+            db.session.add(user)
+            db.session.flush()
+            tokens[role] = auth.issue_token(user)
+        db.session.commit()
+        return tokens
+
+
+def timed(client, url: str, token: str, runs: int) -> tuple[float, float, int]:
+    """p50 and p95 in ms, and the body size, of GET url."""
+    headers = {"Authorization": f"Bearer {token}"}
+    client.get(url, headers=headers)  # warm
+    times, size = [], 0
+    for _ in range(runs):
+        start = time.perf_counter()
+        response = client.get(url, headers=headers)
+        times.append((time.perf_counter() - start) * 1000)
+        assert response.status_code == 200, (url, response.status_code, response.text[:200])
+        size = len(response.data)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))], size
+
+
+def naive_folium(app, limit: int) -> tuple[float, int]:
+    """Every report as a marker in FastMarkerCluster: the page the tiles replace."""
+    import folium
+    from folium.plugins import FastMarkerCluster
+
+    with app.app_context():
+        rows = db.session.execute(text("SELECT ST_Y(location), ST_X(location) FROM report LIMIT :n"),
+                                  {"n": limit}).all()
+    start = time.perf_counter()
+    fmap = folium.Map(location=[31.11, 121.38], zoom_start=11)
+    FastMarkerCluster([list(r) for r in rows]).add_to(fmap)
+    html = fmap.get_root().render()
+    return (time.perf_counter() - start) * 1000, len(html.encode())
+
+
+def tile_urls(z: int) -> list[str]:
+    import math
+
+    lon, lat = 121.40, 31.12
+    n = 2**z
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return [f"/tiles/reports/{z}/{x + dx}/{y + dy}.pbf" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+
+
+def measure(app, tokens: dict, n: int, runs: int) -> None:
+    client = app.test_client()
+    admin, sup = tokens["district_admin"], tokens["town_supervisor"]
+    page = timed(client, "/map", admin, runs)
+    print(f"  /map (admin)                 p50 {page[0]:7.1f} ms  p95 {page[1]:7.1f} ms  {page[2] / 1024:7.1f} KB")
+    if n <= 10_000:
+        naive_ms, naive_bytes = naive_folium(app, n)
+        print(f"  naive folium, {n} markers     {naive_ms:7.1f} ms            {naive_bytes / 1024:7.1f} KB"
+              f"   -> map page {naive_bytes / page[2]:.0f}x smaller, {naive_ms / page[0]:.1f}x faster")
+    for z in (10, 13, 16):
+        samples = [timed(client, url, admin, max(1, runs // 3)) for url in tile_urls(z)]
+        p50 = statistics.median(s[0] for s in samples)
+        p95 = max(s[1] for s in samples)
+        print(f"  tiles z{z:<2} (9 around centre)    p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+    for label, url, token in (
+        ("list newest 100 (admin)", "/api/v1/reports?limit=100", admin),
+        ("list page 2 via cursor", None, admin),
+        ("list town, overdue", "/api/v1/reports?limit=100&overdue=1", sup),
+        ("committee tile z12", "/tiles/committees/12/3427/1672.pbf", admin),
+        ("queues (admin)", "/queues", admin),
+        ("queues (town supervisor)", "/queues", sup),
+    ):
+        if url is None:
+            first = client.get("/api/v1/reports?limit=100", headers={"Authorization": f"Bearer {admin}"}).json
+            url = f"/api/v1/reports?limit=100&cursor={first['next']}"
+        p50, p95, _ = timed(client, url, token, runs)
+        print(f"  {label:<28} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma list of N (default %(default)s)")
+    parser.add_argument("--runs", type=int, default=20, help="timed requests per figure (default %(default)s)")
+    parser.add_argument("--database-url")
+    args = parser.parse_args(argv)
+    url = database_url(args.database_url)
+    towns, committees, source = load_boundaries()
+    drop_database(url)
+    migrate.ensure_database(url)
+    migrate.upgrade(url)
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": tempfile.mkdtemp(),
+                      "SECRET_KEY": secrets.token_hex(32)})
+    with app.app_context():
+        for level, items in (("town", towns), ("committee", committees)):
+            boundaries.import_boundaries(items, level)
+            boundaries.commit_import()
+        assert db.session.query(Area).count()
+    tokens = people(app)
+    print(f"boundaries: {source}; python {sys.version.split()[0]}")
+    for n in (int(v) for v in args.sizes.split(",")):
+        took = seed(app, n)
+        with app.app_context():
+            real = db.session.scalar(text("SELECT count(*) FROM report"))
+        print(f"N = {real:,} reports (seeded in {took:.1f} s)")
+        measure(app, tokens, real, args.runs)
+
+
+if __name__ == "__main__":
+    main()
