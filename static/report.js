@@ -187,6 +187,7 @@
     category.value = "";
     syncSubcategory();
     $("description").value = "";
+    $("address").value = "";
   }
 
   var outbox = window.HazardOutbox(msg.api, {
@@ -232,7 +233,7 @@
     if (photos.length > MAX_PHOTOS) { show(msg.msgTooMany, "error"); return; }
     if (mapMode && !picked) { show(msg.msgPickFirst, "error"); return; }
     var fields = { client_report_id: id, category: category.value, subcategory: sub.value,
-      description: $("description").value };
+      description: $("description").value, address: $("address").value };
     ["lon", "lat", "crs", "location_source", "accuracy_m"].forEach(function (k) { fields[k] = $(k).value; });
     button.disabled = true;
     show(msg.msgSending, "ok");

@@ -148,3 +148,11 @@ def test_failed_commit_leaves_no_row_and_no_file(app, photo_dir, spot, monkeypat
             intake.create_report(form, [FileStorage(io.BytesIO(jpeg()), "a.jpg")])
     assert files_on_disk(photo_dir) == []
     assert counts(app) == (0, 0, 0)
+
+
+def test_the_address_is_kept_shown_and_bounded(http, spot):
+    body = post(http, lon=spot["lon"], lat=spot["lat"], address="莘庄镇某小区 3 号楼 1 单元").json()
+    assert body["address"] == "莘庄镇某小区 3 号楼 1 单元"
+    assert "莘庄镇某小区 3 号楼 1 单元" in http.get(f"/reports/{body['id']}").text
+    long = post(http, lon=spot["lon"], lat=spot["lat"], address="长" * 500).json()
+    assert long["address"] == "长" * 200

@@ -27,7 +27,8 @@ from service.reports.storage import StorageError, key_for
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
 FINGERPRINT_FIELDS = ("category", "subcategory", "risk_level", "description", "lon", "lat", "crs", "location_source",
-                      "accuracy_m", "contact")
+                      "accuracy_m", "contact", "address")
+MAX_ADDRESS = 200
 MAX_CLIENT_ID = 64
 
 
@@ -129,6 +130,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     photos = process_photos(uploads, headers, digests)
     report = Report(
         reporter_id=reporter_id, reporter_ip=reporter_ip, contact=(form.get("contact") or "").strip()[:100] or None,
+        address=(form.get("address") or "").strip()[:MAX_ADDRESS] or None,
         client_report_id=client_id, client_fingerprint=fp, category=code,
         subcategory=sub, risk_level=risk, description=description,
         location=from_shape(Point(loc.lon, loc.lat), srid=4326), submitted_lon=loc.submitted[0],

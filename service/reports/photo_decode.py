@@ -86,11 +86,6 @@ def dhash(img: Image.Image) -> int:
     return bits - (1 << 64) if bits >= 1 << 63 else bits
 
 
-def hamming(a: int, b: int) -> int:
-    """Count differing bits of two 64-bit hashes."""
-    return ((a ^ b) & 0xFFFF_FFFF_FFFF_FFFF).bit_count()
-
-
 def _jpeg(img: Image.Image, quality: int) -> bytes:
     buf = io.BytesIO()
     # A fresh save without exif=/icc_profile=/xmp= writes no metadata.

@@ -16,9 +16,9 @@ from flask_babel import gettext as _
 from service.errors import ApiError
 from service.reports import photo_check, sandbox
 from service.reports.photo_check import FORMATS, Header, Limits
-from service.reports.photo_decode import PUBLIC_MAX, THUMB_MAX, dhash, hamming
+from service.reports.photo_decode import PUBLIC_MAX, THUMB_MAX, dhash
 
-__all__ = ["FORMATS", "PUBLIC_MAX", "THUMB_MAX", "ProcessedPhoto", "dhash", "hamming", "inspect", "process_photo",
+__all__ = ["FORMATS", "PUBLIC_MAX", "THUMB_MAX", "ProcessedPhoto", "dhash", "inspect", "process_photo",
            "process_photos", "process_uploads"]
 
 # Used when no app is around (benchmarks, the fuzz tests); the app reads the same names from its config.

@@ -57,6 +57,7 @@ def _shape(report: Report, visible: set) -> dict:
         "risk_level": report.risk_level,
         "risk_level_name": str(RISK_LEVELS[report.risk_level]),
         "description": report.description,
+        "address": report.address,
         "location": {"lon": round(point.x, 7), "lat": round(point.y, 7)},
         "location_source": report.location_source,
         "submitted": {"lon": report.submitted_lon, "lat": report.submitted_lat, "crs": report.submitted_crs},

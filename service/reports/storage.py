@@ -107,9 +107,6 @@ class LocalStorage:
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
-    def read(self, key: str) -> bytes:
-        return self.path(key).read_bytes()
-
     def open(self, key: str) -> BinaryIO:
         """Open a published file for streaming; FileNotFoundError when it is not there."""
         return open(self.path(key), "rb")  # noqa: SIM115 (the response closes it)
