@@ -28,3 +28,15 @@ def may_manage_committee(user: User, committee: Area) -> bool:
     if user.role == "district_admin":
         return True
     return user.role == "town_supervisor" and committee.parent is not None and committee.parent.code == user.area.code
+
+
+def visible_committees(user: User) -> ColumnElement:
+    """Return the condition on committee Area rows a user's map may draw: their own area's, by code."""
+    if user.role == "district_admin":
+        return true()
+    if user.area is None:
+        return false()  # volunteers draw no boundaries
+    if user.role == "town_supervisor":
+        parent = select(Area.id).where(Area.code == user.area.code)
+        return Area.parent_id.in_(parent)
+    return Area.code == user.area.code

@@ -5,7 +5,7 @@ Below DETAIL_ZOOM the reports are counted per grid cell on the server; from it o
 """
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, cast, func, literal_column, select, true
+from sqlalchemy import Integer, String, cast, func, literal_column, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -62,18 +62,6 @@ def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes
     return _mvt(rows, "clusters")
 
 
-def visible_areas(user: User) -> ColumnElement:
-    """Which committee polygons a user's map may draw: their own area's, by code across generations."""
-    if user.role == "district_admin":
-        return true()
-    if user.area is None:
-        return Area.id.is_(None)  # volunteers draw no boundaries
-    if user.role == "town_supervisor":
-        parent = select(Area.id).where(Area.code == user.area.code)
-        return Area.parent_id.in_(parent)
-    return Area.code == user.area.code
-
-
 def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
     """The `committees` layer: current committee polygons with open and overdue counts (the choropleth)."""
     from service.areas.boundaries import current_generation
@@ -90,7 +78,7 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> by
                    func.coalesce(counts.c.open, 0).label("open"), func.coalesce(counts.c.overdue, 0).label("overdue"))
             .select_from(Area).outerjoin(counts, counts.c.code == Area.code)
             .where(Area.level == "committee", Area.generation == current_generation("committee"),
-                   visible_areas(user), Area.geom.op("&&")(func.ST_Transform(env, 4326))))
+                   scope.visible_committees(user), Area.geom.op("&&")(func.ST_Transform(env, 4326))))
     return _mvt(rows, "committees")
 
 
@@ -99,7 +87,7 @@ def scope_bounds(user: User) -> list[list[float]] | None:
     from service.areas.boundaries import current_generation
 
     box = db.session.scalar(select(func.ST_Extent(Area.geom)).where(
-        Area.level == "committee", Area.generation == current_generation("committee"), visible_areas(user)))
+        Area.level == "committee", Area.generation == current_generation("committee"), scope.visible_committees(user)))
     if not box:
         return None
     west, south, east, north = (float(v) for v in box[4:-1].replace(" ", ",").split(","))
