@@ -49,8 +49,9 @@ SELECT gen_random_uuid(),
 def seed(app, n: int) -> float:
     start = time.perf_counter()
     with app.app_context():
+        # A bench database, as its superuser owner: skip the append-only triggers to start from empty.
+        db.session.execute(text("SET session_replication_role = replica"))
         db.session.execute(text("TRUNCATE report, photo, report_event, notification RESTART IDENTITY CASCADE"))
-        db.session.execute(text("SET session_replication_role = replica"))  # skip the event trigger work
         db.session.execute(text(SEED_SQL), {"n": n, "seed": 7})
         db.session.execute(text("SET session_replication_role = origin"))
         db.session.commit()
@@ -103,22 +104,23 @@ def naive_folium(app, limit: int) -> tuple[float, int]:
     return (time.perf_counter() - start) * 1000, len(html.encode())
 
 
-def tile_urls(z: int) -> list[str]:
+def tile_urls(z: int, layer: str = "reports") -> list[str]:
+    """The tile over central Minhang and its eight neighbours."""
     import math
 
     lon, lat = 121.40, 31.12
     n = 2**z
     x = int((lon + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
-    return [f"/tiles/reports/{z}/{x + dx}/{y + dy}.pbf" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+    return [f"/tiles/{layer}/{z}/{x + dx}/{y + dy}.pbf" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
-def measure(app, tokens: dict, n: int, runs: int) -> None:
+def measure(app, tokens: dict, n: int, runs: int, naive: bool) -> None:
     client = app.test_client()
     admin, sup = tokens["district_admin"], tokens["town_supervisor"]
     page = timed(client, "/map", admin, runs)
     print(f"  /map (admin)                 p50 {page[0]:7.1f} ms  p95 {page[1]:7.1f} ms  {page[2] / 1024:7.1f} KB")
-    if n <= 10_000:
+    if naive:
         naive_ms, naive_bytes = naive_folium(app, n)
         print(f"  naive folium, {n} markers     {naive_ms:7.1f} ms            {naive_bytes / 1024:7.1f} KB"
               f"   -> map page {naive_bytes / page[2]:.0f}x smaller, {naive_ms / page[0]:.1f}x faster")
@@ -131,7 +133,7 @@ def measure(app, tokens: dict, n: int, runs: int) -> None:
         ("list newest 100 (admin)", "/api/v1/reports?limit=100", admin),
         ("list page 2 via cursor", None, admin),
         ("list town, overdue", "/api/v1/reports?limit=100&overdue=1", sup),
-        ("committee tile z12", "/tiles/committees/12/3427/1672.pbf", admin),
+        ("committee tile z12 (centre)", tile_urls(12, "committees")[4], admin),
         ("queues (admin)", "/queues", admin),
         ("queues (town supervisor)", "/queues", sup),
     ):
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         with app.app_context():
             real = db.session.scalar(text("SELECT count(*) FROM report"))
         print(f"N = {real:,} reports (seeded in {took:.1f} s)")
-        measure(app, tokens, real, args.runs)
+        measure(app, tokens, real, args.runs, naive=n <= 10_000)
 
 
 if __name__ == "__main__":
