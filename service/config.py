@@ -88,6 +88,8 @@ class Config:
         self.SMTP_PORT = _int("SMTP_PORT", 25)
         self.SMTP_FROM = env("SMTP_FROM", "hazard-snap@localhost")
         self.PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
+        # Open311's jurisdiction_id: the district's division code (闵行区); any other is refused.
+        self.OPEN311_JURISDICTION = env("OPEN311_JURISDICTION", "310112")
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
         self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
         self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)

@@ -20,7 +20,7 @@ class ApiError(Exception):
         return jsonify(body), self.status
 
 
-def _http_message(e: HTTPException) -> tuple[str, str]:
+def http_message(e: HTTPException) -> tuple[str, str]:
     messages = {
         400: ("bad_request", _("请求格式不正确，请检查后重试。")),
         404: ("not_found", _("找不到该资源，请检查链接是否正确。")),
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     def http_error(e: HTTPException):
         if e.code in (301, 302, 303, 307, 308) or e.code is None:
             return e
-        code, message = _http_message(e)
+        code, message = http_message(e)
         return ApiError(e.code or 500, code, message).response()
 
     @app.errorhandler(OperationalError)

@@ -54,7 +54,15 @@ def load_user_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    digest = token_digest(header.removeprefix("Bearer ").strip())
+    user = user_for_token(header.removeprefix("Bearer ").strip())
+    if user is not None:
+        g.authenticated_by_token = True  # the API skips CSRF only for this
+    return user
+
+
+def user_for_token(raw: str) -> User | None:
+    """Return the active user of a live token (also an Open311 api_key), recording its use; else None."""
+    digest = token_digest(raw)
     now = datetime.now(UTC)
     token = db.session.scalar(select(ApiToken).where(
         ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
@@ -62,7 +70,6 @@ def load_user_from_token(req) -> User | None:
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
         _touch(token.id, now)
-    g.authenticated_by_token = True  # the API skips CSRF only for this
     return token.user
 
 
