@@ -201,6 +201,20 @@ class Report(db.Model):
     events = relationship("ReportEvent", order_by="ReportEvent.id", back_populates="report")
 
 
+class ReportRollup(db.Model):
+    """Report counts per committee, status, category and risk, kept exact by triggers (migration 0008)."""
+
+    __tablename__ = "report_rollup"
+    __table_args__ = (Index("ix_report_rollup_town", "town_id"),)
+
+    committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    risk_level: Mapped[str] = mapped_column(String(20), primary_key=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class Photo(db.Model):
     """A stored photo of a report: the private original and its public derived copies."""
 

@@ -82,7 +82,7 @@
     if (p.count === undefined) return;
     var box = el("div");
     box.appendChild(row(labels.count, p.count));
-    box.appendChild(row(labels.overdue, p.overdue));
+    if (p.overdue !== undefined) box.appendChild(row(labels.overdue, p.overdue));  // per-committee counts have none
     box.appendChild(el("div", null, labels.zoom_in));
     L.tooltip({ sticky: true }).setLatLng(e.latlng).setContent(box).openOn(map);
   });

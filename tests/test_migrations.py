@@ -9,7 +9,7 @@ from service import migrate
 from .conftest import recreate_database
 
 TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login_failure", "area_contact",
-          "notification", "notification_attempt", "upload_attempt", "volunteer", "service_hour_entry",
+          "notification", "notification_attempt", "upload_attempt", "report_rollup", "volunteer", "service_hour_entry",
           "service_hour_decision"}
 
 

@@ -18,8 +18,14 @@ TEMPLATE_MODULES = {"folium", "branca", "jinja2", "markupsafe"}
 NUMERIC_KWARGS = {"location", "zoom_start", "max_zoom", "control_scale", "control", "tiles"}
 
 
+XML_MODULES = {"ET", "etree", "ElementTree"}  # xml.etree's Element builds a node, not a template
+
+
 def _name(func: ast.expr) -> str:
-    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    if isinstance(func, ast.Attribute):
+        owner = func.value.id if isinstance(func.value, ast.Name) else ""
+        return "" if owner in XML_MODULES else func.attr
+    return getattr(func, "id", "")
 
 
 def _static(node: ast.expr) -> bool:
@@ -77,6 +83,7 @@ def test_html_templates_never_disable_escaping():
 def test_the_lint_catches_data_in_an_element():
     """The checker itself: flags data, accepts literals and inert()."""
     bad = "folium.Popup(report['description'])\nElement(f'<b>{name}</b>')\nTemplate(text)\n"
-    good = "Element('<style></style>')\nfolium.TileLayer(tiles=inert(url), attr=ATTRIBUTION, max_zoom=19)\n"
+    good = ("Element('<style></style>')\nfolium.TileLayer(tiles=inert(url), attr=ATTRIBUTION, max_zoom=19)\n"
+            "ET.Element(tag)\n")
     assert len(offenders(bad, "bad.py")) == 3
     assert offenders(good, "good.py") == []

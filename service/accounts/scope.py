@@ -2,7 +2,7 @@
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.models import Area, Report, User
+from service.models import Area, Report, ReportRollup, User
 
 
 def _same_code(column, user: User) -> ColumnElement:
@@ -40,3 +40,17 @@ def visible_committees(user: User) -> ColumnElement:
         parent = select(Area.id).where(Area.code == user.area.code)
         return Area.parent_id.in_(parent)
     return Area.code == user.area.code
+
+
+def visible_rollup(user: User | None) -> ColumnElement | None:
+    """The condition on ReportRollup rows for a user, or None when counts cannot come from the rollup
+    (a volunteer sees reports by reporter or assignee, which the rollup does not keep)."""
+    if user is None:
+        return false()
+    if user.role == "district_admin":
+        return true()
+    if user.role == "town_supervisor" and user.area is not None:
+        return _same_code(ReportRollup.town_id, user)
+    if user.role == "committee_staff" and user.area is not None:
+        return _same_code(ReportRollup.committee_id, user)
+    return None

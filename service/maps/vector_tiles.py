@@ -1,7 +1,8 @@
 """Mapbox vector tiles straight from PostGIS (ST_AsMVT): reports and committees, inside the caller's scope.
 
 The page stays the same size whatever the number of reports: the browser asks for the tiles of its viewport.
-Below DETAIL_ZOOM the reports are counted per grid cell on the server; from it on they are single points.
+From DETAIL_ZOOM on the reports are single points. Below it they are counted on the server: per committee from
+the trigger-kept rollup (migration 0008) when the filter allows, else per grid cell over the matching rows.
 """
 from datetime import UTC, datetime
 
@@ -11,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
 from service.db import db
-from service.models import Area, Report, User
+from service.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
 
@@ -53,6 +54,9 @@ def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes
         rows = select(geom.label("geom"), cast(Report.id, String).label("id"), Report.status, Report.category,
                       cast(overdue, Integer).label("overdue")).where(*where)
         return _mvt(rows, "reports")
+    counts = _rollup_counts(user, filt)
+    if counts is not None:
+        return _committee_clusters(counts, z, x, y)
     cell = WORLD_M / 2**z * CELL_PX / 256
     snapped = func.ST_SnapToGrid(func.ST_Transform(Report.location, 3857), cell)
     centre = func.ST_Centroid(func.ST_Collect(func.ST_Transform(Report.location, 3857)))
@@ -62,23 +66,60 @@ def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes
     return _mvt(rows, "clusters")
 
 
-def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
-    """The `committees` layer: current committee polygons with open and overdue counts (the choropleth)."""
+def _rollup_counts(user: User, filt: ReportFilter):
+    """Report counts per committee code from the rollup, or None when the scope or filter needs the rows."""
+    where, visible = filt.rollup_conditions(), scope.visible_rollup(user)
+    if where is None or visible is None:
+        return None
+    held = aliased(Area)
+    return (select(held.code.label("code"), func.sum(ReportRollup.n).label("n"))
+            .join(held, held.id == ReportRollup.committee_id).where(visible, *where)
+            .group_by(held.code).having(func.sum(ReportRollup.n) > 0).subquery())
+
+
+def _current_committees_in(z: int, x: int, y: int) -> list[ColumnElement]:
     from service.areas.boundaries import current_generation
 
+    return [Area.level == "committee", Area.generation == current_generation("committee"),
+            Area.geom.op("&&")(func.ST_Transform(_envelope(z, x, y), 4326))]
+
+
+def _committee_clusters(counts, z: int, x: int, y: int) -> bytes:
+    """One counted point per committee (inside its polygon): constant work whatever the number of reports."""
+    point = func.ST_Transform(func.ST_PointOnSurface(Area.geom), 3857)
+    rows = (select(func.ST_AsMVTGeom(point, _envelope(z, x, y), EXTENT, BUFFER, True).label("geom"),
+                   cast(counts.c.n, Integer).label("count"), Area.code)
+            .join(counts, counts.c.code == Area.code).where(*_current_committees_in(z, x, y)))
+    return _mvt(rows, "clusters")
+
+
+def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
+    """The `committees` layer: current committee polygons with matching and overdue counts (the choropleth).
+
+    Counts are taken only for the committees in the tile: from the rollup when it can answer, and overdue
+    reports (which change with the clock) from the rows of those committees alone.
+    """
     env, now = _envelope(z, x, y), datetime.now(UTC)
-    pixel = WORLD_M / 2**z / 256
+    here = select(Area.code).where(*_current_committees_in(z, x, y), scope.visible_committees(user))
     held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code
-    counts = (select(held.code.label("code"), func.count().label("open"),
-                     func.count().filter(deadlines.overdue(now)).label("overdue"))
-              .select_from(Report).join(held, held.id == Report.committee_id)
-              .where(scope.visible(user), *filt.conditions(now)).group_by(held.code).subquery())
+    in_tile = Report.committee_id.in_(select(held.id).where(held.code.in_(here)))
+    late = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
+            .join(held, held.id == Report.committee_id)
+            .where(in_tile, scope.visible(user), deadlines.overdue(now), *filt.conditions(now))
+            .group_by(held.code).subquery())
+    matching = _rollup_counts(user, filt)
+    if matching is None:
+        matching = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
+                    .join(held, held.id == Report.committee_id)
+                    .where(in_tile, scope.visible(user), *filt.conditions(now)).group_by(held.code).subquery())
+    pixel = WORLD_M / 2**z / 256
     geom = func.ST_AsMVTGeom(func.ST_Simplify(func.ST_Transform(Area.geom, 3857), pixel), env, EXTENT, BUFFER, True)
     rows = (select(geom.label("geom"), Area.code, Area.name,
-                   func.coalesce(counts.c.open, 0).label("open"), func.coalesce(counts.c.overdue, 0).label("overdue"))
-            .select_from(Area).outerjoin(counts, counts.c.code == Area.code)
-            .where(Area.level == "committee", Area.generation == current_generation("committee"),
-                   scope.visible_committees(user), Area.geom.op("&&")(func.ST_Transform(env, 4326))))
+                   cast(func.coalesce(matching.c.n, 0), Integer).label("open"),
+                   cast(func.coalesce(late.c.n, 0), Integer).label("overdue"))
+            .select_from(Area).outerjoin(matching, matching.c.code == Area.code)
+            .outerjoin(late, late.c.code == Area.code)
+            .where(*_current_committees_in(z, x, y), scope.visible_committees(user)))
     return _mvt(rows, "committees")
 
 

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from service import localtime
 from service.errors import ApiError
-from service.models import Area, Report
+from service.models import Area, Report, ReportRollup
 from service.reports import deadlines
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.workflow import CLOSED, OPEN, TRANSITIONS
@@ -104,6 +104,21 @@ class ReportFilter:
             found.append(deadlines.overdue(now or datetime.now(UTC)))
         if self.reporter_id is not None:
             found.append(Report.reporter_id == self.reporter_id)
+        return found
+
+    def rollup_conditions(self) -> list[ColumnElement] | None:
+        """The same filter on ReportRollup rows, or None when it needs what the rollup does not keep
+        (dates, place, deadlines, reporter)."""
+        if self.since or self.until or self.bbox or self.overdue or self.reporter_id is not None:
+            return None
+        found: list[ColumnElement] = []
+        for values, column in ((self.statuses, ReportRollup.status), (self.categories, ReportRollup.category),
+                               (self.risks, ReportRollup.risk_level)):
+            if values:
+                found.append(column.in_(values))
+        for code, column in ((self.committee, ReportRollup.committee_id), (self.town, ReportRollup.town_id)):
+            if code:
+                found.append(column.in_(select(Area.id).where(Area.code == code)))
         return found
 
     def query_string(self) -> dict[str, str]:
