@@ -140,7 +140,9 @@ def test_list_filters_and_totals_cover_the_whole_table(http, spot):
     for category in ("ebike_charging", "ebike_charging", "exit_blocked"):
         post(http, lon=spot["lon"], lat=spot["lat"], category=category)
     body = http.get("/api/v1/reports", params={"limit": 1, "category": "ebike_charging"}).json()
-    assert body["count"] == 1 and body["total"] == 2
+    assert body["count"] == 1 and body["total"] == 2  # from the rollup
+    since = {"since": (date.today() - timedelta(days=2)).isoformat()}
+    assert http.get("/api/v1/reports", params={"limit": 1, **since}).json()["total"] == 3  # counted rows
     assert http.get("/api/v1/reports", params={"risk": "nonsense"}).status_code == 422
     assert http.get("/api/v1/reports", params={"since": "2026-13-01"}).status_code == 422
 

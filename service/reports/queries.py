@@ -15,7 +15,7 @@ from service import localtime
 from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
-from service.models import Report, User
+from service.models import Report, ReportRollup, User
 from service.reports import deadlines
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.filters import ReportFilter
@@ -166,7 +166,12 @@ def next_cursor(page: list[Report], limit: int, by_due: bool) -> str | None:
 
 
 def count_reports(user: User | None, filt: ReportFilter | None = None) -> int:
-    """How many reports match, over the whole table (never a count of a truncated list)."""
+    """How many reports match, over the whole table (never a count of a truncated list): from the trigger-kept
+    rollup when the filter and the scope allow, else by counting the rows."""
     filt = filt or ReportFilter()
+    where, visible = filt.rollup_conditions(), scope.visible_rollup(user)
+    if where is not None and visible is not None:
+        total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *where)
+        return int(db.session.scalar(total))
     return db.session.scalar(select(func.count()).select_from(Report).where(scope.visible(user),
                                                                            *filt.conditions()))
