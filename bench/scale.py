@@ -144,13 +144,8 @@ def measure(app, tokens: dict, n: int, runs: int, naive: bool) -> None:
         print(f"  {label:<28} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="10000,100000", help="comma list of N (default %(default)s)")
-    parser.add_argument("--runs", type=int, default=20, help="timed requests per figure (default %(default)s)")
-    parser.add_argument("--database-url")
-    args = parser.parse_args(argv)
-    url = database_url(args.database_url)
+def setup(url: str):
+    """A fresh bench database with the boundaries, the app on it, the people's tokens, and the boundaries' source."""
     towns, committees, source = load_boundaries()
     drop_database(url)
     migrate.ensure_database(url)
@@ -162,7 +157,16 @@ def main(argv: list[str] | None = None) -> None:
             boundaries.import_boundaries(items, level)
             boundaries.commit_import()
         assert db.session.query(Area).count()
-    tokens = people(app)
+    return app, people(app), source
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="comma list of N (default %(default)s)")
+    parser.add_argument("--runs", type=int, default=20, help="timed requests per figure (default %(default)s)")
+    parser.add_argument("--database-url")
+    args = parser.parse_args(argv)
+    app, tokens, source = setup(database_url(args.database_url))
     print(f"boundaries: {source}; python {sys.version.split()[0]}")
     for n in (int(v) for v in args.sizes.split(",")):
         took = seed(app, n)

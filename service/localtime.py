@@ -11,11 +11,11 @@ def zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
 
 
-def show(t: datetime | str | None) -> str:
-    """'YYYY-MM-DD HH:MM' in local time, or '—' when there is no time."""
+def show(t: datetime | str | None, local: ZoneInfo | None = None) -> str:
+    """'YYYY-MM-DD HH:MM' in local time, or '—' when there is no time (pass zone() as local in a long loop)."""
     if isinstance(t, str):
         t = datetime.fromisoformat(t)
-    return t.astimezone(zone()).strftime(FORMAT) if t else "—"
+    return t.astimezone(local or zone()).strftime(FORMAT) if t else "—"
 
 
 def attach(t: datetime) -> datetime:

@@ -1,16 +1,17 @@
-"""The native JSON API for reports, /api/v1: categories, reports, transitions and overdue lists."""
+"""The native JSON API for reports, /api/v1: categories, reports, exports, transitions and overdue lists."""
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request, send_file, stream_with_context
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
 from wtforms.validators import ValidationError
 
+from service.accounts import scope
 from service.accounts.auth import actor, authenticated_by_token, client_addr
 from service.errors import ApiError
 from service.jsonbody import json_body
 from service.models import User
-from service.reports import attempts, categories, duplicates, intake, moves, queries
+from service.reports import attempts, categories, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
 
 bp = Blueprint("reports_api", __name__)
@@ -88,6 +89,19 @@ def list_reports():
     found = queries.list_reports(user, filt, limit, cursor=args.get("cursor", ""))
     return jsonify(reports=queries.serialize(found, user), count=len(found),
                    total=queries.count_reports(user, filt), next=queries.next_cursor(found, limit, filt.overdue))
+
+
+# A fixed suffix on the collection, not a path segment: /api/v1/reports/<report_id> never sees these.
+@bp.get("/api/v1/reports.<any(csv, geojson, xlsx):fmt>")
+def export_reports(fmt: str):
+    """Export the caller's visible reports that match the list's filters, streamed as CSV, GeoJSON or XLSX."""
+    user = require_user()
+    found = exports.rows(scope.visible(user), ReportFilter.from_args(request.args))
+    name, media = exports.filename(fmt), exports.MEDIA_TYPES[fmt]
+    if fmt == "xlsx":  # a zip is written whole, to a temporary file, then streamed from disk
+        return send_file(exports.xlsx_file(found), mimetype=media, as_attachment=True, download_name=name)
+    return Response(stream_with_context(exports.CHUNKS[fmt](found)), mimetype=media,
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")

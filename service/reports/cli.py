@@ -1,9 +1,19 @@
-"""Report housekeeping: finish or clean interrupted photo uploads, escalate overdue reports."""
+"""Report housekeeping and exports: finish or clean interrupted photo uploads, escalate overdue reports, export."""
+from pathlib import Path
+
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_babel import gettext as _
+from sqlalchemy import select, true
+from werkzeug.datastructures import MultiDict
 
-from service.reports import deadlines, sweep
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import User
+from service.reports import deadlines, exports, sweep
+from service.reports.filters import ReportFilter
 
 photos_group = click.Group("photos", help="Maintain photo storage.")
 
@@ -29,4 +39,48 @@ def escalate() -> None:
     click.echo(f"escalated to town: {counts['town']}, to district: {counts['district']}")
 
 
-COMMANDS = (photos_group, escalate)
+FILTERS = (("status", "open, closed, all, or status codes, comma-separated"),
+           ("category", "category codes, comma-separated"), ("risk", "risk codes, comma-separated"),
+           ("since", "first local day, YYYY-MM-DD"), ("until", "last local day, YYYY-MM-DD"),
+           ("committee", "committee code"), ("town", "town code"), ("bbox", "minlon,minlat,maxlon,maxlat"))
+
+
+def _filter_options(command):
+    """The list's filters as options, read by the same ReportFilter.from_args as the API's query string."""
+    for name, what in reversed(FILTERS):
+        command = click.option(f"--{name}", default="", help=what)(command)
+    return click.option("--overdue", is_flag=True, help="only overdue reports")(command)
+
+
+def _visible(phone: str | None):
+    """Everything without --as (the command line has no user); with it, that active person's scope."""
+    if not phone:
+        return true()
+    user = db.session.scalar(select(User).where(User.phone == phone))
+    if user is None or not user.active:
+        raise click.ClickException(_("找不到手机号为 %(phone)s 的在用账号。", phone=phone))
+    return scope.visible(user)
+
+
+@click.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--as", "phone", metavar="PHONE", help="export only what the person with this phone may see")
+@_filter_options
+@with_appcontext
+def export(path: str, phone: str | None, overdue: bool, **filters: str) -> None:
+    """Export reports to PATH (.csv, .geojson or .xlsx) with the list's filters.
+
+    Without --as it exports every report of the district (district scope: the command line has no user).
+    """
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in exports.MEDIA_TYPES:
+        raise click.ClickException(_("只支持 .csv、.geojson 或 .xlsx 文件，请换一个文件名后重试。"))
+    try:
+        filt = ReportFilter.from_args(MultiDict({**filters, "overdue": "1" if overdue else ""}))
+    except ApiError as e:
+        raise click.ClickException(e.message) from e
+    count = exports.write_file(fmt, exports.rows(_visible(phone), filt), path)
+    click.echo(_("已导出 %(n)d 条上报到 %(path)s。", n=count, path=path))
+
+
+COMMANDS = (photos_group, escalate, export)

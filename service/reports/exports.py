@@ -1,0 +1,200 @@
+"""Report exports (CSV, GeoJSON, XLSX): one streamed row query under the list's scope and filters, and the writers.
+
+Every writer takes an iterator of rows and keeps only one batch in memory, so 10^6 reports cost what 10^3 do.
+"""
+import csv
+import io
+import json
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import datetime
+from itertools import islice
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, String, func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
+
+from service import localtime
+from service.db import db
+from service.models import Area, Report
+from service.reports.categories import CATEGORIES, RISK_LEVELS
+from service.reports.filters import ReportFilter
+from service.reports.workflow import STATUS_LABELS
+
+BATCH = 2000  # rows per server-side fetch and per chunk sent
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SHEET_ROWS = 1_000_000  # a sheet holds 1,048,576 rows: a larger export goes on over further sheets
+MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
+               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+HEADERS = (_l("编号"), _l("上报时间"), _l("状态"), _l("隐患类别"), _l("子类"), _l("风险等级"), _l("描述"),
+           _l("详细地址"), _l("居村委代码"), _l("居村委"), _l("街镇代码"), _l("街镇名称"), _l("经度"), _l("纬度"),
+           _l("整改期限"), _l("整改完成时间"))
+
+
+def select_rows(visible: ColumnElement, filt: ReportFilter) -> Select:
+    """The export's columns, newest first: only what is written, committee and town names joined in SQL."""
+    committee, town = aliased(Area), aliased(Area)
+    # The id as text: PostgreSQL prints it faster than Python builds and prints a UUID object.
+    return (select(Report.id.cast(String).label("id"), Report.created_at, Report.status, Report.category,
+                   Report.subcategory, Report.risk_level, Report.description, Report.address,
+                   committee.code.label("committee_code"), committee.name.label("committee_name"),
+                   town.code.label("town_code"), town.name.label("town_name"),
+                   func.ST_X(Report.location).label("lon"), func.ST_Y(Report.location).label("lat"),
+                   Report.due_at, Report.rectified_at)
+            .join(committee, committee.id == Report.committee_id).join(town, town.id == Report.town_id)
+            .where(visible, *filt.conditions())
+            .order_by(Report.created_at.desc(), Report.id.desc()))
+
+
+def rows(visible: ColumnElement, filt: ReportFilter) -> Iterator[Row]:
+    """Yield the matching rows through a server-side cursor, BATCH at a time (scope is the caller's, always)."""
+    # Core, not the ORM's session.execute: plain rows need none of its per-row loading work.
+    result = db.session.connection().execution_options(yield_per=BATCH).execute(select_rows(visible, filt))
+    try:
+        yield from result
+    finally:
+        result.close()
+
+
+def neutralise(cells: Iterable) -> list:
+    """Put an apostrophe before each text cell a spreadsheet would otherwise run as a formula (CSV and XLSX)."""
+    return ["'" + c if c.__class__ is str and c.startswith(FORMULA_STARTS) else c for c in cells]
+
+
+class Labels:
+    """The names people read for codes, translated once per export (in the request's language), and the clock."""
+
+    def __init__(self):
+        self.status = {k: str(v) for k, v in STATUS_LABELS.items()}
+        self.category = {k: str(c.name) for k, c in CATEGORIES.items()}
+        self.subcategory = {k: str(v) for c in CATEGORIES.values() for k, v in c.subtypes}
+        self.risk = {k: str(v) for k, v in RISK_LEVELS.items()}
+        self.zone = localtime.zone()
+
+    def of(self, status: str, category: str, sub: str | None, risk: str) -> tuple[str, str, str, str]:
+        """Status, category, subcategory and risk names (an unknown code shows as itself)."""
+        return (self.status.get(status, status), self.category.get(category, category),
+                self.subcategory.get(sub, sub or ""), self.risk.get(risk, risk))
+
+    def when(self, t: datetime | None) -> str:
+        return localtime.show(t, self.zone) if t else ""
+
+
+def sheet_row(row: Row, labels: Labels) -> list:
+    """One report as a spreadsheet row, in HEADERS order, each cell neutralised."""
+    rid, created, status, category, sub, risk, description, address, *areas, lon, lat, due, rectified = row
+    return neutralise((rid, labels.when(created), *labels.of(status, category, sub, risk), description or "",
+                       address or "", *areas, round(lon, 7), round(lat, 7), labels.when(due), labels.when(rectified)))
+
+
+def _batches(found: Iterable) -> Iterator[list]:
+    rows_left = iter(found)
+    while batch := list(islice(rows_left, BATCH)):
+        yield batch
+
+
+def csv_chunks(found: Iterable[Row]) -> Iterator[bytes]:
+    """The CSV Excel opens cleanly: UTF-8 with a BOM, the headers in the reader's language, local times."""
+    labels, buffer = Labels(), io.StringIO()
+    out = csv.writer(buffer)
+    buffer.write("\ufeff")
+    out.writerow(neutralise(str(h) for h in HEADERS))
+    for batch in _batches(found):
+        out.writerows(sheet_row(row, labels) for row in batch)
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def feature(row: Row, labels: Labels) -> dict:
+    """One report as an RFC 7946 Feature: a WGS-84 point in lon, lat order."""
+    rid, created, status, category, sub, risk, description, address, ccode, cname, tcode, tname, lon, lat, due, \
+        rectified = row
+    status_label, category_name, sub_name, risk_name = labels.of(status, category, sub, risk)
+    return {"type": "Feature", "id": rid,
+            "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
+            "properties": {
+                "status": status, "status_label": status_label, "category": category,
+                "category_name": category_name, "subcategory": sub, "subcategory_name": sub_name or None,
+                "risk_level": risk, "risk_level_name": risk_name, "description": description, "address": address,
+                "committee_code": ccode, "committee_name": cname, "town_code": tcode, "town_name": tname,
+                "created_at": created.isoformat(), "created_local": labels.when(created),
+                "due_at": due.isoformat() if due else None,
+                "rectified_at": rectified.isoformat() if rectified else None}}
+
+
+def geojson_chunks(found: Iterable[Row]) -> Iterator[bytes]:
+    """An RFC 7946 FeatureCollection (no crs member: WGS-84 is the only one), written a batch at a time."""
+    labels, separator = Labels(), ""
+    yield b'{"type":"FeatureCollection","features":['
+    for batch in _batches(found):
+        yield (separator + ",".join(json.dumps(feature(row, labels), ensure_ascii=False, separators=(",", ":"))
+                                    for row in batch)).encode()
+        separator = ","
+    yield b"]}"
+
+
+def write_xlsx(found: Iterable[Row], target) -> None:
+    """Write a workbook in openpyxl's write-only mode (rows go to disk as they come) to a path or binary file."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def clean(value):  # XML 1.0 has no place for most control characters; tab, LF and CR stay
+        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
+
+    labels, book, sheet = Labels(), Workbook(write_only=True), None
+    header = neutralise(str(h) for h in HEADERS)
+    for n, row in enumerate(found):
+        if n % SHEET_ROWS == 0:
+            sheet = book.create_sheet(str(_l("隐患上报")) + (f" {n // SHEET_ROWS + 1}" if n else ""))
+            sheet.append(header)
+        sheet.append([clean(c) for c in sheet_row(row, labels)])
+    if sheet is None:
+        book.create_sheet(str(_l("隐患上报"))).append(header)
+    book.save(target)
+
+
+def xlsx_file(found: Iterable[Row]):
+    """The workbook in an anonymous temporary file, rewound, to be streamed (it is gone once closed)."""
+    handle = tempfile.TemporaryFile(suffix=".xlsx")
+    try:
+        write_xlsx(found, handle)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle
+
+
+CHUNKS = {"csv": csv_chunks, "geojson": geojson_chunks}
+
+
+class Counted:
+    """Count the rows that pass through, for the command's closing line."""
+
+    def __init__(self, found: Iterable):
+        self.found, self.n = found, 0
+
+    def __iter__(self):
+        for row in self.found:
+            self.n += 1
+            yield row
+
+
+def write_file(fmt: str, found: Iterable[Row], path: str) -> int:
+    """Write an export to a file; return how many reports it holds."""
+    counted = Counted(found)
+    if fmt == "xlsx":
+        write_xlsx(counted, path)
+    else:
+        with open(path, "wb") as f:
+            f.writelines(CHUNKS[fmt](counted))
+    return counted.n
+
+
+def filename(fmt: str) -> str:
+    """A download name with the local time of the export, ASCII so every browser keeps it."""
+    return f"hazard-reports-{datetime.now(localtime.zone()):%Y%m%d-%H%M}.{fmt}"
