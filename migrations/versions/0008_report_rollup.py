@@ -19,42 +19,19 @@ depends_on = None
 
 KEY = "committee_id, town_id, status, category, risk_level"
 
-FUNCTIONS = f"""
-CREATE FUNCTION report_rollup_add() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+ADD = f"""
   INSERT INTO report_rollup ({KEY}, n)
   SELECT {KEY}, count(*) FROM new_rows GROUP BY {KEY}
-  ON CONFLICT (committee_id, status, category, risk_level) DO UPDATE SET n = report_rollup.n + EXCLUDED.n;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION report_rollup_remove() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
+  ON CONFLICT (committee_id, status, category, risk_level) DO UPDATE SET n = report_rollup.n + EXCLUDED.n;"""
+SUBTRACT = f"""
   UPDATE report_rollup r SET n = r.n - o.n
     FROM (SELECT {KEY}, count(*) AS n FROM old_rows GROUP BY {KEY}) o
    WHERE r.committee_id = o.committee_id AND r.status = o.status AND r.category = o.category
-     AND r.risk_level = o.risk_level;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION report_rollup_move() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE report_rollup r SET n = r.n - o.n
-    FROM (SELECT {KEY}, count(*) AS n FROM old_rows GROUP BY {KEY}) o
-   WHERE r.committee_id = o.committee_id AND r.status = o.status AND r.category = o.category
-     AND r.risk_level = o.risk_level;
-  INSERT INTO report_rollup ({KEY}, n)
-  SELECT {KEY}, count(*) FROM new_rows GROUP BY {KEY}
-  ON CONFLICT (committee_id, status, category, risk_level) DO UPDATE SET n = report_rollup.n + EXCLUDED.n;
-  RETURN NULL;
-END $$;
-
-CREATE FUNCTION report_rollup_clear() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  DELETE FROM report_rollup;
-  RETURN NULL;
-END $$;
-"""
+     AND r.risk_level = o.risk_level;"""
+BODIES = {"report_rollup_add": ADD, "report_rollup_remove": SUBTRACT, "report_rollup_move": SUBTRACT + ADD,
+          "report_rollup_clear": "\n  DELETE FROM report_rollup;"}
+FUNCTIONS = "\n".join(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN{body}\n  RETURN NULL;\n"
+                      "END $$;" for name, body in BODIES.items())
 
 TRIGGERS = {
     "report_rollup_insert": "AFTER INSERT ON report REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
@@ -89,6 +66,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER {name} ON report")
-    for fn in ("report_rollup_add", "report_rollup_remove", "report_rollup_move", "report_rollup_clear"):
-        op.execute(f"DROP FUNCTION {fn}()")
+    for name in BODIES:
+        op.execute(f"DROP FUNCTION {name}()")
     op.execute("DROP TABLE report_rollup")

@@ -10,17 +10,23 @@ def _same_code(column, user: User) -> ColumnElement:
     return column.in_(select(Area.id).where(Area.code == user.area.code))
 
 
-def visible(user: User | None) -> ColumnElement:
-    """Return the condition on Report rows the user may read."""
+def _by_area(user: User | None, town_column, committee_column, otherwise):
+    """The role ladder shared by reports and their rollup: all, one town, one committee, else `otherwise()`."""
     if user is None:
         return false()
     if user.role == "district_admin":
         return true()
     if user.role == "town_supervisor" and user.area is not None:
-        return _same_code(Report.town_id, user)
+        return _same_code(town_column, user)
     if user.role == "committee_staff" and user.area is not None:
-        return _same_code(Report.committee_id, user)
-    return or_(Report.reporter_id == user.id, Report.assignee_id == user.id)
+        return _same_code(committee_column, user)
+    return otherwise()
+
+
+def visible(user: User | None) -> ColumnElement:
+    """Return the condition on Report rows the user may read."""
+    return _by_area(user, Report.town_id, Report.committee_id,
+                    lambda: or_(Report.reporter_id == user.id, Report.assignee_id == user.id))
 
 
 def may_manage_committee(user: User, committee: Area) -> bool:
@@ -45,12 +51,4 @@ def visible_committees(user: User) -> ColumnElement:
 def visible_rollup(user: User | None) -> ColumnElement | None:
     """The condition on ReportRollup rows for a user, or None when counts cannot come from the rollup
     (a volunteer sees reports by reporter or assignee, which the rollup does not keep)."""
-    if user is None:
-        return false()
-    if user.role == "district_admin":
-        return true()
-    if user.role == "town_supervisor" and user.area is not None:
-        return _same_code(ReportRollup.town_id, user)
-    if user.role == "committee_staff" and user.area is not None:
-        return _same_code(ReportRollup.committee_id, user)
-    return None
+    return _by_area(user, ReportRollup.town_id, ReportRollup.committee_id, lambda: None)
