@@ -66,6 +66,8 @@ class Config:
         self.LOCAL_TIMEZONE = env("LOCAL_TIMEZONE", "Asia/Shanghai")  # EXIF times carry no zone
         self.DUPLICATE_RADIUS_M = _float("DUPLICATE_RADIUS_M", 50.0)
         self.DUPLICATE_WINDOW_DAYS = _int("DUPLICATE_WINDOW_DAYS", 30)
+        # The detail page's "rectified here recently" list: verified reports this many days back.
+        self.RECENT_VERIFIED_DAYS = _int("RECENT_VERIFIED_DAYS", 90)
         self.PHASH_MAX_BITS = _int("PHASH_MAX_BITS", 6)
         self.DEADLINE_HOURS = {
             "suspected_severe": _float("DEADLINE_SUSPECTED_SEVERE_H", 24),

@@ -156,6 +156,8 @@ class Report(db.Model):
         Index("ix_report_running_due", "due_at", "id", postgresql_where=text(f"status IN ({CLOCK_RUNNING_SQL})")),
         Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text(f"status IN ({OPEN_SQL})")),
+        Index("ix_report_verified_geog", text("(location::geography)"), postgresql_using="gist",
+              postgresql_where=text("status = 'verified'")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

@@ -15,6 +15,7 @@ from service.reports.storage import LocalBatch
 
 from .images import encode as encode_image
 from .images import jpeg, scene
+from .seeding import seed_like
 from .test_reports_api import counts, files_on_disk
 
 pillow_heif.register_heif_opener()
@@ -269,21 +270,8 @@ def test_duplicate_search_is_served_by_the_geography_index(app, http, spot, owne
     from service.reports import duplicates
 
     first = send(http, [jpeg()], **at(spot)).json()
+    seed_like(app, owner_engine, first["id"], "submitted")
     with app.app_context():
-        db.session.execute(text(
-            """INSERT INTO report (id, category, risk_level, description, location, submitted_lon, submitted_lat,
-                                   submitted_crs, location_source, committee_id, town_id, assignment_method,
-                                   assignment_distance_m, status, warnings, created_at)
-               SELECT gen_random_uuid(),
-                      (ARRAY['combustibles','exit_blocked','ebike_charging','illegal_wiring'])[1 + (g % 4)],
-                      'general', '',
-                      ST_SetSRID(ST_MakePoint(121.30 + random() * 0.3, 30.95 + random() * 0.3), 4326), 0, 0,
-                      'wgs84', 'device', r.committee_id, r.town_id, 'covers', 0, 'submitted', '[]',
-                      now() - random() * interval '60 days'
-                 FROM report r, generate_series(1, 20000) g WHERE r.id = :id"""), {"id": first["id"]})
-        db.session.commit()
-        with owner_engine.begin() as conn:
-            conn.execute(text("ANALYZE report"))  # only the owner may; the app role's ANALYZE is skipped
         params = duplicates.nearby_params(first["id"], "combustibles")
         plan = "\n".join(db.session.execute(text("EXPLAIN " + duplicates.NEARBY_SQL.text), params).scalars())
         db.session.commit()

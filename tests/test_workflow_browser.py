@@ -38,12 +38,12 @@ def open_first(page, section: str):
 
 
 def act(page, to: str, note: str = "", photo=None):
-    form = page.locator(f"#move-{to}")
+    form = page.locator("#move")
     if note:
         form.locator("textarea[name=note]").fill(note)
     if photo is not None:
         form.locator("input[type=file]").set_input_files(str(photo))
-    form.locator("button").click()
+    form.locator(f"#act-{to}").click()
     expect(page.locator("#report")).to_have_attribute("data-status", to)
 
 
@@ -62,8 +62,7 @@ def test_happy_path(open_page, accounts, spot, tmp_path):
     staff, staff_log = signed_in(open_page, accounts, "staff_a", "待整改")
     open_first(staff, "#to-rectify")
     act(staff, "rectifying")
-    form = staff.locator("#move-rectified")
-    form.locator("button").click()  # no photo chosen: the browser's required check keeps the form here
+    staff.locator("#act-rectified").click()  # no photo chosen: the browser's required check keeps the form here
     expect(staff.locator("#report")).to_have_attribute("data-status", "rectifying")
     act(staff, "rectified", "已拆除飞线", photo=after_photo(tmp_path))
     expect(staff.locator("img.after")).to_have_count(1)

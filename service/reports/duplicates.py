@@ -3,14 +3,19 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, text
+from geoalchemy2 import Geography
+from sqlalchemy import Select, cast, func, select, text
+from sqlalchemy.orm import aliased, joinedload
 
 from service.accounts import scope
 from service.db import db
 from service.models import Report
-from service.reports.workflow import OPEN_SQL
+from service.reports.categories import CATEGORIES
+from service.reports.workflow import OPEN_SQL, STATUS_LABELS
 
 MAX_SUGGESTIONS = 5
+# A bare ::geography, as in the index expressions: a typmod (geography(Point,4326)) would not match them.
+GEOGRAPHY = Geography(geometry_type=None, srid=-1)
 
 
 # Literal statuses (not a bind parameter) so the planner can match the partial index ix_report_open_geog.
@@ -40,6 +45,41 @@ def nearby_open(report_id: uuid.UUID, category: str, user) -> list[dict]:
     visible = set(db.session.scalars(select(Report.id).where(Report.id.in_([r[0] for r in rows]),
                                                              scope.visible(user))))
     return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows if rid in visible]
+
+
+def recent_verified_select(report_id: uuid.UUID, category: str, user) -> Select:
+    """The select behind recent_verified: (id, metres), nearest first, only what the user may see."""
+    here = aliased(Report)
+    spot = select(cast(here.location, GEOGRAPHY)).where(here.id == report_id).scalar_subquery()
+    geog = cast(Report.location, GEOGRAPHY)
+    days = timedelta(days=current_app.config["RECENT_VERIFIED_DAYS"])
+    # A verified report changes no more, so updated_at is when it was verified. The status is a literal so the
+    # planner matches the partial index ix_report_verified_geog; the scope is inside, so LIMIT counts only
+    # reports the user may see.
+    return (select(Report.id, func.ST_Distance(geog, spot))
+            .where(Report.id != report_id, Report.category == category, text("report.status = 'verified'"),
+                   Report.updated_at > func.now() - days,
+                   func.ST_DWithin(geog, spot, current_app.config["DUPLICATE_RADIUS_M"]), scope.visible(user))
+            .order_by(geog.op("<->")(spot), Report.id).limit(MAX_SUGGESTIONS))
+
+
+def recent_verified(report_id: uuid.UUID, category: str, user) -> list[dict]:
+    """Return reports of the same category verified at this spot lately that the user may see, nearest first."""
+    if user is None:
+        return []
+    rows = db.session.execute(recent_verified_select(report_id, category, user)).all()
+    return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows]
+
+
+def described(found: list[dict]) -> list[dict]:
+    """Add what the detail page shows of each suggestion, loaded in one query, keeping the order (nearest first)."""
+    ids = [uuid.UUID(f["id"]) for f in found]
+    loaded = {r.id: r for r in db.session.scalars(
+        select(Report).options(joinedload(Report.committee)).where(Report.id.in_(ids)))}
+    return [{**f, "category_name": str(CATEGORIES[r.category].name), "status": r.status,
+             "status_label": str(STATUS_LABELS[r.status]),
+             "committee": r.committee.name, "created_at": r.created_at}
+            for f in found if (r := loaded.get(uuid.UUID(f["id"]))) is not None]
 
 
 def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> uuid.UUID | None:

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from service.accounts.auth import actor
 from service.errors import ApiError
 from service.maps.tiles import base_layer, report_layers
-from service.reports import categories, moves, queries
+from service.reports import categories, duplicates, moves, queries
 from service.reports.filters import ReportFilter
 from service.reports.workflow import ACTION_LABELS, moves_for
 
@@ -75,11 +75,16 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     except ApiError:
         abort(404)
     user = actor()
-    actions = [(to, ACTION_LABELS[(report.status, to)]) for to in moves_for(user.role, report.status)]
-    volunteers = moves.assignees_json(report, user) if any(to == "dispatched" for to, _label in actions) else []
+    allowed = moves_for(user.role, report.status)
+    # "duplicate" needs the other report: it is a button on each suggestion, not one in the form.
+    actions = [(to, ACTION_LABELS[(report.status, to)]) for to in allowed if to != "duplicate"]
+    volunteers = moves.assignees_json(report, user) if "dispatched" in allowed else []
+    nearby = duplicates.described(duplicates.nearby_open(report.id, report.category, user))
+    verified = duplicates.described(duplicates.recent_verified(report.id, report.category, user))
     return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
-                           volunteers=volunteers, tiles=base_layer()), status
+                           volunteers=volunteers, tiles=base_layer(), nearby=nearby, verified=verified,
+                           may_duplicate="duplicate" in allowed), status
 
 
 @bp.post("/reports/<report_id>/move")
