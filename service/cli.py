@@ -1,5 +1,6 @@
 """The hazard-snap command line (also available as `flask` commands)."""
 import sys
+from pathlib import Path
 
 import click
 from flask import Flask, current_app
@@ -7,7 +8,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from service import migrate
+from service import backup, migrate
 from service.accounts import cli as accounts_cli
 from service.areas import cli as areas_cli
 from service.notify import cli as notify_cli
@@ -29,6 +30,12 @@ def db_upgrade(revision: str) -> None:
         click.echo(f"created database {url.rsplit('/', 1)[-1]}")
     migrate.upgrade(url, revision)
     click.echo(f"database at {revision}")
+    _grant_app_role()
+
+
+def _grant_app_role() -> None:
+    """Grant the app's role its rights as the owner (creating the role if missing); warn if they are one role."""
+    url = current_app.config["DATABASE_OWNER_URL"]
     app_url, owner = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"]), make_url(url)
     if app_url.username == owner.username:
         click.echo(f"warning: the app connects as the schema owner {owner.username}; set DATABASE_URL to a role "
@@ -67,8 +74,39 @@ def serve(port: int, host: str) -> None:
     run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)
 
 
-COMMANDS = (db_group, serve, *areas_cli.COMMANDS, *reports_cli.COMMANDS, *accounts_cli.COMMANDS,
-            *notify_cli.COMMANDS, *volunteer_cli.COMMANDS)
+@click.command("backup")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def backup_cmd(directory: Path) -> None:
+    """Dump the database and copy its photos into a new DIRECTORY, with a sha256 manifest."""
+    try:
+        manifest = backup.backup(current_app.config["DATABASE_OWNER_URL"], current_app.extensions["photo_storage"],
+                                 directory)
+    except backup.BackupError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"backup in {directory}: database at {manifest['alembic_revision']}, "
+               f"{len(manifest['files'])} photo files")
+
+
+@click.command("restore")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@with_appcontext
+def restore_cmd(directory: Path) -> None:
+    """Verify a backup in DIRECTORY and restore it into an empty database and photo store."""
+    url = current_app.config["DATABASE_OWNER_URL"]
+    try:
+        if migrate.ensure_database(url):
+            click.echo(f"created database {make_url(url).database}")
+        manifest = backup.restore(url, current_app.extensions["photo_storage"], directory)
+    except backup.BackupError as e:
+        raise click.ClickException(str(e)) from e
+    click.echo(f"restored database at {manifest['alembic_revision']} and {len(manifest['files'])} photo files "
+               f"from {manifest['created_at']}")
+    _grant_app_role()
+
+
+COMMANDS = (db_group, serve, backup_cmd, restore_cmd, *areas_cli.COMMANDS, *reports_cli.COMMANDS,
+            *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:
