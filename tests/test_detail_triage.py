@@ -42,6 +42,18 @@ def test_nearby_lists_only_reports_in_the_callers_scope(http, as_user, accounts,
     assert listed(staff, "nearby") == {near} and "mark-duplicate" not in staff  # staff may not mark duplicates
 
 
+def test_the_suggestion_limit_counts_only_reports_in_scope(http, as_user, accounts, spot):
+    """Five nearer reports of another town must not push the supervisor's own out of the list."""
+    from service.reports.duplicates import MAX_SUGGESTIONS
+
+    mine = report_at(http, spot)
+    for _ in range(MAX_SUGGESTIONS + 1):
+        moved_elsewhere(http, accounts, report_at(http, spot))
+    here = report_at(http, spot)
+    assert len(listed(http.get(f"/reports/{here}").text, "nearby")) == MAX_SUGGESTIONS
+    assert listed(as_user("sup_a").get(f"/reports/{here}").text, "nearby") == {mine}
+
+
 def test_verified_at_the_same_spot_is_listed_in_scope(http, as_user, accounts, spot):
     done, theirs = report_at(http, spot), report_at(http, spot)
     path = ["accepted", "dispatched", "rectifying", "rectified", "verified"]

@@ -262,19 +262,24 @@ def test_sweep_removes_old_orphans_and_keeps_referenced_files(http, spot, app, p
     assert http.get(body["photos"][0]).status_code == 200
 
 
-def test_duplicate_search_is_served_by_the_geography_index(app, http, spot, owner_engine):
-    """With many open reports, the nearby search uses the partial GiST index on location::geography."""
-    from sqlalchemy import text
+@pytest.mark.parametrize("who", ["admin", "sup_a", "staff_a"])
+def test_duplicate_search_is_served_by_the_geography_index(app, http, spot, owner_engine, accounts, who):
+    """With many open reports, the nearby search (scope inside) uses the partial GiST index on location::geography."""
+    import uuid
 
     from service.db import db
+    from service.models import User
     from service.reports import duplicates
 
     first = send(http, [jpeg()], **at(spot)).json()
     seed_like(app, owner_engine, first["id"], "submitted")
     with app.app_context():
-        params = duplicates.nearby_params(first["id"], "combustibles")
-        plan = "\n".join(db.session.execute(text("EXPLAIN " + duplicates.NEARBY_SQL.text), params).scalars())
-        db.session.commit()
+        user = db.session.get(User, accounts[who]["id"])
+        compiled = duplicates.nearby_select(uuid.UUID(first["id"]), "combustibles", user).compile(
+            dialect=db.engine.dialect)
+        plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
+                                                                                compiled.params))
+        db.session.rollback()
     assert "ix_report_open_geog" in plan, plan
 
 

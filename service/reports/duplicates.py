@@ -18,49 +18,40 @@ MAX_SUGGESTIONS = 5
 GEOGRAPHY = Geography(geometry_type=None, srid=-1)
 
 
-# Literal statuses (not a bind parameter) so the planner can match the partial index ix_report_open_geog.
-NEARBY_SQL = text(f"""
-    SELECT o.id, ST_Distance(o.location::geography, r.geog) AS d
-      FROM (SELECT location::geography AS geog FROM report WHERE id = :id) r, report o
-     WHERE o.id <> :id AND o.category = :category
-       AND o.status IN ({OPEN_SQL})
-       AND o.created_at > now() - :window
-       AND ST_DWithin(o.location::geography, r.geog, :radius)
-     ORDER BY o.location::geography <-> r.geog, o.id
-     LIMIT :n
-""")
+def _near(report_id: uuid.UUID, category: str, user, statuses: str, since) -> Select:
+    """(id, metres) of the user's reports of a category near this one, nearest first, at most MAX_SUGGESTIONS.
+
+    Statuses are a literal so the planner matches the partial GiST index of those statuses; the scope is inside
+    the query, so the LIMIT counts only reports the user may see.
+    """
+    here = aliased(Report)
+    spot = select(cast(here.location, GEOGRAPHY)).where(here.id == report_id).scalar_subquery()
+    geog = cast(Report.location, GEOGRAPHY)
+    return (select(Report.id, func.ST_Distance(geog, spot))
+            .where(Report.id != report_id, Report.category == category, text(f"report.status IN ({statuses})"),
+                   since, func.ST_DWithin(geog, spot, current_app.config["DUPLICATE_RADIUS_M"]), scope.visible(user))
+            .order_by(geog.op("<->")(spot), Report.id).limit(MAX_SUGGESTIONS))
 
 
-def nearby_params(report_id: uuid.UUID, category: str) -> dict:
-    return {"id": report_id, "category": category, "n": MAX_SUGGESTIONS,
-            "radius": current_app.config["DUPLICATE_RADIUS_M"],
-            "window": timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])}
+def nearby_select(report_id: uuid.UUID, category: str, user) -> Select:
+    """Open reports filed lately near this one (served by ix_report_open_geog)."""
+    days = timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])
+    return _near(report_id, category, user, OPEN_SQL, Report.created_at > func.now() - days)
 
 
 def nearby_open(report_id: uuid.UUID, category: str, user) -> list[dict]:
     """Return open reports of the same category near this one that the user may see, nearest first."""
     if user is None:
         return []  # residents must not learn where other reports are
-    rows = db.session.execute(NEARBY_SQL, nearby_params(report_id, category)).all()
-    visible = set(db.session.scalars(select(Report.id).where(Report.id.in_([r[0] for r in rows]),
-                                                             scope.visible(user))))
-    return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows if rid in visible]
+    rows = db.session.execute(nearby_select(report_id, category, user)).all()
+    return [{"id": str(rid), "distance_m": round(d, 1)} for rid, d in rows]
 
 
 def recent_verified_select(report_id: uuid.UUID, category: str, user) -> Select:
-    """The select behind recent_verified: (id, metres), nearest first, only what the user may see."""
-    here = aliased(Report)
-    spot = select(cast(here.location, GEOGRAPHY)).where(here.id == report_id).scalar_subquery()
-    geog = cast(Report.location, GEOGRAPHY)
+    """Reports verified lately at this spot (served by ix_report_verified_geog). A verified report changes no
+    more, so updated_at is when it was verified."""
     days = timedelta(days=current_app.config["RECENT_VERIFIED_DAYS"])
-    # A verified report changes no more, so updated_at is when it was verified. The status is a literal so the
-    # planner matches the partial index ix_report_verified_geog; the scope is inside, so LIMIT counts only
-    # reports the user may see.
-    return (select(Report.id, func.ST_Distance(geog, spot))
-            .where(Report.id != report_id, Report.category == category, text("report.status = 'verified'"),
-                   Report.updated_at > func.now() - days,
-                   func.ST_DWithin(geog, spot, current_app.config["DUPLICATE_RADIUS_M"]), scope.visible(user))
-            .order_by(geog.op("<->")(spot), Report.id).limit(MAX_SUGGESTIONS))
+    return _near(report_id, category, user, "'verified'", Report.updated_at > func.now() - days)
 
 
 def recent_verified(report_id: uuid.UUID, category: str, user) -> list[dict]:
