@@ -61,7 +61,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.reports.api import bp as reports_api_bp
     from service.reports.pages import bp as reports_bp
     from service.reports.photo_views import bp as photos_bp
-    from service.volunteers import bp as volunteers_bp
+    from service.volunteers.views import bp as volunteers_bp
 
     # Bearer clients need no CSRF token; cookie sessions are checked in each API's before_request.
     csrf.exempt(reports_api_bp)

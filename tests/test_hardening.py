@@ -5,7 +5,7 @@ import re
 import pytest
 import requests
 
-from service.models import Notification
+from service.notify.models import Notification
 
 from .conftest import PASSWORD
 from .test_reports_api import post
@@ -74,8 +74,9 @@ def test_committees_with_unknown_towns_are_never_imported(app, tmp_path):
 
 def test_a_receiver_raising_anything_does_not_stall_the_queue(app, anon_http, spot, monkeypatch):
     from service.db import db
-    from service.models import Area, AreaContact
+    from service.models import Area
     from service.notify import outbox
+    from service.notify.models import AreaContact
 
     with app.app_context():
         town = db.session.query(Area).filter_by(code=spot["town"], level="town").first()

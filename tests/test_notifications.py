@@ -10,8 +10,9 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from service.db import db
-from service.models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
+from service.models import Area, Report, ReportEvent
 from service.notify import outbox as notify
+from service.notify.models import AreaContact, Notification, NotificationAttempt
 from service.reports import deadlines
 
 from .test_reports_api import post

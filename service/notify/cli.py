@@ -6,8 +6,8 @@ from flask.cli import with_appcontext
 
 from service.areas.cli import area_option
 from service.db import db
-from service.models import AreaContact
 from service.notify import outbox
+from service.notify.models import AreaContact
 
 contacts_group = click.Group("contacts", help="Where each area's notifications go.")
 

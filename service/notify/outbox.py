@@ -18,7 +18,8 @@ from sqlalchemy import select
 
 from service import localtime
 from service.db import db
-from service.models import Area, AreaContact, Notification, NotificationAttempt, Report, ReportEvent
+from service.models import Area, Report, ReportEvent
+from service.notify.models import AreaContact, Notification, NotificationAttempt
 
 
 def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subject) -> int:

@@ -10,12 +10,13 @@ from service.accounts import scope
 from service.areas import boundaries
 from service.db import db
 from service.errors import ApiError
-from service.models import Report, ReportEvent, User, Volunteer
+from service.models import Report, ReportEvent, User
 from service.notify import outbox
 from service.reports import deadlines, queries
 from service.reports.intake import photo_transaction, read_uploads, stage_photos
 from service.reports.photos import process_uploads
 from service.reports.workflow import CLOSED, STATUS_LABELS, TRANSITIONS, allowed, may
+from service.volunteers.models import Volunteer
 
 # Who hears about a move: the committee that must act, or the town that must check.
 NOTIFY = {

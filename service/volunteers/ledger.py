@@ -18,8 +18,9 @@ from sqlalchemy import select
 
 from service.db import db
 from service.errors import ApiError
-from service.models import Report, ServiceHourDecision, ServiceHourEntry, User, Volunteer
+from service.models import Report, User
 from service.volunteers import queries
+from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
 STAFF = frozenset({"committee_staff", "town_supervisor", "district_admin"})
 DAY = Decimal(24)

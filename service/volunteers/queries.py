@@ -4,7 +4,8 @@ import re
 from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, select, true
 from sqlalchemy.orm import aliased
 
-from service.models import Area, ServiceHourDecision, ServiceHourEntry, User, Volunteer
+from service.models import Area, User
+from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
 Entry, Decision = ServiceHourEntry, ServiceHourDecision
 # Ids and cursors from URLs: ASCII digits only (str.isdigit also takes "²", which int() refuses), within bigint.

@@ -6,8 +6,9 @@ from sqlalchemy import select, text
 
 from service.db import db
 from service.errors import ApiError
-from service.models import Area, User, Volunteer
+from service.models import Area, User
 from service.volunteers import queries
+from service.volunteers.models import Volunteer
 
 # The availability a roster may state, as stored (codes) and as read and written in the roster (labels).
 AVAILABILITY = {"weekday_day": "工作日白天", "weekday_evening": "工作日晚间", "weekend": "周末"}

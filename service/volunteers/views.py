@@ -1,14 +1,15 @@
 """The volunteers' JSON API under /api/v1/volunteers: thin views over registry, ledger and stars."""
-from flask import jsonify, request
+from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from service.db import db
 from service.errors import ApiError
 from service.jsonbody import json_body
-from service.models import ServiceHourEntry
 from service.reports.api import csrf_for_cookie_sessions, require_user
-from service.volunteers import bp, ledger, queries, registry, stars
+from service.volunteers import ledger, queries, registry, stars
+from service.volunteers.models import ServiceHourEntry
 
+bp = Blueprint("volunteers", __name__)
 bp.before_request(csrf_for_cookie_sessions)
 MAX_PAGE = 200
 

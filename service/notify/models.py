@@ -1,0 +1,71 @@
+"""The outbox's tables: where each area's notifications go, what is due, and every delivery attempt."""
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from service.db import db
+
+
+class AreaContact(db.Model):
+    """Where a town's or committee's notifications go: a chat-robot webhook or an e-mail address."""
+
+    __tablename__ = "area_contact"
+    __table_args__ = (
+        CheckConstraint("channel IN ('webhook', 'email')", name="channel"),
+        UniqueConstraint("area_id", "channel", "target", name="uq_area_contact_area_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(Text)
+
+
+class Notification(db.Model):
+    """A message in the outbox, written in the same transaction as the event that caused it."""
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent')", name="status"),
+        Index("ix_notification_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("report_event.id"))
+    channel: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict] = mapped_column(JSONB)
+    status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    event = relationship("ReportEvent")
+
+
+class NotificationAttempt(db.Model):
+    """One delivery try of a notification, successful or not."""
+
+    __tablename__ = "notification_attempt"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ok: Mapped[bool] = mapped_column()
+    detail: Mapped[str] = mapped_column(Text)
