@@ -24,11 +24,11 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.assign import drop_database  # noqa: E402
 from service import create_app, migrate  # noqa: E402
 from service.reports import photo_decode, photos, sandbox  # noqa: E402
 from tests import bombs  # noqa: E402
@@ -108,13 +108,7 @@ def request(app, data: bytes, point: tuple[float, float], loose: bool):
 
 def setup(url: str) -> tuple[float, float]:
     """Recreate the scratch database with the demo district; return a point inside a committee."""
-    name = make_url(url).database or ""
-    if "bench" not in name:
-        raise SystemExit(f"refusing to drop database {name!r}: its name lacks 'bench'")
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(url)
     migrate.ensure_database(url)
     migrate.upgrade(url)
     subprocess.run([str(ROOT / ".venv" / "bin" / "hazard-snap"), "demo-data"], cwd=ROOT, check=True,

@@ -19,6 +19,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from bench.assign import drop_database
 from service import create_app, migrate
 from service.volunteers.roster import COLUMNS
 
@@ -42,13 +43,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def recreate(url: str) -> None:
-    name = make_url(url).database
-    if not name or "bench" not in name:
-        raise SystemExit(f"refusing to drop database {name!r}: its name lacks 'bench'")
-    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    drop_database(url)
     migrate.ensure_database(url)
     migrate.upgrade(url)
 

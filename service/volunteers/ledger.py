@@ -10,12 +10,12 @@ An entry counts towards hours and stars once approved by committee staff or the 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from service import localtime
 from service.db import db
 from service.errors import ApiError
 from service.models import Report, User
@@ -34,10 +34,6 @@ class EntryInput:
     ended_at: datetime | None = None
     note: str = ""
     corrects_id: int | None = None
-
-
-def _zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
 
 
 def add_entry(volunteer: Volunteer, item: EntryInput, author: User | None, source: str = "manual",
@@ -112,7 +108,7 @@ def credit_verified_report(report: Report) -> ServiceHourEntry | None:
         return None
     if db.session.scalar(select(ServiceHourEntry.id).where(ServiceHourEntry.report_id == report.id)):
         return None
-    item = EntryInput(hours=hours, service_date=datetime.now(_zone()).date())
+    item = EntryInput(hours=hours, service_date=datetime.now(localtime.zone()).date())
     try:
         with db.session.begin_nested():
             return add_entry(volunteer, item, None, source="report", report_id=report.id)
@@ -134,7 +130,7 @@ def parse_entry(body: dict) -> EntryInput:
         if hours is not None and hours > span:
             raise ApiError(422, "hours_over_span", _("服务时长不能超过起止时间之间的时长。"))
         hours = span if hours is None else hours
-        day = started.astimezone(_zone()).date()
+        day = started.astimezone(localtime.zone()).date()
     else:
         if hours is None:
             raise ApiError(422, "hours_required", _("请填写服务时长（hours），或填写开始和结束时间。"))
@@ -154,7 +150,7 @@ def _check_bounds(hours: Decimal, day: date, ended: datetime | None) -> None:
         raise ApiError(422, "negative_hours", _("服务时长不能为负数；如需扣减，请对原记录提交更正。"))
     if hours > DAY:
         raise ApiError(422, "hours_over_day", _("单条记录不能超过 24 小时，请按天分开登记。"))
-    now = datetime.now(_zone())
+    now = datetime.now(localtime.zone())
     if day > now.date() or (ended is not None and ended > now + timedelta(minutes=5)):
         raise ApiError(422, "future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
 
@@ -180,7 +176,7 @@ def _time(raw) -> datetime | None:
         t = None
     if t is None:
         raise ApiError(422, "bad_time", _("时间格式应为 ISO 8601，例如 2026-11-30T09:00:00+08:00。"))
-    return (t.replace(tzinfo=_zone()) if t.tzinfo is None else t).astimezone(UTC)
+    return localtime.attach(t).astimezone(UTC)
 
 
 def _date(raw) -> date:
