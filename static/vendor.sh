@@ -49,5 +49,18 @@ copy leaflet \
 copy leaflet.vectorgrid \
     dist/Leaflet.VectorGrid.bundled.min.js
 
+# exifr: reads a photo's EXIF (GPS, time, orientation) on the phone before it is resized (report page).
+# The "lite" build reads JPEG and HEIC (IFD0, EXIF, GPS), which is all the page needs.
+copy exifr \
+    LICENSE \
+    dist/lite.umd.js
+
+# axe-core: the accessibility engine the Chromium tests inject (tests/test_a11y_browser.py). It is never
+# served to users, so it goes to tests/vendor/, not static/vendor/.
+tests_vendor="$root/tests/vendor/axe-core"
+rm -rf "$tests_vendor"
+mkdir -p "$tests_vendor"
+cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE "$tests_vendor/"
+
 echo "vendored into ${vendor#"$root"/}:"
 (cd "$vendor" && find . -type f | sort && du -sh .)
