@@ -49,11 +49,24 @@ copy leaflet \
 copy leaflet.vectorgrid \
     dist/Leaflet.VectorGrid.bundled.min.js
 
+# Leaflet.heat: the supervisors' map draws its heat layer from counts the server aggregates (maps/heat).
+copy leaflet.heat \
+    LICENSE \
+    dist/leaflet-heat.js
+
 # exifr: reads a photo's EXIF (GPS, time, orientation) on the phone before it is resized (report page).
 # The "lite" build reads JPEG and HEIC (IFD0, EXIF, GPS), which is all the page needs.
 copy exifr \
     LICENSE \
     dist/lite.umd.js
+
+# Apache ECharts: the dashboard's charts (static/dashboard.js). The "common" build (line, bar, pie and the usual
+# components) is the one without the full build's `new Function` GeoJSON fallback, so it runs under a CSP with no
+# 'unsafe-eval'. Apache-2.0: its LICENSE and NOTICE go with it.
+copy echarts \
+    LICENSE \
+    NOTICE \
+    dist/echarts.common.min.js
 
 # axe-core: the accessibility engine the Chromium tests inject (tests/test_a11y_browser.py). It is never
 # served to users, so it goes to tests/vendor/, not static/vendor/.
