@@ -51,9 +51,9 @@ def _text(report: Report, subject: str) -> str:
             f"{report.description[:200]}\n{link}")
 
 
-def _send_webhook(url: str, payload: dict) -> str:
-    body = json.dumps({"msgtype": "text", "text": {"content": payload["text"]}}, ensure_ascii=False).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+def _send_webhook(n: Notification) -> str:
+    body = json.dumps({"msgtype": "text", "text": {"content": n.payload["text"]}}, ensure_ascii=False).encode()
+    req = urllib.request.Request(n.target, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
     with urllib.request.urlopen(req, timeout=current_app.config["NOTIFY_TIMEOUT_S"]) as resp:
         answer = resp.read(4096).decode("utf-8", "replace")
     try:  # chat robots answer 200 with {"errcode": N} on refusal
@@ -65,17 +65,23 @@ def _send_webhook(url: str, payload: dict) -> str:
     return f"HTTP {resp.status}"
 
 
-def _send_email(address: str, payload: dict) -> str:
+def _send_email(n: Notification) -> str:
     cfg = current_app.config
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = cfg["SMTP_FROM"], address, payload["subject"]
-    msg.set_content(payload["text"])
+    msg["From"], msg["To"], msg["Subject"] = cfg["SMTP_FROM"], n.target, n.payload["subject"]
+    # One Message-ID per outbox row: a retry after a lost answer is recognisable as the same message.
+    msg["Message-ID"] = message_id(n.id)
+    msg.set_content(n.payload["text"])
     with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["NOTIFY_TIMEOUT_S"]) as smtp:
         smtp.send_message(msg)
     return "accepted by SMTP server"
 
 
 SENDERS = {"webhook": _send_webhook, "email": _send_email}
+
+
+def message_id(notification_id: int) -> str:
+    return f"<notification-{notification_id}@hazard-snap>"
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -94,7 +100,7 @@ def deliver_one(now: datetime) -> Notification | None:
         return None
     n.attempts += 1
     try:
-        detail, ok = SENDERS[n.channel](n.target, n.payload), True
+        detail, ok = SENDERS[n.channel](n), True
     except Exception as e:  # noqa: BLE001 - whatever a receiver does, record it and back off; never stall the queue
         detail, ok = f"{type(e).__name__}: {e}"[:1000], False
     db.session.add(NotificationAttempt(notification_id=n.id, ok=ok, detail=detail, attempted_at=now))
