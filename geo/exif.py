@@ -125,7 +125,7 @@ def gps_from_image(img: Image.Image) -> tuple[float, float] | None:
     return gps_from_gps_ifd(_ifd_of(exif, GPS_IFD))
 
 
-def _parse_exif_time(value: Any) -> datetime | None:
+def parse_exif_time(value: Any) -> datetime | None:
     """Return a naive datetime from an EXIF "YYYY:MM:DD HH:MM:SS" value, or None."""
     if isinstance(value, bytes):
         value = value.decode("ascii", errors="replace")
@@ -147,9 +147,9 @@ def taken_at_from_image(img: Image.Image) -> datetime | None:
     exif = _exif_of(img)
     if exif is None:
         return None
-    taken = _parse_exif_time(_ifd_of(exif, EXIF_IFD).get(TAG_DATETIME_ORIGINAL))
+    taken = parse_exif_time(_ifd_of(exif, EXIF_IFD).get(TAG_DATETIME_ORIGINAL))
     if taken is None:
-        taken = _parse_exif_time(exif.get(TAG_DATETIME))
+        taken = parse_exif_time(exif.get(TAG_DATETIME))
     return taken
 
 

@@ -218,7 +218,11 @@ class Photo(db.Model):
     """A stored photo of a report: the private original and its public derived copies."""
 
     __tablename__ = "photo"
-    __table_args__ = (CheckConstraint("role IN ('before', 'after')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('before', 'after')", name="role"),
+        CheckConstraint("(phone_original_sha256 IS NULL) = (phone_original_bytes IS NULL)"
+                        " AND (phone_orientation IS NULL OR phone_orientation BETWEEN 1 AND 8)", name="phone_resize"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id", ondelete="CASCADE"), index=True)
@@ -232,6 +236,11 @@ class Photo(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     phash: Mapped[int | None] = mapped_column(BigInteger)
+    # Set when the phone shrank the photo before upload (service/reports/phone_photos.py): the stored
+    # "original" is then that copy, and these name the phone's original file.
+    phone_original_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_original_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    phone_orientation: Mapped[int | None] = mapped_column(SmallInteger)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 

@@ -82,7 +82,7 @@ def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUI
         """
         SELECT p.report_id FROM photo p
          WHERE p.report_id IS DISTINCT FROM :exclude
-           AND (p.sha256 = ANY(:shas)
+           AND (p.sha256 = ANY(:shas) OR p.phone_original_sha256 = ANY(:shas)
                 OR EXISTS (SELECT 1 FROM unnest(CAST(:hashes AS bigint[])) h
                             WHERE bit_count(CAST(p.phash # h AS bit(64))) <= :bits))
          ORDER BY p.created_at DESC, p.id DESC

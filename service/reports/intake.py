@@ -18,7 +18,7 @@ from service.db import db
 from service.errors import ApiError
 from service.models import Photo, Report, ReportEvent
 from service.notify import outbox
-from service.reports import deadlines, duplicates
+from service.reports import deadlines, duplicates, phone_photos
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.location import number, parse_location, taken_at_aware, warnings_for
 from service.reports.photos import ProcessedPhoto, inspect, process_photos
@@ -64,6 +64,7 @@ def fingerprint(form: MultiDict, digests: list[str]) -> str:
     """Hash what a retry must repeat exactly: the fields and the photo bytes (by their SHA-256)."""
     content = {k: (form.get(k) or "").strip() for k in FINGERPRINT_FIELDS}
     content["photos"] = digests
+    content.update({k: v for k in phone_photos.FIELDS if (v := form.getlist(k))})  # only when sent
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
@@ -120,14 +121,15 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     if (found := existing_report(reporter_id, client_id, fp)) is not None:
         return found, False
     code, sub, risk, description, accuracy = _fields(form)
-    headers = [inspect(data) for data in uploads]
+    resized = phone_photos.read_facts(form, len(uploads))
+    headers = [phone_photos.apply(inspect(data), facts) for data, facts in zip(uploads, resized, strict=True)]
     loc = parse_location(form, headers[0])
     assigned = assignment.assign_point(loc.lon, loc.lat)
     if assigned is None:
         message = _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
                     m=int(assignment.max_distance()))
         raise ApiError(422, "outside_area", message)
-    photos = process_photos(uploads, headers, digests)
+    photos = phone_photos.attach(process_photos(uploads, headers, digests), resized)
     report = Report(
         reporter_id=reporter_id, reporter_ip=reporter_ip, contact=(form.get("contact") or "").strip()[:100] or None,
         address=(form.get("address") or "").strip()[:MAX_ADDRESS] or None,
@@ -136,7 +138,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         location=from_shape(Point(loc.lon, loc.lat), srid=4326), submitted_lon=loc.submitted[0],
         submitted_lat=loc.submitted[1], submitted_crs=loc.crs, accuracy_m=accuracy, location_source=loc.source,
         taken_at=taken_at_aware(photos[0]), warnings=warnings_for(loc, photos, accuracy),
-        duplicate_photo_of=duplicates.photo_duplicate_of([p.sha256 for p in photos], [p.phash for p in photos]),
+        duplicate_photo_of=duplicates.photo_duplicate_of(phone_photos.all_sha256(photos), [p.phash for p in photos]),
         committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
         assignment_distance_m=assigned.distance_m, status="submitted",
         due_at=datetime.now(UTC) + deadlines.deadline(risk),
@@ -178,7 +180,7 @@ def stage_photos(report: Report, photos: list[ProcessedPhoto], batch, role: str 
         report.photos.append(Photo(
             role=role, sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
             content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
-            event=event,
+            event=event, **phone_photos.columns(p),
         ))
 
 

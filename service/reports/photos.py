@@ -9,6 +9,7 @@ decoded (service.photo_check); the decode itself runs in a child under CPU and m
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
@@ -17,6 +18,9 @@ from service.errors import ApiError
 from service.reports import photo_check, sandbox
 from service.reports.photo_check import FORMATS, Header, Limits
 from service.reports.photo_decode import PUBLIC_MAX, THUMB_MAX, dhash
+
+if TYPE_CHECKING:
+    from service.reports.phone_photos import PhoneResize
 
 __all__ = ["FORMATS", "PUBLIC_MAX", "THUMB_MAX", "ProcessedPhoto", "dhash", "inspect", "process_photo",
            "process_photos", "process_uploads"]
@@ -38,6 +42,7 @@ class ProcessedPhoto:
     gps: tuple[float, float] | None
     taken_at: datetime | None
     phash: int
+    phone: "PhoneResize | None" = None  # the original the phone shrank, when it did
 
 
 def _ceilings() -> sandbox.Ceilings:
