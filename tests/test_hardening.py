@@ -84,7 +84,7 @@ def test_a_receiver_raising_anything_does_not_stall_the_queue(app, anon_http, sp
         db.session.commit()
     post(anon_http, lon=spot["lon"], lat=spot["lat"])
 
-    def broken(notification):
+    def broken(url, payload):
         raise KeyError("a receiver library bug")
 
     monkeypatch.setitem(outbox.SENDERS, "webhook", broken)

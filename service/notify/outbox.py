@@ -1,7 +1,9 @@
 """The notification outbox: rows written with the event that causes them, delivered later with retries.
 
 Webhooks receive the text-message JSON that WeCom and DingTalk group robots accept; e-mail goes
-through SMTP. Every try is recorded; a failed one is retried with exponential backoff (capped),
+through SMTP; a text message to one person (a volunteer's phone) goes to the SMS gateway at SMS_GATEWAY_URL
+as JSON {"phone", "text"}, and waits in the outbox until one is configured. Every try is recorded; a failed
+one is retried with exponential backoff (capped),
 forever, so a receiver that is down for a while loses nothing.
 """
 import json
@@ -28,9 +30,36 @@ def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subje
         select(AreaContact.channel, AreaContact.target).join(Area, Area.id == AreaContact.area_id)
         .where(Area.code.in_(list(area_codes))).distinct()
     ).all()
+    return _add(event, report, contacts, subject)
+
+
+def enqueue_sms(event: ReportEvent, report: Report, phones: Iterable[str], subject) -> int:
+    """Add one text message per phone (a person, not an area), in the same transaction as the event."""
+    return _add(event, report, [("sms", phone) for phone in phones], subject)
+
+
+def area_contacts(area_codes: Iterable[str]) -> list[tuple[str, str]]:
+    """(channel, target) of every contact of the given areas."""
+    return db.session.execute(
+        select(AreaContact.channel, AreaContact.target).join(Area, Area.id == AreaContact.area_id)
+        .where(Area.code.in_(list(area_codes))).distinct()
+    ).all()
+
+
+def enqueue_worded(contacts: list[tuple[str, str]], subject: str, text: str, ref: dict, **source) -> int:
+    """Add one outbox row per contact for a message already worded by its area (service orders); `source` is
+    the event that causes it (order_event=...), in the same transaction."""
+    due = datetime.now(UTC)
+    for channel, target in contacts:
+        db.session.add(Notification(channel=channel, target=target, next_attempt_at=due,
+                                    payload={"subject": subject, "text": text, **ref}, **source))
+    return len(contacts)
+
+
+def _add(event: ReportEvent, report: Report, contacts: list[tuple[str, str]], subject) -> int:
     if not contacts:
         return 0
-    with force_locale("zh_CN"):  # staff read Chinese, whatever language the acting user chose
+    with force_locale("zh_CN"):  # people read Chinese, whatever language the acting user chose
         subject, text = str(subject), _text(report, str(subject))
     # Due at once by the clock deliver_one compares with (Python's), not the database's now().
     due = datetime.now(UTC)
@@ -51,9 +80,9 @@ def _text(report: Report, subject: str) -> str:
             f"{report.description[:200]}\n{link}")
 
 
-def _send_webhook(n: Notification) -> str:
-    body = json.dumps({"msgtype": "text", "text": {"content": n.payload["text"]}}, ensure_ascii=False).encode()
-    req = urllib.request.Request(n.target, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+def _send_webhook(url: str, payload: dict) -> str:
+    body = json.dumps({"msgtype": "text", "text": {"content": payload["text"]}}, ensure_ascii=False).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
     with urllib.request.urlopen(req, timeout=current_app.config["NOTIFY_TIMEOUT_S"]) as resp:
         answer = resp.read(4096).decode("utf-8", "replace")
     try:  # chat robots answer 200 with {"errcode": N} on refusal
@@ -65,19 +94,29 @@ def _send_webhook(n: Notification) -> str:
     return f"HTTP {resp.status}"
 
 
-def _send_email(n: Notification) -> str:
+def _send_email(address: str, payload: dict) -> str:
     cfg = current_app.config
     msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = cfg["SMTP_FROM"], n.target, n.payload["subject"]
+    msg["From"], msg["To"], msg["Subject"] = cfg["SMTP_FROM"], address, payload["subject"]
     # One Message-ID per outbox row: a retry after a lost answer is recognisable as the same message.
-    msg["Message-ID"] = message_id(n.id)
-    msg.set_content(n.payload["text"])
+    msg["Message-ID"] = payload["message_id"]
+    msg.set_content(payload["text"])
     with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=cfg["NOTIFY_TIMEOUT_S"]) as smtp:
         smtp.send_message(msg)
     return "accepted by SMTP server"
 
 
-SENDERS = {"webhook": _send_webhook, "email": _send_email}
+def _send_sms(phone: str, payload: dict) -> str:
+    url = current_app.config["SMS_GATEWAY_URL"]
+    if not url:
+        raise RuntimeError("no SMS gateway configured (SMS_GATEWAY_URL); kept for when one is")
+    body = json.dumps({"phone": phone, "text": payload["text"]}, ensure_ascii=False).encode()
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
+    with urllib.request.urlopen(req, timeout=current_app.config["NOTIFY_TIMEOUT_S"]) as resp:
+        return f"HTTP {resp.status}"
+
+
+SENDERS = {"webhook": _send_webhook, "email": _send_email, "sms": _send_sms}
 
 
 def message_id(notification_id: int) -> str:
@@ -100,7 +139,7 @@ def deliver_one(now: datetime) -> Notification | None:
         return None
     n.attempts += 1
     try:
-        detail, ok = SENDERS[n.channel](n), True
+        detail, ok = SENDERS[n.channel](n.target, n.payload | {"message_id": message_id(n.id)}), True
     except Exception as e:  # noqa: BLE001 - whatever a receiver does, record it and back off; never stall the queue
         detail, ok = f"{type(e).__name__}: {e}"[:1000], False
     db.session.add(NotificationAttempt(notification_id=n.id, ok=ok, detail=detail, attempted_at=now))
