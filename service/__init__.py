@@ -6,7 +6,7 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import errors, security
+from service import errors, logs, metrics, security
 from service.accounts import auth
 from service.reports.storage import LocalStorage
 
@@ -80,6 +80,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     security.init_app(app)
+    logs.init_app(app)  # before any other hook, so every request gets an id, an access line and a timing
+    metrics.init_app(app)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     db.init_app(app)

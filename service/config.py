@@ -95,6 +95,9 @@ class Config:
         self.PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
         # Open311's jurisdiction_id: the district's division code (闵行区); any other is refused.
         self.OPEN311_JURISDICTION = env("OPEN311_JURISDICTION", "310112")
+        # Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (service/metrics.py).
+        self.METRICS_TOKEN = env("METRICS_TOKEN", "")
+        self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
         self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
         self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)
