@@ -9,6 +9,11 @@
   var map = window[data.map];
   var labels = data.labels;
   var SAFE_URL = /^(?:https?:\/\/|\/(?![\/\\])|\.\.?\/)/i;
+  // The system the shown base map draws in: on 高德 (GCJ-02) tiles every data URL asks the server to shift.
+  var crs = data.bases.length ? data.bases[0][2] : "wgs84";
+  function withCrs(url) {
+    return crs === "gcj02" ? url + (url.indexOf("?") < 0 ? "?" : "&") + "crs=gcj02" : url;
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);
@@ -36,7 +41,7 @@
     return { radius: Math.min(30, MIN_RADIUS + 3 * Math.log2(p.count)), weight: 2, color: "#ffffff", fill: true,
              fillColor: p.overdue > 0 ? "#e53935" : "#fb8c00", fillOpacity: 0.8, className: "hazard-cluster" };
   }
-  var reports = L.vectorGrid.protobuf(data.tiles.reports, {
+  var reports = L.vectorGrid.protobuf(withCrs(data.tiles.reports), {
     vectorTileLayerStyles: { reports: pointStyle, clusters: clusterStyle },
     interactive: true, maxNativeZoom: 22, maxZoom: 22,
     getFeatureId: function (f) { return f.properties.id; }
@@ -88,14 +93,13 @@
   });
 
   // --- committees: a choropleth of open reports, scoped like every other query ---
+  var GRADES = [[0, "#f5f5f5"], [1, "#ffe0b2"], [5, "#ffb74d"], [20, "#fb8c00"], [50, "#e65100"]];  // [from, colour]
   function shade(open) {
-    if (!open) return "#f5f5f5";
-    if (open < 5) return "#ffe0b2";
-    if (open < 20) return "#ffb74d";
-    if (open < 50) return "#fb8c00";
-    return "#e65100";
+    var colour = GRADES[0][1];
+    GRADES.forEach(function (g) { if ((open || 0) >= g[0]) colour = g[1]; });
+    return colour;
   }
-  var committees = L.vectorGrid.protobuf(data.tiles.committees, {
+  var committees = L.vectorGrid.protobuf(withCrs(data.tiles.committees), {
     vectorTileLayerStyles: {
       committees: function (p) {
         return { weight: 1, color: "#37474f", fill: true, fillColor: shade(p.open), fillOpacity: 0.35,
@@ -113,12 +117,51 @@
     L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
   });
 
+  // --- town outlines: drawn over the committees, not clickable ---
+  var towns = L.vectorGrid.protobuf(withCrs(data.tiles.towns), {
+    vectorTileLayerStyles: {
+      towns: function () { return { weight: 3, color: "#263238", fill: false, className: "hazard-town" }; }
+    },
+    interactive: false, maxNativeZoom: 22, maxZoom: 22
+  });
+
+  // --- heat: weighted points the server counts for the view (per committee or per grid cell) ---
+  var heat = L.heatLayer([], { radius: 25, blur: 20, minOpacity: 0.3 });
+  var heatRequest = 0;
+  function refreshHeat() {
+    if (!map.hasLayer(heat)) return;
+    var b = map.getBounds(), ask = ++heatRequest;
+    var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); });
+    var url = withCrs(data.heat);
+    url += (url.indexOf("?") < 0 ? "?" : "&") + "bbox=" + bbox.join(",") + "&z=" + map.getZoom();
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) throw new Error(r.status); return r.json(); })
+      .then(function (h) {
+        if (ask !== heatRequest) return;  // a later view already asked
+        heat.setOptions({ max: Math.max(1, h.max) });
+        heat.setLatLngs(h.points);
+      })
+      .catch(function () { heat.setLatLngs([]); });
+  }
+  map.on("moveend overlayadd", refreshHeat);
+
   committees.addTo(map);
+  towns.addTo(map);
   reports.addTo(map);
-  var overlays = {};
+  var bases = {}, overlays = {};
+  data.bases.forEach(function (b) { if (window[b[0]]) bases[b[1]] = window[b[0]]; });
   overlays[labels.areas] = committees;
+  overlays[labels.towns] = towns;
   overlays[labels.reports] = reports;
-  L.control.layers(null, overlays, { collapsed: false }).addTo(map);
+  overlays[labels.heat] = heat;
+  L.control.layers(data.bases.length > 1 ? bases : null, overlays, { collapsed: false }).addTo(map);
+  map.on("baselayerchange", function (e) {
+    data.bases.forEach(function (b) { if (window[b[0]] === e.layer) crs = b[2]; });
+    reports.setUrl(withCrs(data.tiles.reports));
+    committees.setUrl(withCrs(data.tiles.committees));
+    towns.setUrl(withCrs(data.tiles.towns));
+    refreshHeat();
+  });
 
   // --- legend and the filter form (its state lives in the URL, so a link reproduces the view) ---
   var legend = el("div", "hazard-legend");
@@ -128,6 +171,15 @@
     dot.style.background = item[1];
     line.appendChild(dot);
     line.appendChild(document.createTextNode(item[0]));
+    legend.appendChild(line);
+  });
+  legend.appendChild(el("b", null, labels.choropleth));
+  GRADES.forEach(function (g, i) {
+    var line = el("div"), box = el("i", "square"), next = GRADES[i + 1];
+    box.style.background = g[1];
+    line.appendChild(box);
+    line.appendChild(document.createTextNode(next ? (g[0] === next[0] - 1 ? String(g[0]) : g[0] + "–" + (next[0] - 1))
+                                                   : "≥ " + g[0]));
     legend.appendChild(line);
   });
   document.body.appendChild(legend);

@@ -68,6 +68,14 @@ copy echarts \
     NOTICE \
     dist/echarts.common.min.js
 
+# Swagger UI: the API docs page (/api/docs) renders /api/v1/openapi.json with it. The bundle builds its DOM through
+# React (no inline scripts, no eval), so it runs under the strict CSP. Apache-2.0: its LICENSE and NOTICE go with it.
+copy swagger-ui-dist \
+    LICENSE \
+    NOTICE \
+    swagger-ui-bundle.js \
+    swagger-ui.css
+
 # axe-core: the accessibility engine the Chromium tests inject (tests/test_a11y_browser.py). It is never
 # served to users, so it goes to tests/vendor/, not static/vendor/.
 tests_vendor="$root/tests/vendor/axe-core"

@@ -71,7 +71,8 @@ def test_page_shell(page_html):
 
 
 def test_custom_tiles_and_center():
-    page = render_map(config(), static_url=static_url, tiles=TileSource("/tiles/{z}/{x}/{y}.png", "本地瓦片", "wgs84"),
+    local = TileSource("/tiles/{z}/{x}/{y}.png", "本地瓦片", "wgs84")
+    page = render_map(config(), static_url=static_url, bases={"wgs84": local},
                       center=(31.2, 121.5), zoom=13)
     assert '"/tiles/{z}/{x}/{y}.png"' in page
     assert "tile.openstreetmap.org" not in page
@@ -96,7 +97,7 @@ def test_template_syntax_in_data_is_never_evaluated(payload):
 @pytest.mark.parametrize("setting", ["/t/{{7*7}}/{z}/{x}/{y}.png", "/t/{%raw%}/{z}.png", "/t/{#/{z}.png"])
 def test_template_syntax_in_settings_is_refused(setting):
     with pytest.raises(ValueError, match="template delimiters"):
-        render_map(config(), static_url=static_url, tiles=TileSource(setting, "x", "wgs84"))
+        render_map(config(), static_url=static_url, bases={"wgs84": TileSource(setting, "x", "wgs84")})
 
 
 def test_inert_passes_plain_text_and_tile_placeholders():
@@ -114,5 +115,5 @@ def test_the_credit_follows_the_tile_provider():
     assert provider_of("https://tile.openstreetmap.org/{z}/{x}/{y}.png") is PROVIDERS["osm"]
     assert provider_of("https://webrd01.is.autonavi.com/appmaptile?x={x}") is PROVIDERS["amap"]
     assert provider_of("https://evil-autonavi.com/{z}") is None  # a suffix match is by whole labels
-    page = render_map(config(), static_url=static_url, tiles=PROVIDERS["amap"])
+    page = render_map(config(), static_url=static_url, bases={"gcj02": PROVIDERS["amap"]})
     assert json.dumps("© 高德地图")[1:-1] in page and "OpenStreetMap" not in page

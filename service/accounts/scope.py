@@ -3,6 +3,8 @@ from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.models import Area, Report, ReportRollup, User
+from service.orders.models import ServiceAssignment, ServiceOrder
+from service.sites.models import Site
 
 
 def _same_code(column, user: User) -> ColumnElement:
@@ -29,6 +31,18 @@ def visible(user: User | None) -> ColumnElement:
                     lambda: or_(Report.reporter_id == user.id, Report.assignee_id == user.id))
 
 
+def visible_orders(user: User | None) -> ColumnElement:
+    """Return the condition on ServiceOrder rows: staff by area as for reports, a volunteer the orders offered
+    to them."""
+    return _by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: ServiceOrder.id.in_(
+        select(ServiceAssignment.order_id).where(ServiceAssignment.volunteer_id == user.id)))
+
+
+def visible_sites(user: User | None) -> ColumnElement:
+    """Return the condition on Site rows: staff by area as for reports; volunteers see no site registry."""
+    return _by_area(user, Site.town_id, Site.committee_id, false)
+
+
 def may_manage_committee(user: User, committee: Area) -> bool:
     """Tell whether a supervisor may put a report under this committee."""
     if user.role == "district_admin":
@@ -48,7 +62,25 @@ def visible_committees(user: User) -> ColumnElement:
     return Area.code == user.area.code
 
 
+def visible_towns(user: User) -> ColumnElement:
+    """Return the condition on town Area rows a user's map may outline: all, their town, or their committee's."""
+    if user.role == "district_admin":
+        return true()
+    if user.area is None or user.role not in ("town_supervisor", "committee_staff"):
+        return false()
+    town = user.area if user.role == "town_supervisor" else user.area.parent
+    return false() if town is None else Area.code == town.code
+
+
 def visible_rollup(user: User | None) -> ColumnElement | None:
     """The condition on ReportRollup rows for a user, or None when counts cannot come from the rollup
     (a volunteer sees reports by reporter or assignee, which the rollup does not keep)."""
     return _by_area(user, ReportRollup.town_id, ReportRollup.committee_id, lambda: None)
+
+
+def visible_by_town(user: User | None, town_column) -> ColumnElement | None:
+    """The condition on a per-town table (the dashboard's monthly cube) for a user, or None when a town's rows
+    cannot tell what the user may see (committee staff see one committee; volunteers their own reports)."""
+    if user is not None and user.role == "committee_staff":
+        return None
+    return _by_area(user, town_column, None, lambda: None)

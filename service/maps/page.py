@@ -45,7 +45,8 @@ UNKNOWN_COLOUR = "#000000"
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
 LEAFLET_CSS = "vendor/leaflet/leaflet.css"
-MAP_SCRIPTS = ("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js", "map.js")
+MAP_SCRIPTS = ("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js", "vendor/leaflet.heat/leaflet-heat.js",
+               "map.js")
 MAP_CSS = "map.css"
 DATA_SLOT = "<!--hazard-map-data-->"  # replaced after rendering; never part of a template value
 
@@ -99,6 +100,7 @@ def labels() -> dict:
         "loading": _("加载中…"), "load_failed": _("加载失败，请稍后重试。"), "filter": _("筛选"),
         "all": _("全部"), "closed": _("已办结"), "risk": _("风险等级"), "since": _("起始日期"),
         "until": _("截止日期"), "apply": _("应用筛选"), "only_overdue": _("只看逾期"),
+        "heat": _("热力图"), "towns": _("街镇边界"), "choropleth": _("居村委未办结隐患数"),
     }
 
 
@@ -135,26 +137,38 @@ def render_map(
     config: dict,
     *,
     static_url: Callable[[str], str],
-    tiles: TileSource | None = None,
+    bases: dict[str, TileSource] | None = None,
     fit: list[list[float]] | None = None,
     center: tuple[float, float] | None = None,
     zoom: int = 11,
+    scripts: tuple[str, ...] = MAP_SCRIPTS,
+    after: str = "",
 ) -> str:
-    """Return the full HTML page of the supervisors' map; `config` is what map.js needs, shipped as JSON."""
+    """Return the full HTML page of the supervisors' map; `config` is what map.js needs, shipped as JSON.
+
+    `scripts` draw the data; `after` is HTML already escaped by Jinja, placed after the data block, where
+    no inline script is allowed by hash.
+    """
     start = center or (((fit[0][0] + fit[1][0]) / 2, (fit[0][1] + fit[1][1]) / 2) if fit else DEFAULT_CENTER)
     fmap = _new_map(static_url, [float(v) for v in start], int(zoom))
     if fit is not None and center is None:
         _FitBounds(fit).add_to(fmap)
-    # Added after fitting so the first tile requests are already for the fitted view.
-    tiles = tiles or PROVIDERS["osm"]
-    folium.TileLayer(tiles=inert(tiles.url), attr=inert(str(tiles.attribution)),
-                     name=inert(_("底图")), max_zoom=19, control=False).add_to(fmap)
+    # Added after fitting so the first tile requests are already for the fitted view. The first base map is shown;
+    # map.js offers the others in its layer control and redraws the data in the system of the one shown.
+    bases = bases or {"wgs84": PROVIDERS["osm"]}
+    names = {"wgs84": _("标准底图"), "gcj02": _("高德地图")}
+    layers = []
+    for index, (key, tiles) in enumerate(bases.items()):
+        layer = folium.TileLayer(tiles=inert(tiles.url), attr=inert(str(tiles.attribution)),
+                                 name=inert(str(names.get(key, key))), max_zoom=19, control=False, show=index == 0)
+        layer.add_to(fmap)
+        layers.append([layer.get_name(), str(names.get(key, key)), tiles.crs])
     page = fmap.get_root().render()
-    data = script_json({"map": fmap.get_name(), "labels": labels(),
+    data = script_json({"map": fmap.get_name(), "bases": layers, "labels": labels(),
                         "legend": [[str(STATUS_LABELS[s]), c] for s, c in STATUS_COLOURS.items()],
                         "colours": STATUS_COLOURS, **config})
     block = (f'<script type="application/json" id="hazard-map-data">{data}</script>\n'
-             + "".join(f'<script src="{html.escape(static_url(js))}"></script>' for js in MAP_SCRIPTS))
+             + "".join(f'<script src="{html.escape(static_url(js))}"></script>' for js in scripts) + after)
     head, slot, tail = page.partition(DATA_SLOT)
     assert slot, "the page template lost its data slot"
     return head + block + tail

@@ -42,6 +42,7 @@ def base_layer() -> TileSource:
     return _source(current_app.config["MAP_TILES_URL"], "wgs84")
 
 
-def report_layers() -> dict[str, TileSource]:
-    """The report page's two base maps to pick a spot on: WGS-84 (MAP_TILES_URL) and GCJ-02 (AMAP_TILES_URL)."""
+def base_maps() -> dict[str, TileSource]:
+    """The two base maps a page offers, keyed by the system they draw in: MAP_TILES_URL and 高德 (AMAP_TILES_URL).
+    The report page picks a spot on either; the supervisors' map shifts its data to GCJ-02 on the second."""
     return {"wgs84": base_layer(), "gcj02": _source(current_app.config["AMAP_TILES_URL"], "gcj02")}

@@ -22,6 +22,8 @@ DETAIL_ZOOM = 14
 CELL_PX = 48  # grid cell of the aggregated layer, in screen pixels
 WORLD_M = 40075016.685578488  # the Web Mercator world's width in metres
 MAX_ZOOM = 22
+DRAWN_CRS = ("wgs84", "gcj02")  # what a tile may be drawn in: the base map's system (高德 tiles are GCJ-02)
+GCJ02_MARGIN_DEG = 0.01  # the GCJ-02 offset stays under ~700 m in China: fetch that much beyond the tile
 
 
 def valid_tile(z: int, x: int, y: int) -> bool:
@@ -32,10 +34,22 @@ def _envelope(z: int, x: int, y: int):
     return func.ST_TileEnvelope(z, x, y)
 
 
-def _in_tile(z: int, x: int, y: int) -> ColumnElement:
-    # Compare in 4326 so the GiST index on report.location serves the lookup.
-    margin = WORLD_M / 2**z * BUFFER / EXTENT
-    return Report.location.op("&&")(func.ST_Transform(func.ST_Expand(_envelope(z, x, y), margin), 4326))
+def _tile_box(z: int, x: int, y: int, crs: str, margin_m: float = 0.0):
+    """The WGS-84 box whose rows may be drawn in a tile (4326, so the GiST indexes serve the lookup)."""
+    box = func.ST_Transform(func.ST_Expand(_envelope(z, x, y), margin_m), 4326)
+    if crs == "gcj02":  # the tile is a GCJ-02 square: the WGS-84 rows drawn in it lie up to the offset away
+        box = func.ST_Expand(box, GCJ02_MARGIN_DEG)
+    return box
+
+
+def _in_tile(z: int, x: int, y: int, crs: str) -> ColumnElement:
+    return Report.location.op("&&")(_tile_box(z, x, y, crs, WORLD_M / 2**z * BUFFER / EXTENT))
+
+
+def _drawn(geom, crs: str):
+    """A WGS-84 geometry as drawn on the base map, in Web Mercator: shifted to GCJ-02 on 高德 tiles
+    (SQL function `to_gcj02`, migration 0018, held to geo.coords by the tests)."""
+    return func.ST_Transform(func.to_gcj02(geom) if crs == "gcj02" else geom, 3857)
 
 
 def _mvt(rows, layer: str) -> bytes:
@@ -44,26 +58,31 @@ def _mvt(rows, layer: str) -> bytes:
     return bytes(tile or b"")
 
 
-def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
+def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: str = "wgs84") -> bytes:
     """The `reports` layer of one tile: points (id, status, category, overdue) or counted grid cells."""
     env, now = _envelope(z, x, y), datetime.now(UTC)
-    where = (scope.visible(user), _in_tile(z, x, y), *filt.conditions(now))
+    where = (scope.visible(user), _in_tile(z, x, y, crs), *filt.conditions(now))
     overdue = deadlines.overdue(now)
     if z >= DETAIL_ZOOM:
-        geom = func.ST_AsMVTGeom(func.ST_Transform(Report.location, 3857), env, EXTENT, BUFFER, True)
+        geom = func.ST_AsMVTGeom(_drawn(Report.location, crs), env, EXTENT, BUFFER, True)
         rows = select(geom.label("geom"), cast(Report.id, String).label("id"), Report.status, Report.category,
                       cast(overdue, Integer).label("overdue")).where(*where)
         return _mvt(rows, "reports")
     counts = _rollup_counts(user, filt)
     if counts is not None:
-        return _committee_clusters(counts, z, x, y)
-    cell = WORLD_M / 2**z * CELL_PX / 256
-    snapped = func.ST_SnapToGrid(func.ST_Transform(Report.location, 3857), cell)
-    centre = func.ST_Centroid(func.ST_Collect(func.ST_Transform(Report.location, 3857)))
-    rows = (select(func.ST_AsMVTGeom(centre, env, EXTENT, BUFFER, True).label("geom"),
+        return _committee_clusters(counts, z, x, y, crs)
+    cells = _grid_cells(where, overdue, WORLD_M / 2**z * CELL_PX / 256).subquery()
+    rows = select(func.ST_AsMVTGeom(_drawn(cells.c.geom, crs), env, EXTENT, BUFFER, True).label("geom"),
+                  cells.c.count, cells.c.overdue)
+    return _mvt(rows, "clusters")
+
+
+def _grid_cells(where, overdue, cell_m: float):
+    """The matching reports counted per square grid cell (cell_m in Web Mercator metres), at their centroid."""
+    snapped = func.ST_SnapToGrid(func.ST_Transform(Report.location, 3857), cell_m)
+    return (select(func.ST_Centroid(func.ST_Collect(Report.location)).label("geom"),
                    func.count().label("count"), func.count().filter(overdue).label("overdue"))
             .where(*where).group_by(snapped))
-    return _mvt(rows, "clusters")
 
 
 def _rollup_counts(user: User, filt: ReportFilter):
@@ -77,30 +96,65 @@ def _rollup_counts(user: User, filt: ReportFilter):
             .group_by(held.code).having(func.sum(ReportRollup.n) > 0).subquery())
 
 
-def _current_committees_in(z: int, x: int, y: int) -> list[ColumnElement]:
+def _current_committees_in(z: int, x: int, y: int, crs: str = "wgs84") -> list[ColumnElement]:
     from service.areas.boundaries import current_generation
 
     return [Area.level == "committee", Area.generation == current_generation("committee"),
-            Area.geom.op("&&")(func.ST_Transform(_envelope(z, x, y), 4326))]
+            Area.geom.op("&&")(_tile_box(z, x, y, crs))]
 
 
-def _committee_clusters(counts, z: int, x: int, y: int) -> bytes:
+def _committee_points(counts, where):
     """One counted point per committee (inside its polygon): constant work whatever the number of reports."""
-    point = func.ST_Transform(func.ST_PointOnSurface(Area.geom), 3857)
-    rows = (select(func.ST_AsMVTGeom(point, _envelope(z, x, y), EXTENT, BUFFER, True).label("geom"),
-                   cast(counts.c.n, Integer).label("count"), Area.code)
-            .join(counts, counts.c.code == Area.code).where(*_current_committees_in(z, x, y)))
+    return (select(func.ST_PointOnSurface(Area.geom).label("geom"), cast(counts.c.n, Integer).label("count"),
+                   Area.code).join(counts, counts.c.code == Area.code).where(*where))
+
+
+def _committee_clusters(counts, z: int, x: int, y: int, crs: str) -> bytes:
+    points = _committee_points(counts, _current_committees_in(z, x, y, crs)).subquery()
+    rows = select(func.ST_AsMVTGeom(_drawn(points.c.geom, crs), _envelope(z, x, y), EXTENT, BUFFER, True)
+                  .label("geom"), points.c.count, points.c.code)
     return _mvt(rows, "clusters")
 
 
-def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> bytes:
+HEAT_CELL_PX = 16  # heat is finer than the clusters: the canvas blurs it
+HEAT_MAX_SPAN_PX = 4096  # a view wider than this at its zoom is refused (no whole-world heat at z18)
+
+
+def heat_points(user: User, filt: ReportFilter, bbox: tuple[float, float, float, float], z: int,
+                crs: str = "wgs84") -> list[list[float]]:
+    """[lat, lon, count] for the heat layer over a view: per committee from the rollup below DETAIL_ZOOM when
+    the filter allows, else per grid cell over the matching rows; in the base map's system (GCJ-02 on 高德)."""
+    now = datetime.now(UTC)
+    box = func.ST_MakeEnvelope(*bbox, 4326)
+    if crs == "gcj02":
+        box = func.ST_Expand(box, GCJ02_MARGIN_DEG)
+    counts = _rollup_counts(user, filt) if z < DETAIL_ZOOM else None
+    if counts is not None:
+        from service.areas.boundaries import current_generation
+
+        points = _committee_points(counts, [Area.level == "committee", Area.geom.op("&&")(box),
+                                            Area.generation == current_generation("committee")]).subquery()
+    else:
+        where = (scope.visible(user), Report.location.op("&&")(box), *filt.conditions(now))
+        points = _grid_cells(where, deadlines.overdue(now), WORLD_M / 2**z * HEAT_CELL_PX / 256).subquery()
+    drawn = func.to_gcj02(points.c.geom) if crs == "gcj02" else points.c.geom
+    rows = db.session.execute(select(func.ST_Y(drawn), func.ST_X(drawn), points.c.count))
+    return [[round(lat, 6), round(lon, 6), int(n)] for lat, lon, n in rows]
+
+
+def heat_span_ok(bbox: tuple[float, float, float, float], z: int) -> bool:
+    """Whether a view is small enough for its zoom (in pixels of that zoom)."""
+    return max(bbox[2] - bbox[0], bbox[3] - bbox[1]) / 360.0 * 256 * 2**z <= HEAT_MAX_SPAN_PX
+
+
+def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: str = "wgs84") -> bytes:
     """The `committees` layer: current committee polygons with matching and overdue counts (the choropleth).
 
     Counts are taken only for the committees in the tile: from the rollup when it can answer, and overdue
     reports (which change with the clock) from the rows of those committees alone.
     """
     env, now = _envelope(z, x, y), datetime.now(UTC)
-    here = select(Area.code).where(*_current_committees_in(z, x, y), scope.visible_committees(user))
+    here = select(Area.code).where(*_current_committees_in(z, x, y, crs), scope.visible_committees(user))
     held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code
     in_tile = Report.committee_id.in_(select(held.id).where(held.code.in_(here)))
     late = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
@@ -112,15 +166,32 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int) -> by
         matching = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
                     .join(held, held.id == Report.committee_id)
                     .where(in_tile, scope.visible(user), *filt.conditions(now)).group_by(held.code).subquery())
-    pixel = WORLD_M / 2**z / 256
-    geom = func.ST_AsMVTGeom(func.ST_Simplify(func.ST_Transform(Area.geom, 3857), pixel), env, EXTENT, BUFFER, True)
+    geom = func.ST_AsMVTGeom(_outline(Area.geom, z, crs), env, EXTENT, BUFFER, True)
     rows = (select(geom.label("geom"), Area.code, Area.name,
                    cast(func.coalesce(matching.c.n, 0), Integer).label("open"),
                    cast(func.coalesce(late.c.n, 0), Integer).label("overdue"))
             .select_from(Area).outerjoin(matching, matching.c.code == Area.code)
             .outerjoin(late, late.c.code == Area.code)
-            .where(*_current_committees_in(z, x, y), scope.visible_committees(user)))
+            .where(*_current_committees_in(z, x, y, crs), scope.visible_committees(user)))
     return _mvt(rows, "committees")
+
+
+def _outline(geom, z: int, crs: str):
+    """A boundary simplified to the zoom's pixel (before the per-vertex GCJ-02 shift, so it shifts few vertices)."""
+    pixel_deg = 360.0 / 2**z / 256
+    return _drawn(func.ST_SimplifyPreserveTopology(geom, pixel_deg), crs)
+
+
+def town_tile(user: User, z: int, x: int, y: int, crs: str = "wgs84") -> bytes:
+    """The `towns` layer: outlines and names of the current towns the user may see, simplified per zoom."""
+    from service.areas.boundaries import current_generation
+
+    rows = (select(func.ST_AsMVTGeom(_outline(Area.geom, z, crs), _envelope(z, x, y), EXTENT, BUFFER, True)
+                   .label("geom"), Area.code, Area.name)
+            .where(Area.level == "town", Area.generation == current_generation("town"),
+                   Area.geom.op("&&")(_tile_box(z, x, y, crs)),
+                   scope.visible_towns(user)))
+    return _mvt(rows, "towns")
 
 
 def scope_bounds(user: User) -> list[list[float]] | None:

@@ -1,11 +1,12 @@
 """The supervisors' map page and its vector tiles."""
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, jsonify, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
 
 from service.accounts.auth import actor
 from service.maps import page, tiles, vector_tiles
 from service.reports.categories import CATEGORIES, RISK_LEVELS
-from service.reports.filters import ReportFilter
+from service.reports.filters import ApiError, ReportFilter, parse_bbox
 from service.reports.workflow import STATUS_LABELS
 
 bp = Blueprint("maps", __name__)
@@ -18,10 +19,22 @@ def _tile_url(layer: str, filt: ReportFilter) -> str:
     return base.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf", 1)
 
 
+def _drawn_crs() -> str:
+    """The system the caller's base map draws in (`crs=gcj02` for 高德 tiles); anything else is refused."""
+    crs = request.args.get("crs", "wgs84")
+    if crs not in vector_tiles.DRAWN_CRS:
+        raise ApiError(400, "bad_crs", _("crs 只能是 wgs84 或 gcj02。"))
+    return crs
+
+
 def map_config(filt: ReportFilter) -> dict:
-    """What map.js needs: tile URLs carrying the filter, popup URLs, and the filter form's choices."""
+    """What map.js needs: tile URLs carrying the filter, popup URLs, and the filter form's choices.
+
+    map.js adds `crs=gcj02` to every data URL while a GCJ-02 base map (高德) is shown."""
     return {
-        "tiles": {"reports": _tile_url("reports", filt), "committees": _tile_url("committees", filt)},
+        "tiles": {"reports": _tile_url("reports", filt), "committees": _tile_url("committees", filt),
+                  "towns": _tile_url("towns", ReportFilter())},
+        "heat": url_for("maps.heat", **filt.query_string()),
         "detailZoom": vector_tiles.DETAIL_ZOOM,
         "reportApi": url_for("reports_api.get_report", report_id="ID"),
         "reportPage": url_for("reports.detail", report_id="ID"),
@@ -39,21 +52,44 @@ def hazard_map():
     """Show the committees and the reports the user may see, filtered by the URL, opening on their area."""
     filt = ReportFilter.from_args(request.args, default_status="open")
     html = page.render_map(map_config(filt), static_url=lambda p: url_for("static", filename=p),
-                           tiles=tiles.base_layer(), fit=vector_tiles.scope_bounds(actor()))
+                           bases=tiles.base_maps(), fit=vector_tiles.scope_bounds(actor()))
     return html, 200, {"Content-Type": "text/html; charset=utf-8"}
 
 
-@bp.get("/tiles/<any(reports, committees):layer>/<int:z>/<int:x>/<int:y>.pbf")
-@login_required
-def tile(layer: str, z: int, x: int, y: int):
-    """One Mapbox vector tile of reports or committees, inside the caller's scope and the URL's filter."""
-    if not vector_tiles.valid_tile(z, x, y):
-        abort(404)
-    filt = ReportFilter.from_args(request.args, default_status="open")
-    make = vector_tiles.report_tile if layer == "reports" else vector_tiles.committee_tile
-    response = Response(make(actor(), filt, z, x, y), mimetype="application/vnd.mapbox-vector-tile")
+def _private(response: Response) -> Response:
     response.cache_control.private = True  # scoped: never shared between users by a proxy
     response.cache_control.max_age = TILE_MAX_AGE_S
     response.vary.add("Cookie")
     response.vary.add("Authorization")
     return response
+
+
+@bp.get("/tiles/<any(reports, committees, towns):layer>/<int:z>/<int:x>/<int:y>.pbf")
+@login_required
+def tile(layer: str, z: int, x: int, y: int):
+    """One Mapbox vector tile of reports, committees or town outlines, inside the caller's scope and filter."""
+    if not vector_tiles.valid_tile(z, x, y):
+        abort(404)
+    crs = _drawn_crs()
+    if layer == "towns":
+        body = vector_tiles.town_tile(actor(), z, x, y, crs)
+    else:
+        filt = ReportFilter.from_args(request.args, default_status="open")
+        make = vector_tiles.report_tile if layer == "reports" else vector_tiles.committee_tile
+        body = make(actor(), filt, z, x, y, crs)
+    return _private(Response(body, mimetype="application/vnd.mapbox-vector-tile"))
+
+
+@bp.get("/map/heat.json")
+@login_required
+def heat():
+    """The heat layer's weighted points for one view (`bbox`, `z`), counted on the server, scoped and filtered."""
+    filt = ReportFilter.from_args(request.args, default_status="open")
+    z = request.args.get("z", type=int)
+    if not request.args.get("bbox") or z is None or not 0 <= z <= vector_tiles.MAX_ZOOM:
+        raise ApiError(400, "bad_view", _("请提供视图范围 bbox 和缩放级别 z（0–22）。"))
+    bbox = parse_bbox(request.args["bbox"])
+    if not vector_tiles.heat_span_ok(bbox, z):
+        raise ApiError(422, "view_too_large", _("视图范围过大，请放大地图后再看热力图。"))
+    points = vector_tiles.heat_points(actor(), filt, bbox, z, _drawn_crs())
+    return _private(jsonify({"points": points, "max": max((p[2] for p in points), default=0)}))
