@@ -1,6 +1,7 @@
 """Errors: a status, a stable code and a message a person can act on (Chinese by default), as JSON or a page."""
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -47,6 +48,8 @@ def init_app(app: Flask) -> None:
     def http_error(e: HTTPException):
         if e.code in (301, 302, 303, 307, 308) or e.code is None:
             return e
+        if isinstance(e, CSRFError):  # a form without its token, or one from an expired page
+            return ApiError(400, "csrf", _("页面已过期，请刷新页面后重试。")).response()
         code, message = http_message(e)
         return ApiError(e.code or 500, code, message).response()
 

@@ -1,8 +1,7 @@
-"""Named queries over boundaries: current generation, GeoJSON export and boundary import."""
+"""Named queries over boundaries: the generation in force, one at a past date, GeoJSON export."""
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-from geoalchemy2.shape import from_shape
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
@@ -14,8 +13,14 @@ LEVELS = ("district", "town", "committee")
 
 
 def current_generation(level: str) -> int:
-    """Return the newest boundary generation of a level (0 when none was imported)."""
+    """Return the newest boundary generation of a level (0 when none was imported); its rows are in force."""
     return db.session.scalar(select(func.coalesce(func.max(Area.generation), 0)).where(Area.level == level))
+
+
+def generation_at(level: str, when) -> int | None:
+    """The generation of a level that was in force at a moment, or None before the first import."""
+    return db.session.scalar(text("SELECT max(number) FROM boundary_generation WHERE level = :level"
+                                  " AND created_at <= :when"), {"level": level, "when": when})
 
 
 def latest(code: str, level: str | None = None) -> Area | None:
@@ -24,6 +29,16 @@ def latest(code: str, level: str | None = None) -> Area | None:
     if level is not None:
         query = query.where(Area.level == level)
     return db.session.scalar(query.order_by(Area.generation.desc()).limit(1))
+
+
+def committee_choices(user) -> list[tuple[str, str]]:
+    """(code, name) of the current committees a user may see, for filter forms."""
+    from service.accounts.scope import visible_committees
+
+    rows = db.session.execute(select(Area.code, Area.name).where(
+        Area.level == "committee", Area.generation == current_generation("committee"), visible_committees(user))
+        .order_by(Area.code))
+    return [tuple(r) for r in rows]
 
 
 def current_areas(level: str):
@@ -57,33 +72,6 @@ def feature_collection(level: str, precision: int = 6) -> dict:
     }
 
 
-def import_boundaries(boundaries: Sequence[Boundary], level: str,
-                      progress: Callable[[int], None] = lambda n: None) -> int:
-    """Insert boundaries of one level as a new generation; return that generation.
-
-    Parents are looked up by code in the current generation of the level above. The caller
-    commits, so a failure leaves the previous generation in force.
-    """
-    generation = current_generation(level) + 1
-    parent_level = {"committee": "town", "town": "district"}.get(level)
-    parents = {}
-    if parent_level:
-        parents = dict(db.session.execute(
-            select(Area.code, Area.id).where(Area.level == parent_level,
-                                             Area.generation == current_generation(parent_level))
-        ).all())
-    for i, b in enumerate(boundaries, 1):
-        db.session.add(Area(
-            code=b.code, name=b.name, level=level, kind=b.kind, generation=generation,
-            parent_id=parents.get(b.parent_code), geom=from_shape(b.geom, srid=4326),
-        ))
-        if i % 50 == 0:
-            db.session.flush()
-        progress(1)
-    db.session.flush()
-    return generation
-
-
 def missing_parents(boundaries: Sequence[Boundary], level: str) -> list[str]:
     """Return parent codes that the current generation of the level above lacks."""
     parent_level = {"committee": "town", "town": "district"}.get(level)
@@ -104,3 +92,11 @@ def commit_import() -> None:
 
 def has_areas() -> bool:
     return db.session.execute(text("SELECT EXISTS (SELECT 1 FROM area WHERE level = 'committee')")).scalar()
+
+
+def recent_generations(limit: int = 20) -> list:
+    """The latest imports of every level, newest first, with how many areas each brought in."""
+    return db.session.execute(text("""
+        SELECT g.level, g.number, g.towns, g.source, g.created_at, g.reassigned_at,
+               (SELECT count(*) FROM area a WHERE a.level = g.level AND a.generation_low = g.number) AS new_areas
+          FROM boundary_generation g ORDER BY g.created_at DESC, g.level LIMIT :limit"""), {"limit": limit}).all()

@@ -1,15 +1,20 @@
 """Pages of reports: the report form, my reports, the committee inbox, town queues, report detail."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from dataclasses import dataclass, replace
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
+from service.areas.boundaries import committee_choices
 from service.errors import ApiError
-from service.maps.tiles import base_layer, report_layers
-from service.reports import categories, duplicates, moves, queries
+from service.maps.tiles import base_layer, base_maps
+from service.reports import bulk, categories, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
-from service.reports.workflow import ACTION_LABELS, moves_for
+from service.reports.workflow import action_label, moves_for, roles_of
+from service.sites import linking
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 PAGE = 100  # rows per list page; the counts are over the whole table
@@ -22,7 +27,8 @@ class MoveForm(FlaskForm):
 @bp.get("/report")
 def report_form():
     """Show the mobile page to photograph and send a hazard."""
-    return render_template("reports/report.html", catalogue=categories.as_json(), layers=report_layers())
+    return render_template("reports/report.html", catalogue=categories.as_json(), layers=base_maps(),
+                           resize=current_app.config["PHONE_RESIZE"], theme=offline.THEME)
 
 
 @bp.get("/me/reports")
@@ -31,7 +37,7 @@ def my_reports():
     """Show a volunteer's own reports with their status timeline."""
     user = actor()
     mine = queries.list_reports(user, ReportFilter(reporter_id=user.id), limit=PAGE)
-    timelines = {r.id: queries.events_json(r, user) for r in mine}
+    timelines = queries.timelines(mine, user)
     return render_template("reports/my_reports.html", reports=mine, timelines=timelines)
 
 
@@ -49,17 +55,73 @@ def inbox():
                            form=MoveForm())
 
 
+# The supervisors' queues: (title, filter, sorted by deadline). Each is paginated and counted in SQL.
+QUEUES = {
+    "overdue": (_l("已逾期"), ReportFilter(overdue=True), True),
+    "to_accept": (_l("待受理"), ReportFilter(statuses=("submitted",)), False),
+    "to_dispatch": (_l("待派单"), ReportFilter(statuses=("accepted",)), True),
+    "to_verify": (_l("待核查"), ReportFilter(statuses=("rectified",)), True),
+}
+
+
+@dataclass
+class Queue:
+    name: str
+    title: str
+    rows: list
+    total: int
+    after: str | None  # the next page's cursor
+    actions: list  # bulk (to_status, label) pairs
+
+
+def _narrowing(args) -> ReportFilter:
+    """What the queue page's own filter form narrows every queue by: category, risk, committee, town."""
+    asked = ReportFilter.from_args(args)
+    return ReportFilter(categories=asked.categories, risks=asked.risks, committee=asked.committee, town=asked.town)
+
+
 @bp.get("/queues")
 @login_required
 def queues():
-    """Show a supervisor's queues: to accept, to dispatch, to verify, overdue."""
-    user = actor()
-    wanted = {"to_accept": ReportFilter(statuses=("submitted",)), "to_dispatch": ReportFilter(statuses=("accepted",)),
-              "to_verify": ReportFilter(statuses=("rectified",)), "overdue": ReportFilter(overdue=True)}
-    lists = {name: queries.list_reports(user, filt, limit=PAGE, by_due=name != "to_accept")
-             for name, filt in wanted.items()}
-    totals = {name: queries.count_reports(user, filt) for name, filt in wanted.items()}
-    return render_template("reports/queues.html", lists=lists, totals=totals)
+    """Show a supervisor's queues (overdue, to accept, to dispatch, to verify): pages sorted in SQL, overdue and by
+    deadline first, counted over the whole table, narrowed by the filter form, with bulk moves."""
+    user, narrow = actor(), _narrowing(request.args)
+    show = request.args.get("show", "")
+    shown = []
+    for name, (title, base, by_due) in QUEUES.items():
+        if show and name != show:
+            continue
+        filt = replace(narrow, statuses=base.statuses, overdue=base.overdue)
+        rows = queries.list_reports(user, filt, limit=PAGE, cursor=request.args.get("after", "") if show else "",
+                                    by_due=by_due)
+        shown.append(Queue(name, str(title), rows, queries.count_reports(user, filt),
+                           queries.next_cursor(rows, PAGE, by_due),
+                           bulk.actions(user, base.statuses[0]) if len(base.statuses) == 1 else []))
+    return render_template("reports/queues.html", queues=shown, show=show, narrow=narrow.query_string(),
+                           committees=committee_choices(user), form=MoveForm())
+
+
+@bp.post("/queues/bulk")
+@login_required
+def bulk_move():
+    """Apply one move to the ticked reports of a queue, each as its own checked transition."""
+    narrow, show = _narrowing(request.form), request.form.get("show", "")
+    back = url_for("reports.queues", show=show if show in QUEUES else None, **narrow.query_string())
+    if not MoveForm().validate_on_submit():
+        flash(_("页面已过期，请刷新页面后重试。"), "error")
+        return redirect(back, code=303)
+    ids = request.form.getlist("ids")
+    if not ids:
+        flash(_("请先勾选要处理的隐患。"), "error")
+        return redirect(back, code=303)
+    done, refused = bulk.move_many(ids, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000])
+    if done:
+        flash(_("已处理 %(n)d 条。", n=len(done)), "ok")
+    for report_id, reason in refused[:5]:
+        flash(_("%(id)s 未处理：%(reason)s", id=report_id[:8], reason=reason), "error")
+    if len(refused) > 5:
+        flash(_("另有 %(n)d 条未处理。", n=len(refused) - 5), "error")
+    return redirect(back, code=303)
 
 
 @bp.get("/reports/<report_id>")
@@ -75,16 +137,18 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     except ApiError:
         abort(404)
     user = actor()
-    allowed = moves_for(user.role, report.status)
+    roles = roles_of(user, report)
+    allowed = moves_for(roles, report.status)
     # "duplicate" needs the other report: it is a button on each suggestion, not one in the form.
-    actions = [(to, ACTION_LABELS[(report.status, to)]) for to in allowed if to != "duplicate"]
+    actions = [(to, action_label(report.status, to, roles)) for to in allowed if to != "duplicate"]
     volunteers = moves.assignees_json(report, user) if "dispatched" in allowed else []
     nearby = duplicates.described(duplicates.nearby_open(report.id, report.category, user))
     verified = duplicates.described(duplicates.recent_verified(report.id, report.category, user))
+    linked = linking.for_detail(report, user)  # its key site, and the verified report it repeats (service/sites)
     return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
                            volunteers=volunteers, tiles=base_layer(), nearby=nearby, verified=verified,
-                           may_duplicate="duplicate" in allowed), status
+                           may_duplicate="duplicate" in allowed, linked=linked), status
 
 
 @bp.post("/reports/<report_id>/move")

@@ -2,6 +2,7 @@
 import base64
 import json
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from flask import url_for
@@ -15,7 +16,7 @@ from service import localtime
 from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
-from service.models import Report, ReportRollup, User
+from service.models import Report, ReportEvent, ReportRollup, User
 from service.reports import deadlines
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.filters import ReportFilter
@@ -31,8 +32,9 @@ def to_json(report: Report, user: User | None) -> dict:
 
 def serialize(found: list[Report], user: User | None) -> list[dict]:
     """Return the API representation of reports, the same for lists and single views: an id of another
-    report (duplicate_of, duplicate_photo_of) is shown only when the user may see that report."""
-    visible = visible_ids({r.duplicate_of for r in found} | {r.duplicate_photo_of for r in found}, user)
+    report (duplicate_of, duplicate_photo_of, recurrence_of) is shown only when the user may see that report."""
+    visible = visible_ids({r.duplicate_of for r in found} | {r.duplicate_photo_of for r in found}
+                          | {r.recurrence_of for r in found}, user)
     return [_shape(r, visible) for r in found]
 
 
@@ -77,6 +79,8 @@ def _shape(report: Report, visible: set) -> dict:
         "warnings": report.warnings,
         "duplicate_of": str(report.duplicate_of) if report.duplicate_of in visible else None,
         "duplicate_photo_of": str(report.duplicate_photo_of) if report.duplicate_photo_of in visible else None,
+        "recurrence_of": str(report.recurrence_of) if report.recurrence_of in visible else None,
+        "site_id": report.site_id,  # the key site it was seen at (service/sites)
     }
 
 
@@ -86,13 +90,26 @@ def is_overdue(report: Report) -> bool:
 
 def events_json(report: Report, user: User | None) -> list[dict]:
     """Return the report's history, oldest first, for timelines; another report's id only if visible."""
-    visible = visible_ids({_uuid(e.data.get("duplicate_of")) for e in report.events if e.data}, user)
-    return [{
-        "kind": e.kind, "from": e.from_status, "to": e.to_status, "actor": e.actor_label or (e.actor and e.actor.name),
-        "note": e.note, "data": _event_data(e.data, visible), "at": e.created_at.isoformat(),
-        # The first event's photos are the report's own, already shown as "before".
-        "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos if p.role == "after"],
-    } for e in report.events]
+    return timelines([report], user)[report.id]
+
+
+def timelines(reports: list[Report], user: User | None) -> dict:
+    """Return each report's history (report id -> events_json), in three queries whatever their number."""
+    ids = [r.id for r in reports]
+    found = {i: [] for i in ids}
+    events = db.session.scalars(select(ReportEvent).where(ReportEvent.report_id.in_(ids))
+                                .options(selectinload(ReportEvent.photos), selectinload(ReportEvent.actor))
+                                .order_by(ReportEvent.id)).all() if ids else []
+    visible = visible_ids({_uuid(e.data.get("duplicate_of")) for e in events if e.data}, user)
+    for e in events:
+        found[e.report_id].append({
+            "kind": e.kind, "from": e.from_status, "to": e.to_status,
+            "actor": e.actor_label or (e.actor and e.actor.name), "note": e.note,
+            "data": _event_data(e.data, visible), "at": e.created_at.isoformat(),
+            # The first event's photos are the report's own, already shown as "before".
+            "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos if p.role == "after"],
+        })
+    return found
 
 
 def _event_data(data: dict | None, visible: set) -> dict:
@@ -165,13 +182,28 @@ def next_cursor(page: list[Report], limit: int, by_due: bool) -> str | None:
     return _cursor(page[-1], by_due) if page and len(page) >= max(1, min(limit, MAX_LIST)) else None
 
 
-def count_reports(user: User | None, filt: ReportFilter | None = None) -> int:
+def count_reports(user: User | None, filt: ReportFilter | None = None, now: datetime | None = None) -> int:
     """How many reports match, over the whole table (never a count of a truncated list): from the trigger-kept
-    rollup when the filter and the scope allow, else by counting the rows."""
-    filt = filt or ReportFilter()
-    where, visible = filt.rollup_conditions(), scope.visible_rollup(user)
+    rollup when the filter and the scope allow, else by counting the rows.
+
+    Overdue moves with the clock, so no rollup holds it: overdue = the running reports in the rollup minus those
+    not yet due, counted live over ix_report_running_due (only the last deadline period's intake), in one query.
+    """
+    filt, now = filt or ReportFilter(), now or datetime.now(UTC)
+    visible = scope.visible_rollup(user)
+    if filt.overdue:
+        statuses = tuple(sorted(set(filt.statuses or CLOCK_RUNNING) & CLOCK_RUNNING))
+        running = replace(filt, overdue=False, statuses=statuses)
+        if not statuses:
+            return 0
+        if running.rollup_conditions() is not None and visible is not None:
+            total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *running.rollup_conditions())
+            waiting = select(func.count()).select_from(Report).where(scope.visible(user), *running.conditions(),
+                                                                     deadlines.pending(now))
+            return int(db.session.scalar(select(total.scalar_subquery() - waiting.scalar_subquery())))
+    where = filt.rollup_conditions()
     if where is not None and visible is not None:
         total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *where)
         return int(db.session.scalar(total))
     return db.session.scalar(select(func.count()).select_from(Report).where(scope.visible(user),
-                                                                           *filt.conditions()))
+                                                                           *filt.conditions(now)))
