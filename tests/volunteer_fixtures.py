@@ -25,6 +25,6 @@ def clear_volunteers(owner_engine) -> None:
     with owner_engine.begin() as conn:
         # The ledger refuses DELETE and TRUNCATE; a superuser may skip triggers for clean-up between tests.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("TRUNCATE service_hour_decision, service_hour_entry, volunteer RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE service_hour_decision, service_hour_entry, volunteer RESTART IDENTITY CASCADE"))
         conn.execute(text("DELETE FROM \"user\" WHERE phone LIKE '176%' OR phone LIKE :p"),
                      {"p": ROSTER_PHONE_PREFIX + "%"})

@@ -1,10 +1,13 @@
-"""Hazards dispatched to volunteers, risk re-grade, certificates (issue 8).
+"""Volunteer tasks and hour exports (issue 8): the ledger by service date, for exports by period.
+
+Hazards dispatched to a volunteer, their accept/decline, risk re-grades and certificates need no new table:
+the task is report.assignee_id, every step is a report_event, and a certificate is a signed URL.
 
 Revision ID: 0011
 Revises: 0010
 Create Date: 2026-11-30
 """
-from alembic import op  # noqa: F401
+from alembic import op
 
 revision = "0011"
 down_revision = "0010"
@@ -13,8 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_index("ix_service_hour_entry_service_date", "service_hour_entry", ["service_date"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_service_hour_entry_service_date", table_name="service_hour_entry")

@@ -1,6 +1,6 @@
 """The native JSON API for reports, /api/v1: categories, reports, exports, transitions and overdue lists."""
 
-from flask import Blueprint, Response, current_app, jsonify, request, send_file, stream_with_context
+from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
@@ -96,12 +96,7 @@ def list_reports():
 def export_reports(fmt: str):
     """Export the caller's visible reports that match the list's filters, streamed as CSV, GeoJSON or XLSX."""
     user = require_user()
-    found = exports.rows(scope.visible(user), ReportFilter.from_args(request.args))
-    name, media = exports.filename(fmt), exports.MEDIA_TYPES[fmt]
-    if fmt == "xlsx":  # a zip is written whole, to a temporary file, then streamed from disk
-        return send_file(exports.xlsx_file(found), mimetype=media, as_attachment=True, download_name=name)
-    return Response(stream_with_context(exports.CHUNKS[fmt](found)), mimetype=media,
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
+    return exports.download(fmt, exports.rows(scope.visible(user), ReportFilter.from_args(request.args)))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")
@@ -126,6 +121,17 @@ def assignees(report_id: str):
     user = require_user()
     report = queries.get_report(report_id, user)
     return jsonify(assignees=moves.assignees_json(report, user))
+
+
+@bp.post("/api/v1/reports/<report_id>/risk")
+def regrade(report_id: str):
+    """Re-grade a report's risk level and recompute its deadline (supervisors, within their scope)."""
+    user = require_user()
+    body = json_body() if request.is_json else None
+    if not isinstance(body, dict) or not isinstance(body.get("note") or "", str):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"risk_level\": 风险等级, \"note\": 备注}。"))
+    report = moves.regrade(report_id, body.get("risk_level"), user, str(body.get("note") or "")[:2000])
+    return jsonify(_detail(report))
 
 
 @bp.post("/api/v1/reports/<report_id>/reassign")

@@ -54,12 +54,15 @@ def _filter_options(command):
 
 def _visible(phone: str | None):
     """Everything without --as (the command line has no user); with it, that active person's scope."""
-    if not phone:
-        return true()
+    return scope.visible(person(phone)) if phone else true()
+
+
+def person(phone: str) -> User:
+    """The active account an `--as PHONE` option names, or a clear error."""
     user = db.session.scalar(select(User).where(User.phone == phone))
     if user is None or not user.active:
         raise click.ClickException(_("找不到手机号为 %(phone)s 的在用账号。", phone=phone))
-    return scope.visible(user)
+    return user
 
 
 @click.command("export")

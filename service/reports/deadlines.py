@@ -1,9 +1,18 @@
-"""Deadlines from the risk level, the overdue condition, and escalation to the town then the district."""
+"""Deadlines from the risk level, the overdue condition, and escalation to the town then the district.
+
+The deadline rule: due_at = the start of the current period + DEADLINE_HOURS[risk_level]. A period starts
+- when the report is made (intake);
+- at dispatch (accepted -> dispatched): a fresh full period for whoever it is dispatched to, committee or
+  volunteer, whatever time the town took to accept it; escalation starts over;
+- when a supervisor sends the work back (rectified -> rectifying, 复查不合格); escalation starts over.
+A supervisor's re-grade of the risk level keeps the period's start and recomputes due_at for the new level, so
+raising the risk may make a report overdue at once; escalation is left as it is.
+"""
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.db import db
@@ -19,10 +28,31 @@ def deadline(risk_level: str) -> timedelta:
     return timedelta(hours=current_app.config["DEADLINE_HOURS"][risk_level])
 
 
+def period_start(report: Report) -> datetime:
+    """When the report's current deadline period began: its last dispatch or send-back, else its creation."""
+    restarted = select(func.max(ReportEvent.created_at)).where(
+        ReportEvent.report_id == report.id, ReportEvent.kind == "transition",
+        or_(ReportEvent.to_status == "dispatched",
+            and_(ReportEvent.from_status == "rectified", ReportEvent.to_status == "rectifying")))
+    return db.session.scalar(restarted) or report.created_at
+
+
+def restart(report: Report, now: datetime) -> None:
+    """Start a fresh period now (dispatch, send-back): a new deadline, and escalation starts over."""
+    report.escalation_level, report.escalated_at = 0, None
+    report.due_at = now + deadline(report.risk_level)
+
+
 def overdue(now: datetime) -> ColumnElement:
     """Return the condition of a report whose clock runs past its deadline."""
     # Statuses as literals, so the planner can use the partial index ix_report_running_due.
     return and_(text(f"report.status IN ({CLOCK_RUNNING_SQL})"), Report.due_at < now)
+
+
+def pending(now: datetime) -> ColumnElement:
+    """Return the condition of a report whose clock runs and is not overdue yet: overdue's complement among the
+    running, a few days' intake whatever the table's size (counts of overdue subtract it from a rollup)."""
+    return and_(text(f"report.status IN ({CLOCK_RUNNING_SQL})"), or_(Report.due_at >= now, Report.due_at.is_(None)))
 
 
 def _raise(report: Report, level: int, now: datetime) -> None:

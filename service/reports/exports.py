@@ -1,15 +1,19 @@
 """Report exports (CSV, GeoJSON, XLSX): one streamed row query under the list's scope and filters, and the writers.
 
 Every writer takes an iterator of rows and keeps only one batch in memory, so 10^6 reports cost what 10^3 do.
+The CSV and XLSX writers take a Table (headers, one row's cells, sheet name), so other areas' exports (the
+volunteers' service hours) are written by the same code: the BOM, neutralised cells, sheets of SHEET_ROWS.
 """
 import csv
 import io
 import json
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 
+from flask import Response, send_file, stream_with_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, select
 from sqlalchemy.engine import Row
@@ -50,8 +54,13 @@ def select_rows(visible: ColumnElement, filt: ReportFilter) -> Select:
 
 def rows(visible: ColumnElement, filt: ReportFilter) -> Iterator[Row]:
     """Yield the matching rows through a server-side cursor, BATCH at a time (scope is the caller's, always)."""
+    return stream(select_rows(visible, filt))
+
+
+def stream(query: Select) -> Iterator[Row]:
+    """Yield a query's rows through a server-side cursor, BATCH at a time."""
     # Core, not the ORM's session.execute: plain rows need none of its per-row loading work.
-    result = db.session.connection().execution_options(yield_per=BATCH).execute(select_rows(visible, filt))
+    result = db.session.connection().execution_options(yield_per=BATCH).execute(query)
     try:
         yield from result
     finally:
@@ -89,20 +98,32 @@ def sheet_row(row: Row, labels: Labels) -> list:
                        address or "", *areas, round(lon, 7), round(lat, 7), labels.when(due), labels.when(rectified)))
 
 
+@dataclass(frozen=True)
+class Table:
+    """What a spreadsheet export writes: its headers, one row's cells (neutralised) and the sheet's name."""
+
+    headers: tuple
+    cells: Callable[[Row, Labels], list]
+    sheet: object
+
+
+REPORTS = Table(HEADERS, sheet_row, _l("隐患上报"))
+
+
 def _batches(found: Iterable) -> Iterator[list]:
     rows_left = iter(found)
     while batch := list(islice(rows_left, BATCH)):
         yield batch
 
 
-def csv_chunks(found: Iterable[Row]) -> Iterator[bytes]:
+def csv_chunks(found: Iterable[Row], table: Table = REPORTS) -> Iterator[bytes]:
     """The CSV Excel opens cleanly: UTF-8 with a BOM, the headers in the reader's language, local times."""
     labels, buffer = Labels(), io.StringIO()
     out = csv.writer(buffer)
     buffer.write("\ufeff")
-    out.writerow(neutralise(str(h) for h in HEADERS))
+    out.writerow(neutralise(str(h) for h in table.headers))
     for batch in _batches(found):
-        out.writerows(sheet_row(row, labels) for row in batch)
+        out.writerows(table.cells(row, labels) for row in batch)
         yield buffer.getvalue().encode()
         buffer.seek(0)
         buffer.truncate()
@@ -137,7 +158,7 @@ def geojson_chunks(found: Iterable[Row]) -> Iterator[bytes]:
     yield b"]}"
 
 
-def write_xlsx(found: Iterable[Row], target) -> None:
+def write_xlsx(found: Iterable[Row], target, table: Table = REPORTS) -> None:
     """Write a workbook in openpyxl's write-only mode (rows go to disk as they come) to a path or binary file."""
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
@@ -146,22 +167,22 @@ def write_xlsx(found: Iterable[Row], target) -> None:
         return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
 
     labels, book, sheet = Labels(), Workbook(write_only=True), None
-    header = neutralise(str(h) for h in HEADERS)
+    header = neutralise(str(h) for h in table.headers)
     for n, row in enumerate(found):
         if n % SHEET_ROWS == 0:
-            sheet = book.create_sheet(str(_l("隐患上报")) + (f" {n // SHEET_ROWS + 1}" if n else ""))
+            sheet = book.create_sheet(str(table.sheet) + (f" {n // SHEET_ROWS + 1}" if n else ""))
             sheet.append(header)
-        sheet.append([clean(c) for c in sheet_row(row, labels)])
+        sheet.append([clean(c) for c in table.cells(row, labels)])
     if sheet is None:
-        book.create_sheet(str(_l("隐患上报"))).append(header)
+        book.create_sheet(str(table.sheet)).append(header)
     book.save(target)
 
 
-def xlsx_file(found: Iterable[Row]):
+def xlsx_file(found: Iterable[Row], table: Table = REPORTS):
     """The workbook in an anonymous temporary file, rewound, to be streamed (it is gone once closed)."""
     handle = tempfile.TemporaryFile(suffix=".xlsx")
     try:
-        write_xlsx(found, handle)
+        write_xlsx(found, handle, table)
     except BaseException:
         handle.close()
         raise
@@ -184,17 +205,30 @@ class Counted:
             yield row
 
 
-def write_file(fmt: str, found: Iterable[Row], path: str) -> int:
-    """Write an export to a file; return how many reports it holds."""
+def _chunks(fmt: str, found: Iterable[Row], table: Table) -> Iterator[bytes]:
+    return csv_chunks(found, table) if fmt == "csv" else CHUNKS[fmt](found)
+
+
+def write_file(fmt: str, found: Iterable[Row], path: str, table: Table = REPORTS) -> int:
+    """Write an export to a file; return how many rows it holds."""
     counted = Counted(found)
     if fmt == "xlsx":
-        write_xlsx(counted, path)
+        write_xlsx(counted, path, table)
     else:
         with open(path, "wb") as f:
-            f.writelines(CHUNKS[fmt](counted))
+            f.writelines(_chunks(fmt, counted, table))
     return counted.n
 
 
-def filename(fmt: str) -> str:
+def download(fmt: str, found: Iterable[Row], table: Table = REPORTS, stem: str = "hazard-reports") -> Response:
+    """The export as an HTTP download: CSV and GeoJSON streamed as written, XLSX from a temporary file."""
+    name, media = filename(fmt, stem), MEDIA_TYPES[fmt]
+    if fmt == "xlsx":  # a zip is written whole, to a temporary file, then streamed from disk
+        return send_file(xlsx_file(found, table), mimetype=media, as_attachment=True, download_name=name)
+    return Response(stream_with_context(_chunks(fmt, found, table)), mimetype=media,
+                    headers={"Content-Disposition": f"attachment; filename={name}"})
+
+
+def filename(fmt: str, stem: str = "hazard-reports") -> str:
     """A download name with the local time of the export, ASCII so every browser keeps it."""
-    return f"hazard-reports-{datetime.now(localtime.zone()):%Y%m%d-%H%M}.{fmt}"
+    return f"{stem}-{datetime.now(localtime.zone()):%Y%m%d-%H%M}.{fmt}"

@@ -13,14 +13,16 @@ from service.errors import ApiError
 from service.models import Report, ReportEvent, User
 from service.notify import outbox
 from service.reports import deadlines, queries
+from service.reports.categories import RISK_LEVELS
 from service.reports.intake import photo_transaction, read_uploads, stage_photos
 from service.reports.photos import process_uploads
-from service.reports.workflow import CLOSED, STATUS_LABELS, TRANSITIONS, allowed, may
+from service.reports.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, roles_of
 from service.volunteers.models import Volunteer
 
-# Who hears about a move: the committee that must act, or the town that must check.
+# Who hears about a move: the committee that must act, or the town that must check (or dispatch again).
 NOTIFY = {
     ("accepted", "dispatched"): ("committee", _l("新派单：请尽快整改火灾隐患")),
+    ("dispatched", "accepted"): ("town", _l("志愿者未接单，已退回，请重新派单")),
     ("rectifying", "rectified"): ("town", _l("隐患已整改，待核查")),
     ("rectified", "rectifying"): ("committee", _l("复查不合格，请重新整改")),
 }
@@ -32,7 +34,7 @@ def _check(report: Report, to_status: str, user: User) -> None:
     if not allowed(report.status, to_status):
         raise ApiError(409, "illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
                                                     a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
-    if not may(user.role, report.status, to_status):
+    if not may(roles_of(user, report), report.status, to_status):
         raise ApiError(403, "forbidden", _("您的角色无权执行此操作（从“%(a)s”到“%(b)s”）。",
                                            a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
 
@@ -74,12 +76,16 @@ def _assignee(raw, report: Report) -> int | None:
 
 
 def _apply_clock(report: Report, to_status: str, now: datetime) -> None:
+    """The deadline rule of service/reports/deadlines.py: dispatch and send-back start a fresh period."""
+    if to_status == "verified":
+        report.verified_at = now  # the dashboard's time to verified
     if to_status == "rectified":
         report.rectified_at = now  # the deadline clock stops
+    elif to_status == "dispatched":
+        deadlines.restart(report, now)
     elif report.status == "rectified" and to_status == "rectifying":
-        # Sent back: a fresh period for the redo, and escalation starts over.
-        report.rectified_at, report.escalation_level, report.escalated_at = None, 0, None
-        report.due_at = now + deadlines.deadline(report.risk_level)
+        report.rectified_at = None
+        deadlines.restart(report, now)
 
 
 def move(report_id: str, to_status: str, user: User, note: str = "", files=(), form=None) -> Report:
@@ -98,6 +104,8 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
         data["duplicate_of"] = str(report.duplicate_of)
     if to_status == "dispatched" and (assignee := _assignee(form.get("assignee_id"), report)):
         report.assignee_id = data["assignee_id"] = assignee
+    if report.status == "dispatched" and to_status == "accepted":  # declined: back to the dispatcher
+        data["declined_by"], report.assignee_id = report.assignee_id, None
     now = datetime.now(UTC)
     with photo_transaction() as batch:
         event = ReportEvent(report=report, kind="transition", from_status=report.status, to_status=to_status,
@@ -117,6 +125,32 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
             level, subject = audience
             outbox.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],
                            subject)
+        if to_status == "dispatched" and report.assignee_id:
+            outbox.enqueue_sms(event, report, [db.session.get(User, report.assignee_id).phone],
+                               _l("新任务：有一条火灾隐患派给您，请在“我的任务”中接单或拒绝"))
+    return report
+
+
+def regrade(report_id: str, risk_level, user: User, note: str = "") -> Report:
+    """Re-grade an open report's risk level (supervisors, within scope) and recompute its deadline; an event."""
+    report = queries.get_report(report_id, user, for_update=True)
+    if user.role not in REGRADE:
+        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以调整风险等级。"))
+    if not isinstance(risk_level, str) or risk_level not in RISK_LEVELS:
+        raise ApiError(422, "bad_risk_level", _("风险等级无效，请从 %(levels)s 中选择。",
+                                                levels="、".join(f"{k}（{v}）" for k, v in RISK_LEVELS.items())))
+    if report.status in CLOSED:
+        raise ApiError(409, "report_closed", _("该上报已办结，不能再调整风险等级。"))
+    if risk_level == report.risk_level:
+        raise ApiError(409, "same_risk_level", _("该上报已是这个风险等级，无需调整。"))
+    start = deadlines.period_start(report)
+    data = {"from": report.risk_level, "to": risk_level}
+    report.risk_level = risk_level
+    report.due_at = start + deadlines.deadline(risk_level)
+    db.session.add(ReportEvent(report=report, kind="regrade", from_status=report.status, to_status=report.status,
+                               actor_id=user.id, actor_label=user.name, note=note,
+                               data=data | {"due_at": report.due_at.isoformat()}))
+    db.session.commit()
     return report
 
 

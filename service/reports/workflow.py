@@ -14,14 +14,20 @@ STATUS_LABELS = {
 
 SUPERVISE = frozenset({"town_supervisor", "district_admin"})
 RECTIFY = frozenset({"committee_staff"})
+# Not an account role: the volunteer a report is dispatched to, acting on that one report only (roles_of).
+ASSIGNEE = "assignee"
+# Who may re-grade a report's risk level (the reporter's choice is a suggestion); not a status move.
+REGRADE = SUPERVISE
 
 # from-status -> {to-status: roles allowed to make that move}.
 # rectified -> rectifying is 复查不合格: the supervisor sends the work back.
+# The assignee accepts (接单) by starting the work, declines by handing the report back to be dispatched again,
+# and may report it rectified; committee staff or the town still verify.
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "submitted": {"accepted": SUPERVISE, "rejected": SUPERVISE, "duplicate": SUPERVISE},
     "accepted": {"dispatched": SUPERVISE},
-    "dispatched": {"rectifying": RECTIFY},
-    "rectifying": {"rectified": RECTIFY},
+    "dispatched": {"rectifying": RECTIFY | {ASSIGNEE}, "accepted": frozenset({ASSIGNEE})},
+    "rectifying": {"rectified": RECTIFY | {ASSIGNEE}},
     "rectified": {"verified": SUPERVISE, "rectifying": SUPERVISE},
     "rejected": {},
     "duplicate": {},
@@ -45,7 +51,10 @@ ACTION_LABELS = {
     ("rectifying", "rectified"): _l("整改完成"),
     ("rectified", "verified"): _l("核查通过"),
     ("rectified", "rectifying"): _l("复查不合格，退回整改"),
+    ("dispatched", "accepted"): _l("拒绝接单，退回派单人"),
 }
+# The same move in the assignee's words, where they differ.
+ASSIGNEE_LABELS = {("dispatched", "rectifying"): _l("接单")}
 
 
 def allowed(from_status: str, to_status: str) -> bool:
@@ -53,11 +62,26 @@ def allowed(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, {})
 
 
-def may(role: str, from_status: str, to_status: str) -> bool:
-    """Tell whether a role may make this move."""
-    return role in TRANSITIONS.get(from_status, {}).get(to_status, frozenset())
+def roles_of(user, report) -> frozenset[str]:
+    """The roles a user plays for one report: their account's, plus ASSIGNEE for the volunteer it is dispatched to."""
+    if user is None:
+        return frozenset()
+    assigned = user.role == "volunteer" and report.assignee_id is not None and report.assignee_id == user.id
+    return frozenset({user.role, ASSIGNEE}) if assigned else frozenset({user.role})
 
 
-def moves_for(role: str, status: str) -> list[str]:
-    """Return the statuses a role may move a report to from its current status."""
-    return [to for to, roles in TRANSITIONS.get(status, {}).items() if role in roles]
+def may(roles: frozenset[str], from_status: str, to_status: str) -> bool:
+    """Tell whether someone playing these roles may make this move."""
+    return bool(roles & TRANSITIONS.get(from_status, {}).get(to_status, frozenset()))
+
+
+def moves_for(roles: frozenset[str], status: str) -> list[str]:
+    """Return the statuses someone playing these roles may move a report to from its current status."""
+    return [to for to, allowed_roles in TRANSITIONS.get(status, {}).items() if roles & allowed_roles]
+
+
+def action_label(from_status: str, to_status: str, roles: frozenset[str]):
+    """A move's button wording for someone playing these roles."""
+    if ASSIGNEE in roles and (from_status, to_status) in ASSIGNEE_LABELS:
+        return ASSIGNEE_LABELS[(from_status, to_status)]
+    return ACTION_LABELS[(from_status, to_status)]

@@ -5,8 +5,9 @@ from flask_babel import gettext as _
 from service.db import db
 from service.errors import ApiError
 from service.jsonbody import json_body
+from service.reports import exports as report_exports
 from service.reports.api import csrf_for_cookie_sessions, require_user
-from service.volunteers import ledger, queries, registry, stars
+from service.volunteers import exports, ledger, profile, queries, registry, stars, tasks
 from service.volunteers.models import ServiceHourEntry
 
 bp = Blueprint("volunteers", __name__)
@@ -55,6 +56,46 @@ def my_summary():
     user = require_user()
     volunteer = registry.own_profile(user)
     return jsonify(registry.to_json(volunteer, user.phone) | stars.summaries([user.id])[user.id])
+
+
+@bp.patch("/api/v1/volunteers/me")
+def edit_my_profile():
+    """Change one's own skills and availability."""
+    user = require_user()
+    volunteer = profile.edit(registry.own_profile(user), _body(), user)
+    db.session.commit()
+    return jsonify(registry.to_json(volunteer, user.phone))
+
+
+@bp.get("/api/v1/volunteers/me/tasks")
+def my_tasks():
+    """The caller's tasks, open ones first by deadline, one keyset page at a time."""
+    user = require_user()
+    limit = queries.as_id(request.args.get("limit", str(tasks.PAGE)))
+    if limit is None or not 1 <= limit <= MAX_PAGE:
+        raise ApiError(422, "bad_page", _("cursor 应为上一页返回的 next_cursor，limit 应为 1–200 的整数。"))
+    found, following = tasks.page(user, request.args.get("cursor", ""), limit)
+    return jsonify(tasks=[{"kind": t.kind, "id": t.id, "status": t.status} for t in found], next_cursor=following)
+
+
+@bp.get("/api/v1/volunteers/hours.<any(csv, xlsx):fmt>")
+def export_hours(fmt: str):
+    """Export the approved hours of the volunteers the caller may see: ?team, committee, town, from, to."""
+    user = require_user()
+    if user.role not in ledger.STAFF:
+        raise ApiError(403, "forbidden", _("只有居村委工作人员、街镇或区级可以导出服务时长。"))
+    found = report_exports.stream(exports.select_rows(queries.visible(user), exports.HourFilter.from_args(
+        request.args)))
+    return report_exports.download(fmt, found, exports.HOURS, stem="volunteer-hours")
+
+
+@bp.patch("/api/v1/volunteers/<volunteer_id>")
+def edit_profile(volunteer_id: str):
+    """Change a volunteer's profile: staff within their scope; a volunteer only their own skills and availability."""
+    user = require_user()
+    volunteer = profile.edit(registry.get_volunteer(volunteer_id, user), _body(), user)
+    db.session.commit()
+    return jsonify(registry.to_json(volunteer, volunteer.user.phone))
 
 
 @bp.get("/api/v1/volunteers/<volunteer_id>")

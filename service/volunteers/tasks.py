@@ -1,0 +1,94 @@
+"""A volunteer's tasks from every source, merged and paged in SQL: hazards dispatched to them, and more.
+
+A source is a TaskSource in SOURCES: `select(user)` gives that user's own tasks as rows of the columns
+kind, id (text), status, is_open, due_at, updated_at; `load(ids, user)` fetches the page's items of that kind
+in one query; `card` is the template that shows one. The page is one UNION ALL over the sources: open tasks
+first, soonest deadline first, then closed ones, most recent first; a keyset cursor continues it.
+"""
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from flask_babel import gettext as _
+from sqlalchemy import Numeric, Select, String, case, cast, extract, func, literal, select, tuple_, union_all
+from sqlalchemy.orm import selectinload
+
+from service.db import db
+from service.errors import ApiError
+from service.models import Report, User
+from service.reports.workflow import OPEN
+
+PAGE = 20
+
+
+@dataclass(frozen=True)
+class TaskSource:
+    select: Callable[[User], Select]
+    load: Callable[[list[str], User], dict[str, object]]
+    card: str
+
+
+def hazard_tasks(user: User) -> Select:
+    """Hazard reports dispatched to this volunteer (served by ix_report_assignee)."""
+    return select(literal("hazard").label("kind"), cast(Report.id, String).label("id"), Report.status,
+                  Report.status.in_(OPEN).label("is_open"), Report.due_at, Report.updated_at
+                  ).where(Report.assignee_id == user.id)
+
+
+def load_hazards(ids: list[str], user: User) -> dict[str, Report]:
+    found = db.session.scalars(select(Report).where(Report.id.in_(ids), Report.assignee_id == user.id).options(
+        selectinload(Report.committee), selectinload(Report.town), selectinload(Report.photos)))
+    return {str(r.id): r for r in found}
+
+
+SOURCES: dict[str, TaskSource] = {
+    "hazard": TaskSource(hazard_tasks, load_hazards, "volunteers/_task_hazard.html"),
+}
+
+
+@dataclass(frozen=True)
+class Task:
+    kind: str
+    id: str
+    status: str
+    item: object
+    card: str
+
+
+def page(user: User, cursor: str = "", limit: int = PAGE) -> tuple[list[Task], str | None]:
+    """One page of the user's tasks from every source, and the cursor of the next page (None on the last)."""
+    merged = union_all(*(s.select(user) for s in SOURCES.values())).subquery()
+    rank = case((merged.c.is_open, 0), else_=1)
+    # Open: soonest deadline first; closed: latest change first. One numeric key makes one keyset order.
+    key = case((merged.c.is_open, extract("epoch", func.coalesce(merged.c.due_at, merged.c.updated_at))),
+               else_=-extract("epoch", merged.c.updated_at))
+    query = select(merged.c.kind, merged.c.id, merged.c.status, rank.label("rank"), key.label("key"))
+    if cursor:
+        r, k, kind, tid = _read(cursor)
+        query = query.where(tuple_(rank, key, merged.c.kind, merged.c.id) > tuple_(r, cast(k, Numeric), kind, tid))
+    rows = db.session.execute(query.order_by(rank, key, merged.c.kind, merged.c.id).limit(limit + 1)).all()
+    more, rows = len(rows) > limit, rows[:limit]
+    items = {}
+    for kind, source in SOURCES.items():
+        ids = [r.id for r in rows if r.kind == kind]
+        items[kind] = source.load(ids, user) if ids else {}
+    tasks = [Task(r.kind, r.id, r.status, items[r.kind].get(r.id), SOURCES[r.kind].card) for r in rows]
+    last = rows[-1] if rows else None
+    return [t for t in tasks if t.item is not None], _write(last) if more else None
+
+
+def _write(row) -> str:
+    return base64.urlsafe_b64encode(json.dumps([row.rank, str(row.key), row.kind, row.id]).encode()).decode()
+
+
+def _read(cursor: str) -> tuple[int, str, str, str]:
+    try:
+        r, k, kind, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        Decimal(k)
+        if r not in (0, 1) or not all(isinstance(v, str) for v in (k, kind, tid)):
+            raise ValueError(cursor)
+    except (ValueError, TypeError, UnicodeError, InvalidOperation):
+        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+    return r, k, kind, tid
