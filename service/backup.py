@@ -26,6 +26,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service.reports.storage import is_valid_key
+from service.reports.sweep import PHOTO_KEYS_SQL
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 MANIFEST, DUMP, PHOTOS = "manifest.json", "database.dump", "photos"
@@ -79,7 +80,7 @@ def backup(owner_url: str, storage, target: Path) -> dict:
     (target / PHOTOS).mkdir(parents=True, exist_ok=True)
     with _snapshot(owner_url) as (snapshot, conn):
         revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
-        keys = sorted({k for row in conn.execute(text("SELECT original_key, public_key, thumb_key FROM photo"))
+        keys = sorted({k for row in conn.execute(text(PHOTO_KEYS_SQL))
                        for k in row})
         # spatial_ref_sys is PostGIS's own (CREATE EXTENSION refills it; we add no SRS) and only a superuser may
         # load it, so leaving it out lets an owner that is not one restore.

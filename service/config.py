@@ -87,6 +87,10 @@ class Config:
                                           .split(","))
         # Service hours credited (pending approval) to a volunteer whose hazard report is verified; 0 turns it off.
         self.REPORT_CREDIT_HOURS = _float("REPORT_CREDIT_HOURS", 0.5)
+        # 三单 service orders: offers unanswered this long go back to the dispatcher (`hazard-snap orders escalate`);
+        # check-in and check-out farther than this from the order's point are refused (service/orders/onsite.py).
+        self.ORDER_ACCEPT_WITHIN_H = _float("ORDER_ACCEPT_WITHIN_H", 2.0)
+        self.ORDER_CHECKIN_MAX_M = _float("ORDER_CHECKIN_MAX_M", 200.0)
         self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
         self.SMTP_HOST = env("SMTP_HOST", "127.0.0.1")

@@ -38,7 +38,7 @@ def downgrade(url: str, revision: str) -> None:
 
 
 # The service never rewrites history, and never needs to write the schema's bookkeeping tables.
-APPEND_ONLY = frozenset({"report_event", "service_hour_entry", "service_hour_decision"})
+APPEND_ONLY = frozenset({"report_event", "service_hour_entry", "service_hour_decision", "service_order_event"})
 READ_ONLY = frozenset({"alembic_version", "spatial_ref_sys"})
 
 

@@ -37,6 +37,9 @@ class Area(db.Model):
         CheckConstraint("kind IS NULL OR kind IN ('village', 'residential')", name="kind"),
         CheckConstraint("code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="code"),
         Index("ix_area_level_generation", "level", "generation"),
+        # Nearest committees first (service/orders/suggest.py): KNN on the sphere, committees only.
+        Index("ix_area_committee_geog", text("(geom::geography)"), postgresql_using="gist",
+              postgresql_where=text("level = 'committee'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -273,3 +276,4 @@ class ReportEvent(db.Model):
 # (Alembic and the app factory rely on it).
 from service.notify import models as _notify_tables  # noqa: E402,F401
 from service.volunteers import models as _volunteer_tables  # noqa: E402,F401
+from service.orders import models as _order_tables  # noqa: E402,F401

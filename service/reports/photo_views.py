@@ -45,11 +45,17 @@ def serve(key: str):
     public = bool(match) and is_public(match.group("area"), rows)
     if not rows or not (public or may_see(rows)):
         abort(404)
+    return send_stored(key, public)
+
+
+def send_stored(key: str, public: bool):
+    """Stream a stored photo (a valid key): cacheable for a year if public, else private and revalidated."""
+    match = KEY_RE.fullmatch(key)
     try:
         stream = current_app.extensions["photo_storage"].open(key)
     except FileNotFoundError:
         abort(404)
-    response = send_file(stream, mimetype=MIMETYPES[match.group(2)], etag=sha256,
+    response = send_file(stream, mimetype=MIMETYPES[match.group(2)], etag=key.rsplit("/", 1)[-1].split(".")[0],
                          conditional=True, max_age=YEAR_S if public else 0)
     if public:
         response.cache_control.immutable = True

@@ -18,8 +18,13 @@ class SweepResult:
     removed: list[str] = field(default_factory=list)
 
 
+# Every table whose rows name stored photos: reports' photos and service orders' outcome photos.
+PHOTO_KEYS_SQL = ("SELECT original_key, public_key, thumb_key FROM photo"
+                  " UNION ALL SELECT original_key, public_key, thumb_key FROM service_order_photo")
+
+
 def referenced_keys() -> set[str]:
-    rows = db.session.execute(text("SELECT original_key, public_key, thumb_key FROM photo")).all()
+    rows = db.session.execute(text(PHOTO_KEYS_SQL)).all()
     return {key for row in rows for key in row}
 
 

@@ -1,0 +1,159 @@
+"""The service orders' JSON API under /api/v1/orders: thin views over intake, queries, suggest, moves and onsite."""
+from datetime import datetime
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+
+from service.accounts.auth import actor, client_addr
+from service.db import db
+from service.errors import ApiError
+from service.jsonbody import json_body
+from service.orders import intake, moves, onsite, queries, suggest
+from service.orders.workflow import KINDS, STATUS_LABELS
+from service.reports import attempts
+from service.reports.api import csrf_for_cookie_sessions, require_user
+
+bp = Blueprint("orders_api", __name__)
+bp.before_request(csrf_for_cookie_sessions)
+MAX_PAGE = 100
+
+
+def form() -> MultiDict:
+    """The request's fields, from a form or a JSON object (values as text, as a form sends them)."""
+    if not request.is_json:
+        return request.form
+    body = json_body()
+    if not isinstance(body, dict) or any(isinstance(v, dict) or isinstance(v, list) and k != "volunteer_ids"
+                                         for k, v in body.items()):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    return MultiDict([(k, _text(x)) for k, v in body.items() for x in (v if isinstance(v, list) else [v])])
+
+
+def _text(value) -> str:
+    if isinstance(value, dict | list):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    return "" if value is None else str(value)
+
+
+def note(fields) -> str:
+    text = fields.get("note") or ""
+    if len(text) > 2000:
+        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
+    return text
+
+
+def admit_resident() -> None:
+    """Anonymous orders share the anonymous upload limit per address (service/reports/attempts.py)."""
+    if actor() is None:
+        attempts.admit(client_addr())
+
+
+@bp.get("/api/v1/orders/kinds")
+def kinds():
+    return jsonify(kinds=[{"code": c, "name": str(label), "skill": skill} for c, (label, skill) in KINDS.items()])
+
+
+@bp.post("/api/v1/orders")
+def create():
+    """Order a service (no account needed): the answer carries the private tracking link, shown only once."""
+    admit_resident()
+    order, token = intake.create_order(form(), client_addr())
+    return jsonify(tracking_url=url_for("orders.track", token=token, _external=True), token=token,
+                   status=order.status), 201
+
+
+@bp.get("/api/v1/orders/track/<token>")
+def track(token: str):
+    return jsonify(queries.tracking_json(queries.by_token(token)))
+
+
+@bp.post("/api/v1/orders/track/<token>/rating")
+def rate(token: str):
+    fields = form()
+    return jsonify(queries.tracking_json(moves.rate(token, fields.get("rating"), fields.get("comment") or "")))
+
+
+def _cursor() -> tuple[datetime, int] | None:
+    raw = request.args.get("cursor") or ""
+    if not raw:
+        return None
+    at, _sep, last = raw.rpartition("_")
+    try:
+        return datetime.fromisoformat(at), int(queries.as_id(last))
+    except (TypeError, ValueError) as e:
+        raise ApiError(422, "bad_cursor", _("cursor 应为上一页返回的 next_cursor。")) from e
+
+
+def page_args() -> tuple[tuple[str, ...], tuple[datetime, int] | None, int]:
+    statuses = tuple(s for s in (request.args.get("status") or "").split(",") if s) or queries.QUEUE_STATUSES
+    limit = queries.as_id(request.args.get("limit", "50"))
+    if any(s not in STATUS_LABELS for s in statuses) or limit is None or not 1 <= limit <= MAX_PAGE:
+        raise ApiError(422, "bad_page", _("status 应为服务单状态代码（逗号分隔），limit 应为 1–100 的整数。"))
+    return statuses, _cursor(), limit
+
+
+def next_cursor(found: list, limit: int) -> str | None:
+    last = found[limit - 1] if len(found) > limit else None
+    return f"{last.created_at.isoformat()}_{last.id}" if last else None
+
+
+@bp.get("/api/v1/orders")
+def list_orders():
+    """The caller's visible orders, oldest first, one keyset page at a time, with the total in SQL."""
+    user = require_user()
+    statuses, after, limit = page_args()
+    found = db.session.scalars(queries.queue(user, statuses, after, limit + 1)).all()
+    return jsonify(orders=[queries.to_json(o) for o in found[:limit]], total=queries.count(user, statuses),
+                   next_cursor=next_cursor(found, limit))
+
+
+@bp.get("/api/v1/orders/mine")
+def my_tasks():
+    """The caller's open orders as a volunteer (offered, accepted, on site)."""
+    user = require_user()
+    return jsonify(tasks=[queries.to_json(o) | {"my_state": a.state} for o, a in queries.tasks_for(user.id)])
+
+
+@bp.get("/api/v1/orders/<order_id>")
+def get(order_id: str):
+    return jsonify(queries.to_json(queries.get_order(order_id, require_user())))
+
+
+@bp.get("/api/v1/orders/<order_id>/suggestions")
+def suggestions(order_id: str):
+    """Available volunteers for the order, nearest home committee first (dispatchers only)."""
+    user = require_user()
+    order = queries.get_order(order_id, user)
+    moves.check(order, "dispatch", user.role)
+    skill = request.args.get("skill", KINDS[order.kind][1]) or None
+    return jsonify(skill=skill, volunteers=suggest.suggest(order, user, skill))
+
+
+@bp.post("/api/v1/orders/<order_id>/dispatch")
+def dispatch(order_id: str):
+    user, fields = require_user(), form()
+    order = moves.dispatch(order_id, user, fields.getlist("volunteer_ids"), (fields.get("team") or "").strip() or None,
+                           note(fields))
+    return jsonify(queries.to_json(order))
+
+
+@bp.post("/api/v1/orders/<order_id>/<any(accept, decline):move>")
+def respond(order_id: str, move: str):
+    return jsonify(queries.to_json(moves.respond(order_id, require_user(), move, note(form()))))
+
+
+@bp.post("/api/v1/orders/<order_id>/cancel")
+def cancel(order_id: str):
+    return jsonify(queries.to_json(moves.cancel(order_id, require_user(), note(form()))))
+
+
+@bp.post("/api/v1/orders/<order_id>/check-in")
+def check_in(order_id: str):
+    return jsonify(queries.to_json(onsite.check_in(order_id, require_user(), form())))
+
+
+@bp.post("/api/v1/orders/<order_id>/check-out")
+def check_out(order_id: str):
+    order = onsite.check_out(order_id, require_user(), form(), request.files.getlist("photo"))
+    return jsonify(queries.to_json(order))

@@ -1,0 +1,140 @@
+"""Named selects of service orders: one within scope, the dispatcher's keyset queue, a volunteer's tasks."""
+import hashlib
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, func, select, tuple_
+
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import User
+from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent, ServiceOrderPhoto
+from service.orders.workflow import CLOSED, COMING, EVENT_LABELS, KINDS, OFFER_LABELS, STATUS_LABELS
+from service.volunteers.models import Volunteer
+from service.volunteers.queries import as_id
+
+QUEUE_STATUSES = ("submitted", "dispatched", "accepted", "in_service")
+TASK_STATES = ("offered", "accepted", "checked_in")
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def get_order(order_id: int | str, user: User | None, for_update: bool = False) -> ServiceOrder:
+    """Return an order the user may see; an unknown or out-of-scope id is the same 404."""
+    wanted, found = as_id(order_id), None
+    if wanted is not None:
+        query = select(ServiceOrder).where(ServiceOrder.id == wanted, scope.visible_orders(user))
+        found = db.session.scalar(query.with_for_update(of=ServiceOrder) if for_update else query)
+    if found is None:
+        raise ApiError(404, "order_not_found", _("找不到该服务单，请检查编号是否正确。"))
+    return found
+
+
+def by_token(token: str, for_update: bool = False) -> ServiceOrder:
+    """Return the order of a tracking link; any other token is a 404."""
+    query = select(ServiceOrder).where(ServiceOrder.tracking_hash == digest(token or ""))
+    found = db.session.scalar(query.with_for_update() if for_update else query)
+    if found is None:
+        raise ApiError(404, "order_not_found", _("找不到该服务单，请检查链接是否完整。"))
+    return found
+
+
+def queue(user: User, statuses: tuple[str, ...], after: tuple[datetime, int] | None, limit: int) -> Select:
+    """One keyset page of the visible orders in these statuses, oldest first (created_at, id)."""
+    query = (select(ServiceOrder).where(scope.visible_orders(user), ServiceOrder.status.in_(statuses))
+             .order_by(ServiceOrder.created_at, ServiceOrder.id).limit(limit))
+    if after is not None:
+        query = query.where(tuple_(ServiceOrder.created_at, ServiceOrder.id) > tuple_(*after))
+    return query
+
+
+def count(user: User, statuses: tuple[str, ...]) -> int:
+    return db.session.scalar(select(func.count()).select_from(ServiceOrder).where(
+        scope.visible_orders(user), ServiceOrder.status.in_(statuses)))
+
+
+def tasks_for(user_id: int, limit: int = 50, after: int = 0) -> list[tuple[ServiceOrder, ServiceAssignment]]:
+    """A volunteer's open orders (offered, accepted, on site), soonest window first, with their own offer."""
+    return db.session.execute(
+        select(ServiceOrder, ServiceAssignment).join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
+        .where(ServiceAssignment.volunteer_id == user_id, ServiceAssignment.state.in_(TASK_STATES),
+               ServiceOrder.status.not_in(CLOSED), ServiceAssignment.id > after)
+        .order_by(ServiceOrder.window_start, ServiceAssignment.id).limit(limit)).all()
+
+
+def own_offer(order: ServiceOrder, user: User, for_update: bool = False) -> ServiceAssignment | None:
+    query = select(ServiceAssignment).where(ServiceAssignment.order_id == order.id,
+                                            ServiceAssignment.volunteer_id == user.id)
+    return db.session.scalar(query.with_for_update() if for_update else query)
+
+
+def offers(order: ServiceOrder) -> list[tuple[ServiceAssignment, str]]:
+    """Every offer of an order with the volunteer's name on the roster (or account)."""
+    return db.session.execute(
+        select(ServiceAssignment, func.coalesce(Volunteer.real_name, User.name))
+        .join(User, User.id == ServiceAssignment.volunteer_id)
+        .outerjoin(Volunteer, Volunteer.user_id == ServiceAssignment.volunteer_id)
+        .where(ServiceAssignment.order_id == order.id).order_by(ServiceAssignment.id)).all()
+
+
+def mask(name: str) -> str:
+    """A name as a resident sees it: the family name and one * per other character (张**)."""
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def coming(order: ServiceOrder) -> list[dict]:
+    """Who is coming, masked, and when they arrived and left: all a resident learns about volunteers."""
+    return [{"name": mask(name), "state": a.state, "state_label": str(OFFER_LABELS[a.state]),
+             "checked_in_at": _iso(a.checked_in_at), "checked_out_at": _iso(a.checked_out_at)}
+            for a, name in offers(order) if a.state in COMING]
+
+
+def events(order: ServiceOrder) -> list[ServiceOrderEvent]:
+    return db.session.scalars(select(ServiceOrderEvent).where(ServiceOrderEvent.order_id == order.id)
+                              .order_by(ServiceOrderEvent.id)).all()
+
+
+def photos(order: ServiceOrder) -> list[ServiceOrderPhoto]:
+    return db.session.scalars(select(ServiceOrderPhoto).where(ServiceOrderPhoto.order_id == order.id)
+                              .order_by(ServiceOrderPhoto.id)).all()
+
+
+def lonlat(order: ServiceOrder) -> tuple[float, float]:
+    return tuple(db.session.execute(select(func.ST_X(ServiceOrder.location), func.ST_Y(ServiceOrder.location))
+                                    .where(ServiceOrder.id == order.id)).one())
+
+
+def tracking_json(order: ServiceOrder) -> dict:
+    """What the tracking link shows: status, kind, window, who is coming, the outcome and the rating."""
+    return {"status": order.status, "status_label": str(STATUS_LABELS[order.status]), "kind": order.kind,
+            "kind_label": str(KINDS[order.kind][0]), "window_start": _iso(order.window_start),
+            "window_end": _iso(order.window_end), "volunteers": coming(order), "outcome": order.outcome,
+            "completed_at": _iso(order.completed_at), "rating": order.rating, "rated_at": _iso(order.rated_at),
+            "photos": [p.id for p in photos(order)]}
+
+
+def to_json(order: ServiceOrder) -> dict:
+    """An order as staff and its volunteers see it (with the contact and every offer)."""
+    lon, lat = lonlat(order)
+    return tracking_json(order) | {
+        "id": order.id, "description": order.description, "address": order.address, "lon": lon, "lat": lat,
+        "committee": order.committee.code, "committee_name": order.committee.name, "town": order.town.code,
+        "town_name": order.town.name, "contact_name": order.contact_name, "contact_phone": order.contact_phone,
+        "volunteers_needed": order.volunteers_needed, "created_at": _iso(order.created_at),
+        "rating_comment": order.rating_comment,
+        "offers": [{"volunteer_id": a.volunteer_id, "name": name, "state": a.state,
+                    "state_label": str(OFFER_LABELS[a.state]), "offered_at": _iso(a.offered_at),
+                    "checked_in_at": _iso(a.checked_in_at), "checked_in_distance_m": a.checked_in_distance_m,
+                    "checked_out_at": _iso(a.checked_out_at), "hour_entry_id": a.hour_entry_id}
+                   for a, name in offers(order)],
+        "events": [{"action": e.action, "label": str(EVENT_LABELS.get(e.action, e.action)),
+                    "from": e.from_status, "to": e.to_status, "actor": e.actor_label, "note": e.note,
+                    "at": _iso(e.created_at)} for e in events(order)],
+    }
+
+
+def _iso(t: datetime | None) -> str | None:
+    return t.isoformat() if t else None
