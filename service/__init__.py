@@ -30,11 +30,11 @@ def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
 
     from service import localtime
-    from service.reports.categories import CATEGORIES
+    from service.reports.categories import CATEGORIES, RISK_LEVELS
     from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
 
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
-                                 clock_running=CLOCK_RUNNING)
+                                 clock_running=CLOCK_RUNNING, risk_levels=RISK_LEVELS)
 
     app.jinja_env.filters["localtime"] = localtime.show
 
@@ -63,6 +63,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.reports.api import bp as reports_api_bp
     from service.reports.pages import bp as reports_bp
     from service.reports.photo_views import bp as photos_bp
+    from service.volunteers.pages import bp as volunteer_pages_bp
     from service.volunteers.views import bp as volunteers_bp
 
     # Bearer clients need no CSRF token; cookie sessions are checked in each API's before_request.
@@ -71,7 +72,7 @@ def _register_blueprints(app: Flask) -> None:
     csrf.exempt(orders_api_bp)
     csrf.exempt(open311_bp)  # callers are known by api_key only, never by a cookie (service/open311/views.py)
     for bp in (health, areas_bp, reports_api_bp, reports_bp, photos_bp, accounts_bp, maps_bp, volunteers_bp,
-               open311_bp):
+               volunteer_pages_bp, open311_bp):
         app.register_blueprint(bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(orders_api_bp)

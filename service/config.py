@@ -102,6 +102,7 @@ class Config:
         # Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (service/metrics.py).
         self.METRICS_TOKEN = env("METRICS_TOKEN", "")
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
+        self.SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")  # text messages to volunteers; empty: they wait
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
         self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
         self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)
