@@ -1,7 +1,7 @@
 """Named selects of the volunteer registry and ledger: who sees whom, the keyset page, hours that count."""
 import re
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, select, true
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, exists, false, func, literal, not_, select, true
 from sqlalchemy.orm import aliased
 
 from service.models import Area, User
@@ -15,6 +15,12 @@ ID = re.compile(r"[0-9]{1,18}")
 def as_id(raw: str | int) -> int | None:
     """An id from a URL or body, or None when it cannot name a row."""
     return int(raw) if ID.fullmatch(str(raw)) else None
+
+
+def wide(value: int) -> ColumnElement:
+    """An id from a URL as a bigint bind: user ids are integer columns, and a URL's id may be past their range
+    (bound as integer, PostgreSQL would refuse it with an error instead of matching nothing)."""
+    return literal(value, BigInteger)
 
 
 def town_committee_codes(town_code: str) -> Select:
@@ -40,7 +46,7 @@ def visible(user: User | None) -> ColumnElement:
 def page(user: User, filters: dict, after: int, limit: int) -> Select:
     """One keyset page of the visible volunteers, by user id; filters: committee, team, skill, tag, active."""
     query = (select(Volunteer, User.phone).join(User, User.id == Volunteer.user_id)
-             .where(visible(user), Volunteer.user_id > after).order_by(Volunteer.user_id).limit(limit))
+             .where(visible(user), Volunteer.user_id > wide(after)).order_by(Volunteer.user_id).limit(limit))
     if filters.get("committee"):
         query = query.where(Volunteer.committee_code == filters["committee"])
     if filters.get("team"):

@@ -18,7 +18,7 @@ def get_volunteer(user_id: int | str, viewer: User) -> Volunteer:
     """Return a volunteer the viewer may see; an unknown or out-of-scope id is the same 404."""
     found, wanted = None, queries.as_id(user_id)
     if wanted is not None:
-        found = db.session.scalar(select(Volunteer).where(Volunteer.user_id == wanted,
+        found = db.session.scalar(select(Volunteer).where(Volunteer.user_id == queries.wide(wanted),
                                                           queries.visible(viewer)))
     if found is None:
         raise ApiError(404, "volunteer_not_found", _("找不到该志愿者，请检查编号是否正确。"))
