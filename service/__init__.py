@@ -54,6 +54,7 @@ class InMemoryUploads(Request):
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per user-facing area (plus the health check)."""
     from service.accounts.views import bp as accounts_bp
+    from service.apidocs.views import bp as apidocs_bp
     from service.areas.views import bp as areas_bp
     from service.db import health
     from service.maps.views import bp as maps_bp
@@ -76,6 +77,7 @@ def _register_blueprints(app: Flask) -> None:
         app.register_blueprint(bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(orders_api_bp)
+    app.register_blueprint(apidocs_bp)
 
 
 def create_app(test_config: dict | None = None) -> Flask:
