@@ -33,16 +33,19 @@ WITH c AS (
 )
 INSERT INTO report (id, category, risk_level, description, location, submitted_lon, submitted_lat, submitted_crs,
                     location_source, committee_id, town_id, assignment_method, assignment_distance_m, status,
-                    created_at, due_at)
-SELECT gen_random_uuid(),
-       (ARRAY['fire_lane_blocked','exit_blocked','ebike_charging','illegal_wiring','equipment_missing',
-              'combustibles'])[1 + (random()*5)::int],
-       (ARRAY['general','major','suspected_severe'])[1 + (random()*2)::int],
-       'bench', pt, ST_X(pt), ST_Y(pt), 'wgs84', 'device', cid, tid, 'covers', 0,
-       (ARRAY['submitted','accepted','dispatched','rectifying','rectified','verified','verified','verified',
-              'rejected','duplicate'])[1 + (random()*9)::int],
-       t, t + interval '7 days'
-  FROM p, LATERAL (SELECT now() - random() * interval '365 days' AS t) d
+                    created_at, due_at, rectified_at, verified_at)
+SELECT gen_random_uuid(), category, risk, 'bench', pt, ST_X(pt), ST_Y(pt), 'wgs84', 'device', cid, tid, 'covers', 0,
+       status, t, t + interval '7 days',
+       CASE WHEN status IN ('rectified', 'verified') THEN t + u * u * interval '14 days' END,
+       CASE WHEN status = 'verified' THEN t + u * u * interval '14 days' + v * interval '3 days' END
+  FROM (SELECT cid, tid, pt, random() AS u, random() AS v,
+               now() - random() * interval '365 days' AS t,  -- per row (an uncorrelated LATERAL ran once)
+               (ARRAY['fire_lane_blocked','exit_blocked','ebike_charging','illegal_wiring','equipment_missing',
+                      'combustibles'])[1 + (random()*5)::int] AS category,
+               (ARRAY['general','major','suspected_severe'])[1 + (random()*2)::int] AS risk,
+               (ARRAY['submitted','accepted','dispatched','rectifying','rectified','verified','verified','verified',
+                      'rejected','duplicate'])[1 + (random()*9)::int] AS status
+          FROM p) r
 """
 
 

@@ -56,28 +56,34 @@ def _register_blueprints(app: Flask) -> None:
     from service.accounts.views import bp as accounts_bp
     from service.apidocs.views import bp as apidocs_bp
     from service.areas.views import bp as areas_bp
+    from service.dashboard.views import bp as dashboard_bp
     from service.db import health
     from service.maps.views import bp as maps_bp
     from service.open311.views import bp as open311_bp
     from service.orders.api import bp as orders_api_bp
     from service.orders.views import bp as orders_bp
     from service.reports.api import bp as reports_api_bp
+    from service.reports.offline import bp as offline_bp
     from service.reports.pages import bp as reports_bp
     from service.reports.photo_views import bp as photos_bp
+    from service.sites.views import api as sites_api_bp
+    from service.sites.views import bp as sites_bp
     from service.volunteers.pages import bp as volunteer_pages_bp
     from service.volunteers.views import bp as volunteers_bp
 
     # Bearer clients need no CSRF token; cookie sessions are checked in each API's before_request.
     csrf.exempt(reports_api_bp)
     csrf.exempt(volunteers_bp)
+    csrf.exempt(sites_api_bp)
     csrf.exempt(orders_api_bp)
     csrf.exempt(open311_bp)  # callers are known by api_key only, never by a cookie (service/open311/views.py)
-    for bp in (health, areas_bp, reports_api_bp, reports_bp, photos_bp, accounts_bp, maps_bp, volunteers_bp,
-               volunteer_pages_bp, open311_bp):
+    for bp in (health, areas_bp, reports_api_bp, reports_bp, offline_bp, photos_bp, accounts_bp, maps_bp, volunteers_bp,
+               volunteer_pages_bp, open311_bp, sites_bp, sites_api_bp):
         app.register_blueprint(bp)
     app.register_blueprint(orders_bp)
     app.register_blueprint(orders_api_bp)
     app.register_blueprint(apidocs_bp)
+    app.register_blueprint(dashboard_bp)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

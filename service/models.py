@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
@@ -28,7 +28,12 @@ SRID = 4326  # everything inside the system is WGS-84
 
 
 class Area(db.Model):
-    """A district, town or committee boundary of one import generation."""
+    """A district, town or committee boundary, in force from generation_low to generation of its level.
+
+    An import that leaves a code's geometry unchanged raises `generation` of its row (MapIt's
+    generation_high), so the rows in force are those at the level's newest generation and the row id a
+    report or contact points at survives new generations.
+    """
 
     __tablename__ = "area"
     __table_args__ = (
@@ -36,6 +41,7 @@ class Area(db.Model):
         CheckConstraint("level IN ('district', 'town', 'committee')", name="level"),
         CheckConstraint("kind IS NULL OR kind IN ('village', 'residential')", name="kind"),
         CheckConstraint("code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="code"),
+        CheckConstraint("generation_low <= generation", name="generation_span"),
         Index("ix_area_level_generation", "level", "generation"),
         # Nearest committees first (service/orders/suggest.py): KNN on the sphere, committees only.
         Index("ix_area_committee_geog", text("(geom::geography)"), postgresql_using="gist",
@@ -50,6 +56,7 @@ class Area(db.Model):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"))
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     generation: Mapped[int] = mapped_column(Integer, default=1)
+    generation_low: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     parent = relationship("Area", remote_side=[id])
@@ -154,10 +161,15 @@ class Report(db.Model):
         Index("ix_report_category_created", "category", "created_at"),
         Index("ix_report_risk_created", "risk_level", "created_at"),
         Index("ix_report_running_due", "due_at", "id", postgresql_where=text(f"status IN ({CLOCK_RUNNING_SQL})")),
+        Index("ix_report_status_due", "status", "due_at", "id"),  # a queue of one status, by deadline
         Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text(f"status IN ({OPEN_SQL})")),
         Index("ix_report_verified_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text("status = 'verified'")),
+        # Recurrence (service/sites): figures over verified reports by verification time, and their recurrences.
+        Index("ix_report_verified_updated", "updated_at", postgresql_where=text("status = 'verified'")),
+        Index("ix_report_recurrence_of", "recurrence_of", postgresql_where=text("recurrence_of IS NOT NULL")),
+        Index("ix_report_site_created", "site_id", "created_at", "id", postgresql_where=text("site_id IS NOT NULL")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
@@ -183,10 +195,15 @@ class Report(db.Model):
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     assignment_method: Mapped[str] = mapped_column(String(8))
     assignment_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
+    # The committee generation whose boundaries gave this assignment (NULL: assigned before generations).
+    assigned_generation: Mapped[int | None] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
     duplicate_photo_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
+    # The report verified lately at this spot that this one repeats (service/sites/recurrence.py).
+    recurrence_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))  # the key site it was seen at
     client_fingerprint: Mapped[str | None] = mapped_column(String(64))
     warnings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
     reporter_ip: Mapped[str | None] = mapped_column(String(64))
@@ -195,6 +212,7 @@ class Report(db.Model):
     escalation_level: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     rectified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     committee = relationship("Area", foreign_keys=[committee_id])
     town = relationship("Area", foreign_keys=[town_id])
@@ -215,6 +233,12 @@ class ReportRollup(db.Model):
     risk_level: Mapped[str] = mapped_column(String(20), primary_key=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     n: Mapped[int] = mapped_column(BigInteger)
+    # The dashboard's figures (migration 0015, service/dashboard/cube.py): rectified by / after due_at, and
+    # histograms of hours from report to rectified and to verified (NULL when no report of the key has one).
+    on_time: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    late: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    rectify_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+    verify_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
 
 
 class Photo(db.Model):
@@ -225,6 +249,9 @@ class Photo(db.Model):
         CheckConstraint("role IN ('before', 'after')", name="role"),
         CheckConstraint("(phone_original_sha256 IS NULL) = (phone_original_bytes IS NULL)"
                         " AND (phone_orientation IS NULL OR phone_orientation BETWEEN 1 AND 8)", name="phone_resize"),
+        # The phash's 4 bands of 16 bits, one b-tree each: the indexed perceptual match (reports/duplicates.py).
+        *(Index(f"ix_photo_phash_band{band}", text(f"((phash >> {shift}) & 65535)"))
+          for band, shift in enumerate((48, 32, 16, 0))),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -276,4 +303,7 @@ class ReportEvent(db.Model):
 # (Alembic and the app factory rely on it).
 from service.notify import models as _notify_tables  # noqa: E402,F401
 from service.volunteers import models as _volunteer_tables  # noqa: E402,F401
+from service.dashboard import models as _dashboard_tables  # noqa: E402,F401
+from service.sites import models as _site_tables  # noqa: E402,F401
 from service.orders import models as _order_tables  # noqa: E402,F401
+from service.areas import models as _area_tables  # noqa: E402,F401

@@ -4,7 +4,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.models import Area, Report, ReportRollup, User
 from service.orders.models import ServiceAssignment, ServiceOrder
-from service.orders.models import ServiceAssignment, ServiceOrder
 from service.sites.models import Site
 
 
@@ -42,13 +41,6 @@ def visible_orders(user: User | None) -> ColumnElement:
 def visible_sites(user: User | None) -> ColumnElement:
     """Return the condition on Site rows: staff by area as for reports; volunteers see no site registry."""
     return _by_area(user, Site.town_id, Site.committee_id, false)
-
-
-def visible_orders(user: User | None) -> ColumnElement:
-    """Return the condition on ServiceOrder rows: staff by area as for reports, a volunteer the orders offered
-    to them."""
-    return _by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: ServiceOrder.id.in_(
-        select(ServiceAssignment.order_id).where(ServiceAssignment.volunteer_id == user.id)))
 
 
 def may_manage_committee(user: User, committee: Area) -> bool:

@@ -106,17 +106,19 @@ class ReportFilter:
             found.append(Report.reporter_id == self.reporter_id)
         return found
 
-    def rollup_conditions(self) -> list[ColumnElement] | None:
-        """The same filter on ReportRollup rows, or None when it needs what the rollup does not keep
-        (dates, place, deadlines, reporter)."""
+    def rollup_conditions(self, cube=ReportRollup) -> list[ColumnElement] | None:
+        """The same filter on the rows of ReportRollup (or another cube of the same columns), or None when it
+        needs what the cube does not keep (dates, place, deadlines, reporter)."""
         if self.since or self.until or self.bbox or self.overdue or self.reporter_id is not None:
             return None
         found: list[ColumnElement] = []
-        for values, column in ((self.statuses, ReportRollup.status), (self.categories, ReportRollup.category),
-                               (self.risks, ReportRollup.risk_level)):
+        for values, column in ((self.statuses, cube.status), (self.categories, cube.category),
+                               (self.risks, cube.risk_level)):
             if values:
                 found.append(column.in_(values))
-        for code, column in ((self.committee, ReportRollup.committee_id), (self.town, ReportRollup.town_id)):
+        for code, column in ((self.committee, getattr(cube, "committee_id", None)), (self.town, cube.town_id)):
+            if code and column is None:
+                return None
             if code:
                 found.append(column.in_(select(Area.id).where(Area.code == code)))
         return found

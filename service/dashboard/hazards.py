@@ -1,0 +1,138 @@
+"""The hazard figures: per town or committee, by category and by month, from the cubes (cube.py)."""
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from service.db import db
+from service.models import Area, User
+from service.reports.categories import CATEGORIES
+from service.reports.filters import ReportFilter
+from service.reports.workflow import CLOCK_RUNNING, OPEN, STATUS_LABELS, TRANSITIONS
+
+from . import cube
+
+
+@dataclass
+class Tally:
+    """The figures of one place (or of all): counts by status, on time, late, duration histograms."""
+
+    by_status: Counter = field(default_factory=Counter)
+    on_time: int = 0
+    late: int = 0
+    hists: tuple[list[int], list[int]] = field(default_factory=lambda: ([0] * cube.BUCKETS, [0] * cube.BUCKETS))
+
+    def add(self, status: str, n: int, on_time: int, late: int, rectify: list[int], verify: list[int]) -> None:
+        self.by_status[status] += n
+        self._absorb(on_time, late, (rectify, verify))
+
+    def merge(self, other: "Tally") -> None:
+        self.by_status.update(other.by_status)
+        self._absorb(other.on_time, other.late, other.hists)
+
+    def _absorb(self, on_time: int, late: int, hists) -> None:
+        self.on_time += on_time
+        self.late += late
+        for mine, theirs in zip(self.hists, hists, strict=True):
+            for b, count in enumerate(theirs):
+                mine[b] += count
+
+    def as_json(self, waiting: int) -> dict:
+        running = sum(self.by_status[s] for s in CLOCK_RUNNING)
+        overdue = running - waiting
+        judged = self.on_time + self.late + overdue  # rectified by or after the deadline, or still running past it
+        return {
+            "total": sum(self.by_status.values()),
+            "by_status": {s: self.by_status[s] for s in TRANSITIONS},
+            "open": sum(self.by_status[s] for s in OPEN),
+            "overdue": overdue,
+            "rectified_on_time": self.on_time,
+            "rectified_late": self.late,
+            "on_time_rate": round(self.on_time / judged, 4) if judged else None,
+            "hours_to_rectified": _durations(self.hists[0]),
+            "hours_to_verified": _durations(self.hists[1]),
+        }
+
+
+def _durations(hist: list[int]) -> dict:
+    return {"n": sum(hist), "median": cube.percentile(hist, 0.5), "p90": cube.percentile(hist, 0.9)}
+
+
+def place_level(user: User, filt: ReportFilter) -> str:
+    """Towns for a district-wide view; the committees of one town or one committee otherwise."""
+    return "town" if user.role == "district_admin" and not (filt.town or filt.committee) else "committee"
+
+
+def links(filt: ReportFilter) -> dict:
+    """The filtered list (API and queues), the map and the dashboard itself, with the same filter in the URL."""
+    args = filt.query_string()
+    return {"list": url_for("reports_api.list_reports", **args), "map": url_for("maps.hazard_map", **args),
+            "dashboard": url_for("dashboard.page", **args)}
+
+
+def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[list[dict], dict]:
+    by_id: dict[int, Tally] = {}
+    for place_id, status, *measures in cube.grouped(user, filt, (level, "status"), now, durations=True):
+        by_id.setdefault(place_id, Tally()).add(status, *measures)
+    waiting = cube.not_yet_due(user, filt, level, now)
+    areas = dict(db.session.execute(select(Area.id, Area.code).where(Area.id.in_(by_id))).all())
+    # A boundary generation gives the same place a new row: one line per code, named as it is now.
+    names = dict(db.session.execute(select(Area.code, Area.name).where(Area.code.in_(set(areas.values())))
+                                    .order_by(Area.generation)).all())
+    by_code: dict[str, tuple[Tally, int]] = {}
+    total, total_waiting = Tally(), 0
+    for place_id, tally in by_id.items():
+        merged, pending = by_code.setdefault(areas[place_id], (Tally(), 0))
+        merged.merge(tally)
+        by_code[areas[place_id]] = (merged, pending + waiting.get(place_id, 0))
+        total.merge(tally)
+        total_waiting += waiting.get(place_id, 0)
+    narrow = {"town": lambda code: replace(filt, town=code, committee=""),
+              "committee": lambda code: replace(filt, committee=code)}[level]
+    rows = [{"code": code, "name": names[code], **tally.as_json(pending), "links": links(narrow(code))}
+            for code, (tally, pending) in sorted(by_code.items())]
+    return rows, total.as_json(total_waiting)
+
+
+def _month_end(month: date) -> date:
+    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
+    """Every hazard figure the user may see under the filter, as JSON."""
+    level = place_level(user, filt)
+    places, totals = _places(user, filt, level, now)
+    categories = [{"category": code, "name": str(CATEGORIES[code].name) if code in CATEGORIES else code, "n": n,
+                   "links": links(replace(filt, categories=(code,)))}
+                  for code, n, *_ in sorted(cube.grouped(user, filt, ("category",), now), key=lambda r: -r[1])]
+    months = [{"month": month.strftime("%Y-%m"), "n": n, "rectified_on_time": on_time, "rectified_late": late,
+               "links": links(replace(filt, since=max(month, filt.since or month),
+                                      until=min(_month_end(month), filt.until or _month_end(month))))}
+              for month, n, on_time, late in sorted(cube.grouped(user, filt, ("month",), now))]
+    return {
+        "level": level, "totals": totals, "places": places, "by_category": categories, "by_month": months,
+        "status_labels": {s: str(label) for s, label in STATUS_LABELS.items()},
+        "charts": _charts(level, places, categories, months),
+    }
+
+
+def _charts(level: str, places: list[dict], categories: list[dict], months: list[dict]) -> list[dict]:
+    """What static/dashboard.js draws: labels, series and a link per label (a click opens the filtered list)."""
+    open_statuses = [s for s in TRANSITIONS if s in OPEN]
+    return [
+        {"id": "hazards-places", "kind": "bar", "stack": True,
+         "title": _("各街镇未办结隐患") if level == "town" else _("各居村委未办结隐患"),
+         "labels": [p["name"] for p in places], "links": [p["links"]["list"] for p in places],
+         "series": [{"name": str(STATUS_LABELS[s]), "data": [p["by_status"][s] for p in places]}
+                    for s in open_statuses]},
+        {"id": "hazards-categories", "kind": "pie", "title": _("隐患类别"),
+         "labels": [c["name"] for c in categories], "links": [c["links"]["list"] for c in categories],
+         "series": [{"name": _("隐患数"), "data": [c["n"] for c in categories]}]},
+        {"id": "hazards-months", "kind": "line", "title": _("每月上报"),
+         "labels": [m["month"] for m in months], "links": [m["links"]["list"] for m in months],
+         "series": [{"name": _("隐患数"), "data": [m["n"] for m in months]},
+                    {"name": _("按期整改"), "data": [m["rectified_on_time"] for m in months]}]},
+    ]

@@ -1,0 +1,63 @@
+"""The dashboard's sections: each turns (user, filter, now) into figures as JSON, shown by the page and the API.
+
+To add a section: write its figures function (a dict; a "charts" list is drawn by static/dashboard.js, each chart
+with labels, series and a link per label), add it to SECTIONS, and add a template dashboard/_<key>.html for its
+tables. A figures function scopes every query itself, in SQL over the whole table.
+"""
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Date, cast, func, select
+
+from service.db import db
+from service.models import User
+from service.reports.filters import ReportFilter
+from service.volunteers import queries as volunteer_queries
+from service.volunteers.models import ServiceHourEntry, Volunteer
+
+from . import hazards
+
+
+@dataclass(frozen=True)
+class Section:
+    key: str
+    title: object  # a lazy translation
+    figures: Callable[[User, ReportFilter, datetime], dict]
+
+
+def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
+    """Active volunteers and approved service hours per month, of the volunteers the user may see."""
+    mine = [volunteer_queries.visible(user)]
+    if filt.committee:
+        mine.append(Volunteer.committee_code == filt.committee)
+    if filt.town:
+        mine.append(Volunteer.committee_code.in_(volunteer_queries.town_committee_codes(filt.town)))
+    active = db.session.scalar(select(func.count()).select_from(Volunteer).where(Volunteer.active, *mine))
+    entry = ServiceHourEntry
+    month = cast(func.date_trunc("month", entry.service_date), Date)
+    dated = [entry.service_date >= filt.since] if filt.since else []
+    dated += [entry.service_date <= filt.until] if filt.until else []
+    hours = db.session.execute(
+        select(month, func.sum(entry.hours), func.count(func.distinct(entry.volunteer_id)))
+        .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
+        .where(volunteer_queries.counted(), *mine, *dated).group_by(month).order_by(month)).all()
+    months = [{"month": m.strftime("%Y-%m"), "hours": float(h), "volunteers": v} for m, h, v in hours]
+    return {"active_volunteers": active, "hours_by_month": months, "charts": [
+        {"id": "volunteers-hours", "kind": "bar", "title": _("每月志愿服务时长（已审核，小时）"),
+         "labels": [m["month"] for m in months], "links": [],
+         "series": [{"name": _("服务时长"), "data": [m["hours"] for m in months]}]}]}
+
+
+SECTIONS = (
+    Section("hazards", _l("隐患与整改"), hazards.figures),
+    Section("volunteers", _l("志愿者"), volunteers),
+)
+
+
+def build(user: User, filt: ReportFilter, now: datetime) -> dict:
+    """Every section's figures under one filter, for the page's JSON block and GET /api/v1/stats."""
+    return {"filter": filt.query_string(), "generated_at": now.isoformat(),
+            "sections": {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS}}
