@@ -73,18 +73,62 @@ def described(found: list[dict]) -> list[dict]:
             for f in found if (r := loaded.get(uuid.UUID(f["id"]))) is not None]
 
 
-def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> uuid.UUID | None:
-    """Return the newest other report holding the same photo, or one within a few bits of perceptual hash."""
+BANDS, BAND_BITS = 4, 16  # the phash's bands, one expression index each (migration 0019)
+
+
+def band_expression(band: int) -> str:
+    return f"((p.phash >> {BAND_BITS * (BANDS - 1 - band)}) & {(1 << BAND_BITS) - 1})"
+
+
+def phash_probes(phashes: list[int], max_bits: int) -> list[list[int]]:
+    """For each band, the values a hash within max_bits of one of these may hold there (in at least one band).
+
+    Pigeonhole: a difference of at most max_bits bits leaves some band within max_bits // BANDS bits, so probing
+    every band value within that radius finds every candidate; the full distance is then checked on those alone."""
+    from itertools import combinations
+
+    radius, probes = max_bits // BANDS, [set() for _ in range(BANDS)]
+    for h in phashes:
+        h &= (1 << 64) - 1
+        for band in range(BANDS):
+            value = (h >> (BAND_BITS * (BANDS - 1 - band))) & ((1 << BAND_BITS) - 1)
+            for r in range(radius + 1):
+                for flips in combinations(range(BAND_BITS), r):
+                    near = value
+                    for bit in flips:
+                        near ^= 1 << bit
+                    probes[band].add(near)
+    return [sorted(p) for p in probes]
+
+
+# The newest other report holding the same photo (sha256 b-trees) or a near one (a phash band matches, by its
+# index, then the whole Hamming distance is checked on those candidates).
+PHOTO_MATCH_SQL = f"""
+    SELECT report_id FROM (
+        SELECT p.report_id, p.created_at, p.id FROM photo p
+         WHERE p.sha256 = ANY(:shas) OR p.phone_original_sha256 = ANY(:shas)
+        UNION ALL
+        SELECT p.report_id, p.created_at, p.id FROM photo p
+         WHERE ({" OR ".join(f"{band_expression(b)} = ANY(CAST(:band{b} AS bigint[]))" for b in range(BANDS))})
+           AND EXISTS (SELECT 1 FROM unnest(CAST(:hashes AS bigint[])) h
+                        WHERE bit_count(CAST(p.phash # h AS bit(64))) <= :bits)
+    ) found
+     WHERE report_id IS DISTINCT FROM :exclude
+     ORDER BY created_at DESC, id DESC
+     LIMIT 1
+"""
+
+
+def photo_match_params(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> dict:
     # A near-flat picture (a blank wall, a dark frame) hashes to almost all 0s or 1s and would match every
     # other flat picture, so only informative hashes take part in the perceptual comparison.
     phashes = [h for h in phashes if 8 <= (h & 0xFFFF_FFFF_FFFF_FFFF).bit_count() <= 56]
-    return db.session.scalar(text(
-        """
-        SELECT p.report_id FROM photo p
-         WHERE p.report_id IS DISTINCT FROM :exclude
-           AND (p.sha256 = ANY(:shas) OR p.phone_original_sha256 = ANY(:shas)
-                OR EXISTS (SELECT 1 FROM unnest(CAST(:hashes AS bigint[])) h
-                            WHERE bit_count(CAST(p.phash # h AS bit(64))) <= :bits))
-         ORDER BY p.created_at DESC, p.id DESC
-         LIMIT 1
-        """), {"shas": sha256s, "hashes": phashes, "bits": current_app.config["PHASH_MAX_BITS"], "exclude": exclude})
+    bits = current_app.config["PHASH_MAX_BITS"]
+    return {"shas": sha256s, "hashes": phashes, "bits": bits, "exclude": exclude,
+            **{f"band{b}": values for b, values in enumerate(phash_probes(phashes, bits))}}
+
+
+def photo_duplicate_of(sha256s: list[str], phashes: list[int], exclude: uuid.UUID | None = None) -> uuid.UUID | None:
+    """Return the newest other report holding the same photo, or one within a few bits of perceptual hash;
+    index-backed at any size (PHOTO_MATCH_SQL)."""
+    return db.session.scalar(text(PHOTO_MATCH_SQL), photo_match_params(sha256s, phashes, exclude))
