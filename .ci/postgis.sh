@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Manage the project's private PostGIS cluster under var/pg (start | stop | status | url | app-url).
+# HAZARD_PG_DIR and HAZARD_PG_PORT run another cluster beside it (a test's scratch cluster, a replica).
 # `url` is the owner's (migrations); `app-url` the application's own role, which `hazard-snap db upgrade` creates.
 # PostgreSQL refuses to run as root, so when we are root the cluster belongs to the
 # `postgres` OS user and every command runs through runuser.
@@ -8,9 +9,10 @@ cd "$(dirname "$0")/.."
 top=$(pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 PORT=${HAZARD_PG_PORT:-5439}
-DATA=$top/var/pg/data
-SOCK=$top/var/pg/run
-LOG=$top/var/pg/postgres.log
+PGDIR=${HAZARD_PG_DIR:-$top/var/pg}
+DATA=$PGDIR/data
+SOCK=$PGDIR/run
+LOG=$PGDIR/postgres.log
 DBNAME=${HAZARD_DB_NAME:-hazard_snap}
 APP_ROLE=${HAZARD_APP_ROLE:-hazard_app}
 
@@ -18,13 +20,13 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-# The postgres user must be able to traverse every parent of var/ (CI clones anywhere).
+# The postgres user must be able to traverse every parent of the cluster's directory (CI clones anywhere).
 open_path() {
   [ "$(id -u)" = 0 ] || return 0
-  local d=$top
+  local d=$PGDIR
   while [ "$d" != / ]; do
     if ! runuser -u postgres -- test -x "$d"; then
-      echo "postgis.sh: granting search permission on $d so the postgres user can reach var/" >&2
+      echo "postgis.sh: granting search permission on $d so the postgres user can reach $PGDIR" >&2
       chmod o+x "$d"
     fi
     d=$(dirname "$d")
@@ -32,9 +34,9 @@ open_path() {
 }
 
 start() {
-  mkdir -p "$top/var/pg"
+  mkdir -p "$PGDIR"
   open_path
-  if [ "$(id -u)" = 0 ]; then chown postgres: "$top/var/pg"; fi
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDIR"; fi
   if [ ! -s "$DATA/PG_VERSION" ]; then
     echo "postgis.sh: creating cluster in $DATA" >&2
     as_owner "$PGBIN/initdb" -D "$DATA" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >/dev/null
