@@ -164,7 +164,8 @@
   });
 
   // --- legend and the filter form (its state lives in the URL, so a link reproduces the view) ---
-  var legend = el("div", "hazard-legend");
+  var legend = el("aside", "hazard-legend");  // a landmark of its own, as is the filter form (role search)
+  legend.setAttribute("aria-label", labels.legend);
   legend.appendChild(el("b", null, labels.legend));
   data.legend.forEach(function (item) {
     var line = el("div"), dot = el("i");
@@ -213,6 +214,8 @@
   var form = el("form", "hazard-filter");
   form.method = "get";
   form.id = "map-filter";
+  form.setAttribute("role", "search");
+  form.setAttribute("aria-label", labels.filter);
   form.appendChild(select("status", labels.status, data.choices.status, false));
   form.appendChild(select("category", labels.category, data.choices.category, true));
   form.appendChild(select("risk", labels.risk, data.choices.risk, true));

@@ -1,5 +1,7 @@
-// The mobile report page: up to 3 photos, the device position or a point picked on a map, and sending
-// through the outbox (outbox.js) with upload progress. Messages come translated in the form's data-msg-*.
+// The mobile report page: up to 3 photos (shrunk on the phone by photo_prep.js unless the server keeps full
+// size), the device position or a point picked on a map, and sending through the outbox (outbox.js) with
+// progress per photo, a list of reports waiting on this phone and the receipt. The service worker (sw.js)
+// lets the page open with no signal. Messages come translated in the form's data-msg-*.
 (function () {
   "use strict";
   var MAX_PHOTOS = 3;
@@ -23,17 +25,20 @@
     result.className = kind;  // "ok", "warn" or "error"
   }
 
-  // --- photos: collected over several picks (a phone camera returns one photo per pick) ---
-  var photos = [];
+  if (navigator.serviceWorker && msg.sw) navigator.serviceWorker.register(msg.sw).catch(function () {});
+
+  // --- photos: collected over several picks (a phone camera returns one photo per pick), each got ready
+  // (EXIF read, shrunk, hashed) while the rest of the form is filled in ---
+  var photos = [];  // {file, ready: Promise<{blob, name, facts}>}
   var photoInput = $("photo"), preview = $("preview"), photoStatus = $("photo-status");
 
   function renderPreviews() {
     Array.prototype.forEach.call(preview.querySelectorAll("img"), function (img) { URL.revokeObjectURL(img.src); });
     preview.textContent = "";
-    photos.forEach(function (file, i) {
+    photos.forEach(function (photo, i) {
       var figure = document.createElement("figure"), img = document.createElement("img");
       var remove = document.createElement("button");
-      img.src = URL.createObjectURL(file);
+      img.src = URL.createObjectURL(photo.file);
       img.alt = "";
       remove.type = "button";
       remove.className = "remove";
@@ -52,7 +57,9 @@
     photoInput.value = "";  // so that choosing the same file again fires "change" again
     if (photos.length + chosen.length > MAX_PHOTOS) { photoStatus.textContent = msg.msgTooMany; return; }
     photoStatus.textContent = "";
-    photos = photos.concat(chosen);
+    photos = photos.concat(chosen.map(function (file) {
+      return { file: file, ready: window.HazardPhotoPrep.prepare(file, msg.resize === "1") };
+    }));
     renderPreviews();
   });
 
@@ -170,10 +177,84 @@
 
   // --- sending through the outbox ---
   var progress = $("progress"), progressText = $("progress-text"), outboxStatus = $("outbox-status");
+  var photoProgress = $("photo-progress");
 
-  function setProgress(percent) {
+  function setProgress(percent, each) {
     progress.value = percent;
     progressText.textContent = percent + "%";
+    Array.prototype.forEach.call(photoProgress.querySelectorAll("progress"), function (bar, i) {
+      var p = each ? each[i] : percent;
+      bar.value = p;
+      bar.nextSibling.textContent = p + "%";
+    });
+  }
+
+  // One bar per photo of the report on its way.
+  function photoBars(count) {
+    photoProgress.textContent = "";
+    for (var i = 0; i < count; i++) {
+      var li = document.createElement("li"), bar = document.createElement("progress");
+      var label = msg.msgPhotoProgress.replace("{n}", i + 1), name = document.createElement("span");
+      name.textContent = label;
+      bar.max = 100;
+      bar.value = 0;
+      bar.setAttribute("aria-label", label);
+      li.appendChild(name);
+      li.appendChild(bar);
+      li.appendChild(document.createElement("span"));
+      photoProgress.appendChild(li);
+    }
+  }
+
+  // The receipt: the report's number (or its id) and, when the server gives one, the tracking link.
+  function showReceipt(body) {
+    var receipt = body.receipt || {}, link = $("receipt-link");
+    $("receipt-number").textContent = receipt.number ? msg.msgReceiptNumber.replace("{number}", receipt.number)
+      : msg.msgReceiptId.replace("{id}", body.id);
+    var url = typeof receipt.tracking_url === "string" && /^(https?:\/\/|\/)/.test(receipt.tracking_url);
+    link.hidden = !url;
+    if (url) { link.href = receipt.tracking_url; link.textContent = msg.msgReceiptLink; }
+    $("receipt").hidden = false;
+  }
+
+  // --- reports waiting on this phone, each with a delete button ---
+  var waitingList = $("waiting-list");
+
+  function categoryName(code) {
+    var option = category.querySelector('option[value="' + (code || "").replace(/["\\]/g, "") + '"]');
+    return code && option ? option.textContent : msg.msgNoCategory;
+  }
+
+  function describe(item) {
+    var at = new Date(item.created), time = ("0" + at.getHours()).slice(-2) + ":" + ("0" + at.getMinutes()).slice(-2);
+    return msg.msgWaitingItem.replace("{category}", categoryName(item.fields.category))
+      .replace("{n}", item.photos.length).replace("{time}", time);
+  }
+
+  function listWaiting(items) {
+    outboxStatus.dataset.count = items.length;
+    outboxStatus.textContent = msg.msgUnsent.replace("{n}", items.length);
+    outboxStatus.hidden = items.length === 0;
+    waitingList.textContent = "";
+    items.forEach(function (item) {
+      var li = document.createElement("li"), text = document.createElement("span");
+      var remove = document.createElement("button"), what = describe(item);
+      text.textContent = what;
+      remove.type = "button";
+      remove.className = "secondary";
+      remove.textContent = msg.msgDelete;
+      remove.setAttribute("aria-label", msg.msgDeleteLabel.replace("{what}", what));
+      remove.disabled = outbox.busy(item.id);
+      remove.addEventListener("click", function () {
+        outbox.discard(item.id).then(function (dropped) {
+          if (dropped && isCurrent(item)) { show("", ""); button.disabled = false; }
+        });
+      });
+      li.appendChild(text);
+      li.appendChild(remove);
+      waitingList.appendChild(li);
+    });
+    $("waiting").hidden = items.length === 0;
   }
 
   function isCurrent(item) { return item.id === clientId.value; }
@@ -194,13 +275,16 @@
     start: function (item) {
       if (isCurrent(item)) button.disabled = true;
       $("upload").hidden = false;
+      $("receipt").hidden = true;
+      photoBars(item.photos.length);
       setProgress(0);
       show(msg.msgSending, "ok");
     },
-    progress: function (item, percent) { setProgress(percent); },
+    progress: function (item, percent, each) { setProgress(percent, each); },
     accepted: function (item, r) {
       setProgress(100);
       show(msg.msgDone + " " + r.body.town.name + " · " + r.body.committee.name, "ok");
+      showReceipt(r.body);
       form.dataset.reportId = r.body.id;
       if (isCurrent(item)) nextReport(true);
       button.disabled = false;
@@ -218,11 +302,7 @@
       show(text ? text + " " + msg.msgKeptNote : msg.msgSaved, "warn");
       button.disabled = false;
     },
-    count: function (n) {
-      outboxStatus.dataset.count = n;
-      outboxStatus.textContent = msg.msgUnsent.replace("{n}", n);
-      outboxStatus.hidden = n === 0;
-    }
+    list: listWaiting
   });
 
   form.addEventListener("submit", function (ev) {
@@ -236,9 +316,14 @@
       description: $("description").value, address: $("address").value };
     ["lon", "lat", "crs", "location_source", "accuracy_m"].forEach(function (k) { fields[k] = $(k).value; });
     button.disabled = true;
-    show(msg.msgSending, "ok");
-    // A repeat of a waiting report replaces it under the same id; the server dedupes by that id.
-    outbox.submit({ id: id, created: Date.now(), fields: fields, photos: photos.slice() });
+    show(msg.msgPreparing, "ok");
+    var csrf = document.querySelector('meta[name="csrf-token"]');
+    Promise.all(photos.map(function (p) { return p.ready; })).then(function (ready) {
+      show(msg.msgSending, "ok");
+      // A repeat of a waiting report replaces it under the same id; the server dedupes by that id. The
+      // token lets the service worker send it for a signed-in volunteer with the page closed.
+      return outbox.submit({ id: id, created: Date.now(), fields: fields, photos: ready, csrf: csrf && csrf.content });
+    });
   });
 
   locate();

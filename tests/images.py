@@ -44,3 +44,13 @@ def png(size=(300, 200)) -> bytes:
     buf = io.BytesIO()
     Image.new("RGBA", size, (0, 128, 0, 128)).save(buf, "PNG")
     return buf.getvalue()
+
+
+def camera_photo(seed: int, size=(4000, 3000), gps: tuple[float, float] | None = None,
+                 taken_at: datetime | None = None, orientation: int | None = None) -> bytes:
+    """A 12 MP phone-like JPEG (~3.5 MB): a busy scene under per-pixel sensor noise, with optional EXIF."""
+    noise = Image.merge("RGB", [Image.effect_noise(size, 40) for _ in range(3)])
+    exif = build_gps_exif(*gps, taken_at=taken_at) if gps else Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    return encode(Image.blend(scene(seed, size), noise, 0.18), quality=92, exif=exif.tobytes())

@@ -18,7 +18,7 @@ from .conftest import PASSWORD
 pytestmark = pytest.mark.browser
 
 PICK_ZOOM = 21  # half a pixel is ~3e-7° here, so a click at the centre lands within 1e-6° of it
-SAVED_OFFLINE = "网络异常，已保存在本机，网络恢复后将自动重新发送"
+SAVED_OFFLINE = "已保存在本机，联网后自动发送"
 RETRY_WAIT_MS = 20_000  # how long the page may take to resend once it is back online
 FIRST_BACKOFF_MS = 5_000  # static/outbox.js RETRY_DELAYS_MS[0]
 CLIENT_ID = re.compile(rb'name="client_report_id"\r\n\r\n([^\r]+)\r\n')

@@ -50,7 +50,8 @@ MAP_SCRIPTS = ("vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js", "v
 MAP_CSS = "map.css"
 DATA_SLOT = "<!--hazard-map-data-->"  # replaced after rendering; never part of a template value
 
-# branca's Figure template plus lang="zh-CN", a <title>, and the slot for the data block.
+# branca's Figure template plus lang="zh-CN", a <title>, the map in a <main> with its <h1> (for screen readers and
+# axe's landmark rules), and the slot for the data block.
 _PAGE_TEMPLATE = Template(
     "<!DOCTYPE html>\n"
     '<html lang="{{ this.lang }}">\n'
@@ -59,7 +60,10 @@ _PAGE_TEMPLATE = Template(
     "    <title>{{ this.title|e }}</title>\n"
     "</head>\n"
     "<body>\n"
+    '    <main class="hazard-map-page">\n'
+    '    <h1 class="visually-hidden">{{ this.title|e }}</h1>\n'
     "    {{ this.html.render(**kwargs) }}\n"
+    "    </main>\n"
     "</body>\n"
     "<script>\n"
     "    {{ this.script.render(**kwargs) }}\n"
@@ -69,6 +73,9 @@ _PAGE_TEMPLATE = Template(
 )
 
 _JINJA_DELIMITERS = re.compile(r"\{[{%#]|[}%#]\}")
+# folium's viewport forbids pinch zoom (maximum-scale=1, user-scalable=no); people who need 200% must have it.
+_VIEWPORT = re.compile(r'<meta name="viewport"[^>]*>')
+ZOOMABLE_VIEWPORT = '<meta name="viewport" content="width=device-width, initial-scale=1">'
 
 
 def inert(text: str) -> str:
@@ -163,7 +170,7 @@ def render_map(
                                  name=inert(str(names.get(key, key))), max_zoom=19, control=False, show=index == 0)
         layer.add_to(fmap)
         layers.append([layer.get_name(), str(names.get(key, key)), tiles.crs])
-    page = fmap.get_root().render()
+    page = _VIEWPORT.sub(ZOOMABLE_VIEWPORT, fmap.get_root().render(), count=1)
     data = script_json({"map": fmap.get_name(), "bases": layers, "labels": labels(),
                         "legend": [[str(STATUS_LABELS[s]), c] for s, c in STATUS_COLOURS.items()],
                         "colours": STATUS_COLOURS, **config})
