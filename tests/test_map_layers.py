@@ -142,3 +142,46 @@ def test_heat_refuses_a_bad_or_huge_view(http, spot):
     assert bad.status_code == 422 and "bbox" in bad.json()["error"]["message"]
     huge = http.get("/map/heat.json", params={"z": 18, "bbox": "121,30,122,32"}, headers=JSON)
     assert huge.status_code == 422 and "放大" in huge.json()["error"]["message"]
+
+
+@pytest.mark.browser
+def test_chromium_draws_towns_heat_and_shifts_to_gcj02_on_amap(open_page, http, spot, accounts):
+    from .browser import assert_clean
+    from .test_pages_browser import MAP
+
+    post(http, lon=spot["lon"], lat=spot["lat"])
+    page, log = open_page("/map", extra_http_headers={"Authorization": f"Bearer {accounts['admin']['token']}"})
+    data_urls = []
+    page.on("request", lambda r: "127.0.0.1" in r.url and ("/tiles/" in r.url or "/heat" in r.url)
+            and data_urls.append(r.url))
+    page.wait_for_selector("path.hazard-town")
+    legend = page.locator(".hazard-legend")
+    expect_text = legend.inner_text()
+    assert "居村委未办结隐患数" in expect_text and "≥ 50" in expect_text
+
+    page.evaluate(f"() => {MAP}.setView([{spot['lat']}, {spot['lon']}], 17, {{animate: false}})")
+    page.locator("path.hazard-report").first.wait_for()
+
+    def marker_offset(lon: float, lat: float) -> float:
+        """Pixels between the drawn report and where (lon, lat) falls on the map."""
+        box = page.locator("path.hazard-report").first.bounding_box()
+        origin = page.locator(".folium-map").bounding_box()
+        want = page.evaluate(f"() => {MAP}.latLngToContainerPoint([{lat}, {lon}])")
+        return math.hypot(box["x"] + box["width"] / 2 - origin["x"] - want["x"],
+                          box["y"] + box["height"] / 2 - origin["y"] - want["y"])
+
+    assert marker_offset(spot["lon"], spot["lat"]) < 2  # OSM: drawn where it is in WGS-84
+    data_urls.clear()
+    page.get_by_text("高德地图", exact=True).click()  # the base-map switch in the layer control
+    page.wait_for_function("() => document.querySelectorAll('path.hazard-report').length === 1")
+    page.wait_for_timeout(300)
+    assert data_urls and all("crs=gcj02" in u for u in data_urls)
+    gcj = wgs84_to_gcj02(spot["lon"], spot["lat"])
+    assert marker_offset(*gcj) < 2  # on 高德 tiles: drawn at its GCJ-02 position (z17: 1 px ≈ 1 m)
+
+    with page.expect_response(lambda r: "/map/heat.json" in r.url) as heat_response:
+        page.get_by_text("热力图", exact=True).click()
+    assert heat_response.value.status == 200 and "crs=gcj02" in heat_response.value.url
+    assert heat_response.value.json()["points"]
+    page.wait_for_selector("canvas.leaflet-heatmap-layer")
+    assert_clean(log, expected_url=lambda url: "autonavi.com" in url or "openstreetmap.org" in url)
