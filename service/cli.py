@@ -14,6 +14,7 @@ from service.areas import cli as areas_cli
 from service.notify import cli as notify_cli
 from service.orders import cli as orders_cli
 from service.reports import cli as reports_cli
+from service.sites import cli as sites_cli
 from service.volunteers import cli as volunteer_cli
 
 from .db import db
@@ -107,7 +108,7 @@ def restore_cmd(directory: Path) -> None:
 
 
 COMMANDS = (db_group, serve, backup_cmd, restore_cmd, *areas_cli.COMMANDS, *reports_cli.COMMANDS,
-            *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS,
+            *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
             *orders_cli.COMMANDS)
 
 

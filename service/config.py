@@ -15,6 +15,11 @@ def _int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
+def _pairs(raw: str, value) -> dict:
+    """'a:x,b:y' as {'a': value('x'), 'b': value('y')}."""
+    return {k.strip(): value(v.strip()) for k, v in (p.split(":", 1) for p in raw.split(",") if ":" in p)}
+
+
 def _secret_key() -> str | None:
     """SECRET_KEY from the environment, else from SECRET_KEY_FILE (default var/secret_key, made by `make run`)."""
     if os.environ.get("SECRET_KEY"):
@@ -72,6 +77,14 @@ class Config:
         # The detail page's "rectified here recently" list: verified reports this many days back.
         self.RECENT_VERIFIED_DAYS = _int("RECENT_VERIFIED_DAYS", 90)
         self.PHASH_MAX_BITS = _int("PHASH_MAX_BITS", 6)
+        # A new report this close to one of its category verified this many days back is a recurrence (issue 9).
+        self.RECURRENCE_RADIUS_M = _float("RECURRENCE_RADIUS_M", 30.0)
+        self.RECURRENCE_WINDOW_DAYS = _int("RECURRENCE_WINDOW_DAYS", 90)
+        # A new report inside a site's polygon, or this close to its point, is linked to the site. The site's risk
+        # class raises the report's risk to at least a level, and scales its deadline ("class:value,...").
+        self.SITE_LINK_DISTANCE_M = _float("SITE_LINK_DISTANCE_M", 30.0)
+        self.SITE_RISK_FLOOR = _pairs(env("SITE_RISK_FLOOR", "high:major"), str)
+        self.SITE_DEADLINE_FACTOR = _pairs(env("SITE_DEADLINE_FACTOR", "high:0.5"), float)
         self.DEADLINE_HOURS = {
             "suspected_severe": _float("DEADLINE_SUSPECTED_SEVERE_H", 24),
             "major": _float("DEADLINE_MAJOR_H", 72),
@@ -82,6 +95,9 @@ class Config:
         # Anonymous upload attempts per address, refused ones included (service/attempts.py).
         self.PUBLIC_REPORTS_PER_HOUR = _int("PUBLIC_REPORTS_PER_HOUR", 30)
         self.PUBLIC_REPORTS_PER_MINUTE = _int("PUBLIC_REPORTS_PER_MINUTE", 6)
+        # Guessed tracking links: misses per address within a window (service/receipts/misses.py).
+        self.TRACKING_MISSES = _int("TRACKING_MISSES", 20)
+        self.TRACKING_MISS_WINDOW_S = _int("TRACKING_MISS_WINDOW_S", 600)
         # Star levels by approved cumulative service hours (the registered-volunteer rule): "100,300,600,1000,1500".
         self.VOLUNTEER_STAR_HOURS = tuple(float(h) for h in env("VOLUNTEER_STAR_HOURS", "100,300,600,1000,1500")
                                           .split(","))
@@ -99,10 +115,10 @@ class Config:
         self.PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
         # Open311's jurisdiction_id: the district's division code (闵行区); any other is refused.
         self.OPEN311_JURISDICTION = env("OPEN311_JURISDICTION", "310112")
+        self.SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")  # text messages to volunteers; empty: they wait
         # Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (service/metrics.py).
         self.METRICS_TOKEN = env("METRICS_TOKEN", "")
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
-        self.SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")  # text messages to volunteers; empty: they wait
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
         self.NOTIFY_BACKOFF_S = _float("NOTIFY_BACKOFF_S", 30)
         self.NOTIFY_MAX_BACKOFF_S = _float("NOTIFY_MAX_BACKOFF_S", 3600)

@@ -305,5 +305,6 @@ from service.areas import models as _area_tables  # noqa: E402,F401
 from service.dashboard import models as _dashboard_tables  # noqa: E402,F401
 from service.notify import models as _notify_tables  # noqa: E402,F401
 from service.orders import models as _order_tables  # noqa: E402,F401
+from service.receipts import models as _receipt_tables  # noqa: E402,F401
 from service.sites import models as _site_tables  # noqa: E402,F401
 from service.volunteers import models as _volunteer_tables  # noqa: E402,F401

@@ -23,6 +23,7 @@ from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.location import number, parse_location, taken_at_aware, warnings_for
 from service.reports.photos import ProcessedPhoto, inspect, process_photos
 from service.reports.storage import StorageError, key_for
+from service.sites import linking
 
 MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
@@ -140,11 +141,12 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         taken_at=taken_at_aware(photos[0]), warnings=warnings_for(loc, photos, accuracy),
         duplicate_photo_of=duplicates.photo_duplicate_of(phone_photos.all_sha256(photos), [p.phash for p in photos]),
         committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
-        assignment_distance_m=assigned.distance_m, status="submitted",
+        assignment_distance_m=assigned.distance_m, assigned_generation=assigned.generation, status="submitted",
         due_at=datetime.now(UTC) + deadlines.deadline(risk),
     )
+    linked = linking.at_intake(report, loc.lon, loc.lat)  # key site and recurrence (service/sites)
     try:
-        return store_report(report, photos), True
+        return store_report(report, photos, linked), True
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer with its report.
         if (found := existing_report(reporter_id, client_id, fp)) is not None:
@@ -184,13 +186,17 @@ def stage_photos(report: Report, photos: list[ProcessedPhoto], batch, role: str 
         ))
 
 
-def store_report(report: Report, photos: list[ProcessedPhoto]) -> Report:
-    """Insert the report, its photos, its first event and the town's notifications in one transaction."""
+def store_report(report: Report, photos: list[ProcessedPhoto], later_events: list[ReportEvent] = ()) -> Report:
+    """Insert the report, its photos, its first event (then later_events) and the town's notifications in one
+    transaction."""
     with photo_transaction() as batch:
         db.session.add(report)
         event = ReportEvent(report=report, from_status=None, to_status="submitted", kind="transition",
                             actor_id=report.reporter_id, note="", data={})
         db.session.add(event)
+        for later in later_events:
+            later.report = report
+            db.session.add(later)
         stage_photos(report, photos, batch, event=event)
         db.session.flush()
         outbox.enqueue(event, report, [report.town.code], _l("新的火灾隐患待受理"))

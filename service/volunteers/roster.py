@@ -39,8 +39,9 @@ class BadRow:
     reason: str
 
 
-def read_rows(path: str) -> list[tuple[int, dict[str, str]]]:
-    """Read a roster file into (line number, texts in FIELDS order) pairs; raise RosterError if unreadable."""
+def read_rows(path: str, columns=COLUMNS, required=REQUIRED) -> list[tuple[int, tuple[str, ...]]]:
+    """Read a roster file (or another table of these columns: (field, header) pairs) into (line number,
+    texts in columns order) pairs; raise RosterError if unreadable."""
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         table = _csv_rows(Path(path).read_bytes())
@@ -52,7 +53,7 @@ def read_rows(path: str) -> list[tuple[int, dict[str, str]]]:
     if header is None:
         raise RosterError(_("文件是空的，请确认选择了正确的花名册文件。"))
     width = len(header[1])
-    pick = itemgetter(*_positions(header[1]))  # a column the file lacks reads the padding cell: ""
+    pick = itemgetter(*_positions(header[1], columns, required))  # a column the file lacks reads "" padding
     return [(line, pick(cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells[:width] + [""]))
             for line, cells in table if any(c.strip() for c in cells)]
 
@@ -91,26 +92,31 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _positions(header: list[str]) -> list[int]:
-    """The column of each of FIELDS in the file (len(header), the padding cell, for an absent optional one)."""
-    by_name = {h: f for f, h in COLUMNS} | {f: f for f, _h in COLUMNS}
+def _positions(header: list[str], columns, required) -> list[int]:
+    """The column of each field in the file (len(header), the padding cell, for an absent optional one)."""
+    by_name = {h: f for f, h in columns} | {f: f for f, _h in columns}
     found = {}
     for i, h in enumerate(header):
         found.setdefault(by_name.get(h.strip()), i)
-    missing = [HEADERS[f] for f in REQUIRED if f not in found]
+    missing = [dict(columns)[f] for f in required if f not in found]
     if missing:
         raise RosterError(_("第 1 行缺少必填列：%(cols)s。请使用导出文件的表头。", cols="、".join(missing)))
-    return [found.get(f, len(header)) for f in FIELDS]
+    return [found.get(f, len(header)) for f, _h in columns]
 
 
 def validate(rows: list[tuple[int, tuple[str, ...]]], committees: set[str],
-             progress: Callable[[int], None] | None = None) -> tuple[list[tuple], list[BadRow]]:
-    """Check every row; return COPY-ready tuples of the good rows and the problems of the bad ones."""
+             progress: Callable[[int], None] | None = None, check=None, headers=HEADERS
+             ) -> tuple[list[tuple], list[BadRow]]:
+    """Check every row; return COPY-ready tuples of the good rows and the problems of the bad ones.
+
+    check(line, raw, context, seen) -> (problems as (field, reason), row) checks one row of another table
+    (headers names its fields); the roster's own check, with the set of committee codes as context, by default.
+    """
     good, bad, seen = [], [], {}
     for n, (line, raw) in enumerate(rows, start=1):
-        problems, row = _check_row(line, raw, committees, seen)
+        problems, row = (check or _check_row)(line, raw, committees, seen)
         if problems:
-            bad.extend(BadRow(line, HEADERS[field], reason) for field, reason in problems)
+            bad.extend(BadRow(line, headers[field], reason) for field, reason in problems)
         else:
             good.append(row)
         if progress and n % PROGRESS_EVERY == 0:

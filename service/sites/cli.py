@@ -1,0 +1,52 @@
+"""`hazard-snap sites ...`: import the key-site registry."""
+import sys
+
+import click
+from flask.cli import with_appcontext
+from flask_babel import gettext as _
+
+from geo.coords import CRS_NAMES
+from service.db import db
+from service.sites import registry, sitefile
+from service.volunteers.cli import refuse_rows, show_problems
+from service.volunteers.roster import BadRow, RosterError
+
+sites_group = click.Group("sites", help="Import the key-site registry.")
+
+
+@sites_group.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--crs", type=click.Choice(CRS_NAMES), default="wgs84", show_default=True,
+              help="Coordinates of the file: wgs84 (GPS), gcj02 (AMap/Gaode) or bd09 (Baidu).")
+@click.option("--skip-bad", is_flag=True, help="Import the good rows and leave out the bad ones.")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False),
+              help="Write every bad row (line, column, reason) to this CSV file.")
+@with_appcontext
+def import_sites(path: str, crs: str, skip_bad: bool, report_path: str | None) -> None:
+    """Import sites (GeoJSON, CSV or XLSX); idempotent by external id. Nothing is written if a row is bad
+    (a site outside the district is bad), unless --skip-bad."""
+    try:
+        rows = sitefile.read_rows(path)
+    except RosterError as e:
+        raise click.ClickException(str(e)) from e
+    with click.progressbar(length=len(rows), label=_("校验场所"), file=sys.stderr) as bar:
+        good, bad = sitefile.validate(rows, crs, bar.update)
+    if bad and not skip_bad:
+        refuse_rows(bad, report_path)
+    with click.progressbar(length=len(good), label=_("写入数据库"), file=sys.stderr) as bar:
+        outside = registry.stage(good, bar.update)
+    far = [BadRow(line, sitefile.HEADERS["geometry"], _("该场所不在本区范围内，请核对坐标和坐标系（--crs）。"))
+           for line in outside]
+    if far and not skip_bad:
+        db.session.rollback()
+        refuse_rows(bad + far, report_path)
+    result = registry.upsert_staged(len(good), outside)
+    db.session.commit()
+    bad += far
+    if bad:
+        show_problems(bad, report_path)
+    click.echo(_("导入完成：新增 %(i)d 个，更新 %(u)d 个，未变 %(n)d 个，跳过错误行 %(b)d 行。",
+                 i=result.inserted, u=result.updated, n=result.unchanged, b=len({b.line for b in bad})))
+
+
+COMMANDS = (sites_group,)

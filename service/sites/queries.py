@@ -1,0 +1,63 @@
+"""Named selects of the site pages: the scoped registry in pages, a site's reports and its figures."""
+import base64
+import json
+from datetime import UTC, datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select, text, tuple_
+from sqlalchemy.orm import selectinload
+
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import Report, User
+from service.reports import deadlines
+from service.reports.workflow import OPEN_SQL
+from service.sites.models import Site
+
+PAGE = 50
+
+
+def _decode(cursor: str) -> list:
+    try:
+        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, TypeError, UnicodeError):
+        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+
+
+def encode(*key) -> str:
+    return base64.urlsafe_b64encode(json.dumps([str(k) for k in key]).encode()).decode()
+
+
+def sites_page(user: User, cursor: str = "", kind: str = "") -> list[Site]:
+    """One page of the sites the user may see, by name (keyset on name, id)."""
+    query = select(Site).where(scope.visible_sites(user)).options(selectinload(Site.committee))
+    if kind:
+        query = query.where(Site.kind == kind)
+    if cursor:
+        name, sid = _decode(cursor)
+        query = query.where(tuple_(Site.name, Site.id) > tuple_(name, int(sid)))
+    return db.session.scalars(query.order_by(Site.name, Site.id).limit(PAGE + 1)).all()
+
+
+def reports_page(site: Site, user: User, cursor: str = "") -> list[Report]:
+    """One page of the site's reports the user may see, newest first (ix_report_site_created)."""
+    query = (select(Report).where(Report.site_id == site.id, scope.visible(user))
+             .options(selectinload(Report.committee)))
+    if cursor:
+        at, rid = _decode(cursor)
+        try:
+            query = query.where(tuple_(Report.created_at, Report.id) < tuple_(datetime.fromisoformat(at), rid))
+        except ValueError:
+            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+    return db.session.scalars(query.order_by(Report.created_at.desc(), Report.id.desc()).limit(PAGE + 1)).all()
+
+
+def figures(site: Site, user: User) -> dict:
+    """The site's reports in the user's scope: all, open, and overdue, counted in SQL over the whole history."""
+    is_open = text(f"report.status IN ({OPEN_SQL})")
+    row = db.session.execute(
+        select(func.count(), func.count(case((is_open, 1))),
+               func.count(case((deadlines.overdue(datetime.now(UTC)), 1))))
+        .where(Report.site_id == site.id, scope.visible(user))).one()
+    return {"reports": row[0], "open": row[1], "overdue": row[2]}

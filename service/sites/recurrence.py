@@ -1,0 +1,117 @@
+"""Recurrence: a new report of the same category close to one verified lately is a hazard that came back.
+
+The committee's on-time rate counts a recurrence against it. Over the reports verified in a period:
+
+    on_time_rate = #(rectified_at <= due_at AND no later report has recurrence_of = it) / #(verified)
+    recurrence_rate = #(some later report has recurrence_of = it) / #(verified)
+
+A report is "verified in a period" by its verification time (updated_at: a verified report changes no more).
+"""
+from datetime import date, datetime, time, timedelta
+
+from flask import current_app, url_for
+from sqlalchemy import Select, and_, case, cast, exists, func, select, text
+from sqlalchemy.orm import aliased
+
+from service import localtime
+from service.accounts import scope
+from service.db import db
+from service.models import Area, Report, ReportEvent, User
+from service.reports.categories import CATEGORIES
+from service.reports.duplicates import GEOGRAPHY
+
+WARNING = "recurrence"
+
+
+def recurrence_select(lon: float, lat: float, category: str) -> Select:
+    """The report of this category verified within the window nearest to a WGS-84 point, within the radius.
+
+    The status is a literal so the planner uses the partial GiST index ix_report_verified_geog.
+    """
+    cfg = current_app.config
+    spot = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), GEOGRAPHY)
+    geog = cast(Report.location, GEOGRAPHY)
+    since = func.now() - timedelta(days=cfg["RECURRENCE_WINDOW_DAYS"])
+    return (select(Report.id)
+            .where(text("report.status = 'verified'"), Report.category == category, Report.updated_at > since,
+                   func.ST_DWithin(geog, spot, cfg["RECURRENCE_RADIUS_M"]))
+            .order_by(geog.op("<->")(spot), Report.id).limit(1))
+
+
+def mark(report: Report, lon: float, lat: float) -> None:
+    """Give a new report its recurrence_of and the warning when it repeats a recently verified one."""
+    earlier = db.session.scalar(recurrence_select(lon, lat, report.category))
+    if earlier is not None:
+        report.recurrence_of = earlier
+        report.warnings = [*report.warnings, WARNING]
+
+
+def earlier(report: Report, user: User) -> dict | None:
+    """What the detail page shows of the report this one repeats: when and by whom it was verified, and its
+    after-photos; None when there is none or the user may not see it."""
+    if report.recurrence_of is None:
+        return None
+    prior = db.session.scalar(select(Report).where(Report.id == report.recurrence_of, scope.visible(user)))
+    if prior is None:
+        return None
+    verified = db.session.scalar(select(ReportEvent).where(ReportEvent.report_id == prior.id,
+                                                            ReportEvent.to_status == "verified")
+                                 .order_by(ReportEvent.id.desc()).limit(1))
+    return {"id": str(prior.id), "category_name": str(CATEGORIES[prior.category].name),
+            "committee": prior.committee.name, "created_at": prior.created_at,
+            "verified_at": verified.created_at if verified else prior.updated_at,
+            "verified_by": (verified.actor_label or (verified.actor and verified.actor.name)) if verified else None,
+            "after_photos": [url_for("photos.serve", key=p.thumb_key) for p in prior.photos if p.role == "after"]}
+
+
+def period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
+    """Local calendar days [since, until] as UTC-aware bounds; by default the last window of days."""
+    zone = localtime.zone()
+    today = datetime.now(zone).date()
+    until = until or today
+    since = since or until - timedelta(days=current_app.config["RECURRENCE_WINDOW_DAYS"])
+    return (datetime.combine(since, time(0), tzinfo=zone),
+            datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone))
+
+
+def _figures(user: User, start: datetime, end: datetime, keys: list, category: str | None = None) -> Select:
+    """Verified, recurred and on-time counts of the reports verified in [start, end) the user may see."""
+    later = aliased(Report)
+    recurred = exists().where(later.recurrence_of == Report.id)
+    in_time = and_(Report.rectified_at <= Report.due_at, ~recurred)
+    query = (select(*keys, func.count().label("verified"),
+                    func.count(case((recurred, 1))).label("recurred"),
+                    func.count(case((in_time, 1))).label("on_time"))
+             .select_from(Report)
+             .where(text("report.status = 'verified'"), Report.updated_at >= start, Report.updated_at < end,
+                    scope.visible(user)))
+    if category:
+        query = query.where(Report.category == category)
+    return query.group_by(*keys) if keys else query
+
+
+def _row(row, **names) -> dict:
+    verified = row.verified
+    return {**names, "verified": verified, "recurred": row.recurred, "on_time": row.on_time,
+            "recurrence_rate": round(row.recurred / verified, 4) if verified else None,
+            "on_time_rate": round(row.on_time / verified, 4) if verified else None}
+
+
+def rates(user: User, since: date | None = None, until: date | None = None, category: str | None = None) -> dict:
+    """Recurrence and on-time figures over the whole table: in total, per committee and per category."""
+    start, end = period(since, until)
+    total = db.session.execute(_figures(user, start, end, [], category)).one()
+    committees = db.session.execute(
+        _figures(user, start, end, [Area.code, Area.name], category).join(Area, Area.id == Report.committee_id)
+        .order_by(Area.code)).all()
+    categories = db.session.execute(_figures(user, start, end, [Report.category], category)
+                                    .order_by(Report.category)).all()
+    cfg = current_app.config
+    return {
+        "from": start.isoformat(), "to": end.isoformat(),
+        "radius_m": cfg["RECURRENCE_RADIUS_M"], "window_days": cfg["RECURRENCE_WINDOW_DAYS"],
+        "total": _row(total),
+        "by_committee": [_row(r, code=r.code, name=r.name) for r in committees],
+        "by_category": [_row(r, code=r.category, name=str(CATEGORIES[r.category].name)) for r in categories],
+    }
+
