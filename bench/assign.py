@@ -23,7 +23,7 @@ from geo.assign import Assigner
 from geo.boundaries import read_boundaries
 from geo.demo import demo_district
 from service import create_app, migrate
-from service.areas import assignment, boundaries
+from service.areas import assignment, generations
 from service.db import db
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -101,8 +101,7 @@ def build_app(url: str, photo_dir: str, towns: list, committees: list):
                       "SECRET_KEY": secrets.token_hex(32)})  # never serves: any real key will do
     with app.app_context():
         for level, items in (("town", towns), ("committee", committees)):
-            boundaries.import_boundaries(items, level)
-            boundaries.commit_import()
+            generations.run(items, level)
         db.session.execute(text("ANALYZE"))
         db.session.commit()
     return app
@@ -175,9 +174,9 @@ def sql_reassign(codes: dict, wrong: dict, n: int, repeat: int, jit: bool) -> tu
     def run() -> int:
         if not jit:
             db.session.execute(text("SET LOCAL jit = off"))
-        rows = assignment.reassign_open_reports()
+        moved = sum(m.n for m in assignment.reassign_open_reports(every=True))
         db.session.commit()
-        return rows
+        return moved
 
     seconds, rewritten = best_of(run, repeat, prepare)
     out: list = [None] * n
@@ -228,8 +227,8 @@ def measure(app, committees: list, lons: np.ndarray, lats: np.ndarray, args) -> 
             timed["SQL SELECT unnest x assign_point" + suffix] = (n, sql_select(codes, lons, lats, r, jit))
     timed[TRUTH] = (n, strtree(committees, lons, lats, r))
     timed[f"naive loop: covers() on {len(committees)} polygons"] = (m, naive_loop(committees, lons[:m], lats[:m], r))
-    print(f"reassign_open_reports() rewrote {rewritten:,} of {n:,} reports per run (the rest lie over {MAX_M:.0f} m"
-          " from every committee and keep the wrong assignment)")
+    print(f"reassign_open_reports(every=True) moved {rewritten:,} of {n:,} reports per run (the rest lie over"
+          f" {MAX_M:.0f} m from every committee and keep the wrong assignment)")
     return [(name, points, run[0]) for name, (points, run) in timed.items()], {n: v[1][1] for n, v in timed.items()}
 
 

@@ -18,7 +18,7 @@ from sqlalchemy import text
 from bench.assign import database_url, drop_database, load_boundaries
 from service import create_app, migrate
 from service.accounts import auth
-from service.areas import boundaries
+from service.areas import boundaries, generations
 from service.db import db
 from service.models import Area, User
 
@@ -157,8 +157,7 @@ def setup(url: str):
                       "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         for level, items in (("town", towns), ("committee", committees)):
-            boundaries.import_boundaries(items, level)
-            boundaries.commit_import()
+            generations.run(items, level)
         assert db.session.query(Area).count()
     return app, people(app), source
 

@@ -222,9 +222,15 @@ def _sibling_overlaps(codes: list[str], metric: np.ndarray, min_area_m2: float) 
 
 
 def check_topology(
-    boundaries: list[Boundary], parents: list[Boundary] | None = None, min_area_m2: float = 1.0
+    boundaries: list[Boundary], parents: list[Boundary] | None = None, min_area_m2: float = 1.0,
+    neighbours: list[Boundary] | None = None, replaced: list[Boundary] | None = None,
 ) -> TopologyReport:
-    """Report invalid geometries, sibling overlaps and, given parents, gaps and children outside parents."""
+    """Report invalid geometries, sibling overlaps and, given parents, gaps and children outside parents.
+
+    For a partial import, `neighbours` are the areas of the same level that stay in force and `replaced`
+    the ones the import takes the place of: overlaps with a neighbour and ground the replaced areas covered
+    that nothing covers any more are reported across the seam.
+    """
     report = TopologyReport()
     if not boundaries:
         return report
@@ -243,7 +249,28 @@ def check_topology(
         report.overlaps += _sibling_overlaps(codes, metric[members], min_area_m2)
     if parents:
         _check_parents(report, boundaries, metric, parents, groups, lat0, min_area_m2)
+    if neighbours:
+        _check_seam(report, boundaries, metric, neighbours, replaced or [], lat0, min_area_m2)
     return report
+
+
+def _check_seam(report: TopologyReport, boundaries: list[Boundary], metric: np.ndarray, neighbours: list[Boundary],
+                replaced: list[Boundary], lat0: float, min_area_m2: float) -> None:
+    """Add overlaps with the neighbours in force and the replaced ground left uncovered (a gap at the seam)."""
+    near = _metric([shapely.make_valid(n.geom) for n in neighbours], lat0)
+    tree = shapely.STRtree(near)
+    new_i, old_i = tree.query(metric, predicate="intersects")
+    for i, j, geom in zip(new_i, old_i, shapely.intersection(metric[new_i], near[old_i]), strict=True):
+        area = _significant_area(geom, min_area_m2)
+        if area > 0:
+            report.overlaps.append((boundaries[i].code, neighbours[j].code, area))
+    if replaced:
+        before = shapely.union_all(_metric([shapely.make_valid(r.geom) for r in replaced], lat0))
+        touching = near[tree.query(before, predicate="intersects")]
+        left = shapely.difference(before, shapely.union_all(np.concatenate([metric, touching])))
+        gap = _significant_area(left, min_area_m2)
+        if gap > 0:
+            report.gaps.append(("seam", gap))
 
 
 def _check_parents(

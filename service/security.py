@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 MIN_SECRET_CHARS = 32
 PUBLIC_SECRETS = frozenset({"dev-only-change-me"})  # the old built-in default, published in git history
 # Folium pages carry inline <script>/<style> blocks from folium's own templates; they are allowed by hash.
-FOLIUM_ENDPOINTS = frozenset({"maps.hazard_map"})
+FOLIUM_ENDPOINTS = frozenset({"maps.hazard_map", "areas.preview_import"})
 _INLINE = re.compile(r"<(script|style)(\s[^>]*)?>(.*?)</\1\s*>", re.IGNORECASE | re.DOTALL)
 _DATA_BLOCK = re.compile(r"<script[^>]*\btype=[\"']application/json", re.IGNORECASE)
 

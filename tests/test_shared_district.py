@@ -58,10 +58,10 @@ def _town_geometry(shared_data, code: str) -> str:
     return json.dumps(next(f["geometry"] for f in data["features"] if f["properties"]["code"] == code))
 
 
-def test_reimport_starts_a_new_generation(shared_app, shared_data):
+def test_reimport_of_the_same_towns_keeps_their_generation(shared_app, shared_data):
     code, out = run_cli(shared_app, "boundaries", "import", str(shared_data / "minhang_towns_wgs84.geojson"),
                         "--level", "town")
-    assert code == 0 and "generation 2" in out, out
+    assert code == 0 and "nothing changed: town generation 1 stays in force" in out, out
 
 
 def _points(committees) -> list[tuple[float, float]]:

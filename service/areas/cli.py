@@ -3,11 +3,13 @@ import sys
 
 import click
 from flask.cli import with_appcontext
+from sqlalchemy import text
 
 from geo import boundaries as geo_boundaries
 from geo import demo
-from service.areas import assignment, boundaries
+from service.areas import assignment, boundaries, generations
 from service.db import db
+from service.errors import ApiError
 from service.models import Area
 
 boundaries_group = click.Group("boundaries", help="Import administrative boundaries.")
@@ -24,45 +26,55 @@ def area_option(code: str | None) -> Area | None:
 
 
 @boundaries_group.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--level", type=click.Choice(["town", "committee"]), required=True)
+@click.argument("path", type=click.Path(exists=True, dir_okay=False), required=False)
+@click.option("--level", type=click.Choice(boundaries.LEVELS), required=True)
 @click.option("--crs", type=click.Choice(["wgs84", "gcj02", "bd09"]), default="wgs84", show_default=True)
+@click.option("--town", "towns", multiple=True, help="Replace only this town's areas (repeatable).")
+@click.option("--towns-in-file", is_flag=True, help="Replace only the towns the file has areas for.")
+@click.option("--derive", "derive_name", metavar="NAME",
+              help="With --level district and no file: the district NAME as the union of the towns in force.")
+@click.option("--dry-run", is_flag=True, help="Show what would change and move, then write nothing.")
 @click.option("--repair", is_flag=True, help="Repair invalid geometries (make_valid) and import despite problems.")
 @click.option("--tolerance-m2", default=1.0, show_default=True, help="Ignore overlaps/gaps smaller than this.")
 @with_appcontext
-def boundaries_import(path: str, level: str, crs: str, repair: bool, tolerance_m2: float) -> None:
-    """Import a GeoJSON FeatureCollection of towns or committees as a new generation."""
+def boundaries_import(path: str | None, level: str, crs: str, towns: tuple[str, ...], towns_in_file: bool,
+                      derive_name: str | None, dry_run: bool, repair: bool, tolerance_m2: float) -> None:
+    """Import a GeoJSON FeatureCollection of one level as a new generation; unchanged codes stay as they are."""
     try:
-        items = geo_boundaries.read_boundaries(path, crs=crs, level=level)
+        if derive_name and level == "district" and not path:
+            code = db.session.scalar(text("SELECT left(min(code), 6) FROM area WHERE level = 'town'")) or ""
+            items = [generations.derive_district(code, derive_name)]
+        elif path and not derive_name:
+            items = geo_boundaries.read_boundaries(path, crs=crs, level=level)
+        else:
+            raise click.UsageError("give a file, or --level district --derive NAME without one")
+        if repair:
+            items = geo_boundaries.repair(items)
+        result = generations.run(items, level, towns=list(towns) or None, towns_in_file=towns_in_file,
+                                 repair=repair, dry_run=dry_run, source=path, min_area_m2=tolerance_m2)
     except geo_boundaries.BoundaryError as e:
         raise click.ClickException(str(e)) from e
-    if repair:
-        items = geo_boundaries.repair(items)
-    parents = _current_boundaries("town") if level == "committee" else None
-    report = geo_boundaries.check_topology(items, parents=parents or None, min_area_m2=tolerance_m2)
-    for line in report.lines():
+    except ApiError as e:
+        for line in e.extra.get("lines", []):
+            click.echo(line, err=True)
+        click.echo(e.message, err=True)
+        sys.exit(1)
+    for line in preview_lines(result):
         click.echo(line)
-    missing = boundaries.missing_parents(items, level)
-    if missing:  # --repair mends geometry, never the hierarchy
-        click.echo(f"nothing imported: unknown parent codes (import the level above first): {', '.join(missing[:10])}",
-                   err=True)
-        sys.exit(1)
-    if not report.ok and not repair:
-        click.echo("nothing imported: fix the problems above or pass --repair", err=True)
-        sys.exit(1)
-    with click.progressbar(length=len(items), label=f"importing {len(items)} {level} boundaries") as bar:
-        generation = boundaries.import_boundaries(items, level, progress=bar.update)
-    boundaries.commit_import()
-    click.echo(f"imported {len(items)} {level} boundaries as generation {generation}")
+    if dry_run:
+        click.echo("dry run: nothing written")
+    elif result.generation is None:
+        click.echo(f"nothing changed: {level} generation {boundaries.current_generation(level)} stays in force")
+    else:
+        click.echo(f"imported {len(items)} {level} boundaries as generation {result.generation}")
 
 
-def _current_boundaries(level: str) -> list[geo_boundaries.Boundary]:
-    from geoalchemy2.shape import to_shape
-
-    return [
-        geo_boundaries.Boundary(a.code, a.name, a.level, a.kind, None, to_shape(a.geom))
-        for a in db.session.scalars(boundaries.current_areas(level))
-    ]
+def preview_lines(result: generations.ImportResult) -> list[str]:
+    """The topology report, the codes that change and the open reports that move, one line each."""
+    scope = ", ".join(result.towns) if result.towns is not None else "all"
+    moves = [f"move {m.n} open reports {m.from_code} {m.from_name} -> {m.to_code} {m.to_name}" for m in result.moves]
+    return [f"towns replaced: {scope}", *result.topology.lines(), *result.diff.lines(), *moves,
+            f"re-assigned {result.moved} open reports"]
 
 
 @click.command("demo-data")
@@ -76,18 +88,18 @@ def demo_data(if_empty: bool) -> None:
     items = demo.demo_district()
     for level in boundaries.LEVELS:
         chosen = [b for b in items if b.level == level]
-        generation = boundaries.import_boundaries(chosen, level)
-        click.echo(f"demo {level}: {len(chosen)} areas, generation {generation}")
-    boundaries.commit_import()
+        result = generations.run(chosen, level)
+        click.echo(f"demo {level}: {len(chosen)} areas, generation {result.generation}")
 
 
 @click.command("reassign")
+@click.option("--all", "every", is_flag=True, help="Re-evaluate every open report, not only the changed ground.")
 @with_appcontext
-def reassign() -> None:
-    """Re-assign open reports to the current committee boundaries."""
-    n = assignment.reassign_open_reports()
+def reassign(every: bool) -> None:
+    """Re-assign the open reports that committee generations not yet re-assigned can move."""
+    moves = assignment.reassign_open_reports(every)
     db.session.commit()
-    click.echo(f"re-assigned {n} open reports")
+    click.echo(f"re-assigned {sum(m.n for m in moves)} open reports")
 
 
 COMMANDS = (boundaries_group, demo_data, reassign)
