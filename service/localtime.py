@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 
 FORMAT = "%Y-%m-%d %H:%M"
+SQL_FORMAT = "YYYY-MM-DD HH24:MI"  # FORMAT for PostgreSQL's to_char, where the database writes the text
 
 
 def zone() -> ZoneInfo:
@@ -21,3 +22,10 @@ def show(t: datetime | str | None, local: ZoneInfo | None = None) -> str:
 def attach(t: datetime) -> datetime:
     """Read a naive time (EXIF carries no zone) as local time; aware times pass unchanged."""
     return t if t.tzinfo is not None else t.replace(tzinfo=zone())
+
+
+def sql_show(column):
+    """The SQL twin of show() for exports PostgreSQL writes itself: local time in FORMAT, '' for no time."""
+    from sqlalchemy import func
+
+    return func.coalesce(func.to_char(func.timezone(current_app.config["LOCAL_TIMEZONE"], column), SQL_FORMAT), "")

@@ -82,7 +82,7 @@ def export(path: str, phone: str | None, overdue: bool, **filters: str) -> None:
         filt = ReportFilter.from_args(MultiDict({**filters, "overdue": "1" if overdue else ""}))
     except ApiError as e:
         raise click.ClickException(e.message) from e
-    count = exports.write_file(fmt, exports.rows(_visible(phone), filt), path)
+    count = exports.write_file(fmt, exports.reports(_visible(phone), filt), path)
     click.echo(_("已导出 %(n)d 条上报到 %(path)s。", n=count, path=path))
 
 
