@@ -217,3 +217,37 @@ def test_me_shows_hours_stars_progress_reports_and_tasks(as_user, app, spot, dis
     assert f'id="task-{dispatched}"' in page and f'id="report-{mine}"' in page
     assert "您还不是登记在册的志愿者" in as_user("staff_a").get("/me").text
     assert as_user("vol").get("/me", params={"reports": "bogus"}).status_code == 404
+
+
+def test_me_pages_cost_the_same_queries_whatever_the_number_of_tasks_and_reports(app, as_user, anon_http, spot,
+                                                                                  roster):
+    from .test_query_counts import cost
+
+    def both() -> dict:
+        return {path: cost(app, as_user, path, "vol") for path in ("/me", "/me/tasks", "/api/v1/volunteers/me/tasks")}
+
+    for _ in range(2):
+        dispatch_new(as_user, anon_http, spot, roster["vol"])
+        post(as_user("vol"), lon=spot["lon"], lat=spot["lat"])
+    few = both()
+    for _ in range(10):
+        dispatch_new(as_user, anon_http, spot, roster["vol"])
+        post(as_user("vol"), lon=spot["lon"], lat=spot["lat"])
+    assert both() == few  # a query per task or report would add ten
+
+
+def test_regrade_from_the_detail_page(live_server, accounts, anon_http, spot):
+    rid = post(anon_http, lon=spot["lon"], lat=spot["lat"], risk_level="general").json()["id"]
+    staff = page_session(live_server, accounts, "staff_a")
+    page = staff.get(f"{live_server}/reports/{rid}").text
+    assert 'id="regrade"' not in page  # only supervisors re-grade
+    r = staff.post(f"{live_server}/reports/{rid}/risk", data={"risk_level": "major", "csrf_token": csrf(page)})
+    assert r.status_code == 403 and "调整风险等级" in r.text
+    sup = page_session(live_server, accounts, "sup_a")
+    page = sup.get(f"{live_server}/reports/{rid}").text
+    assert 'id="regrade"' in page
+    r = sup.post(f"{live_server}/reports/{rid}/risk", data={"risk_level": "nope", "csrf_token": csrf(page)})
+    assert r.status_code == 422 and "风险等级无效" in r.text
+    r = sup.post(f"{live_server}/reports/{rid}/risk", data={"risk_level": "major", "note": "涉及多户",
+                                                            "csrf_token": csrf(page)})
+    assert r.status_code == 200 and "操作成功" in r.text and "一般 → 较大" in r.text and "涉及多户" in r.text

@@ -13,7 +13,7 @@ from service.errors import ApiError
 from service.maps.tiles import base_layer, base_maps
 from service.reports import bulk, categories, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
-from service.reports.workflow import action_label, moves_for, roles_of
+from service.reports.workflow import CLOSED, REGRADE, action_label, moves_for, roles_of
 from service.sites import linking
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -148,18 +148,33 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
                            volunteers=volunteers, tiles=base_layer(), nearby=nearby, verified=verified,
-                           may_duplicate="duplicate" in allowed, linked=linked), status
+                           may_duplicate="duplicate" in allowed, linked=linked,
+                           may_regrade=user.role in REGRADE and report.status not in CLOSED), status
 
 
 @bp.post("/reports/<report_id>/move")
 @login_required
 def move(report_id: str):
     """Apply a move from the detail page's form."""
+    return _act(report_id, lambda: moves.move(report_id, request.form.get("to", ""), actor(),
+                                              request.form.get("note", "")[:2000], request.files.getlist("photo"),
+                                              request.form))
+
+
+@bp.post("/reports/<report_id>/risk")
+@login_required
+def regrade(report_id: str):
+    """Re-grade the risk level from the detail page's form (supervisors); the deadline is recomputed."""
+    return _act(report_id, lambda: moves.regrade(report_id, request.form.get("risk_level", ""), actor(),
+                                                 request.form.get("note", "")[:2000]))
+
+
+def _act(report_id: str, action):
+    """Run one form's action on a report: back to the detail page, or the page again with the refusal."""
     if not MoveForm().validate_on_submit():
         return _detail(report_id, _("页面已过期，请刷新页面后重试。"), 400)
     try:
-        moves.move(report_id, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000],
-                      request.files.getlist("photo"), request.form)
+        action()
     except ApiError as e:
         if e.status == 404:
             abort(404)

@@ -24,12 +24,6 @@ class Certificate:
     issued: date
 
 
-def mask(name: str) -> str:
-    """The family name and one star per other character: 张三丰 -> 张**."""
-    name = name.strip()
-    return name[:1] + "*" * max(len(name) - 1, 1)
-
-
 def _signer() -> URLSafeSerializer:
     key = current_app.secret_key
     if not key:

@@ -14,7 +14,7 @@ from service.errors import ApiError
 from service.reports import moves, queries
 from service.reports.filters import ReportFilter
 from service.reports.workflow import action_label, moves_for, roles_of
-from service.volunteers import certificate, stars, tasks
+from service.volunteers import certificate, registry, stars, tasks
 from service.volunteers.models import Volunteer
 
 bp = Blueprint("volunteer_pages", __name__, template_folder="templates")
@@ -96,7 +96,7 @@ def my_certificate():
     if profile is None:
         abort(404)
     issued = datetime.now(localtime.zone()).date()
-    cert = certificate.Certificate(user.id, certificate.mask(profile.real_name), summary["stars"],
+    cert = certificate.Certificate(user.id, registry.mask(profile.real_name), summary["stars"],
                                    _hours(summary["approved_hours"]), issued)
     url = certificate.verify_url(certificate.sign(cert))
     return render_template("volunteers/certificate.html", profile=profile, summary=summary, cert=cert, url=url,

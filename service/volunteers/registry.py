@@ -33,6 +33,12 @@ def own_profile(user: User) -> Volunteer:
     return found
 
 
+def mask(name: str) -> str:
+    """A name as the public sees it: the family name and one star per other character (张三丰 -> 张**)."""
+    name = name.strip()
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
 def to_json(v: Volunteer, phone: str) -> dict:
     return {
         "id": v.user_id, "real_name": v.real_name, "phone": phone, "committee": v.committee_code,
