@@ -120,8 +120,9 @@ class Gunicorn:
         return victim
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(timeout=60)
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=60)
 
 
 @dataclass

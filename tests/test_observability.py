@@ -3,26 +3,22 @@ JSON logs with a request id."""
 import json
 import os
 import secrets
-import signal
-import subprocess
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from bench.chaos import Gunicorn
 from service.db import db
 from service.models import Area, Report
 from service.notify.models import AreaContact, Notification
 
-from .test_notifications import free_port
 from .test_reports_api import post
 
-ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "m" * 40
 
 
@@ -85,11 +81,6 @@ def test_metrics_count_requests_uploads_outbox_and_overdue(app, client, anon_htt
     assert value(after, "hazard_overdue_reports", escalation="town") == 0
 
 
-def worker_pids(master: int) -> set[int]:
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    return {int(pid) for pid in children}
-
-
 def wait_for(check, what: str, seconds: float = 90):
     deadline = time.monotonic() + seconds
     while not (result := check()):
@@ -100,35 +91,20 @@ def wait_for(check, what: str, seconds: float = 90):
 
 @pytest.fixture
 def gunicorn(app_database_url, tmp_path):
-    """The app under gunicorn with the project's settings and 3 workers; yields (base URL, process, log path)."""
-    port, log = free_port(), tmp_path / "gunicorn.log"
+    """The app under gunicorn with the project's settings and 3 workers; yields (server, log path)."""
+    log = tmp_path / "gunicorn.log"
     env = os.environ | {"DATABASE_URL": app_database_url, "PHOTO_DIR": str(tmp_path / "photos"),
                         "SECRET_KEY": secrets.token_hex(32), "METRICS_TOKEN": TOKEN}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    with open(log, "w") as out:
-        proc = subprocess.Popen([str(ROOT / ".venv/bin/gunicorn"), "-c", "service/gunicorn_conf.py",
-                                 "--workers", "3", "--bind", f"127.0.0.1:{port}", "service:create_app()"],
-                                env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-
-    def answers():
-        try:
-            return requests.get(base + "/healthz", timeout=30).status_code == 200
-        except requests.RequestException:  # not listening yet, or a loaded machine
-            assert proc.poll() is None, log.read_text()
-            return False
-
-    try:
-        wait_for(answers, "gunicorn did not answer /healthz")
-        yield base, proc, log
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
+    server = Gunicorn(env, log, workers=3)
+    yield server, log
+    server.stop()
 
 
 def test_gunicorn_workers_share_metrics_and_log_json_with_request_ids(gunicorn):
-    base, proc, log = gunicorn
-    wait_for(lambda: len(worker_pids(proc.pid)) == 3, "3 workers")
+    server, log = gunicorn
+    base = server.base
+    wait_for(lambda: len(server.workers()) == 3, "3 workers")
     given = [f"req-{uuid.uuid4()}" for _ in range(30)]
     malformed = ["tiny-id", "x" * 200, "has space in it", "semi;colon<script>", "-leading-dash-123"]
     with requests.Session() as s:
@@ -140,13 +116,11 @@ def test_gunicorn_workers_share_metrics_and_log_json_with_request_ids(gunicorn):
     healthz = {"endpoint": "health.healthz", "method": "GET"}
     counts = {value(scrape(requests.get, base), "hazard_request_seconds_count", **healthz) for _ in range(6)}
     assert counts == {1 + len(given) + len(malformed)}
-    victim = min(worker_pids(proc.pid))
-    os.kill(victim, signal.SIGKILL)
-    wait_for(lambda: victim not in worker_pids(proc.pid) and len(worker_pids(proc.pid)) == 3, "a new worker")
+    victim = server.kill_worker()
+    wait_for(lambda: victim not in server.workers() and len(server.workers()) == 3, "a new worker")
     counts = {value(scrape(requests.get, base), "hazard_request_seconds_count", **healthz) for _ in range(6)}
     assert counts == {1 + len(given) + len(malformed)}  # what the killed worker counted is kept
-    proc.terminate()
-    proc.wait(timeout=60)
+    server.stop()
     lines = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     access = [line for line in lines if line["logger"] == "service.access"]
     for rid in given:
