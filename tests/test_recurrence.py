@@ -104,3 +104,13 @@ def test_recurrence_query_uses_the_verified_index(app, owner_engine, http, spot)
         found = r"Index Scan using ix_report_verified_geog[^\n]*\n\s+Index Cond: \(\(location\)::geography &&"
         assert re.search(found, plan), plan
         db.session.rollback()
+
+
+def test_stats_and_dashboard_carry_the_recurrence_section(http, as_user, spot):
+    verified_at(http, as_user, spot)
+    post(http, lon=spot["lon"], lat=spot["lat"])
+    section = http.get("/api/v1/stats").json()["sections"]["recurrence"]
+    assert section["total"]["recurred"] == 1 and section["by_committee"][0]["recurrence_rate"] == 1.0
+    assert section["charts"][0]["series"][0]["data"] == [1.0]
+    page = as_user("sup_a").get("/dashboard").text
+    assert 'id="recurrence-totals"' in page and "复发的隐患不计入按时整改" in page and "100.0%" in page

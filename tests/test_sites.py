@@ -219,3 +219,15 @@ def test_site_query_uses_its_index(sites_env, owner_engine, spot):
         assert re.search(r"Index Scan using ix_site_geog|Bitmap Index Scan on ix_site_geog", plan), plan
         assert db.session.scalar(select(func.count()).select_from(Site)) == 20000
         db.session.rollback()
+
+
+def test_recurrence_rate_per_site(sites_env, http, as_user, spot, tmp_path):
+    from .test_workflow_api import walk
+
+    sites = imported(sites_env, tmp_path, point_row(spot, 1))
+    first = post(http, lon=spot["lon"], lat=spot["lat"]).json()["id"]
+    walk(as_user, first, ["accepted", "dispatched", "rectifying", "rectified", "verified"])
+    post(http, lon=spot["lon"], lat=spot["lat"])
+    by_site = http.get("/api/v1/recurrence").json()["recurrence"]["by_site"]
+    assert by_site == [{"id": sites["S-1"].id, "name": "场所1", "verified": 1, "recurred": 1, "on_time": 0,
+                        "recurrence_rate": 1.0, "on_time_rate": 0.0}]

@@ -15,6 +15,7 @@ from sqlalchemy import Date, cast, func, select
 from service.db import db
 from service.models import User
 from service.reports.filters import ReportFilter
+from service.sites import recurrence
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import ServiceHourEntry, Volunteer
 
@@ -54,6 +55,7 @@ def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
 SECTIONS = (
     Section("hazards", _l("隐患与整改"), hazards.figures),
     Section("volunteers", _l("志愿者"), volunteers),
+    Section("recurrence", _l("整改后复发"), recurrence.section),  # service/sites/recurrence.py
 )
 
 

@@ -10,6 +10,7 @@ A report is "verified in a period" by its verification time (updated_at: a verif
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, cast, exists, func, select, text
 from sqlalchemy.orm import aliased
 
@@ -19,6 +20,7 @@ from service.db import db
 from service.models import Area, Report, ReportEvent, User
 from service.reports.categories import CATEGORIES
 from service.reports.duplicates import GEOGRAPHY
+from service.sites.models import Site
 
 WARNING = "recurrence"
 
@@ -98,7 +100,7 @@ def _row(row, **names) -> dict:
 
 
 def rates(user: User, since: date | None = None, until: date | None = None, category: str | None = None) -> dict:
-    """Recurrence and on-time figures over the whole table: in total, per committee and per category."""
+    """Recurrence and on-time figures over the whole table: in total, per committee, per category and per site."""
     start, end = period(since, until)
     total = db.session.execute(_figures(user, start, end, [], category)).one()
     committees = db.session.execute(
@@ -106,6 +108,9 @@ def rates(user: User, since: date | None = None, until: date | None = None, cate
         .order_by(Area.code)).all()
     categories = db.session.execute(_figures(user, start, end, [Report.category], category)
                                     .order_by(Report.category)).all()
+    sites = db.session.execute(
+        _figures(user, start, end, [Site.id, Site.name], category).join(Site, Site.id == Report.site_id)
+        .order_by(Site.name, Site.id)).all()
     cfg = current_app.config
     return {
         "from": start.isoformat(), "to": end.isoformat(),
@@ -113,5 +118,16 @@ def rates(user: User, since: date | None = None, until: date | None = None, cate
         "total": _row(total),
         "by_committee": [_row(r, code=r.code, name=r.name) for r in committees],
         "by_category": [_row(r, code=r.category, name=str(CATEGORIES[r.category].name)) for r in categories],
+        "by_site": [_row(r, id=r.id, name=r.name) for r in sites],
     }
+
+
+def section(user: User, filt, now: datetime) -> dict:
+    """The dashboard's recurrence section (GET /api/v1/stats too): rates over the filter's days, by verification."""
+    category = filt.categories[0] if len(filt.categories) == 1 else None
+    found = rates(user, filt.since, filt.until, category)
+    chart = {"id": "recurrence-by-category", "kind": "bar", "title": _("各类别整改后复发率"),
+             "labels": [c["name"] for c in found["by_category"]], "links": [],
+             "series": [{"name": _("复发率"), "data": [c["recurrence_rate"] for c in found["by_category"]]}]}
+    return found | {"charts": [chart]}
 
