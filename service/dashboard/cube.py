@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Date, case, cast, func, literal_column, select
+from sqlalchemy import Date, case, cast, func, literal_column, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
@@ -48,6 +48,7 @@ class Source:
     on_time: ColumnElement
     late: ColumnElement
     hist: dict[str, list[ColumnElement]]
+    timed: ColumnElement  # the rows that hold a duration (the others' histograms are NULL: skipped)
 
 
 def _month(column) -> ColumnElement:
@@ -59,7 +60,8 @@ def _cube(table, visible, conditions) -> Source:
     dims |= {"committee": table.committee_id} if table is ReportRollup else {"month": table.month}
     return Source(table.__tablename__, dims, [visible, *conditions], func.sum(table.n), func.sum(table.on_time),
                   func.sum(table.late),
-                  {k: [func.sum(getattr(table, f"{k}_hist")[b + 1]) for b in range(BUCKETS)] for k in KINDS})
+                  {k: [func.sum(getattr(table, f"{k}_hist")[b + 1]) for b in range(BUCKETS)] for k in KINDS},
+                  table.rectify_hist.is_not(None) | table.verify_hist.is_not(None))
 
 
 def _rows(user: User | None, filt: ReportFilter, now: datetime) -> Source:
@@ -75,7 +77,8 @@ def _rows(user: User | None, filt: ReportFilter, now: datetime) -> Source:
     dims = {"town": rows.c.town_id, "committee": rows.c.committee_id, "status": rows.c.status,
             "category": rows.c.category, "month": rows.c.month}
     return Source("rows", dims, [], func.count(), func.sum(rows.c.on_time), func.sum(rows.c.late),
-                  {k: [func.count().filter(rows.c[k] == b) for b in range(BUCKETS)] for k in KINDS})
+                  {k: [func.count().filter(rows.c[k] == b) for b in range(BUCKETS)] for k in KINDS},
+                  rows.c.rectify.is_not(None) | rows.c.verify.is_not(None))
 
 
 def _whole_months(filt: ReportFilter) -> bool:
@@ -100,27 +103,28 @@ def choose(user: User | None, filt: ReportFilter, dims: set[str], now: datetime)
     return _rows(user, filt, now)
 
 
-def grouped(user: User | None, filt: ReportFilter, dims: tuple[str, ...], now: datetime,
-            durations: bool = False) -> list[tuple]:
-    """Rows of (*dims, n, on_time, late[, rectify histogram, verify histogram]) summed over the whole table."""
+def grouped(user: User | None, filt: ReportFilter, dims: tuple[str, ...], now: datetime) -> list[tuple]:
+    """Rows of (*dims, n, on_time, late) summed over the whole table."""
     src = choose(user, filt, set(dims), now)
     keys = [src.dims[d] for d in dims]
-    measures = [src.n, src.on_time, src.late]
-    if durations:
-        measures += [*src.hist["rectify"], *src.hist["verify"]]
-    found = db.session.execute(select(*keys, *measures).where(*src.where).group_by(*keys)).all()
-    width = len(dims)
-    return [(*r[:width], *(int(v or 0) for v in r[width:width + 3]),
-             *(([int(v or 0) for v in r[width + 3 + k * BUCKETS:width + 3 + (k + 1) * BUCKETS]] for k in (0, 1))
-               if durations else ())) for r in found]
+    found = db.session.execute(select(*keys, src.n, src.on_time, src.late).where(*src.where).group_by(*keys))
+    return [(*r[:len(dims)], *(int(v or 0) for v in r[len(dims):])) for r in found]
+
+
+def histograms(user: User | None, filt: ReportFilter, dim: str, now: datetime) -> dict:
+    """dim value -> (hours to rectified, hours to verified) as bucket counts, over the rows that hold either."""
+    src = choose(user, filt, {dim, "status"}, now)  # the source of the same figures' counts
+    found = db.session.execute(select(src.dims[dim], *src.hist["rectify"], *src.hist["verify"])
+                               .where(*src.where, src.timed).group_by(src.dims[dim]))
+    return {r[0]: ([int(v or 0) for v in r[1:1 + BUCKETS]], [int(v or 0) for v in r[1 + BUCKETS:]]) for r in found}
 
 
 def not_yet_due(user: User | None, filt: ReportFilter, dim: str, now: datetime) -> dict:
     """Running reports not yet overdue (due from now on, or with no deadline) per dim: the live part of overdue."""
     column = {"town": Report.town_id, "committee": Report.committee_id}[dim]
-    query = (select(column, func.count()).where(scope.visible(user), *filt.conditions(now), deadlines.pending(now))
-             .group_by(column))
-    return dict(db.session.execute(query).all())
+    halves = union_all(*(select(column.label("place")).where(scope.visible(user), *filt.conditions(now), half)
+                         for half in deadlines.pending(now))).subquery()
+    return dict(db.session.execute(select(halves.c.place, func.count()).group_by(halves.c.place)).all())
 
 
 def percentile(hist: list[int], q: float) -> float | None:

@@ -25,7 +25,7 @@ class Tally:
     late: int = 0
     hists: tuple[list[int], list[int]] = field(default_factory=lambda: ([0] * cube.BUCKETS, [0] * cube.BUCKETS))
 
-    def add(self, status: str, n: int, on_time: int, late: int, rectify: list[int], verify: list[int]) -> None:
+    def add(self, status: str, n: int, on_time: int, late: int, rectify=(), verify=()) -> None:
         self.by_status[status] += n
         self._absorb(on_time, late, (rectify, verify))
 
@@ -75,8 +75,10 @@ def links(filt: ReportFilter) -> dict:
 
 def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[list[dict], dict]:
     by_id: dict[int, Tally] = {}
-    for place_id, status, *measures in cube.grouped(user, filt, (level, "status"), now, durations=True):
+    for place_id, status, *measures in cube.grouped(user, filt, (level, "status"), now):
         by_id.setdefault(place_id, Tally()).add(status, *measures)
+    for place_id, hists in cube.histograms(user, filt, level, now).items():
+        by_id.setdefault(place_id, Tally()).add("verified", 0, 0, 0, *hists)
     waiting = cube.not_yet_due(user, filt, level, now)
     areas = dict(db.session.execute(select(Area.id, Area.code).where(Area.id.in_(by_id))).all())
     # A boundary generation gives the same place a new row: one line per code, named as it is now.

@@ -199,9 +199,9 @@ def count_reports(user: User | None, filt: ReportFilter | None = None, now: date
             return 0
         if running.rollup_conditions() is not None and visible is not None:
             total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *running.rollup_conditions())
-            waiting = select(func.count()).select_from(Report).where(scope.visible(user), *running.conditions(),
-                                                                     deadlines.pending(now))
-            return int(db.session.scalar(select(total.scalar_subquery() - waiting.scalar_subquery())))
+            waiting = [select(func.count()).select_from(Report).where(scope.visible(user), *running.conditions(), half)
+                       .scalar_subquery() for half in deadlines.pending(now)]
+            return int(db.session.scalar(select(total.scalar_subquery() - waiting[0] - waiting[1])))
     where = filt.rollup_conditions()
     if where is not None and visible is not None:
         total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *where)
