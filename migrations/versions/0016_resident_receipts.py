@@ -1,10 +1,15 @@
-"""Resident receipts and tracking (issue 11).
+"""Resident receipts (issue 11): a report's private tracking link (hashed), updates by e-mail or text,
+the reporter's rating after verification, and the misses that rate-limit guessed links.
+
+report_rating is append-only by privilege (service/migrate.APPEND_ONLY): a rating is given once.
 
 Revision ID: 0016
 Revises: 0015
 Create Date: 2026-11-30
 """
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
 
 revision = "0016"
 down_revision = "0015"
@@ -12,9 +17,51 @@ branch_labels = None
 depends_on = None
 
 
+def _report_id(table: str) -> sa.Column:
+    return sa.Column("report_id", postgresql.UUID(as_uuid=True),
+                     sa.ForeignKey("report.id", ondelete="CASCADE", name=f"fk_{table}_report_id_report"),
+                     primary_key=True)
+
+
+def _now(name: str) -> sa.Column:
+    return sa.Column(name, sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False)
+
+
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "report_receipt",
+        _report_id("report_receipt"),
+        sa.Column("number", sa.String(12), nullable=False),
+        sa.Column("token_hash", sa.String(64), nullable=False),
+        sa.Column("notify_channel", sa.String(8)),
+        sa.Column("notify_target", sa.Text),
+        _now("created_at"),
+        sa.Column("revoked_at", sa.DateTime(timezone=True)),
+        sa.CheckConstraint("notify_channel IN ('email', 'sms')", name="ck_report_receipt_notify_channel"),
+        sa.CheckConstraint("(notify_channel IS NULL) = (notify_target IS NULL)",
+                           name="ck_report_receipt_notify_target"),
+        sa.UniqueConstraint("number", name="uq_report_receipt_number"),
+        sa.UniqueConstraint("token_hash", name="uq_report_receipt_token_hash"),
+    )
+    op.create_table(
+        "report_rating",
+        _report_id("report_rating"),
+        sa.Column("stars", sa.SmallInteger, nullable=False),
+        sa.Column("comment", sa.Text, nullable=False, server_default=""),
+        sa.Column("rater_id", sa.Integer, sa.ForeignKey("user.id", name="fk_report_rating_rater_id_user")),
+        _now("created_at"),
+        sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_report_rating_stars"),
+    )
+    op.create_table(
+        "tracking_miss",
+        sa.Column("id", sa.BigInteger, primary_key=True),
+        sa.Column("remote_addr", sa.String(64), nullable=False),
+        _now("at"),
+    )
+    op.create_index("ix_tracking_miss_addr_at", "tracking_miss", ["remote_addr", "at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("tracking_miss")
+    op.drop_table("report_rating")
+    op.drop_table("report_receipt")

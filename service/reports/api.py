@@ -11,6 +11,7 @@ from service.accounts.auth import actor, authenticated_by_token, client_addr
 from service.errors import ApiError
 from service.jsonbody import json_body
 from service.models import User
+from service.receipts import receipts
 from service.reports import attempts, categories, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
 
@@ -58,7 +59,10 @@ def create_report():
         _public_report_allowed()
     report, created = intake.create_report(request.form, request.files.getlist("photo"),
                                            reporter_id=user.id if user else None, reporter_ip=client_addr())
-    return jsonify(_shown(report, user)), 201 if created else 200
+    shown = _shown(report, user)
+    if user is None and (receipt := receipts.ensure(report)):  # a resend gets the same receipt again
+        shown["receipt"] = receipt
+    return jsonify(shown), 201 if created else 200
 
 
 @bp.get("/api/v1/reports/<report_id>")
@@ -96,7 +100,7 @@ def list_reports():
 def export_reports(fmt: str):
     """Export the caller's visible reports that match the list's filters, streamed as CSV, GeoJSON or XLSX."""
     user = require_user()
-    return exports.download(fmt, exports.rows(scope.visible(user), ReportFilter.from_args(request.args)))
+    return exports.download(fmt, exports.reports(scope.visible(user), ReportFilter.from_args(request.args)))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")

@@ -12,6 +12,7 @@ from service.db import db
 from service.errors import ApiError
 from service.models import Report, ReportEvent, User
 from service.notify import outbox
+from service.receipts import notices
 from service.reports import deadlines, queries
 from service.reports.categories import RISK_LEVELS
 from service.reports.intake import photo_transaction, read_uploads, stage_photos
@@ -125,6 +126,7 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
             level, subject = audience
             outbox.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],
                            subject)
+        notices.on_move(event, report)  # the resident who reported it, if they asked for updates
         if to_status == "dispatched" and report.assignee_id:
             outbox.enqueue_sms(event, report, [db.session.get(User, report.assignee_id).phone],
                                _l("新任务：有一条火灾隐患派给您，请在“我的任务”中接单或拒绝"))

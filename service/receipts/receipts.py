@@ -1,0 +1,117 @@
+"""A report's receipt: a short number to quote and a private tracking link, for a resident without an account.
+
+The link's token is derived from the report id with the app's SECRET_KEY (HMAC-SHA256), so a phone that lost
+the first answer and resends the report (same client_report_id) is handed the same link again; the database
+keeps only the token's SHA-256, so a copy of the database alone cannot open any link. Revoking a receipt is
+final: its link is a 404 from then on, and a resend no longer returns it.
+
+Updates: a contact the resident left (an e-mail address, or a mainland mobile number for text messages) is
+where status changes are sent (service.receipts.notices); other text in the contact field gets no updates.
+"""
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import UTC, datetime
+
+from flask import current_app, url_for
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from service.accounts.auth import token_digest
+from service.db import db
+from service.models import Report
+from service.receipts.models import ReportReceipt
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out on the phone without mistakes
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
+MOBILE = re.compile(r"1[3-9][0-9]{9}")
+
+
+def token_for(report_id) -> str:
+    """The tracking token of a report (unguessable without the SECRET_KEY)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    mac = hmac.new(key, f"receipt:{report_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def new_number() -> str:
+    """A short receipt number such as MH-7K3Q-9XPA (31^8 ≈ 8.5 × 10^11 of them)."""
+    chars = "".join(secrets.choice(ALPHABET) for _ in range(8))
+    return f"MH-{chars[:4]}-{chars[4:]}"
+
+
+def notify_target(contact: str | None) -> tuple[str, str] | tuple[None, None]:
+    """Where updates go: the first e-mail address in the contact, else the first mainland mobile number."""
+    words = (contact or "").replace("，", " ").replace(",", " ").split()
+    for pattern, channel in ((EMAIL, "email"), (MOBILE, "sms")):
+        found = next((w for w in words if pattern.fullmatch(w)), None)
+        if found:
+            return channel, found
+    return None, None
+
+
+def ensure(report: Report) -> dict | None:
+    """The receipt of an anonymous report as the API returns it, made on first call; None once revoked."""
+    receipt = db.session.get(ReportReceipt, report.id)
+    for _attempt in range(3):
+        if receipt is not None:
+            break
+        channel, target = notify_target(report.contact)
+        db.session.add(ReportReceipt(report_id=report.id, number=new_number(), notify_channel=channel,
+                                     notify_target=target, token_hash=token_digest(token_for(report.id))))
+        try:
+            db.session.commit()
+        except IntegrityError:  # a concurrent resend made it first, or (rarely) the number was taken
+            db.session.rollback()
+        receipt = db.session.get(ReportReceipt, report.id)
+    if receipt is None or receipt.revoked_at is not None:
+        return None
+    return {"number": receipt.number,
+            "tracking_url": url_for("receipts.track", token=token_for(report.id), _external=True)}
+
+
+def by_token(token: str) -> ReportReceipt | None:
+    """The live receipt a tracking token opens, or None."""
+    return db.session.scalar(select(ReportReceipt).where(
+        ReportReceipt.token_hash == token_digest(token), ReportReceipt.revoked_at.is_(None)))
+
+
+def revoke(receipt: ReportReceipt) -> None:
+    """End the link for good, and with it the updates."""
+    db.session.execute(update(ReportReceipt).where(ReportReceipt.report_id == receipt.report_id).values(
+        revoked_at=datetime.now(UTC), notify_channel=None, notify_target=None))
+    db.session.commit()
+
+
+def stop_updates(receipt: ReportReceipt) -> None:
+    """Keep the link, send no more updates."""
+    receipt.notify_channel = receipt.notify_target = None
+    db.session.commit()
+
+
+def masked(receipt: ReportReceipt) -> str:
+    """Where updates go, shown without giving the whole address or number away."""
+    target = receipt.notify_target or ""
+    if receipt.notify_channel == "sms":
+        return target[:3] + "****" + target[-4:]
+    name, _at, host = target.partition("@")
+    return f"{name[:1]}***@{host}" if host else ""
+
+
+def progress(report: Report) -> dict:
+    """What the tracking page shows: status, committee, deadline, the steps' times and the after-photos once
+    rectified; nothing staff wrote and no one's name but the committee's."""
+    from service.reports.queries import is_overdue
+    from service.reports.workflow import CLOCK_RUNNING
+
+    shown_after = report.status in ("rectified", "verified")
+    return {
+        "status": report.status,
+        "committee": report.committee.name,
+        "due_at": report.due_at if report.status in CLOCK_RUNNING else None,
+        "overdue": is_overdue(report),
+        "steps": [(e.to_status, e.created_at) for e in report.events if e.kind == "transition"],
+        "after_photos": [p.id for p in report.photos if p.role == "after"] if shown_after else [],
+    }

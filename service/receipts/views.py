@@ -1,0 +1,126 @@
+"""The resident's tracking page (/track/<token>) and its forms; the reporter's rating from /me/reports."""
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+
+from service.accounts.auth import actor, client_addr
+from service.db import db
+from service.errors import ApiError
+from service.models import Photo, Report
+from service.receipts import misses, ratings, receipts
+from service.receipts.models import ReportReceipt
+from service.reports import queries
+from service.reports.photo_views import send_stored
+
+bp = Blueprint("receipts", __name__, template_folder="templates")
+MAX_TOKEN = 100
+
+
+@bp.app_template_global()
+def report_ratings(report_ids) -> dict:
+    """Ratings of these reports (for my reports and the supervisors' detail page), in one query."""
+    return ratings.ratings_of(report_ids)
+
+
+def _opened(token: str) -> tuple[ReportReceipt, Report]:
+    """The receipt and report a token opens; a miss is counted and is a 404, too many misses a 429."""
+    addr = client_addr()
+    misses.check(addr)
+    receipt = receipts.by_token(token) if len(token) <= MAX_TOKEN else None
+    if receipt is None:
+        misses.record(addr)
+        abort(404)
+    return receipt, db.session.get(Report, receipt.report_id)
+
+
+@bp.after_request
+def private(response):
+    # The link is the key: never cached by a shared proxy, never indexed.
+    if request.endpoint and request.endpoint.startswith("receipts.track"):
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+@bp.get("/track/<token>")
+def track(token: str):
+    """Show a resident what became of their report."""
+    receipt, report = _opened(token)
+    return _page(token, receipt, report)
+
+
+def _page(token, receipt, report, error: str | None = None, status: int = 200):
+    rating = ratings.ratings_of([report.id]).get(report.id)
+    return render_template("receipts/track.html", token=token, receipt=receipt, report=report, error=error,
+                           progress=receipts.progress(report), rating=rating,
+                           notify=receipts.masked(receipt)), status
+
+
+def _done(token: str, message: str):
+    flash(message, "ok")
+    return redirect(url_for("receipts.track", token=token), code=303)
+
+
+@bp.post("/track/<token>/rating")
+def track_rating(token: str):
+    receipt, report = _opened(token)
+    try:
+        ratings.rate(report, request.form.get("stars"), request.form.get("comment"), rater_id=None)
+    except ApiError as e:
+        return _page(token, receipt, report, e.message, e.status)
+    return _done(token, _("感谢您的评价！"))
+
+
+@bp.post("/track/<token>/updates")
+def track_updates(token: str):
+    """Send updates to a contact, or stop them (an empty contact)."""
+    receipt, report = _opened(token)
+    contact = (request.form.get("contact") or "").strip()
+    if not contact:
+        receipts.stop_updates(receipt)
+        return _done(token, _("已停止发送进展通知。"))
+    channel, target = receipts.notify_target(contact)
+    if channel is None:
+        return _page(token, receipt, report, _("请填写有效的手机号（11 位）或电子邮箱。"), 422)
+    receipt.notify_channel, receipt.notify_target = channel, target
+    db.session.commit()
+    return _done(token, _("处理进展将发送至 %(to)s。", to=receipts.masked(receipt)))
+
+
+@bp.post("/track/<token>/revoke")
+def track_revoke(token: str):
+    """End the link for good (e.g. it was shared by mistake)."""
+    receipt, report = _opened(token)
+    if not request.form.get("confirm"):
+        return _page(token, receipt, report, _("请先勾选“我确认作废此链接”，再作废。"), 422)
+    receipts.revoke(receipt)
+    return render_template("receipts/revoked.html")
+
+
+@bp.get("/track/<token>/after/<int:photo_id>.jpg")
+def track_after_photo(token: str, photo_id: int):
+    """The public copy (no EXIF) of an after-photo, once the report is rectified."""
+    _receipt, report = _opened(token)
+    photo = db.session.get(Photo, photo_id)
+    if photo is None or photo.report_id != report.id or photo_id not in receipts.progress(report)["after_photos"]:
+        abort(404)
+    return send_stored(photo.public_key, public=False)
+
+
+@bp.post("/me/reports/<report_id>/rating")
+@login_required
+def my_rating(report_id: str):
+    """Rate one of my own reports after verification."""
+    user = actor()
+    try:
+        report = queries.get_report(report_id, user)
+        if report.reporter_id != user.id:
+            raise ApiError(404, "report_not_found", _("找不到该上报，请检查编号是否正确。"))
+        ratings.rate(report, request.form.get("stars"), request.form.get("comment"), rater_id=user.id)
+    except ApiError as e:
+        if e.status == 404:
+            abort(404)
+        flash(e.message, "error")
+        return redirect(url_for("reports.my_reports") + f"#report-{report_id}", code=303)
+    flash(_("感谢您的评价！"), "ok")
+    return redirect(url_for("reports.my_reports") + f"#report-{report_id}", code=303)
