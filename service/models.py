@@ -18,7 +18,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .db import db
@@ -43,9 +43,6 @@ class Area(db.Model):
         CheckConstraint("code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="code"),
         CheckConstraint("generation_low <= generation", name="generation_span"),
         Index("ix_area_level_generation", "level", "generation"),
-        # Nearest committees first (service/orders/suggest.py): KNN on the sphere, committees only.
-        Index("ix_area_committee_geog", text("(geom::geography)"), postgresql_using="gist",
-              postgresql_where=text("level = 'committee'")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -235,12 +232,6 @@ class ReportRollup(db.Model):
     risk_level: Mapped[str] = mapped_column(String(20), primary_key=True)
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     n: Mapped[int] = mapped_column(BigInteger)
-    # The dashboard's figures (migration 0015, service/dashboard/cube.py): rectified by / after due_at, and
-    # histograms of hours from report to rectified and to verified (NULL when no report of the key has one).
-    on_time: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    late: Mapped[int] = mapped_column(BigInteger, server_default="0")
-    rectify_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
-    verify_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
 
 
 class Photo(db.Model):

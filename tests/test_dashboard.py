@@ -188,7 +188,7 @@ def test_stats_equal_brute_force_for_every_filter_and_source(name, seeded, as_us
         user = user_for_token(accounts["admin"]["token"])
         level = "town" if not (filt.town or filt.committee) else "committee"
         assert cube.choose(user, filt, {level, "status"}, now).name == {
-            "month": "report_stats_month", "rollup": "report_rollup", "rows": "rows"}[source]
+            "month": "report_stats_month", "rollup": "report_stats", "rows": "rows"}[source]
     rows = _matching(seeded, filt, now)
     assert rows, "the filter must match some seeded reports"
     _assert_same(figures["totals"], rows, now)

@@ -11,7 +11,8 @@ from .conftest import recreate_database
 TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login_failure", "area_contact",
           "notification", "notification_attempt", "upload_attempt", "report_rollup", "volunteer", "service_hour_entry",
           "service_hour_decision", "boundary_generation", "boundary_change",
-          "service_order", "service_order_event", "service_assignment", "service_order_photo", "report_stats_month",
+          "service_order", "service_order_event", "service_assignment", "service_order_photo",
+          "report_stats", "report_stats_month",
           "site", "report_receipt", "report_rating", "tracking_miss"}
 
 

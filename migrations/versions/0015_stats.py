@@ -1,14 +1,15 @@
-"""Dashboard statistics: durations and deadlines in the trigger-kept rollups, a per-town monthly cube.
+"""Dashboard statistics: per-committee and per-town monthly cubes kept by the report triggers; report.verified_at.
 
 The dashboard's figures (counts by status, category and month, on-time rectification, median and p90 time from
 report to rectified and to verified) must come from the whole table and stay fast at 10^6 reports, so they are
-kept by the same AFTER ... FOR EACH STATEMENT triggers with transition tables as migration 0008:
+kept by the same AFTER ... FOR EACH STATEMENT triggers with transition tables as migration 0008 (the trigger
+functions of 0008 now keep these tables too):
 
-- report_rollup (committee x status x category x risk) gains on_time / late (rectified by / after due_at) and two
-  duration histograms, so per-committee figures need no scan of the reports;
-- report_stats_month (town x status x category x risk x local month) is the same with the month of created_at:
-  the district's per-town table, the monthly trend and month-aligned date filters read a few thousand rows.
+- report_stats (committee x status x category x risk): counts, on-time counts and duration histograms;
+- report_stats_month (town x status x category x risk x local month of creation): the same, for the district's
+  per-town table, the monthly trend and month-aligned date filters (a few thousand rows).
   A committee x month cube would hold about one row per report at 10^6 a year, so it is not kept.
+report_rollup stays as narrow as 0008 made it: the lists', queues' and tiles' counts scan it.
 
 Durations are counted in fixed buckets whose edges grow by 2^(1/4) from 1 hour to 2^13 hours (plus a bucket
 under 1 hour and one above): a percentile read from the histogram lies in the same bucket as the true one, so
@@ -49,9 +50,10 @@ ROW = (f"committee_id, town_id, status, category, risk_level, due_at, rectified_
                    for name, col in DURATIONS.items()))
 # table -> (key columns, primary key)
 CUBES = {
-    "report_rollup": ("committee_id, town_id, status, category, risk_level",
-                      "committee_id, status, category, risk_level"),
-    "report_stats_month": ("town_id, status, category, risk_level, month", "town_id, status, category, risk_level, month"),
+    "report_stats": ("committee_id, town_id, status, category, risk_level",
+                     "committee_id, status, category, risk_level"),
+    "report_stats_month": ("town_id, status, category, risk_level, month",
+                           "town_id, status, category, risk_level, month"),
 }
 COLUMNS = {"on_time": "bigint NOT NULL DEFAULT 0", "late": "bigint NOT NULL DEFAULT 0",
            **{name: "integer[]" for name in DURATIONS}}
@@ -95,12 +97,13 @@ $$"""
 
 
 def _bodies() -> dict[str, str]:
-    tables = list(CUBES)
+    """0008's statements for report_rollup, then the same for each cube."""
+    old, tables = context.script.get_revision("0008").module.BODIES, list(CUBES)
     return {
-        "report_rollup_add": "".join(_add(t) for t in tables),
-        "report_rollup_remove": "".join(_subtract(t) for t in tables),
-        "report_rollup_move": "".join(_subtract(t) + _add(t) for t in tables),
-        "report_rollup_clear": "".join(f"\n  DELETE FROM {t};" for t in tables),
+        "report_rollup_add": old["report_rollup_add"] + "".join(_add(t) for t in tables),
+        "report_rollup_remove": old["report_rollup_remove"] + "".join(_subtract(t) for t in tables),
+        "report_rollup_move": old["report_rollup_move"] + "".join(_subtract(t) + _add(t) for t in tables),
+        "report_rollup_clear": old["report_rollup_clear"] + "".join(f"\n  DELETE FROM {t};" for t in tables),
     }
 
 
@@ -120,22 +123,23 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_report_status_due ON report (status, due_at, id)")
     op.execute("DROP INDEX ix_report_running_due")
     op.execute(f"CREATE INDEX ix_report_running_due {RUNNING_DUE.format(COVERED)}")
-    op.execute("ALTER TABLE report_rollup " + ", ".join(f"ADD COLUMN {c} {t}" for c, t in COLUMNS.items()))
-    op.execute(f"""
-        CREATE TABLE report_stats_month (
-            town_id integer NOT NULL REFERENCES area (id),
-            status varchar(16) NOT NULL,
-            category varchar(32) NOT NULL,
-            risk_level varchar(20) NOT NULL,
-            month date NOT NULL,
-            n bigint NOT NULL,
-            {", ".join(f"{c} {t}" for c, t in COLUMNS.items())},
-            CONSTRAINT pk_report_stats_month PRIMARY KEY (town_id, status, category, risk_level, month)
-        )""")
+    for table, (key, pk) in CUBES.items():
+        place = "committee_id integer NOT NULL REFERENCES area (id), " if "committee_id" in key else ""
+        month = "month date NOT NULL, " if "month" in key else ""
+        op.execute(f"""
+            CREATE TABLE {table} (
+                {place}town_id integer NOT NULL REFERENCES area (id),
+                status varchar(16) NOT NULL,
+                category varchar(32) NOT NULL,
+                risk_level varchar(20) NOT NULL,
+                {month}n bigint NOT NULL,
+                {", ".join(f"{c} {t}" for c, t in COLUMNS.items())},
+                CONSTRAINT pk_{table} PRIMARY KEY ({pk})
+            )""")
+    op.execute("CREATE INDEX ix_report_stats_town ON report_stats (town_id)")
     op.execute(HIST_ADD)
     _replace(_bodies())
-    # Rebuild both from the rows, in the same shape the triggers keep.
-    op.execute("DELETE FROM report_rollup")
+    # Fill both from the rows, in the same shape the triggers keep.
     for table, (key, _pk) in CUBES.items():
         op.execute(f"INSERT INTO {table} ({key}, n, {', '.join(FIGURES)}) {_grouped(key, 'report')}")
 
@@ -144,9 +148,8 @@ def downgrade() -> None:
     old = context.script.get_revision("0008").module
     _replace(old.BODIES)
     op.execute("DROP FUNCTION report_hist_add(int[], int[], int)")
-    op.execute("DROP TABLE report_stats_month")
-    for column in FIGURES:
-        op.execute(f"ALTER TABLE report_rollup DROP COLUMN {column}")
+    for table in CUBES:
+        op.execute(f"DROP TABLE {table}")
     op.execute("DROP INDEX ix_report_status_due")
     op.execute("DROP INDEX ix_report_running_due")
     op.execute(f"CREATE INDEX ix_report_running_due {RUNNING_DUE.format('')}")

@@ -75,12 +75,13 @@ def visible_towns(user: User) -> ColumnElement:
 def visible_rollup(user: User | None) -> ColumnElement | None:
     """The condition on ReportRollup rows for a user, or None when counts cannot come from the rollup
     (a volunteer sees reports by reporter or assignee, which the rollup does not keep)."""
-    return _by_area(user, ReportRollup.town_id, ReportRollup.committee_id, lambda: None)
+    return visible_cube(user, ReportRollup)
 
 
-def visible_by_town(user: User | None, town_column) -> ColumnElement | None:
-    """The condition on a per-town table (the dashboard's monthly cube) for a user, or None when a town's rows
-    cannot tell what the user may see (committee staff see one committee; volunteers their own reports)."""
-    if user is not None and user.role == "committee_staff":
+def visible_cube(user: User | None, cube) -> ColumnElement | None:
+    """The condition on the rows of a table of counts per town (and committee) for a user, or None when its rows
+    cannot tell what the user may see (committee staff on a per-town table; volunteers, who see by reporter)."""
+    committee = getattr(cube, "committee_id", None)
+    if user is not None and user.role == "committee_staff" and committee is None:
         return None
-    return _by_area(user, town_column, None, lambda: None)
+    return _by_area(user, cube.town_id, committee, lambda: None)

@@ -2,7 +2,7 @@
 
 Why cubes: the dashboard's numbers cover the whole table, and counting 10^6 reports per request takes seconds.
 Migration 0015 has the report triggers (statement-level, with transition tables, as in 0008) keep, exactly:
-- report_rollup: committee x status x category x risk, with on-time counts and duration histograms;
+- report_stats: committee x status x category x risk, with on-time counts and duration histograms;
 - report_stats_month: the same per town and local month of creation.
 A cube is chosen only when it keeps every dimension the question needs; otherwise the same figures are counted
 from the rows (a bbox, overdue, a reporter, dates that cut a month, committees by month). Both give the same
@@ -24,9 +24,9 @@ from sqlalchemy import Date, case, cast, func, literal_column, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
-from service.dashboard.models import ReportStatsMonth
+from service.dashboard.models import ReportStats, ReportStatsMonth
 from service.db import db
-from service.models import Report, ReportRollup, User
+from service.models import Report, User
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
 
@@ -57,7 +57,7 @@ def _month(column) -> ColumnElement:
 
 def _cube(table, visible, conditions) -> Source:
     dims = {"town": table.town_id, "status": table.status, "category": table.category}
-    dims |= {"committee": table.committee_id} if table is ReportRollup else {"month": table.month}
+    dims |= {"committee": table.committee_id} if table is ReportStats else {"month": table.month}
     return Source(table.__tablename__, dims, [visible, *conditions], func.sum(table.n), func.sum(table.on_time),
                   func.sum(table.late),
                   {k: [func.sum(getattr(table, f"{k}_hist")[b + 1]) for b in range(BUCKETS)] for k in KINDS},
@@ -91,15 +91,15 @@ def choose(user: User | None, filt: ReportFilter, dims: set[str], now: datetime)
     rows_only = filt.bbox or filt.overdue or filt.reporter_id is not None
     undated = ReportFilter(statuses=filt.statuses, categories=filt.categories, risks=filt.risks,
                            committee=filt.committee, town=filt.town)
-    by_town = scope.visible_by_town(user, ReportStatsMonth.town_id)
+    by_town = scope.visible_cube(user, ReportStatsMonth)
     if not rows_only and by_town is not None and "committee" not in dims and not filt.committee \
             and _whole_months(filt) and current_app.config["LOCAL_TIMEZONE"] == ZONE:
         months = [ReportStatsMonth.month >= filt.since] if filt.since else []
         months += [ReportStatsMonth.month <= filt.until] if filt.until else []
         return _cube(ReportStatsMonth, by_town, [*undated.rollup_conditions(ReportStatsMonth), *months])
-    visible = scope.visible_rollup(user)
+    visible = scope.visible_cube(user, ReportStats)
     if not rows_only and visible is not None and "month" not in dims and not (filt.since or filt.until):
-        return _cube(ReportRollup, visible, undated.rollup_conditions())
+        return _cube(ReportStats, visible, undated.rollup_conditions(ReportStats))
     return _rows(user, filt, now)
 
 

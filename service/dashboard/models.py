@@ -1,25 +1,41 @@
-"""The per-town monthly cube of report figures, kept exact by the report triggers (migration 0015)."""
+"""The dashboard's cubes of report figures, kept exact by the report triggers (migration 0015)."""
 from datetime import date
 
-from sqlalchemy import BigInteger, Date, ForeignKey, Integer, String
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db import db
 
 
-class ReportStatsMonth(db.Model):
-    """Reports per town, status, category, risk and local month of creation, with the dashboard's figures."""
+class Figures:
+    """The columns every cube keeps per key: reports, rectified by / after due_at, and histograms of hours from
+    report to rectified and to verified in the buckets of cube.EDGES (NULL when no report of the key has one)."""
 
-    __tablename__ = "report_stats_month"
-
-    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     risk_level: Mapped[str] = mapped_column(String(20), primary_key=True)
-    month: Mapped[date] = mapped_column(Date, primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
     on_time: Mapped[int] = mapped_column(BigInteger, server_default="0")
     late: Mapped[int] = mapped_column(BigInteger, server_default="0")
     rectify_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
     verify_hist: Mapped[list[int] | None] = mapped_column(ARRAY(Integer))
+
+
+class ReportStats(Figures, db.Model):
+    """Per committee, status, category and risk."""
+
+    __tablename__ = "report_stats"
+    __table_args__ = (Index("ix_report_stats_town", "town_id"),)
+
+    committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+
+
+class ReportStatsMonth(Figures, db.Model):
+    """Per town, status, category, risk and local month of creation."""
+
+    __tablename__ = "report_stats_month"
+
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
