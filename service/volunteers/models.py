@@ -59,7 +59,7 @@ class ServiceHourEntry(db.Model):
         CheckConstraint("(started_at IS NULL) = (ended_at IS NULL) AND (ended_at IS NULL OR ended_at > started_at)",
                         name="span"),
         Index("ix_service_hour_entry_volunteer_id_service_date", "volunteer_id", "service_date"),
-        Index("ix_service_hour_entry_service_date", "service_date"),  # hour exports by period
+        Index("ix_service_hour_entry_service_date_id", "service_date", "id"),  # hour exports by period, in order
         Index("uq_service_hour_entry_report_id", "report_id", unique=True,
               postgresql_where=text("report_id IS NOT NULL")),
     )
