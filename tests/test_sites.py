@@ -202,8 +202,13 @@ def test_site_pages_show_history_and_figures_in_scope(sites_env, http, as_user, 
     assert f'/sites/{sid}"' in detail and 'id="site-link"' in detail
 
 
-def test_site_query_uses_its_index(sites_env, owner_engine, spot):
-    from service.sites.linking import site_select
+def test_link_query_uses_both_indexes(sites_env, owner_engine, app, http, spot):
+    """At intake, one statement finds the site (ix_site_geog) and the report it repeats (ix_report_verified_geog)."""
+    from service.sites.linking import links_select
+
+    from .seeding import seed_like
+
+    seed_like(app, owner_engine, post(http, lon=spot["lon"], lat=spot["lat"]).json()["id"], "verified")
 
     with owner_engine.begin() as conn:
         conn.execute(text(
@@ -213,10 +218,13 @@ def test_site_query_uses_its_index(sites_env, owner_engine, spot):
             " (SELECT id, parent_id FROM area WHERE level = 'committee' LIMIT 1) a"))
         conn.execute(text("ANALYZE site"))
     with sites_env.app_context():
-        compiled = site_select(spot["lon"], spot["lat"]).compile(dialect=db.engine.dialect)
+        compiled = links_select(spot["lon"], spot["lat"], "ebike_charging").compile(dialect=db.engine.dialect)
         plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
                                                                                 compiled.params))
-        assert re.search(r"Index Scan using ix_site_geog|Bitmap Index Scan on ix_site_geog", plan), plan
+        assert re.search(r"Index Scan using ix_site_geog on site[^\n]*\n\s+Index Cond: \(\(geom\)::geography &&",
+                         plan), plan
+        assert re.search(r"Index Scan using ix_report_verified_geog on report[^\n]*\n\s+Index Cond: "
+                         r"\(\(location\)::geography &&", plan), plan
         assert db.session.scalar(select(func.count()).select_from(Site)) == 20000
         db.session.rollback()
 

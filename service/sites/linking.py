@@ -1,7 +1,7 @@
 """What intake asks of this area for a new report: the key site it was seen at, the site's risk rule, and
 whether it repeats a hazard verified here lately."""
 from flask import current_app
-from sqlalchemy import Select, cast, func, literal, select
+from sqlalchemy import Select, cast, func, literal, select, true
 
 from service.accounts import scope
 from service.db import db
@@ -21,13 +21,13 @@ def site_select(lon: float, lat: float) -> Select:
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     spot, geog = cast(point, GEOGRAPHY), cast(Site.geom, GEOGRAPHY)
     is_point = func.GeometryType(Site.geom) == literal("POINT")
-    return (select(Site)
+    return (select(Site.id, Site.external_id, Site.name, Site.risk_class)
             .where(func.ST_DWithin(geog, spot, current_app.config["SITE_LINK_DISTANCE_M"]),
                    is_point | func.ST_Covers(Site.geom, point))
             .order_by(is_point, geog.op("<->")(spot), Site.id).limit(1))
 
 
-def apply_rule(report: Report, site: Site) -> ReportEvent | None:
+def apply_rule(report: Report, site) -> ReportEvent | None:
     """Raise the report's risk and shorten its deadline as the site's risk class says; the event records it."""
     cfg = current_app.config
     floor = cfg["SITE_RISK_FLOOR"].get(site.risk_class)
@@ -47,15 +47,24 @@ def apply_rule(report: Report, site: Site) -> ReportEvent | None:
                        actor_label="system", note="", data=data)
 
 
+def links_select(lon: float, lat: float, category: str) -> Select:
+    """One row, in one round trip: the verified report a new one repeats (or NULL), and its site's columns."""
+    site = site_select(lon, lat).subquery()
+    one = select(literal(1).label("one")).subquery()
+    return (select(recurrence.recurrence_select(lon, lat, category).scalar_subquery().label("earlier"), site)
+            .select_from(one.outerjoin(site, true())))
+
+
 def at_intake(report: Report, lon: float, lat: float) -> list[ReportEvent]:
     """Link a new, not yet stored report to its site and to the report it repeats; return events to record
     after its first one."""
-    recurrence.mark(report, lon, lat)
-    site = db.session.scalar(site_select(lon, lat))
-    if site is None:
+    found = db.session.execute(links_select(lon, lat, report.category)).one()
+    if found.earlier is not None:
+        recurrence.mark(report, found.earlier)
+    if found.id is None:
         return []
-    report.site_id = site.id
-    rule = apply_rule(report, site)
+    report.site_id = found.id
+    rule = apply_rule(report, found)
     return [rule] if rule else []
 
 

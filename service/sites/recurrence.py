@@ -40,12 +40,10 @@ def recurrence_select(lon: float, lat: float, category: str) -> Select:
             .order_by(geog.op("<->")(spot), Report.id).limit(1))
 
 
-def mark(report: Report, lon: float, lat: float) -> None:
-    """Give a new report its recurrence_of and the warning when it repeats a recently verified one."""
-    earlier = db.session.scalar(recurrence_select(lon, lat, report.category))
-    if earlier is not None:
-        report.recurrence_of = earlier
-        report.warnings = [*report.warnings, WARNING]
+def mark(report: Report, earlier) -> None:
+    """Give a new report its recurrence_of, the recently verified report it repeats, and the warning."""
+    report.recurrence_of = earlier
+    report.warnings = [*report.warnings, WARNING]
 
 
 def earlier(report: Report, user: User) -> dict | None:
