@@ -12,6 +12,7 @@ from service.models import Report
 from service.notify.models import Notification
 
 from .conftest import PASSWORD
+from .test_notifications import robot  # noqa: F401 - a fixture, used by name
 from .test_reports_api import post
 from .test_workflow_api import move, rectify
 from .volunteer_fixtures import clear_volunteers, make_profiles
@@ -57,6 +58,24 @@ def test_dispatch_texts_the_volunteer_and_starts_a_fresh_deadline(as_user, anon_
         texts = db.session.scalars(select(Notification).where(Notification.channel == "sms")).all()
         assert [n.target for n in texts] == [accounts["vol"]["phone"]]
         assert "接单" in texts[0].payload["text"] and rid in texts[0].payload["text"]
+
+
+def test_the_text_waits_for_a_gateway_then_reaches_it(app, accounts, dispatched, robot, monkeypatch):  # noqa: F811
+    """An HTTP SMS gateway (the robot receiver stands in): nothing is lost while none is configured."""
+    from service.notify import outbox
+
+    url, receiver = robot
+    with app.app_context():
+        monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", "")
+        outbox.deliver_due()
+        text = db.session.scalar(select(Notification).where(Notification.channel == "sms"))
+        assert text.status == "pending" and "SMS_GATEWAY_URL" in text.last_error
+        monkeypatch.setitem(app.config, "SMS_GATEWAY_URL", url)
+        outbox.deliver_due(datetime.now(UTC) + timedelta(days=1))
+        db.session.refresh(text)
+        assert text.status == "sent"
+    sms = [m for m in receiver.received if "phone" in m]
+    assert [m["phone"] for m in sms] == [accounts["vol"]["phone"]] and dispatched in sms[0]["text"]
 
 
 def test_volunteer_accepts_rectifies_with_a_photo_and_the_town_verifies(as_user, dispatched):
