@@ -217,6 +217,36 @@
     $("receipt").hidden = false;
   }
 
+  // Receipts kept on this phone (localStorage), newest first, so a resident finds the tracking link later.
+  var RECEIPTS_KEY = "hazard-snap-receipts", MAX_RECEIPTS = 50;
+
+  function keptReceipts() {
+    try { return JSON.parse(localStorage.getItem(RECEIPTS_KEY)) || []; } catch (e) { return []; }
+  }
+
+  function keepReceipt(body) {
+    var receipt = body.receipt;
+    if (!receipt || typeof receipt.tracking_url !== "string" || !/^https?:\/\//.test(receipt.tracking_url)) return;
+    var kept = keptReceipts().filter(function (k) { return k.url !== receipt.tracking_url; });
+    kept.unshift({ number: receipt.number, url: receipt.tracking_url, category: body.category_name, at: Date.now() });
+    try { localStorage.setItem(RECEIPTS_KEY, JSON.stringify(kept.slice(0, MAX_RECEIPTS))); } catch (e) { /* full */ }
+    listReceipts();
+  }
+
+  function listReceipts() {
+    var list = $("receipt-list"), kept = keptReceipts();
+    list.textContent = "";
+    kept.forEach(function (k) {
+      var li = document.createElement("li"), a = document.createElement("a");
+      a.href = k.url;
+      a.textContent = k.number + " · " + k.category + " · " + new Date(k.at).toLocaleDateString();
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    $("receipts").hidden = kept.length === 0;
+  }
+  listReceipts();
+
   // --- reports waiting on this phone, each with a delete button ---
   var waitingList = $("waiting-list");
 
@@ -285,6 +315,7 @@
       setProgress(100);
       show(msg.msgDone + " " + r.body.town.name + " · " + r.body.committee.name, "ok");
       showReceipt(r.body);
+      keepReceipt(r.body);
       form.dataset.reportId = r.body.id;
       if (isCurrent(item)) nextReport(true);
       button.disabled = false;
