@@ -1,4 +1,4 @@
-"""The map, tiles, lists and queues at district scale, measured side by side in one run.
+"""The map, tiles, lists, queues and dashboard statistics at district scale, measured side by side in one run.
 
 Seeds N reports with SQL (random points inside the committees, a year of dates, every status), then times the
 service through Flask's test client (no network in the figures) against naive folium (every report a marker in
@@ -12,6 +12,7 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 
 from sqlalchemy import text
 
@@ -118,6 +119,19 @@ def tile_urls(z: int, layer: str = "reports") -> list[str]:
     return [f"/tiles/{layer}/{z}/{x + dx}/{y + dy}.pbf" for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
 
 
+def stats_urls(app, admin: str, sup: str) -> list[tuple[str, str, str]]:
+    """The dashboard's hazard figures: from the cubes (district, filtered, one town), and from the rows when the
+    dates cut a month (the fallback); the other sections are left out (they are another area's figures)."""
+    with app.app_context():
+        town = db.session.scalar(text("SELECT code FROM area WHERE level = 'town' ORDER BY code LIMIT 1"))
+    stats = "/api/v1/stats?section=hazards"
+    since = (date.today() - timedelta(days=12)).isoformat()
+    return [("stats (admin)", stats, admin), ("stats (town supervisor)", stats, sup),
+            ("stats admin category+risk", f"{stats}&category=ebike_charging&risk=general", admin),
+            ("stats admin one town", f"{stats}&town={town}", admin),
+            ("stats admin since 12 d (rows)", f"{stats}&since={since}", admin)]
+
+
 def measure(app, tokens: dict, n: int, runs: int, naive: bool) -> None:
     client = app.test_client()
     admin, sup = tokens["district_admin"], tokens["town_supervisor"]
@@ -139,6 +153,7 @@ def measure(app, tokens: dict, n: int, runs: int, naive: bool) -> None:
         ("committee tile z12 (centre)", tile_urls(12, "committees")[4], admin),
         ("queues (admin)", "/queues", admin),
         ("queues (town supervisor)", "/queues", sup),
+        *stats_urls(app, admin, sup),
     ):
         if url is None:
             first = client.get("/api/v1/reports?limit=100", headers={"Authorization": f"Bearer {admin}"}).json

@@ -178,8 +178,9 @@ def test_stats_equal_brute_force_for_every_filter_and_source(name, seeded, as_us
     query, source = FILTERS[name]
     query = query.format(town=accounts["sup_a"]["area"], committee=accounts["staff_a"]["area"])
     now = datetime.now(UTC)
-    got = as_user("admin").get(f"/api/v1/stats?{query}")
+    got = as_user("admin").get(f"/api/v1/stats?{query}&section=hazards")
     assert got.status_code == 200, got.text
+    assert list(got.json()["sections"]) == ["hazards"]
     figures = got.json()["sections"]["hazards"]
     with app.test_request_context(f"/?{query}"):
         from flask import request
@@ -238,7 +239,7 @@ def test_people_without_a_dashboard_are_refused(as_user, anon_http):
 
 
 @pytest.mark.parametrize("query", ["since=2026-13-01", "status=nope", "category=nope",
-                                   "since=2026-05-02&until=2026-05-01"])
+                                   "since=2026-05-02&until=2026-05-01", "section=hazards,nope"])
 def test_bad_filters_are_a_422_in_chinese(query, as_user):
     got = as_user("admin").get(f"/api/v1/stats?{query}")
     assert got.status_code == 422

@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select
 
 from service.db import db
+from service.errors import ApiError
 from service.models import User
 from service.reports.filters import ReportFilter
 from service.sites import recurrence
@@ -59,7 +60,13 @@ SECTIONS = (
 )
 
 
-def build(user: User, filt: ReportFilter, now: datetime) -> dict:
-    """Every section's figures under one filter, for the page's JSON block and GET /api/v1/stats."""
+def build(user: User, filt: ReportFilter, now: datetime, only: str = "") -> dict:
+    """The sections' figures under one filter (all, or those named in `only`, comma-separated), for the page's
+    JSON block and GET /api/v1/stats."""
+    wanted = set(only.split(",")) - {""} or {s.key for s in SECTIONS}
+    if not wanted <= {s.key for s in SECTIONS}:
+        keys = "、".join(s.key for s in SECTIONS)
+        raise ApiError(422, "bad_section", _("section 取值无效，可选：%(keys)s。", keys=keys))
     return {"filter": filt.query_string(), "generated_at": now.isoformat(),
-            "sections": {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS}}
+            "sections": {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS
+                         if s.key in wanted}}

@@ -18,19 +18,20 @@ bp = Blueprint("dashboard", __name__, template_folder="templates")
 STAFF = frozenset({"committee_staff", "town_supervisor", "district_admin"})
 
 
-def _figures(user: User | None) -> tuple[ReportFilter, dict]:
+def _figures(user: User | None, only: str = "") -> tuple[ReportFilter, dict]:
     if user is None:
         raise ApiError(401, "login_required", _("请先登录，或在 Authorization 头中提供 Bearer 令牌。"))
     if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("统计仅对居村委、街镇和区级工作人员开放。"))
     filt = ReportFilter.from_args(request.args, default_status="all")
-    return filt, sections.build(user, filt, datetime.now(UTC))
+    return filt, sections.build(user, filt, datetime.now(UTC), only)
 
 
 @bp.get("/api/v1/stats")
 def stats():
-    """Every dashboard figure as JSON, under the list's filters and the caller's scope."""
-    return jsonify(_figures(actor())[1])
+    """Every dashboard figure as JSON (or only the sections named in ?section=), under the list's filters and the
+    caller's scope."""
+    return jsonify(_figures(actor(), request.args.get("section", ""))[1])
 
 
 @bp.get("/dashboard")
