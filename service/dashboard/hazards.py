@@ -27,13 +27,13 @@ class Tally:
 
     def add(self, status: str, n: int, on_time: int, late: int, rectify=(), verify=()) -> None:
         self.by_status[status] += n
-        self._absorb(on_time, late, (rectify, verify))
+        self.absorb(on_time, late, (rectify, verify))
 
     def merge(self, other: "Tally") -> None:
         self.by_status.update(other.by_status)
-        self._absorb(other.on_time, other.late, other.hists)
+        self.absorb(other.on_time, other.late, other.hists)
 
-    def _absorb(self, on_time: int, late: int, hists) -> None:
+    def absorb(self, on_time: int, late: int, hists) -> None:
         self.on_time += on_time
         self.late += late
         for mine, theirs in zip(self.hists, hists, strict=True):
@@ -67,10 +67,12 @@ def place_level(user: User, filt: ReportFilter) -> str:
 
 
 def links(filt: ReportFilter) -> dict:
-    """The filtered list (API and queues), the map and the dashboard itself, with the same filter in the URL."""
+    """The filtered list (API, and the queues narrowed the same way), the map and the dashboard itself, with the
+    same filter in the URL."""
     args = filt.query_string()
+    narrow = {k: v for k, v in args.items() if k in ("category", "risk", "committee", "town")}
     return {"list": url_for("reports_api.list_reports", **args), "map": url_for("maps.hazard_map", **args),
-            "dashboard": url_for("dashboard.page", **args)}
+            "queues": url_for("reports.queues", **narrow), "dashboard": url_for("dashboard.page", **args)}
 
 
 def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[list[dict], dict]:
@@ -78,7 +80,7 @@ def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[
     for place_id, status, *measures in cube.grouped(user, filt, (level, "status"), now):
         by_id.setdefault(place_id, Tally()).add(status, *measures)
     for place_id, hists in cube.histograms(user, filt, level, now).items():
-        by_id.setdefault(place_id, Tally()).add("verified", 0, 0, 0, *hists)
+        by_id.setdefault(place_id, Tally()).absorb(0, 0, hists)
     waiting = cube.not_yet_due(user, filt, level, now)
     areas = dict(db.session.execute(select(Area.id, Area.code).where(Area.id.in_(by_id))).all())
     # A boundary generation gives the same place a new row: one line per code, named as it is now.
