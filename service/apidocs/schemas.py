@@ -4,13 +4,22 @@ They describe what the views return (service.reports.queries._shape, categories.
 registry and ledger); the schemathesis contract test (tests/test_openapi_contract.py) checks every answer
 against them, so a shape changed in one place and not the other fails the suite.
 """
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, fields, validate
+from marshmallow import Schema as Strict
 
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.workflow import TRANSITIONS
 
 STATUSES = sorted(TRANSITIONS)
 STATUS_ARG = "open, closed, all, or statuses separated by commas: " + ", ".join(STATUSES)
+
+
+class Schema(Strict):
+    """An answer may carry fields added after its description (an additive change breaks no client); the fields
+    described must be there with their types. tests/test_openapi.py checks the report's own keys exactly."""
+
+    class Meta:
+        unknown = INCLUDE
 
 
 def req(field: fields.Field) -> fields.Field:
@@ -78,6 +87,7 @@ class Submitted(LonLat):
 class Assignment(Schema):
     method = req(fields.String(validate=validate.OneOf(["covers", "edge", "nearest", "manual"])))
     distance_m = number()
+    generation = fields.Integer(allow_none=True, metadata={"description": "boundary generation assigned under"})
 
 
 class Nearby(Schema):
@@ -223,7 +233,7 @@ class HourEntries(Schema):
     entries = nested(HourEntry, many=True)
 
 
-# --- inputs ---
+# --- inputs: unknown fields are ignored by the service, so they stay open too ---
 
 class ReportFilterArgs(Schema):
     status = fields.String(metadata={"description": STATUS_ARG})
