@@ -1,4 +1,5 @@
-"""Key sites and the recurrence of verified hazards (issue 9): site, report.site_id, report.recurrence_of.
+"""Key sites, campaigns and the recurrence of verified hazards (issue 9): site, campaign, report.site_id and
+report.recurrence_of.
 
 Revision ID: 0014
 Revises: 0013
@@ -46,6 +47,24 @@ def upgrade() -> None:
     op.create_index("ix_site_town_name", "site", ["town_id", "name", "id"])
     op.create_index("ix_site_name_id", "site", ["name", "id"])
 
+    op.create_table(
+        "campaign",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("starts_on", sa.Date, nullable=False),
+        sa.Column("ends_on", sa.Date, nullable=False),
+        sa.Column("focus_categories", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("focus_site_kinds", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("target_towns", postgresql.ARRAY(sa.Text), nullable=False, server_default="{}"),
+        sa.Column("guidance", sa.Text, nullable=False, server_default=""),
+        sa.Column("created_by", sa.Integer, sa.ForeignKey("user.id", name="fk_campaign_created_by_user")),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True)),
+        sa.CheckConstraint("ends_on >= starts_on", name="ck_campaign_dates"),
+    )
+    op.create_index("ix_campaign_ends_on_starts_on", "campaign", ["ends_on", "starts_on"])
+    op.create_index("ix_campaign_starts_on_id", "campaign", ["starts_on", "id"])
+
     op.add_column("report", sa.Column("site_id", sa.Integer, sa.ForeignKey("site.id", name="fk_report_site_id_site")))
     op.create_index("ix_report_site_created", "report", ["site_id", "created_at", "id"],
                     postgresql_where=sa.text("site_id IS NOT NULL"))
@@ -64,4 +83,5 @@ def downgrade() -> None:
     op.drop_column("report", "recurrence_of")
     op.drop_index("ix_report_site_created", table_name="report")
     op.drop_column("report", "site_id")
+    op.drop_table("campaign")
     op.drop_table("site")

@@ -14,7 +14,7 @@ from service.maps.tiles import base_layer, base_maps
 from service.reports import bulk, categories, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
 from service.reports.workflow import CLOSED, REGRADE, action_label, moves_for, roles_of
-from service.sites import linking
+from service.sites import campaigns, linking
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 PAGE = 100  # rows per list page; the counts are over the whole table
@@ -27,7 +27,9 @@ class MoveForm(FlaskForm):
 @bp.get("/report")
 def report_form():
     """Show the mobile page to photograph and send a hazard."""
-    return render_template("reports/report.html", catalogue=categories.as_json(), layers=base_maps(),
+    running = campaigns.current()  # themed campaigns: a banner, and their focus categories offered first
+    return render_template("reports/report.html", catalogue=campaigns.focus_first(categories.as_json(), running),
+                           campaign_banner=campaigns.banner(running), layers=base_maps(),
                            resize=current_app.config["PHONE_RESIZE"], theme=offline.THEME)
 
 

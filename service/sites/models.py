@@ -1,8 +1,10 @@
-"""Key sites: places the programme keeps watch over, each with its committee and town by the assignment query."""
-from datetime import datetime
+"""Key sites (places the programme keeps watch over, each with its committee and town by the assignment query)
+and themed campaigns."""
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, func, text
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import db
@@ -44,3 +46,29 @@ class Site(db.Model):
 
     committee = relationship("Area", foreign_keys=[committee_id])
     town = relationship("Area", foreign_keys=[town_id])
+
+
+class Campaign(db.Model):
+    """A themed campaign (每月主题): a date range, its focus, the towns it targets and guidance for volunteers.
+
+    It changes no report: its results are computed from the reports of its focus over its days.
+    """
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="dates"),
+        Index("ix_campaign_ends_on_starts_on", "ends_on", "starts_on"),
+        Index("ix_campaign_starts_on_id", "starts_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[date] = mapped_column(Date)  # local calendar days, inclusive
+    ends_on: Mapped[date] = mapped_column(Date)
+    focus_categories: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    focus_site_kinds: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    target_towns: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")  # codes; {} = all
+    guidance: Mapped[str] = mapped_column(Text, default="", server_default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # ended early by an admin

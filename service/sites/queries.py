@@ -1,6 +1,7 @@
 """Named selects of the site pages: the scoped registry in pages, a site's reports and its figures."""
 import base64
 import json
+import uuid
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
@@ -18,11 +19,15 @@ from service.sites.models import Site
 PAGE = 50
 
 
-def _decode(cursor: str) -> list:
+def decode(cursor: str, size: int = 2) -> list[str]:
+    """The key a cursor of encode() carries, or a 422 for anything else."""
     try:
-        return json.loads(base64.urlsafe_b64decode(cursor.encode()))
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
     except (ValueError, TypeError, UnicodeError):
-        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+        key = None
+    if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
+        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。"))
+    return key
 
 
 def encode(*key) -> str:
@@ -35,7 +40,9 @@ def sites_page(user: User, cursor: str = "", kind: str = "") -> list[Site]:
     if kind:
         query = query.where(Site.kind == kind)
     if cursor:
-        name, sid = _decode(cursor)
+        name, sid = decode(cursor)
+        if not sid.isdigit():
+            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。"))
         query = query.where(tuple_(Site.name, Site.id) > tuple_(name, int(sid)))
     return db.session.scalars(query.order_by(Site.name, Site.id).limit(PAGE + 1)).all()
 
@@ -45,9 +52,10 @@ def reports_page(site: Site, user: User, cursor: str = "") -> list[Report]:
     query = (select(Report).where(Report.site_id == site.id, scope.visible(user))
              .options(selectinload(Report.committee)))
     if cursor:
-        at, rid = _decode(cursor)
+        at, rid = decode(cursor)
         try:
-            query = query.where(tuple_(Report.created_at, Report.id) < tuple_(datetime.fromisoformat(at), rid))
+            query = query.where(tuple_(Report.created_at, Report.id) < tuple_(datetime.fromisoformat(at),
+                                                                              uuid.UUID(rid)))
         except ValueError:
             raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
     return db.session.scalars(query.order_by(Report.created_at.desc(), Report.id.desc()).limit(PAGE + 1)).all()

@@ -64,14 +64,17 @@ def earlier(report: Report, user: User) -> dict | None:
             "after_photos": [url_for("photos.serve", key=p.thumb_key) for p in prior.photos if p.role == "after"]}
 
 
-def period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
-    """Local calendar days [since, until] as UTC-aware bounds; by default the last window of days."""
+def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
+    """Local calendar days [first, last] as aware bounds [start, end)."""
     zone = localtime.zone()
-    today = datetime.now(zone).date()
-    until = until or today
-    since = since or until - timedelta(days=current_app.config["RECURRENCE_WINDOW_DAYS"])
-    return (datetime.combine(since, time(0), tzinfo=zone),
-            datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone))
+    return (datetime.combine(first, time(0), tzinfo=zone),
+            datetime.combine(last + timedelta(days=1), time(0), tzinfo=zone))
+
+
+def period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
+    """Local calendar days [since, until] as bounds; by default the last window of days."""
+    until = until or datetime.now(localtime.zone()).date()
+    return day_bounds(since or until - timedelta(days=current_app.config["RECURRENCE_WINDOW_DAYS"]), until)
 
 
 def _figures(user: User, start: datetime, end: datetime, keys: list, category: str | None = None) -> Select:

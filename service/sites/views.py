@@ -1,13 +1,17 @@
 """Key sites, campaigns and recurrence: thin views over the domain modules of this package."""
-from flask import Blueprint, abort, jsonify, render_template, request
+from datetime import date
+
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import login_required
+from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.errors import ApiError
 from service.jsonbody import json_body
 from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.reports.filters import ReportFilter
-from service.sites import queries, recurrence, registry
+from service.sites import campaigns, queries, recurrence, registry
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 
 bp = Blueprint("sites", __name__, template_folder="templates")  # pages
@@ -87,3 +91,98 @@ def recurrence_figures():
     filt = ReportFilter.from_args(request.args)
     category = filt.categories[0] if len(filt.categories) == 1 else None
     return jsonify(recurrence=recurrence.rates(user, filt.since, filt.until, category))
+
+
+def _staff():
+    user = require_user()
+    if user.role not in registry.STAFF:
+        raise ApiError(403, "forbidden", _("活动与统计仅对居村委、街镇和区级工作人员开放。"))
+    return user
+
+
+def _campaign_key(c):
+    return c.starts_on.isoformat(), c.id
+
+
+def _campaign_page(cursor: str) -> tuple[list, str | None]:
+    after = None
+    if cursor:
+        key = queries.decode(cursor)
+        try:
+            after = (date.fromisoformat(key[0]).isoformat(), int(key[1]))
+        except ValueError:
+            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+    return _page(campaigns.page(after), _campaign_key)
+
+
+@api.get("/api/v1/campaigns/current")
+def current_campaigns():
+    """The campaigns running today, for the report page and apps (public: guidance for everyone)."""
+    return jsonify(campaigns=[campaigns.to_json(c) for c in campaigns.current()])
+
+
+@api.get("/api/v1/campaigns")
+def list_campaigns():
+    """All campaigns, the latest first, one keyset page at a time (staff)."""
+    _staff()
+    rows, cursor = _campaign_page(request.args.get("cursor", ""))
+    return jsonify(campaigns=[campaigns.to_json(c) for c in rows], next_cursor=cursor)
+
+
+@api.post("/api/v1/campaigns")
+def create_campaign():
+    """Define a campaign: {title, starts_on, ends_on, focus_categories, focus_site_kinds, target_towns, guidance}."""
+    user = require_user()
+    body = json_body() if request.is_json else None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    return jsonify(campaigns.to_json(campaigns.create(body, user))), 201
+
+
+@api.post("/api/v1/campaigns/<campaign_id>/end")
+def end_campaign(campaign_id: str):
+    """End a campaign now; no report changes."""
+    return jsonify(campaigns.to_json(campaigns.end(campaign_id, require_user())))
+
+
+@api.get("/api/v1/campaigns/<campaign_id>/results")
+def campaign_results(campaign_id: str):
+    """A campaign's results in the caller's scope."""
+    user = _staff()
+    return jsonify(campaigns.results(campaigns.get(campaign_id), user))
+
+
+class CampaignForm(FlaskForm):
+    """Only carries the CSRF token; the fields are read from request.form by campaigns.create."""
+
+
+@bp.get("/campaigns")
+@login_required
+def campaign_list():
+    """Show the campaigns with their results, and to admins the form to define one."""
+    user = actor()
+    if user.role not in registry.STAFF:
+        abort(404)
+    rows, cursor = _campaign_page(request.args.get("cursor", ""))
+    return render_template("sites/campaigns.html", rows=[campaigns.results(c, user) for c in rows],
+                           next_cursor=cursor, form=CampaignForm(), kinds=SITE_KINDS, towns=campaigns.town_choices())
+
+
+@bp.post("/campaigns")
+@login_required
+def campaign_create():
+    """Define a campaign from the page's form."""
+    if not CampaignForm().validate_on_submit():
+        flash(_("页面已过期，请刷新页面后重试。"), "error")
+        return redirect(url_for("sites.campaign_list"), code=303)
+    form = request.form
+    body = {"title": form.get("title", ""), "starts_on": form.get("starts_on"), "ends_on": form.get("ends_on"),
+            "guidance": form.get("guidance", ""), "focus_categories": form.getlist("focus_categories"),
+            "focus_site_kinds": form.getlist("focus_site_kinds"), "target_towns": form.getlist("target_towns")}
+    try:
+        campaigns.create(body, actor())
+    except ApiError as e:
+        flash(e.message, "error")
+        return redirect(url_for("sites.campaign_list"), code=303)
+    flash(_("活动已创建。"), "ok")
+    return redirect(url_for("sites.campaign_list"), code=303)

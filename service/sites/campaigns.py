@@ -1,0 +1,165 @@
+"""Monthly themed campaigns (每月主题): defined by admins, shown on the report page, measured by their results.
+
+A campaign changes no report, not even when it ends: its results are computed from the reports of its focus
+(categories, or reports at sites of its focus kinds) in its target towns over its days, against the days before.
+"""
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, or_, select, text, tuple_
+
+from service import localtime
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import Area, Report, User
+from service.reports.categories import CATEGORIES
+from service.sites.kinds import SITE_KINDS
+from service.sites.models import Campaign, Site
+from service.sites.recurrence import day_bounds
+
+MAX_TITLE, MAX_GUIDANCE, MAX_DAYS, PAGE = 100, 500, 366, 50
+
+
+def today() -> date:
+    return datetime.now(localtime.zone()).date()
+
+
+def _day(raw, field: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise ApiError(422, f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
+
+
+def _codes(raw, allowed, code: str, message: str) -> list[str]:
+    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw) or not set(raw) <= set(allowed):
+        raise ApiError(422, code, message)
+    return list(dict.fromkeys(raw))
+
+
+def _towns() -> set[str]:
+    return set(db.session.scalars(select(Area.code).where(Area.level == "town")))
+
+
+def create(body: dict, user: User) -> Campaign:
+    """Define a campaign (district admins only); every field is checked, a bad one is a 422 saying what to fix."""
+    if user.role != "district_admin":
+        raise ApiError(403, "forbidden", _("只有区级管理员可以设置每月主题活动。"))
+    title, guidance = body.get("title"), body.get("guidance", "")
+    if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
+        raise ApiError(422, "bad_title", _("标题不能为空且不超过 100 个字。"))
+    if not isinstance(guidance, str) or len(guidance) > MAX_GUIDANCE:
+        raise ApiError(422, "bad_guidance", _("指引文字不能超过 500 个字。"))
+    starts, ends = _day(body.get("starts_on"), "starts_on"), _day(body.get("ends_on"), "ends_on")
+    if not starts <= ends <= starts + timedelta(days=MAX_DAYS):
+        raise ApiError(422, "bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
+    categories = _codes(body.get("focus_categories", []), CATEGORIES, "bad_categories",
+                        _("重点类别无效，请从隐患类别中选择。"))
+    kinds = _codes(body.get("focus_site_kinds", []), SITE_KINDS, "bad_site_kinds",
+                   _("重点场所类型无效，请从场所类型中选择。"))
+    if not categories and not kinds:
+        raise ApiError(422, "no_focus", _("请至少选择一个重点类别或重点场所类型。"))
+    towns = _codes(body.get("target_towns", []), _towns(), "bad_towns",
+                   _("目标街镇代码无效，请填写 9 位街镇代码；留空表示全区。"))
+    campaign = Campaign(title=title.strip(), guidance=guidance.strip(), starts_on=starts, ends_on=ends,
+                        focus_categories=categories, focus_site_kinds=kinds, target_towns=towns, created_by=user.id)
+    db.session.add(campaign)
+    db.session.commit()
+    return campaign
+
+
+def end(campaign_id, user: User) -> Campaign:
+    """End a campaign now (it leaves the report page); no report changes."""
+    if user.role != "district_admin":
+        raise ApiError(403, "forbidden", _("只有区级管理员可以设置每月主题活动。"))
+    campaign = get(campaign_id)
+    if campaign.ended_at is not None or campaign.ends_on < today():
+        raise ApiError(409, "campaign_over", _("该活动已经结束。"))
+    campaign.ended_at = datetime.now(UTC)
+    db.session.commit()
+    return campaign
+
+
+def get(campaign_id) -> Campaign:
+    wanted = int(campaign_id) if str(campaign_id).isdigit() and len(str(campaign_id)) < 10 else None
+    found = db.session.get(Campaign, wanted) if wanted else None
+    if found is None:
+        raise ApiError(404, "campaign_not_found", _("找不到该活动，请检查编号是否正确。"))
+    return found
+
+
+def current() -> list[Campaign]:
+    """The campaigns running today (several may overlap), the latest started first."""
+    day = today()
+    return db.session.scalars(select(Campaign).where(Campaign.starts_on <= day, Campaign.ends_on >= day,
+                                                     Campaign.ended_at.is_(None))
+                              .order_by(Campaign.starts_on.desc(), Campaign.id.desc())).all()
+
+
+def page(after: tuple[str, int] | None = None) -> list[Campaign]:
+    """One page of all campaigns, the latest starting first (keyset on starts_on, id)."""
+    query = select(Campaign)
+    if after:
+        query = query.where(tuple_(Campaign.starts_on, Campaign.id) < tuple_(date.fromisoformat(after[0]), after[1]))
+    return db.session.scalars(query.order_by(Campaign.starts_on.desc(), Campaign.id.desc()).limit(PAGE + 1)).all()
+
+
+def focus_first(catalogue: dict, running: list[Campaign]) -> dict:
+    """The categories as the report page offers them: the running campaigns' focus first, then the rest."""
+    focus = [c for campaign in running for c in campaign.focus_categories]
+    rank = {code: i for i, code in enumerate(dict.fromkeys(focus))}
+    ordered = sorted(catalogue["categories"], key=lambda c: rank.get(c["code"], len(rank)))
+    return catalogue | {"categories": ordered, "focus": list(rank)}
+
+
+def to_json(c: Campaign) -> dict:
+    return {"id": c.id, "title": c.title, "starts_on": c.starts_on.isoformat(), "ends_on": c.ends_on.isoformat(),
+            "focus_categories": c.focus_categories, "focus_site_kinds": c.focus_site_kinds,
+            "target_towns": c.target_towns, "guidance": c.guidance,
+            "ended_at": c.ended_at.isoformat() if c.ended_at else None}
+
+
+def results(c: Campaign, user: User) -> dict:
+    """Reports of the focus in the target towns during the campaign and in as many days before, the share of the
+    campaign's reports rectified on time, and the sites of the focus kinds: SQL over the whole table, in scope."""
+    last = min(c.ends_on, c.ended_at.astimezone(localtime.zone()).date() if c.ended_at else c.ends_on)
+    start, end = day_bounds(c.starts_on, last)
+    before = start - (end - start)
+    focus = []
+    if c.focus_categories:
+        focus.append(Report.category.in_(c.focus_categories))
+    if c.focus_site_kinds:
+        focus.append(Report.site_id.in_(select(Site.id).where(Site.kind.in_(c.focus_site_kinds))))
+    towns = [Report.town_id.in_(select(Area.id).where(Area.code.in_(c.target_towns)))] if c.target_towns else []
+    during = Report.created_at >= start
+    row = db.session.execute(
+        select(func.count(case((during, 1))), func.count(case((~during, 1))),
+               func.count(case((during & (Report.rectified_at <= Report.due_at), 1))),
+               func.count(case((during & text("report.status = 'verified'"), 1))))
+        .where(Report.created_at >= before, Report.created_at < end, or_(*focus), *towns, scope.visible(user))).one()
+    sites = select(func.count()).select_from(Site).where(Site.kind.in_(c.focus_site_kinds), scope.visible_sites(user))
+    if c.target_towns:
+        sites = sites.where(Site.town_id.in_(select(Area.id).where(Area.code.in_(c.target_towns))))
+    return {"campaign": to_json(c), "from": start.isoformat(), "to": end.isoformat(), "reports": row[0],
+            "reports_before": row[1], "rectified_on_time": row[2], "verified": row[3],
+            "on_time_rate": round(row[2] / row[0], 4) if row[0] else None,
+            "focus_sites": db.session.scalar(sites) if c.focus_site_kinds else 0}
+
+
+def banner(running: list[Campaign]) -> list[dict]:
+    """What the report page says of each running campaign, with names for its codes (one query for the towns)."""
+    codes = {t for c in running for t in c.target_towns}
+    names = dict(db.session.execute(select(Area.code, Area.name).where(Area.level == "town", Area.code.in_(codes))
+                                    .order_by(Area.generation)).all()) if codes else {}
+    return [{"id": c.id, "title": c.title, "starts_on": c.starts_on, "ends_on": c.ends_on, "guidance": c.guidance,
+             "categories": [str(CATEGORIES[k].name) for k in c.focus_categories],
+             "site_kinds": [str(SITE_KINDS[k]) for k in c.focus_site_kinds],
+             "towns": [names.get(t, t) for t in c.target_towns]} for c in running]
+
+
+def town_choices() -> list[tuple[str, str]]:
+    """(code, name) of the towns of the newest boundary generation, for the campaign form."""
+    newest = select(func.max(Area.generation)).where(Area.level == "town").scalar_subquery()
+    return db.session.execute(select(Area.code, Area.name).where(Area.level == "town", Area.generation == newest)
+                              .order_by(Area.code)).all()
