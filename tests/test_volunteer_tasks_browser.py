@@ -43,3 +43,30 @@ def test_accept_then_rectify_with_a_photo_on_the_phone(open_page, as_user, anon_
     expect(page.locator("img.after")).to_have_count(1)
     expect(page.locator(".timeline")).to_contain_text("已清理楼道杂物")
     assert log.errors == [] and log.dialogs == []
+
+
+def test_certificate_prints_without_the_page_chrome_and_both_pages_pass_axe(app, open_page, as_user, accounts, roster,
+                                                                      monkeypatch):
+    from .test_a11y_browser import BLOCKING, violations
+    from .test_volunteer_records import approved
+
+    monkeypatch.setitem(app.config, "VOLUNTEER_STAR_HOURS", (10, 20))
+    approved(as_user, roster["vol"], 12)
+    headers = {"Authorization": f"Bearer {accounts['vol']['token']}"}
+    page, log = open_page("/me/certificate", extra_http_headers=headers)
+    expect(page.locator("#cert-hours")).to_have_text("12.00")
+    expect(page.locator("#cert-stars")).to_have_text("★")
+    expect(page.locator(".qr svg")).to_be_visible()
+    page.emulate_media(media="print")
+    expect(page.locator("header.bar")).to_be_hidden()
+    expect(page.locator("#print")).to_be_hidden()
+    expect(page.locator("#certificate")).to_be_visible()
+    link = page.locator("#verify-link").get_attribute("href")
+    path = link[link.index("/certificates/"):]
+    for who, where in (("vol", "/me/certificate"), (None, path)):
+        bad = [v for v in violations(open_page, where, who, accounts) if v["impact"] in BLOCKING]
+        assert not bad, bad
+    check, _ = open_page(path)
+    expect(check.locator("#v-name")).to_have_text("志*****")  # 志愿者vol, masked
+    expect(check.locator("#v-stars")).to_have_text("★")
+    assert log.errors == []
