@@ -1,7 +1,6 @@
 """三单 service orders (issue 8): the order, its append-only history, volunteers' offers, outcome photos.
 
-Also: notifications may be caused by an order's event instead of a report's (exactly one of the two), and
-committees get a geography GiST index so the dispatch screen finds the nearest ones by KNN.
+Also: notifications may be caused by an order's event instead of a report's (exactly one of the two).
 
 Revision ID: 0010
 Revises: 0009
@@ -59,8 +58,6 @@ def upgrade() -> None:
     op.add_column("notification", _fk("order_event_id", "notification", "service_order_event"))
     op.create_check_constraint("ck_notification_source", "notification",
                                "(event_id IS NULL) <> (order_event_id IS NULL)")
-    op.create_index("ix_area_committee_geog", "area", [sa.text("(geom::geography)")], postgresql_using="gist",
-                    postgresql_where=sa.text("level = 'committee'"))
 
 
 def _create_order() -> None:
@@ -162,7 +159,6 @@ def _create_photo() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index("ix_area_committee_geog", "area")
     op.drop_constraint("ck_notification_source", "notification")
     op.execute("DELETE FROM notification_attempt WHERE notification_id IN"
                " (SELECT id FROM notification WHERE order_event_id IS NOT NULL)")
