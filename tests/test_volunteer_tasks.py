@@ -253,6 +253,11 @@ def test_me_pages_cost_the_same_queries_whatever_the_number_of_tasks_and_reports
         dispatch_new(as_user, anon_http, spot, roster["vol"])
         post(as_user("vol"), lon=spot["lon"], lat=spot["lat"])
     assert both() == few  # a query per task or report would add ten
+    page = as_user("vol").get("/me").text
+    assert page.count('class="report-line"') == 10 and page.count('class="card task"') == 5
+    following = re.search(r'href="(/me\?reports=[^"]+)" id="more-reports"', page).group(1)
+    rest = as_user("vol").get(following.replace("&amp;", "&")).text
+    assert rest.count('class="report-line"') == 2 and 'id="more-reports"' not in rest
 
 
 def test_regrade_from_the_detail_page(live_server, accounts, anon_http, spot):
