@@ -245,3 +245,15 @@ def test_history_is_append_only_for_the_app_role(anon_http, spot, owner_engine, 
             db.session.rollback()
     with owner_engine.begin() as conn, pytest.raises(DBAPIError):
         conn.execute(text("DELETE FROM service_order_event"))  # the trigger stops the owner too
+
+
+def test_orders_are_on_the_volunteers_task_page(anon_http, as_user, spot, owner_engine, profiles):
+    place(anon_http, spot)
+    oid = newest_order_id(owner_engine)
+    dispatch(as_user("sup_a"), oid, profiles["vol"], profiles["vol2"])
+    act(as_user("vol2"), oid, "decline")
+    page = as_user("vol").get("/me/tasks")
+    assert page.status_code == 200 and f'id="task-order-{oid}"' in page.text and "家庭消防安全检查" in page.text
+    assert f'href="/orders/{oid}"' in page.text and "待接单" in page.text
+    assert f"task-order-{oid}" not in as_user("vol2").get("/me/tasks").text  # declined: no longer theirs
+    assert [t["id"] for t in as_user("vol").get("/api/v1/orders/mine").json()["tasks"]] == [oid]

@@ -3,7 +3,8 @@ import hashlib
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, String, cast, func, literal, select, tuple_
+from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
 from service.db import db
@@ -63,6 +64,27 @@ def tasks_for(user_id: int, limit: int = 50, after: int = 0) -> list[tuple[Servi
         .where(ServiceAssignment.volunteer_id == user_id, ServiceAssignment.state.in_(TASK_STATES),
                ServiceOrder.status.not_in(CLOSED), ServiceAssignment.id > after)
         .order_by(ServiceOrder.window_start, ServiceAssignment.id).limit(limit)).all()
+
+
+def task_rows(user: User) -> Select:
+    """This volunteer's orders as rows of the /me/tasks union (service/volunteers/tasks.py): kind, id, status,
+    is_open, due_at (the window's start), updated_at; orders declined, expired or withdrawn are not theirs."""
+    is_open = ServiceAssignment.state.in_(TASK_STATES) & ServiceOrder.status.not_in(CLOSED)
+    return (select(literal("order").label("kind"), cast(ServiceOrder.id, String).label("id"), ServiceOrder.status,
+                   is_open.label("is_open"), ServiceOrder.window_start.label("due_at"), ServiceOrder.updated_at)
+            .join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
+            .where(ServiceAssignment.volunteer_id == user.id,
+                   ServiceAssignment.state.in_((*TASK_STATES, "checked_out"))))
+
+
+def load_tasks(ids: list[str], user: User) -> dict[str, tuple[ServiceOrder, ServiceAssignment]]:
+    """The orders of one /me/tasks page with the volunteer's own offer, in one query."""
+    wanted = [int(i) for i in ids]
+    rows = db.session.execute(select(ServiceOrder, ServiceAssignment)
+                              .join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
+                              .where(ServiceOrder.id.in_(wanted), ServiceAssignment.volunteer_id == user.id)
+                              .options(selectinload(ServiceOrder.committee), selectinload(ServiceOrder.town)))
+    return {str(o.id): (o, a) for o, a in rows}
 
 
 def own_offer(order: ServiceOrder, user: User, for_update: bool = False) -> ServiceAssignment | None:

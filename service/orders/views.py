@@ -17,6 +17,12 @@ bp = Blueprint("orders", __name__, template_folder="templates")
 PAGE = 50
 
 
+@bp.app_context_processor
+def order_words():
+    """Kinds and offer states for templates of other areas too (the /me/tasks card of an order)."""
+    return {"order_kinds": KINDS, "order_offer_labels": OFFER_LABELS}
+
+
 class CsrfForm(FlaskForm):
     """Only carries the CSRF token; the fields are read from request.form by the domain functions."""
 

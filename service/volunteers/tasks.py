@@ -18,6 +18,7 @@ from sqlalchemy.orm import selectinload
 from service.db import db
 from service.errors import ApiError
 from service.models import Report, User
+from service.orders import queries as orders
 from service.reports.workflow import OPEN
 
 PAGE = 20
@@ -45,6 +46,7 @@ def load_hazards(ids: list[str], user: User) -> dict[str, Report]:
 
 SOURCES: dict[str, TaskSource] = {
     "hazard": TaskSource(hazard_tasks, load_hazards, "volunteers/_task_hazard.html"),
+    "order": TaskSource(orders.task_rows, orders.load_tasks, "orders/_task_order.html"),  # 三单 service orders
 }
 
 
