@@ -160,9 +160,9 @@ def _first_of_months_ago(k: int) -> date:
 
 
 FILTERS = {
-    "all": ("", "month"),
-    "category_risk": (f"category={CATEGORIES[0]},{CATEGORIES[2]}&risk=general", "month"),
-    "open": ("status=open", "month"),
+    "all": ("", "town"),
+    "category_risk": (f"category={CATEGORIES[0]},{CATEGORIES[2]}&risk=general", "town"),
+    "open": ("status=open", "town"),
     "whole_months": (f"since={_first_of_months_ago(3)}&until={_first_of_months_ago(1) - timedelta(days=1)}",
                      "month"),
     "part_month": (f"since={_first_of_months_ago(2) + timedelta(days=9)}", "rows"),
@@ -188,8 +188,8 @@ def test_stats_equal_brute_force_for_every_filter_and_source(name, seeded, as_us
         filt = ReportFilter.from_args(request.args, default_status="all")
         user = user_for_token(accounts["admin"]["token"])
         level = "town" if not (filt.town or filt.committee) else "committee"
-        assert cube.choose(user, filt, {level, "status"}, now).name == {
-            "month": "report_stats_month", "rollup": "report_stats", "rows": "rows"}[source]
+        names = {"town": "report_stats_town", "month": "report_stats_month", "rollup": "report_stats", "rows": "rows"}
+        assert cube.choose(user, filt, {level, "status"}, now).name == names[source]
     rows = _matching(seeded, filt, now)
     assert rows, "the filter must match some seeded reports"
     _assert_same(figures["totals"], rows, now)

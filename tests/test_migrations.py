@@ -12,8 +12,8 @@ TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login
           "notification", "notification_attempt", "upload_attempt", "report_rollup", "volunteer", "service_hour_entry",
           "service_hour_decision", "boundary_generation", "boundary_change",
           "service_order", "service_order_event", "service_assignment", "service_order_photo",
-          "report_stats", "report_stats_month",
-          "site", "campaign", "report_receipt", "report_rating", "tracking_miss"}
+          "report_stats", "report_stats_month", "report_stats_town",
+          "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating", "tracking_miss"}
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ report to rectified and to verified) must come from the whole table and stay fas
 kept by the same AFTER ... FOR EACH STATEMENT triggers with transition tables as migration 0008 (the trigger
 functions of 0008 now keep these tables too):
 
-- report_stats (committee x status x category x risk): counts, on-time counts and duration histograms;
-- report_stats_month (town x status x category x risk x local month of creation): the same, for the district's
-  per-town table, the monthly trend and month-aligned date filters (a few thousand rows).
+- report_stats_town (town x status x category x risk): counts, on-time counts and duration histograms, in at most
+  a few thousand rows: the district's per-town figures and categories without dates;
+- report_stats_month (the same x local month of creation): the monthly trend and month-aligned date filters;
+- report_stats (committee x status x category x risk): a town's or a committee's figures.
   A committee x month cube would hold about one row per report at 10^6 a year, so it is not kept.
 report_rollup stays as narrow as 0008 made it: the lists', queues' and tiles' counts scan it.
 
@@ -50,6 +51,7 @@ ROW = (f"committee_id, town_id, status, category, risk_level, due_at, rectified_
                    for name, col in DURATIONS.items()))
 # table -> (key columns, primary key)
 CUBES = {
+    "report_stats_town": ("town_id, status, category, risk_level", "town_id, status, category, risk_level"),
     "report_stats": ("committee_id, town_id, status, category, risk_level",
                      "committee_id, status, category, risk_level"),
     "report_stats_month": ("town_id, status, category, risk_level, month",
@@ -139,7 +141,7 @@ def upgrade() -> None:
     op.execute("CREATE INDEX ix_report_stats_town ON report_stats (town_id)")
     op.execute(HIST_ADD)
     _replace(_bodies())
-    # Fill both from the rows, in the same shape the triggers keep.
+    # Fill the cubes from the rows, in the same shape the triggers keep.
     for table, (key, _pk) in CUBES.items():
         op.execute(f"INSERT INTO {table} ({key}, n, {', '.join(FIGURES)}) {_grouped(key, 'report')}")
 

@@ -2,8 +2,11 @@
 
 Why cubes: the dashboard's numbers cover the whole table, and counting 10^6 reports per request takes seconds.
 Migration 0015 has the report triggers (statement-level, with transition tables, as in 0008) keep, exactly:
-- report_stats: committee x status x category x risk, with on-time counts and duration histograms;
-- report_stats_month: the same per town and local month of creation.
+- report_stats_town: town x status x category x risk, with on-time counts and duration histograms;
+- report_stats_month: the same x local month of creation;
+- report_stats: committee x status x category x risk, the same figures.
+The smallest cube that keeps every dimension the question groups by and filters on is read: the district's
+per-town view reads a few thousand rows, a town's per-committee view its own committees' rows.
 A cube is chosen only when it keeps every dimension the question needs; otherwise the same figures are counted
 from the rows (a bbox, overdue, a reporter, dates that cut a month, committees by month). Both give the same
 numbers (tests/test_dashboard.py); only the speed differs.
@@ -24,7 +27,7 @@ from sqlalchemy import Date, case, cast, func, literal_column, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
-from service.dashboard.models import ReportStats, ReportStatsMonth
+from service.dashboard.models import ReportStats, ReportStatsMonth, ReportStatsTown
 from service.db import db
 from service.models import Report, User
 from service.reports import deadlines
@@ -57,7 +60,7 @@ def _month(column) -> ColumnElement:
 
 def _cube(table, visible, conditions) -> Source:
     dims = {"town": table.town_id, "status": table.status, "category": table.category}
-    dims |= {"committee": table.committee_id} if table is ReportStats else {"month": table.month}
+    dims |= {d: getattr(table, c) for d, c in (("committee", "committee_id"), ("month", "month")) if hasattr(table, c)}
     return Source(table.__tablename__, dims, [visible, *conditions], func.sum(table.n), func.sum(table.on_time),
                   func.sum(table.late),
                   {k: [func.sum(getattr(table, f"{k}_hist")[b + 1]) for b in range(BUCKETS)] for k in KINDS},
@@ -91,12 +94,15 @@ def choose(user: User | None, filt: ReportFilter, dims: set[str], now: datetime)
     rows_only = filt.bbox or filt.overdue or filt.reporter_id is not None
     undated = ReportFilter(statuses=filt.statuses, categories=filt.categories, risks=filt.risks,
                            committee=filt.committee, town=filt.town)
-    by_town = scope.visible_cube(user, ReportStatsMonth)
-    if not rows_only and by_town is not None and "committee" not in dims and not filt.committee \
-            and _whole_months(filt) and current_app.config["LOCAL_TIMEZONE"] == ZONE:
+    by_town = scope.visible_cube(user, ReportStatsTown)
+    towns_only = not rows_only and by_town is not None and "committee" not in dims and not filt.committee
+    if towns_only and "month" not in dims and not (filt.since or filt.until):
+        return _cube(ReportStatsTown, by_town, undated.rollup_conditions(ReportStatsTown))
+    if towns_only and _whole_months(filt) and current_app.config["LOCAL_TIMEZONE"] == ZONE:
         months = [ReportStatsMonth.month >= filt.since] if filt.since else []
         months += [ReportStatsMonth.month <= filt.until] if filt.until else []
-        return _cube(ReportStatsMonth, by_town, [*undated.rollup_conditions(ReportStatsMonth), *months])
+        return _cube(ReportStatsMonth, scope.visible_cube(user, ReportStatsMonth),
+                     [*undated.rollup_conditions(ReportStatsMonth), *months])
     visible = scope.visible_cube(user, ReportStats)
     if not rows_only and visible is not None and "month" not in dims and not (filt.since or filt.until):
         return _cube(ReportStats, visible, undated.rollup_conditions(ReportStats))

@@ -39,3 +39,11 @@ class ReportStatsMonth(Figures, db.Model):
 
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class ReportStatsTown(Figures, db.Model):
+    """Per town, status, category and risk."""
+
+    __tablename__ = "report_stats_town"
+
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
