@@ -56,7 +56,7 @@ def upgrade() -> None:
     _create_photo()
     op.alter_column("notification", "event_id", nullable=True)
     op.add_column("notification", _fk("order_event_id", "notification", "service_order_event"))
-    op.create_check_constraint("ck_notification_source", "notification",
+    op.create_check_constraint(op.f("ck_notification_source"), "notification",
                                "(event_id IS NULL) <> (order_event_id IS NULL)")
 
 
@@ -159,7 +159,7 @@ def _create_photo() -> None:
 
 
 def downgrade() -> None:
-    op.drop_constraint("ck_notification_source", "notification")
+    op.drop_constraint(op.f("ck_notification_source"), "notification")
     op.execute("DELETE FROM notification_attempt WHERE notification_id IN"
                " (SELECT id FROM notification WHERE order_event_id IS NOT NULL)")
     op.execute("DELETE FROM notification WHERE order_event_id IS NOT NULL")
