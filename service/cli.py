@@ -12,6 +12,7 @@ from service import backup, migrate
 from service.accounts import cli as accounts_cli
 from service.areas import cli as areas_cli
 from service.notify import cli as notify_cli
+from service.open311 import cli as open311_cli
 from service.orders import cli as orders_cli
 from service.reports import cli as reports_cli
 from service.sites import cli as sites_cli
@@ -109,7 +110,7 @@ def restore_cmd(directory: Path) -> None:
 
 COMMANDS = (db_group, serve, backup_cmd, restore_cmd, *areas_cli.COMMANDS, *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
-            *orders_cli.COMMANDS)
+            *orders_cli.COMMANDS, *open311_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:

@@ -98,6 +98,10 @@ class Config:
         # Guessed tracking links: misses per address within a window (service/receipts/misses.py).
         self.TRACKING_MISSES = _int("TRACKING_MISSES", 20)
         self.TRACKING_MISS_WINDOW_S = _int("TRACKING_MISS_WINDOW_S", 600)
+        # Open311 posts per api_key (service/open311/requests.py): an integration forwards many residents' reports,
+        # so its limit is a platform's peak (a busy district sees a few hundred reports a day), not one person's.
+        self.OPEN311_KEY_PER_MINUTE = _int("OPEN311_KEY_PER_MINUTE", 60)
+        self.OPEN311_KEY_PER_HOUR = _int("OPEN311_KEY_PER_HOUR", 1000)
         # Star levels by approved cumulative service hours (the registered-volunteer rule): "100,300,600,1000,1500".
         self.VOLUNTEER_STAR_HOURS = tuple(float(h) for h in env("VOLUNTEER_STAR_HOURS", "100,300,600,1000,1500")
                                           .split(","))

@@ -106,6 +106,8 @@ class ApiToken(db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # updated at most once a minute
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # An integration's Open311 api_key (hazard-snap apikeys create): not a key to the rest of the service.
+    open311_only: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     user = relationship("User")
 

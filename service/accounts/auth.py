@@ -54,19 +54,20 @@ def load_user_from_token(req) -> User | None:
     header = req.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return None
-    user = user_for_token(header.removeprefix("Bearer ").strip())
+    user = user_for_token(header.removeprefix("Bearer ").strip(), open311=req.path.startswith("/open311/"))
     if user is not None:
         g.authenticated_by_token = True  # the API skips CSRF only for this
     return user
 
 
-def user_for_token(raw: str) -> User | None:
-    """Return the active user of a live token (also an Open311 api_key), recording its use; else None."""
+def user_for_token(raw: str, open311: bool = False) -> User | None:
+    """Return the active user of a live token (also an Open311 api_key), recording its use; else None.
+    An Open311-only key (hazard-snap apikeys create) opens nothing outside /open311/."""
     digest = token_digest(raw)
     now = datetime.now(UTC)
     token = db.session.scalar(select(ApiToken).where(
         ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
-    if token is None or not token.user.active:
+    if token is None or not token.user.active or (token.open311_only and not open311):
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
         _touch(token.id, now)
@@ -90,11 +91,12 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(user: User, days: int | None = None) -> str:
+def issue_token(user: User, days: int | None = None, open311_only: bool = False) -> str:
     """Create a bearer token for a user and return it (the only time it is visible)."""
     token = secrets.token_urlsafe(32)
     lifetime = timedelta(days=days or current_app.config["API_TOKEN_DAYS"])
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=datetime.now(UTC) + lifetime))
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=datetime.now(UTC) + lifetime,
+                            open311_only=open311_only))
     return token
 
 

@@ -12,8 +12,10 @@ checks, photo pipeline, assignment and deadlines as /api/v1/reports:
   says to upload the file; when both are sent the upload is used and the URL ignored;
 - idempotency: an `Idempotency-Key` header (up to 64 characters) is the native client_report_id, so a retry
   returns the first request's id; that key is also the token `tokens/{token}` resolves;
-- api_key is an existing bearer API token (hazard-snap users token); without one a request is taken only
-  when PUBLIC_REPORTS is on, under the same per-address attempt limit as the native anonymous report.
+- api_key is an integration's key (hazard-snap apikeys create --name … --area CODE: stored as SHA-256, scoped
+  to its area like a user of that level, good for /open311/ only) or any account's bearer API token; posts
+  are limited per key (settings OPEN311_KEY_PER_MINUTE, OPEN311_KEY_PER_HOUR). Without one a request is
+  taken only when PUBLIC_REPORTS is on, under the same per-address attempt limit as the native anonymous report.
 
 Showing requests: see service.open311.queries for who sees which rows; a row is shown in full only to a
 caller whose scope covers it, otherwise in its public form (no description, address, contact or photo;
@@ -74,6 +76,9 @@ def create(form: MultiDict, media: list[FileStorage], caller: User | None, addr:
         if not current_app.config["PUBLIC_REPORTS"]:
             raise ApiError(403, "api_key_required", _("本服务不接受匿名上报，请提供有效的 api_key。"))
         attempts.admit(addr)
+    elif caller is not None and not intake.known_client_id(caller.id, idempotency_key):
+        cfg = current_app.config  # per key: one integration's burst does not use up another's
+        attempts.admit(f"api_key:{caller.id}", (cfg["OPEN311_KEY_PER_MINUTE"], cfg["OPEN311_KEY_PER_HOUR"]))
     return intake.create_report(native, media, reporter_id=caller.id if caller else None, reporter_ip=addr)
 
 

@@ -57,7 +57,7 @@ def caller() -> User | None:
     """The api_key's user, else a bearer token's, else nobody; a wrong api_key is a 403."""
     raw = request.values.get("api_key")
     if raw:
-        user = auth.user_for_token(raw.strip())
+        user = auth.user_for_token(raw.strip(), open311=True)
         if user is None:
             raise ApiError(403, "bad_api_key", _("api_key 无效或已过期，请向管理员申领新的 API 令牌。"))
         return user

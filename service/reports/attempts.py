@@ -23,9 +23,13 @@ from service.models import UploadAttempt
 LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended('upload_attempt:' || :addr, 0))")
 
 
-def admit(addr: str) -> None:
-    """Record one anonymous upload attempt from addr, or raise a 429 when its burst or hourly limit is used."""
+def admit(addr: str, limits: tuple[int, int] | None = None) -> None:
+    """Record one anonymous upload attempt from addr, or raise a 429 when its burst or hourly limit is used.
+
+    `limits` (per minute, per hour) count someone else under their own key instead, e.g. an Open311 api_key.
+    """
     cfg, now = current_app.config, datetime.now(UTC)
+    per_minute, per_hour = limits or (cfg["PUBLIC_REPORTS_PER_MINUTE"], cfg["PUBLIC_REPORTS_PER_HOUR"])
     try:
         db.session.execute(LOCK_SQL, {"addr": addr})
         # Older attempts never count again; dropping them here keeps the table as small as the window.
@@ -35,12 +39,14 @@ def admit(addr: str) -> None:
         hour, minute = db.session.execute(select(
             func.count(), func.count().filter(UploadAttempt.at > minute_ago),
         ).where(UploadAttempt.remote_addr == addr)).one()
-        if minute >= cfg["PUBLIC_REPORTS_PER_MINUTE"]:
-            raise ApiError(429, "rate_limited_burst", _("上报过于频繁，请一分钟后再试；志愿者请登录后上报。"),
-                           retry_after=60)
-        if hour >= cfg["PUBLIC_REPORTS_PER_HOUR"]:
-            raise ApiError(429, "rate_limited", _("上报过于频繁，请一小时后再试；志愿者请登录后上报。"),
-                           retry_after=3600)
+        if minute >= per_minute:
+            message = _("上报过于频繁，请一分钟后再试。") if limits else \
+                _("上报过于频繁，请一分钟后再试；志愿者请登录后上报。")
+            raise ApiError(429, "rate_limited_burst", message, retry_after=60)
+        if hour >= per_hour:
+            message = _("上报过于频繁，请一小时后再试。") if limits else \
+                _("上报过于频繁，请一小时后再试；志愿者请登录后上报。")
+            raise ApiError(429, "rate_limited", message, retry_after=3600)
         db.session.add(UploadAttempt(remote_addr=addr, at=now))
     finally:
         db.session.commit()
