@@ -145,3 +145,31 @@ def test_staff_edit_profiles_within_their_scope(as_user, accounts, roster):
     r = as_user("sup_a").patch(f"/api/v1/volunteers/{roster['vol']}", json={"committee": accounts["elsewhere_code"]})
     assert r.status_code == 403
     assert staff.get(f"/api/v1/volunteers/{roster['vol']}").status_code == 404  # moved out of their committee
+
+
+def test_hour_export_by_period_reads_the_date_index(app, owner_engine, accounts, roster):
+    """With a large ledger (100,000 entries over 3 years), a district export of one month finds its entries
+    through ix_service_hour_entry_service_date_id, not by reading the whole ledger."""
+    from sqlalchemy import text, true
+
+    from service.db import db
+    from service.volunteers import exports
+
+    with owner_engine.begin() as conn:
+        conn.execute(text("""
+            WITH e AS (INSERT INTO service_hour_entry (volunteer_id, source, hours, service_date, created_by)
+                       SELECT (ARRAY[:a, :b, :c, :d])[1 + n % 4], 'manual', 1, DATE '2024-01-01' + n % 1095, :by
+                       FROM generate_series(1, 100000) n RETURNING id)
+            INSERT INTO service_hour_decision (entry_id, approved, decided_by) SELECT id, true, :by FROM e"""),
+                     {"a": roster["vol"], "b": roster["vol2"], "c": roster["vol_sib"], "d": roster["vol_far"],
+                      "by": accounts["sup_a"]["id"]})
+        conn.execute(text("ANALYZE service_hour_entry; ANALYZE service_hour_decision"))
+    with app.app_context():
+        filt = exports.HourFilter(start=date(2025, 3, 1), end=date(2025, 3, 31))
+        compiled = exports.select_rows(true(), filt).compile(dialect=db.engine.dialect)
+        plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
+                                                                                compiled.params))
+        db.session.rollback()
+    found = (r"Index (Only )?Scan (on|using) ix_service_hour_entry_service_date_id[^\n]*\n"
+             r"\s+Index Cond: \(\(service_date >=")
+    assert re.search(found, plan) and "Seq Scan on service_hour_entry" not in plan, plan
