@@ -71,7 +71,7 @@ def discovery(fmt: str):
                 "formats": ["text/xml", "application/json"]}
     return formats.render(fmt, "discovery", {
         "changeset": CHANGESET, "contact": _("请联系区消防救援支队的火患随手拍管理员。"),
-        "key_service": _("api_key 即账号的 API 令牌，由管理员用 hazard-snap users token 签发。"),
+        "key_service": _("api_key 请向区消防救援支队申领（管理员用 hazard-snap apikeys create 签发）。"),
         "endpoints": [endpoint]})
 
 
