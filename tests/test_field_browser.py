@@ -192,3 +192,39 @@ def test_large_text_mode_is_remembered_and_targets_are_48px_at_200_percent(open_
     page.reload(wait_until="load")
     assert page.evaluate("() => document.documentElement.classList.contains('easy')") is False
     assert_clean(log)
+
+
+def test_the_service_worker_sends_the_outbox_on_background_sync(open_page, live_server, http, spot, tmp_path):
+    """With no report page open, the worker's sync handler sends what waits in IndexedDB (same id, same form)."""
+    where = located(spot)
+    page, log = open_page("/report", **where | {"permissions": [*where["permissions"], "background-sync"]})
+    controlled(page)
+    cdp = page.context.new_cdp_session(page)
+    registrations = []
+    cdp.on("ServiceWorker.workerRegistrationUpdated", lambda e: registrations.extend(e["registrations"]))
+    cdp.send("ServiceWorker.enable")
+    cut_off(page.context, True)
+    send_photo(page, photo_file(tmp_path))
+    expect(page.locator("#result")).to_have_text(SAVED_OFFLINE)
+    tags = page.evaluate("async () => (await navigator.serviceWorker.ready).sync.getTags()")
+    assert tags == ["outbox"]  # registered for when the network returns
+    page.goto("about:blank")  # leave the report page: only the worker can send it now
+    cut_off(page.context, False)
+    page.goto(live_server + "/login")  # a page of the worker's scope, without outbox.js
+    for _ in range(50):  # the protocol's registration events arrive while Playwright waits on something
+        ids = {r["registrationId"] for r in registrations if r["scopeURL"] == live_server + "/" and not r["isDeleted"]}
+        if ids:
+            break
+        page.wait_for_timeout(100)
+    (registration_id,) = ids
+    cdp.send("ServiceWorker.dispatchSyncEvent", {"origin": live_server, "registrationId": registration_id,
+                                                 "tag": "outbox", "lastChance": False})
+    for _ in range(100):  # the browser may fire the sync itself as the network returns: the server dedupes
+        if reports := listed_reports(http):
+            break
+        page.wait_for_timeout(200)
+    (report,) = reports  # sent while no page with outbox.js was open: by the worker
+    assert report["committee"]["code"] == spot["code"] and report["location_source"] == "device"
+    page.goto(live_server + "/report")
+    expect(page.locator("#outbox-status")).to_have_attribute("data-count", "0")  # nothing left waiting
+    assert_clean(log, expected_url=is_report_api)
