@@ -12,16 +12,16 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from bench.assign import database_url, drop_database, load_boundaries
 from service import create_app, migrate
 from service.accounts import auth
 from service.areas import boundaries, generations
 from service.db import db
-from service.models import Area, User
+from service.models import Area, Report, User
 
 SEED_SQL = """
 WITH c AS (
@@ -132,6 +132,36 @@ def stats_urls(app, admin: str, sup: str) -> list[tuple[str, str, str]]:
             ("stats admin since 12 d (rows)", f"{stats}&since={since}", admin)]
 
 
+def overdue_counts(app, tokens: dict, runs: int) -> None:
+    """The queues' overdue total: running minus not yet due (queries.count_reports) beside a plain COUNT(*)."""
+    from service.accounts import scope
+    from service.accounts.auth import user_for_token
+    from service.reports import deadlines, queries
+    from service.reports.filters import ReportFilter
+
+    def plain(user, now) -> int:
+        return db.session.scalar(select(func.count()).select_from(Report)
+                                 .where(scope.visible(user), deadlines.overdue(now)))
+
+    def p50_p95(call, *args) -> tuple[float, float, int]:
+        times = []
+        for _ in range(runs + 1):
+            start = time.perf_counter()
+            value = call(*args)
+            times.append((time.perf_counter() - start) * 1000)
+        times = sorted(times[1:])  # the first one warms
+        return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))], value
+
+    with app.test_request_context():
+        for role in ("district_admin", "town_supervisor"):
+            user, now = user_for_token(tokens[role]), datetime.now(UTC)
+            fast = p50_p95(queries.count_reports, user, ReportFilter(overdue=True), now)
+            slow = p50_p95(plain, user, now)
+            assert fast[2] == slow[2], (role, fast[2], slow[2])
+            print(f"  overdue total ({role:<15}) p50 {fast[0]:7.1f} ms  p95 {fast[1]:7.1f} ms   COUNT(*) p50 "
+                  f"{slow[0]:7.1f} ms -> {slow[0] / fast[0]:.1f}x faster ({fast[2]:,} overdue)")
+
+
 def measure(app, tokens: dict, n: int, runs: int, naive: bool) -> None:
     client = app.test_client()
     admin, sup = tokens["district_admin"], tokens["town_supervisor"]
@@ -160,6 +190,7 @@ def measure(app, tokens: dict, n: int, runs: int, naive: bool) -> None:
             url = f"/api/v1/reports?limit=100&cursor={first['next']}"
         p50, p95, _ = timed(client, url, token, runs)
         print(f"  {label:<28} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms")
+    overdue_counts(app, tokens, runs)
 
 
 def setup(url: str):
