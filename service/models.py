@@ -37,7 +37,9 @@ class Area(db.Model):
 
     __tablename__ = "area"
     __table_args__ = (
-        UniqueConstraint("code", "generation", name="uq_area_code_generation"),
+        # Not (code, generation): raising `generation` must stay a non-key update, or each import would wait
+        # for, and then block, every report written meanwhile (its foreign key share-locks the area row).
+        UniqueConstraint("code", "generation_low", name="uq_area_code_generation_low"),
         CheckConstraint("level IN ('district', 'town', 'committee')", name="level"),
         CheckConstraint("kind IS NULL OR kind IN ('village', 'residential')", name="kind"),
         CheckConstraint("code ~ '^[0-9]{6}([0-9]{3}){0,2}$'", name="code"),

@@ -1,8 +1,10 @@
 """A new committee generation moves open reports in one statement, with a `reassign` event each."""
 import json
+import threading
+import time
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from service.areas import boundaries
 from service.db import db
@@ -48,3 +50,36 @@ def test_reassign_after_a_boundary_change(app, http, spot, accounts, swapped_bou
         assert db.session.scalar(select(func.count()).select_from(ReportEvent)
                                  .where(ReportEvent.kind == "reassign")) == 1
         assert db.session.scalar(select(func.max(Area.generation)).where(Area.level == "committee")) >= 2
+
+
+def test_a_concurrent_manual_reassign_wins(app, http, spot, accounts, swapped_boundaries):
+    """The import's UPDATE waits for a supervisor's uncommitted move, then re-checks the row and leaves it."""
+    report = post(http, lon=spot["lon"], lat=spot["lat"]).json()
+    with app.app_context():
+        engine = db.engine
+        elsewhere = boundaries.latest(accounts["elsewhere_code"])
+    supervisor = engine.connect()
+    supervisor.execute(text("UPDATE report SET committee_id = :c, town_id = :t, assignment_method = 'manual'"
+                            " WHERE id = :id"), {"c": elsewhere.id, "t": elsewhere.parent_id, "id": report["id"]})
+    outcome = {}
+
+    def import_swapped():
+        outcome["result"] = app.test_cli_runner().invoke(
+            args=["boundaries", "import", str(swapped_boundaries), "--level", "committee"])
+
+    worker = threading.Thread(target=import_swapped)
+    worker.start()
+    # Wait until the import is blocked on the supervisor's row lock (autocommit: a fresh view of the activity).
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
+        while worker.is_alive() and not watcher.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock'")).scalar():
+            time.sleep(0.05)
+    supervisor.commit()
+    supervisor.close()
+    worker.join()
+    assert outcome["result"].exit_code == 0, outcome["result"].output
+    assert "re-assigned 0 open reports" in outcome["result"].output
+    kept = http.get(f"/api/v1/reports/{report['id']}").json()
+    assert kept["committee"]["code"] == accounts["elsewhere_code"] and kept["assignment"]["method"] == "manual"
+    assert [e["kind"] for e in kept["events"]].count("reassign") == 0

@@ -110,6 +110,10 @@ def upgrade() -> None:
     op.execute("UPDATE area SET generation_low = generation")
     op.alter_column("area", "generation_low", nullable=False)
     op.execute("ALTER TABLE area ADD CONSTRAINT ck_area_generation_span CHECK (generation_low <= generation)")
+    # Raising `generation` must be a non-key update (FOR NO KEY UPDATE), which a report's foreign key share
+    # lock on the area row does not wait for: so no column it changes may be in a unique index.
+    op.drop_constraint("uq_area_code_generation", "area")
+    op.create_unique_constraint("uq_area_code_generation_low", "area", ["code", "generation_low"])
     op.add_column("report", sa.Column("assigned_generation", sa.Integer))
     op.create_table(
         "boundary_change",
@@ -132,6 +136,8 @@ def downgrade() -> None:
     op.execute(OLD_ASSIGN_FUNCTION)
     op.drop_table("boundary_change")
     op.drop_column("report", "assigned_generation")
+    op.drop_constraint("uq_area_code_generation_low", "area")
+    op.create_unique_constraint("uq_area_code_generation", "area", ["code", "generation"])
     op.execute("ALTER TABLE area DROP CONSTRAINT ck_area_generation_span")
     op.drop_column("area", "generation_low")
     op.drop_table("boundary_generation")

@@ -3,7 +3,6 @@ import sys
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import text
 
 from geo import boundaries as geo_boundaries
 from geo import demo
@@ -42,8 +41,7 @@ def boundaries_import(path: str | None, level: str, crs: str, towns: tuple[str, 
     """Import a GeoJSON FeatureCollection of one level as a new generation; unchanged codes stay as they are."""
     try:
         if derive_name and level == "district" and not path:
-            code = db.session.scalar(text("SELECT left(min(code), 6) FROM area WHERE level = 'town'")) or ""
-            items = [generations.derive_district(code, derive_name)]
+            items = [generations.derive_district(derive_name)]
         elif path and not derive_name:
             items = geo_boundaries.read_boundaries(path, crs=crs, level=level)
         else:

@@ -202,11 +202,11 @@ def _changed_regions(level: str, generation: int) -> dict:
             "features": [{"type": "Feature", "properties": {"code": c}, "geometry": g} for c, g in rows]}
 
 
-def derive_district(code: str, name: str) -> Boundary:
-    """The district outline as the union of the towns in force."""
-    geom = db.session.scalar(text("SELECT ST_AsBinary(ST_Multi(ST_Union(geom))) FROM area"
-                                  " WHERE level = 'town' AND generation = (SELECT max(generation) FROM area"
-                                  " WHERE level = 'town')"))
+def derive_district(name: str) -> Boundary:
+    """The district outline as the union of the towns in force, coded by their common six-digit prefix."""
+    code, geom = db.session.execute(text(
+        "SELECT left(min(code), 6), ST_AsBinary(ST_Multi(ST_Union(geom))) FROM area"
+        " WHERE level = 'town' AND generation = (SELECT max(generation) FROM area WHERE level = 'town')")).one()
     if geom is None:
         refuse("no_towns", _("还没有导入街镇边界，无法由街镇合成区界。请先导入街镇。"))
     return Boundary(code, name, "district", None, None, geo_boundaries.as_multipolygon(shapely.from_wkb(bytes(geom))))
