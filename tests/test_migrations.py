@@ -13,7 +13,7 @@ TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login
           "service_hour_decision", "boundary_generation", "boundary_change",
           "service_order", "service_order_event", "service_assignment", "service_order_photo",
           "report_stats", "report_stats_month", "report_stats_town",
-          "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating", "tracking_miss"}
+          "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating"}
 
 
 @pytest.fixture

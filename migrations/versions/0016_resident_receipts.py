@@ -1,5 +1,5 @@
 """Resident receipts (issue 11): a report's private tracking link (hashed), updates by e-mail or text,
-the reporter's rating after verification, and the misses that rate-limit guessed links. Also Open311 API keys:
+and the reporter's rating after verification (guessed links are counted in upload_attempt). Also Open311 API keys:
 an api_token may be good for /open311/ only (hazard-snap apikeys create).
 
 report_rating is append-only by privilege (service/migrate.APPEND_ONLY): a rating is given once.
@@ -53,18 +53,10 @@ def upgrade() -> None:
         _now("created_at"),
         sa.CheckConstraint("stars BETWEEN 1 AND 5", name="ck_report_rating_stars"),
     )
-    op.create_table(
-        "tracking_miss",
-        sa.Column("id", sa.BigInteger, primary_key=True),
-        sa.Column("remote_addr", sa.String(64), nullable=False),
-        _now("at"),
-    )
-    op.create_index("ix_tracking_miss_addr_at", "tracking_miss", ["remote_addr", "at"])
     op.add_column("api_token", sa.Column("open311_only", sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
     op.drop_column("api_token", "open311_only")
-    op.drop_table("tracking_miss")
     op.drop_table("report_rating")
     op.drop_table("report_receipt")

@@ -1,8 +1,8 @@
-"""The receipts' tables: a report's private tracking link, the reporter's rating, and guessed-link misses."""
+"""The receipts' tables: a report's private tracking link and the reporter's rating."""
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, Text, func
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, SmallInteger, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,13 +42,3 @@ class ReportRating(db.Model):
     rater_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # None: the resident, by receipt
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
-
-class TrackingMiss(db.Model):
-    """A tracking link that matched nothing, by address: too many in a while and the address waits."""
-
-    __tablename__ = "tracking_miss"
-    __table_args__ = (Index("ix_tracking_miss_addr_at", "remote_addr", "at"),)
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    remote_addr: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
