@@ -340,3 +340,12 @@ def test_dashboard_draws_its_charts_under_the_csp(seeded, open_page, accounts):
     assert page.evaluate("() => window.__csp") == []
     assert_clean(log)
     assert page.locator("#hazard-places tbody tr").count() == len({r["town"] for r in seeded})
+
+
+def test_the_queues_show_the_fast_overdue_total(seeded, as_user, accounts, clock):
+    now = datetime.now(UTC)  # the stopped clock the live server reads too
+    for who in ("admin", "sup_a"):
+        page = as_user(who).get("/queues").text
+        shown = page.split('id="overdue"', 1)[1].split("</h2>", 1)[0]
+        want = sum(1 for r in _visible(seeded, accounts[who]) if _overdue(r, now))
+        assert f"（{want}）" in shown, (who, want, shown)
