@@ -24,10 +24,9 @@ from service.models import User
 from service.orders import queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderPhoto
 from service.orders.moves import check, record
-from service.reports.intake import photo_transaction, read_uploads
+from service.reports.intake import photo_transaction, read_uploads, stage_files
 from service.reports.location import parse_location
 from service.reports.photos import process_uploads
-from service.reports.storage import key_for
 from service.volunteers import ledger
 from service.volunteers.models import Volunteer
 
@@ -88,9 +87,7 @@ def check_out(order_id, user: User, form, files=()) -> ServiceOrder:
     with photo_transaction() as batch:
         event = record(order, "check_out", user, before, outcome, {"distance_m": round(distance)})
         for p in photos:
-            keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
-            for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
-                batch.put(key, data)
+            keys = stage_files(batch, p)
             db.session.add(ServiceOrderPhoto(
                 order_id=order.id, event_id=event.id, sha256=p.sha256, original_key=keys[0], public_key=keys[1],
                 thumb_key=keys[2], content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original)))

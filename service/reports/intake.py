@@ -173,12 +173,18 @@ def photo_transaction() -> Iterator:
     batch.publish()
 
 
+def stage_files(batch, p: ProcessedPhoto) -> tuple[str, str, str]:
+    """Write one photo's original, public copy and thumbnail under temporary names; return their keys."""
+    keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
+    for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
+        batch.put(key, data)
+    return keys
+
+
 def stage_photos(report: Report, photos: list[ProcessedPhoto], batch, role: str = "before", event=None) -> None:
     """Write photo files under temporary names and attach their rows to the report (and event)."""
     for p in photos:
-        keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
-        for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
-            batch.put(key, data)
+        keys = stage_files(batch, p)
         report.photos.append(Photo(
             role=role, sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
             content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
