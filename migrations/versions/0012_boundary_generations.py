@@ -11,6 +11,9 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30
 """
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -60,34 +63,12 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
 $$;
 """
 
-# Revision 0001's function, restored on downgrade.
-OLD_ASSIGN_FUNCTION = """
-CREATE FUNCTION assign_point(pt geometry, max_m double precision)
-RETURNS TABLE (committee_id integer, town_id integer, method text, distance_m double precision)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH cur AS (
-    SELECT max(generation) AS gen FROM area WHERE level = 'committee'
-  ), covering AS (
-    SELECT a.id, a.parent_id, count(*) OVER () AS n
-    FROM area a, cur
-    WHERE a.level = 'committee' AND a.generation = cur.gen AND ST_Covers(a.geom, pt)
-    ORDER BY a.code
-    LIMIT 1
-  ), nearest AS (
-    SELECT a.id, a.parent_id, ST_Distance(a.geom::geography, pt::geography) AS d
-    FROM area a, cur
-    WHERE NOT EXISTS (SELECT 1 FROM covering)
-      AND a.level = 'committee' AND a.generation = cur.gen
-      AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
-      AND ST_DWithin(a.geom::geography, pt::geography, max_m)
-    ORDER BY d, a.code
-    LIMIT 1
-  )
-  SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8 FROM covering
-  UNION ALL
-  SELECT id, parent_id, 'nearest', d FROM nearest
-$$;
-"""
+def _initial_function() -> str:
+    """Revision 0001's assign_point, restored on downgrade (read from that revision, not copied)."""
+    spec = importlib.util.spec_from_file_location("revision_0001", Path(__file__).with_name("0001_initial.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.ASSIGN_FUNCTION
 
 
 def upgrade() -> None:
@@ -133,7 +114,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {NEW_SIGNATURE}")
-    op.execute(OLD_ASSIGN_FUNCTION)
+    op.execute(_initial_function())
     op.drop_table("boundary_change")
     op.drop_column("report", "assigned_generation")
     op.drop_constraint("uq_area_code_generation_low", "area")
