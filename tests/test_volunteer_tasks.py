@@ -90,9 +90,24 @@ def test_volunteer_accepts_rectifies_with_a_photo_and_the_town_verifies(as_user,
     assert body["status"] == "rectified" and len(body["after_photos"]) == 1
     assert body["events"][-1]["actor"] == "测试vol" and body["events"][-1]["photos"]
     assert move(vol, dispatched, "verified").status_code == 403  # the volunteer never verifies their own work
-    assert move(as_user("staff_a"), dispatched, "verified").status_code == 403
+    assert move(as_user("staff_sibling"), dispatched, "verified").status_code == 404
+    assert move(as_user("staff_a"), dispatched, "rectifying", note="复查不合格").json()["status"] == "rectifying"
+    rectify(vol, dispatched, note="已全部清理")
     assert move(as_user("sup_a"), dispatched, "verified").json()["status"] == "verified"
     assert vol.get("/api/v1/volunteers/me/tasks").json()["tasks"][0]["status"] == "verified"
+
+
+def test_committee_staff_check_their_volunteers_work_never_their_own(as_user, dispatched):
+    staff = as_user("staff_a")
+    move(as_user("vol"), dispatched, "rectifying")
+    rectify(staff, dispatched, note="居委会自己整改的")  # staff did the work on a volunteer's task
+    r = move(staff, dispatched, "verified")
+    assert r.status_code == 403 and chinese(r)
+    move(as_user("sup_a"), dispatched, "rectifying")
+    rectify(as_user("vol"), dispatched)
+    page = staff.get(f"/reports/{dispatched}").text
+    assert 'id="act-verified"' in page  # the detail page offers what the table allows
+    assert move(staff, dispatched, "verified").json()["status"] == "verified"
 
 
 def test_decline_hands_the_report_back_to_the_dispatcher(as_user, app, dispatched, roster):

@@ -126,6 +126,13 @@ def _uuid(raw) -> uuid.UUID | None:
         return None
 
 
+def rectified_by(report: Report) -> int | None:
+    """Who recorded the report's latest rectification."""
+    return db.session.scalar(select(ReportEvent.actor_id).where(
+        ReportEvent.report_id == report.id, ReportEvent.kind == "transition", ReportEvent.to_status == "rectified")
+        .order_by(ReportEvent.id.desc()).limit(1))
+
+
 def get_report(report_id: str, user: User | None, for_update: bool = False) -> Report:
     """Return one report the user may see, or raise a 404 (also when it exists but is out of scope)."""
     try:

@@ -16,19 +16,21 @@ SUPERVISE = frozenset({"town_supervisor", "district_admin"})
 RECTIFY = frozenset({"committee_staff"})
 # Not an account role: the volunteer a report is dispatched to, acting on that one report only (roles_of).
 ASSIGNEE = "assignee"
+# Not an account role either: committee staff checking a rectification their volunteer recorded (never their own).
+CHECKER = "checker"
 # Who may re-grade a report's risk level (the reporter's choice is a suggestion); not a status move.
 REGRADE = SUPERVISE
 
 # from-status -> {to-status: roles allowed to make that move}.
 # rectified -> rectifying is 复查不合格: the supervisor sends the work back.
 # The assignee accepts (接单) by starting the work, declines by handing the report back to be dispatched again,
-# and may report it rectified; committee staff or the town still verify.
+# and may report it rectified; the town, or the committee's staff as CHECKER, then verify it or send it back.
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "submitted": {"accepted": SUPERVISE, "rejected": SUPERVISE, "duplicate": SUPERVISE},
     "accepted": {"dispatched": SUPERVISE},
     "dispatched": {"rectifying": RECTIFY | {ASSIGNEE}, "accepted": frozenset({ASSIGNEE})},
     "rectifying": {"rectified": RECTIFY | {ASSIGNEE}},
-    "rectified": {"verified": SUPERVISE, "rectifying": SUPERVISE},
+    "rectified": {"verified": SUPERVISE | {CHECKER}, "rectifying": SUPERVISE | {CHECKER}},
     "rejected": {},
     "duplicate": {},
     "verified": {},
@@ -63,11 +65,18 @@ def allowed(from_status: str, to_status: str) -> bool:
 
 
 def roles_of(user, report) -> frozenset[str]:
-    """The roles a user plays for one report: their account's, plus ASSIGNEE for the volunteer it is dispatched to."""
+    """The roles a user plays for one report: their account's, plus ASSIGNEE for the volunteer it is dispatched to,
+    or CHECKER for committee staff when that volunteer recorded the rectification (staff never check their own)."""
     if user is None:
         return frozenset()
-    assigned = user.role == "volunteer" and report.assignee_id is not None and report.assignee_id == user.id
-    return frozenset({user.role, ASSIGNEE}) if assigned else frozenset({user.role})
+    if user.role == "volunteer" and report.assignee_id is not None and report.assignee_id == user.id:
+        return frozenset({user.role, ASSIGNEE})
+    if user.role == "committee_staff" and report.status == "rectified" and report.assignee_id is not None:
+        from service.reports.queries import rectified_by  # here: the queries module imports this one
+
+        if rectified_by(report) == report.assignee_id:
+            return frozenset({user.role, CHECKER})
+    return frozenset({user.role})
 
 
 def may(roles: frozenset[str], from_status: str, to_status: str) -> bool:
