@@ -257,3 +257,28 @@ def test_orders_are_on_the_volunteers_task_page(anon_http, as_user, spot, owner_
     assert f'href="/orders/{oid}"' in page.text and "待接单" in page.text
     assert f"task-order-{oid}" not in as_user("vol2").get("/me/tasks").text  # declined: no longer theirs
     assert [t["id"] for t in as_user("vol").get("/api/v1/orders/mine").json()["tasks"]] == [oid]
+
+
+def test_request_page_refuses_bad_input_in_chinese_and_keeps_what_was_typed(anon_http, spot, owner_engine,
+                                                                              profiles):
+    page = anon_http.get("/request")
+    assert page.status_code == 200 and "预约消防志愿服务" in page.text
+    token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', page.text).group(1)
+    form = {k: str(v) for k, v in order_body(spot, contact_phone="12345").items()} | {"csrf_token": token}
+    bad = anon_http.post("/request", data=form)
+    assert bad.status_code == 422 and "请填写正确的联系电话" in bad.text and "独居老人家中检查电线" in bad.text
+    assert anon_http.post("/request", data=form | {"csrf_token": "forged"}).status_code == 400
+    good = anon_http.post("/request", data=form | {"contact_phone": "021-6412 3456"}, allow_redirects=False)
+    assert good.status_code == 303 and re.search(r"/request/t/[A-Za-z0-9_-]{32}\?new=1$", good.headers["Location"])
+    assert newest_order_id(owner_engine) == 1
+
+
+def test_anonymous_orders_share_the_upload_limit(app, anon_http, spot, profiles):
+    before = app.config["PUBLIC_REPORTS_PER_MINUTE"]
+    app.config["PUBLIC_REPORTS_PER_MINUTE"] = 2
+    try:
+        answers = [anon_http.post("/api/v1/orders", json=order_body(spot)) for _ in range(3)]
+    finally:
+        app.config["PUBLIC_REPORTS_PER_MINUTE"] = before
+    assert [r.status_code for r in answers] == [201, 201, 429]
+    assert CHINESE.search(answers[2].json()["error"]["message"])
