@@ -7,23 +7,29 @@ intake with the linking step and intake with it switched off, at points where re
 p50/p95 of both, their difference, and the linking step alone; asserts nothing about speed.
 
     .venv/bin/python -m bench.sites --reports 1000000 --sites 20000 --runs 300
+    .venv/bin/python -m bench.sites --reuse --runs 300   # again on the database the first run seeded
 """
 import argparse
 import io
 import logging
 import random
+import secrets
 import statistics
 import sys
+import tempfile
 import time
 
 from flask import Flask
 from PIL import Image
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from bench.assign import database_url
 from bench.scale import seed, setup
+from service import create_app, migrate
+from service.accounts import auth
 from service.db import db
+from service.models import User
 from service.reports import intake
 from service.sites import linking
 
@@ -41,6 +47,15 @@ SELECT 'B-' || row_number() OVER (), (ARRAY['small_shop','small_restaurant','hig
        (ARRAY['low','medium','high'])[1 + g % 3]
   FROM (SELECT *, (random() * 1000)::int AS g FROM p) s
 """
+
+
+def admin_token(app: Flask) -> dict:
+    """A fresh token of the district admin an earlier run made."""
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.role == "district_admin").limit(1))
+        token = auth.issue_token(user)
+        db.session.commit()
+    return {"district_admin": token}
 
 
 def seed_sites(app: Flask, n: int) -> float:
@@ -124,12 +139,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sites", type=int, default=20_000)
     parser.add_argument("--runs", type=int, default=300, help="posts per variant (default %(default)s)")
     parser.add_argument("--database-url", help=f"scratch database, dropped and recreated (default {BENCH_DB})")
+    parser.add_argument("--reuse", action="store_true", help="measure on the database an earlier run seeded")
     args = parser.parse_args(argv)
     url = args.database_url or make_url(database_url(None)).set(database=BENCH_DB).render_as_string(False)
-    app, tokens, source = setup(url)
+    if args.reuse:  # the bench database of an earlier run, seeded already
+        migrate.upgrade(url)  # the schema may have moved on since
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "PHOTO_DIR": tempfile.mkdtemp(),
+                          "SECRET_KEY": secrets.token_hex(32)})
+        tokens, source, took, took_sites = admin_token(app), "the earlier run's", 0.0, 0.0
+    else:
+        app, tokens, source = setup(url)
+        took, took_sites = seed(app, args.reports), 0.0
+        took_sites = seed_sites(app, args.sites)
     print(f"boundaries: {source}; python {sys.version.split()[0]}")
-    took = seed(app, args.reports)
-    took_sites = seed_sites(app, args.sites)
     with app.app_context():
         counts = db.session.execute(text("SELECT (SELECT count(*) FROM report), (SELECT count(*) FROM report"
                                          " WHERE status = 'verified'), (SELECT count(*) FROM site)")).one()

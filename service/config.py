@@ -1,4 +1,5 @@
 """Configuration read from the environment, with defaults that work on a fresh machine."""
+import json
 import os
 from pathlib import Path
 
@@ -85,6 +86,10 @@ class Config:
         self.SITE_LINK_DISTANCE_M = _float("SITE_LINK_DISTANCE_M", 30.0)
         self.SITE_RISK_FLOOR = _pairs(env("SITE_RISK_FLOOR", "high:major"), str)
         self.SITE_DEADLINE_FACTOR = _pairs(env("SITE_DEADLINE_FACTOR", "high:0.5"), float)
+        # Inspections: a check-in farther than this from the site is refused; checklists per site kind as JSON
+        # {"kind": ["item", ...]} replacing the defaults of service/sites/kinds.py.
+        self.INSPECTION_CHECKIN_M = _float("INSPECTION_CHECKIN_M", 100.0)
+        self.INSPECTION_CHECKLISTS = json.loads(env("INSPECTION_CHECKLISTS", "{}"))
         self.DEADLINE_HOURS = {
             "suspected_severe": _float("DEADLINE_SUSPECTED_SEVERE_H", 24),
             "major": _float("DEADLINE_MAJOR_H", 72),

@@ -1,6 +1,8 @@
 """Recurrence: a new report at a spot where the same hazard was verified lately is linked to it and counted."""
 import re
 
+from sqlalchemy import text
+
 from .seeding import seed_like
 from .test_detail_triage import moved_elsewhere, report_at
 from .test_reports_api import post
@@ -91,19 +93,23 @@ def test_figures_refuse_bad_input_in_chinese(http, anon_http):
     assert anon_http.get("/api/v1/recurrence").status_code == 401
 
 
-def test_recurrence_query_uses_the_verified_index(app, owner_engine, http, spot):
+def links_plan(app, lon: float, lat: float, category: str) -> str:
+    """EXPLAIN of the statement intake runs to find a report's site and the report it repeats."""
     from service.db import db
-    from service.sites.recurrence import recurrence_select
+    from service.sites.linking import LINKS, links_params
 
-    rid = report_at(http, spot)
-    seed_like(app, owner_engine, rid, "verified")
     with app.app_context():
-        compiled = recurrence_select(spot["lon"], spot["lat"], "ebike_charging").compile(dialect=db.engine.dialect)
-        plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
-                                                                                compiled.params))
-        found = r"Index Scan using ix_report_verified_geog[^\n]*\n\s+Index Cond: \(\(location\)::geography &&"
-        assert re.search(found, plan), plan
+        plan = "\n".join(r[0] for r in db.session.execute(text("EXPLAIN " + LINKS.text),
+                                                           links_params(lon, lat, category)))
         db.session.rollback()
+    return plan
+
+
+def test_recurrence_query_uses_the_verified_index(app, owner_engine, http, spot):
+    seed_like(app, owner_engine, report_at(http, spot), "verified")
+    plan = links_plan(app, spot["lon"], spot["lat"], "ebike_charging")
+    found = r"Index Scan using ix_report_verified_geog on report r[^\n]*\n\s+Index Cond: \(\(location\)::geography &&"
+    assert re.search(found, plan), plan
 
 
 def test_stats_and_dashboard_carry_the_recurrence_section(http, as_user, spot):

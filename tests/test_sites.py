@@ -204,12 +204,10 @@ def test_site_pages_show_history_and_figures_in_scope(sites_env, http, as_user, 
 
 def test_link_query_uses_both_indexes(sites_env, owner_engine, app, http, spot):
     """At intake, one statement finds the site (ix_site_geog) and the report it repeats (ix_report_verified_geog)."""
-    from service.sites.linking import links_select
-
     from .seeding import seed_like
+    from .test_recurrence import links_plan
 
     seed_like(app, owner_engine, post(http, lon=spot["lon"], lat=spot["lat"]).json()["id"], "verified")
-
     with owner_engine.begin() as conn:
         conn.execute(text(
             "INSERT INTO site (external_id, kind, name, geom, committee_id, town_id)"
@@ -217,14 +215,12 @@ def test_link_query_uses_both_indexes(sites_env, owner_engine, app, http, spot):
             " 30.95 + random() * 0.3), 4326), a.id, a.parent_id FROM generate_series(1, 20000) g,"
             " (SELECT id, parent_id FROM area WHERE level = 'committee' LIMIT 1) a"))
         conn.execute(text("ANALYZE site"))
+    plan = links_plan(app, spot["lon"], spot["lat"], "ebike_charging")
+    assert re.search(r"Index Scan using ix_site_geog on site[^\n]*\n\s+Index Cond: "
+                     r"\(\(geom\)::geography &&", plan), plan
+    assert re.search(r"Index Scan using ix_report_verified_geog on report r[^\n]*\n\s+Index Cond: "
+                     r"\(\(location\)::geography &&", plan), plan
     with sites_env.app_context():
-        compiled = links_select(spot["lon"], spot["lat"], "ebike_charging").compile(dialect=db.engine.dialect)
-        plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
-                                                                                compiled.params))
-        assert re.search(r"Index Scan using ix_site_geog on site[^\n]*\n\s+Index Cond: \(\(geom\)::geography &&",
-                         plan), plan
-        assert re.search(r"Index Scan using ix_report_verified_geog on report[^\n]*\n\s+Index Cond: "
-                         r"\(\(location\)::geography &&", plan), plan
         assert db.session.scalar(select(func.count()).select_from(Site)) == 20000
         db.session.rollback()
 

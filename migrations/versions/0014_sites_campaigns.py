@@ -1,5 +1,5 @@
-"""Key sites, campaigns and the recurrence of verified hazards (issue 9): site, campaign, report.site_id and
-report.recurrence_of.
+"""Key sites, campaigns, inspection rounds and the recurrence of verified hazards (issue 9): site, campaign,
+inspection_round, inspection, report.site_id and report.recurrence_of.
 
 Revision ID: 0014
 Revises: 0013
@@ -65,6 +65,37 @@ def upgrade() -> None:
     op.create_index("ix_campaign_ends_on_starts_on", "campaign", ["ends_on", "starts_on"])
     op.create_index("ix_campaign_starts_on_id", "campaign", ["starts_on", "id"])
 
+    op.create_table(
+        "inspection_round",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("starts_on", sa.Date, nullable=False),
+        sa.Column("ends_on", sa.Date, nullable=False),
+        sa.Column("created_by", sa.Integer, sa.ForeignKey("user.id", name="fk_inspection_round_created_by_user"),
+                  nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.CheckConstraint("ends_on >= starts_on", name="ck_inspection_round_dates"),
+    )
+    op.create_index("ix_inspection_round_ends_on", "inspection_round", ["ends_on", "starts_on"])
+    op.create_table(
+        "inspection",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("round_id", sa.Integer, sa.ForeignKey("inspection_round.id",
+                                                        name="fk_inspection_round_id_inspection_round"),
+                  nullable=False),
+        sa.Column("site_id", sa.Integer, sa.ForeignKey("site.id", name="fk_inspection_site_id_site"), nullable=False),
+        sa.Column("inspector_id", sa.Integer, sa.ForeignKey("user.id", name="fk_inspection_inspector_id_user"),
+                  nullable=False),
+        sa.Column("checked_in_at", sa.DateTime(timezone=True)),
+        sa.Column("checkin_location", Geometry("POINT", srid=4326, spatial_index=False)),
+        sa.Column("checkin_distance_m", sa.Float),
+        sa.Column("results", postgresql.JSONB, nullable=False, server_default="{}"),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        sa.UniqueConstraint("round_id", "site_id", name="uq_inspection_round_id"),
+    )
+    op.create_index("ix_inspection_inspector_id_finished_at", "inspection", ["inspector_id", "finished_at"])
+    op.create_index("ix_inspection_site_id_finished_at", "inspection", ["site_id", "finished_at"])
+
     op.add_column("report", sa.Column("site_id", sa.Integer, sa.ForeignKey("site.id", name="fk_report_site_id_site")))
     op.create_index("ix_report_site_created", "report", ["site_id", "created_at", "id"],
                     postgresql_where=sa.text("site_id IS NOT NULL"))
@@ -83,5 +114,7 @@ def downgrade() -> None:
     op.drop_column("report", "recurrence_of")
     op.drop_index("ix_report_site_created", table_name="report")
     op.drop_column("report", "site_id")
+    op.drop_table("inspection")
+    op.drop_table("inspection_round")
     op.drop_table("campaign")
     op.drop_table("site")

@@ -1,30 +1,46 @@
 """What intake asks of this area for a new report: the key site it was seen at, the site's risk rule, and
 whether it repeats a hazard verified here lately."""
 from flask import current_app
-from sqlalchemy import Select, cast, func, literal, select, true
+from sqlalchemy import select, text
 
 from service.accounts import scope
 from service.db import db
 from service.models import Report, ReportEvent, User
 from service.reports import deadlines
 from service.reports.categories import RISK_LEVELS
-from service.reports.duplicates import GEOGRAPHY
 from service.sites import recurrence
 from service.sites.models import Site
 
 RISK_ORDER = list(RISK_LEVELS)  # general < major < suspected_severe
 
 
-def site_select(lon: float, lat: float) -> Select:
-    """The site a WGS-84 point belongs to: a polygon covering it first, else the nearest point within the
-    link distance (both found through ix_site_geog)."""
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    spot, geog = cast(point, GEOGRAPHY), cast(Site.geom, GEOGRAPHY)
-    is_point = func.GeometryType(Site.geom) == literal("POINT")
-    return (select(Site.id, Site.external_id, Site.name, Site.risk_class)
-            .where(func.ST_DWithin(geog, spot, current_app.config["SITE_LINK_DISTANCE_M"]),
-                   is_point | func.ST_Covers(Site.geom, point))
-            .order_by(is_point, geog.op("<->")(spot), Site.id).limit(1))
+# One statement, one round trip, written as SQL text because intake runs it every time: building and
+# caching a Core select of this size cost more than running it. Both parts use a partial or expression GiST
+# index (the status literal and the bare ::geography match ix_report_verified_geog and ix_site_geog); the site
+# part takes a polygon covering the point first, else the nearest site point within the link distance.
+LINKS = text("""
+SELECT (SELECT r.id FROM report r
+         WHERE r.status = 'verified' AND r.category = :category
+           AND r.updated_at > now() - :days * interval '1 day'
+           AND ST_DWithin(r.location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius)
+         ORDER BY r.location::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, r.id
+         LIMIT 1) AS earlier,
+       s.id, s.external_id, s.name, s.risk_class
+  FROM (SELECT 1) one
+  LEFT JOIN LATERAL (
+    SELECT id, external_id, name, risk_class FROM site
+     WHERE ST_DWithin(geom::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :site_m)
+       AND (GeometryType(geom) = 'POINT' OR ST_Covers(geom, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)))
+     ORDER BY GeometryType(geom) = 'POINT', geom::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography,
+              id
+     LIMIT 1) s ON true
+""")
+
+
+def links_params(lon: float, lat: float, category: str) -> dict:
+    cfg = current_app.config
+    return {"lon": lon, "lat": lat, "category": category, "days": cfg["RECURRENCE_WINDOW_DAYS"],
+            "radius": cfg["RECURRENCE_RADIUS_M"], "site_m": cfg["SITE_LINK_DISTANCE_M"]}
 
 
 def apply_rule(report: Report, site) -> ReportEvent | None:
@@ -47,18 +63,10 @@ def apply_rule(report: Report, site) -> ReportEvent | None:
                        actor_label="system", note="", data=data)
 
 
-def links_select(lon: float, lat: float, category: str) -> Select:
-    """One row, in one round trip: the verified report a new one repeats (or NULL), and its site's columns."""
-    site = site_select(lon, lat).subquery()
-    one = select(literal(1).label("one")).subquery()
-    return (select(recurrence.recurrence_select(lon, lat, category).scalar_subquery().label("earlier"), site)
-            .select_from(one.outerjoin(site, true())))
-
-
 def at_intake(report: Report, lon: float, lat: float) -> list[ReportEvent]:
     """Link a new, not yet stored report to its site and to the report it repeats; return events to record
     after its first one."""
-    found = db.session.execute(links_select(lon, lat, report.category)).one()
+    found = db.session.execute(LINKS, links_params(lon, lat, report.category)).one()
     if found.earlier is not None:
         recurrence.mark(report, found.earlier)
     if found.id is None:

@@ -1,10 +1,22 @@
-"""Key sites (places the programme keeps watch over, each with its committee and town by the assignment query)
-and themed campaigns."""
+"""Key sites (places the programme keeps watch over, each with its committee and town by the assignment query),
+themed campaigns and inspection rounds."""
 from datetime import date, datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Index, String, Text, func, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db import db
@@ -72,3 +84,43 @@ class Campaign(db.Model):
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # ended early by an admin
+
+
+class InspectionRound(db.Model):
+    """A planned inspection round (巡查): a period in which each of its sites is to be inspected once."""
+
+    __tablename__ = "inspection_round"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="dates"),
+                      Index("ix_inspection_round_ends_on", "ends_on", "starts_on"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    starts_on: Mapped[date] = mapped_column(Date)  # local calendar days, inclusive
+    ends_on: Mapped[date] = mapped_column(Date)
+    created_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Inspection(db.Model):
+    """One site of a round, its inspector, the check-in on the spot and each checklist item's result."""
+
+    __tablename__ = "inspection"
+    __table_args__ = (
+        UniqueConstraint("round_id", "site_id", name="uq_inspection_round_id"),
+        Index("ix_inspection_inspector_id_finished_at", "inspector_id", "finished_at"),
+        Index("ix_inspection_site_id_finished_at", "site_id", "finished_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("inspection_round.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
+    inspector_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
+    checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    checkin_location = mapped_column(Geometry("POINT", srid=4326, spatial_index=False))
+    checkin_distance_m: Mapped[float | None] = mapped_column(Float)
+    # item code -> {"result": "ok" | "hazard" | "na", "report_id": the report a hazard became}
+    results: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    round = relationship("InspectionRound")
+    site = relationship("Site")

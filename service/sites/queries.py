@@ -14,7 +14,7 @@ from service.errors import ApiError
 from service.models import Report, User
 from service.reports import deadlines
 from service.reports.workflow import OPEN_SQL
-from service.sites.models import Site
+from service.sites.models import Inspection, Site
 
 PAGE = 50
 
@@ -69,3 +69,10 @@ def figures(site: Site, user: User) -> dict:
                func.count(case((deadlines.overdue(datetime.now(UTC)), 1))))
         .where(Report.site_id == site.id, scope.visible(user))).one()
     return {"reports": row[0], "open": row[1], "overdue": row[2]}
+
+
+def last_inspection(site: Site) -> Inspection | None:
+    """The site's latest finished inspection (ix_inspection_site_id_finished_at)."""
+    return db.session.scalar(select(Inspection).where(Inspection.site_id == site.id,
+                                                      Inspection.finished_at.is_not(None))
+                             .order_by(Inspection.finished_at.desc()).limit(1))

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, case, cast, exists, func, select, text
+from sqlalchemy import Select, and_, case, exists, func, select, text
 from sqlalchemy.orm import aliased
 
 from service import localtime
@@ -19,29 +19,14 @@ from service.accounts import scope
 from service.db import db
 from service.models import Area, Report, ReportEvent, User
 from service.reports.categories import CATEGORIES
-from service.reports.duplicates import GEOGRAPHY
 from service.sites.models import Site
 
 WARNING = "recurrence"
 
 
-def recurrence_select(lon: float, lat: float, category: str) -> Select:
-    """The report of this category verified within the window nearest to a WGS-84 point, within the radius.
-
-    The status is a literal so the planner uses the partial GiST index ix_report_verified_geog.
-    """
-    cfg = current_app.config
-    spot = cast(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326), GEOGRAPHY)
-    geog = cast(Report.location, GEOGRAPHY)
-    since = func.now() - timedelta(days=cfg["RECURRENCE_WINDOW_DAYS"])
-    return (select(Report.id)
-            .where(text("report.status = 'verified'"), Report.category == category, Report.updated_at > since,
-                   func.ST_DWithin(geog, spot, cfg["RECURRENCE_RADIUS_M"]))
-            .order_by(geog.op("<->")(spot), Report.id).limit(1))
-
-
 def mark(report: Report, earlier) -> None:
-    """Give a new report its recurrence_of, the recently verified report it repeats, and the warning."""
+    """Give a new report its recurrence_of, the recently verified report it repeats (found at intake by
+    service/sites/linking.LINKS), and the warning."""
     report.recurrence_of = earlier
     report.warnings = [*report.warnings, WARNING]
 

@@ -11,7 +11,7 @@ from service.errors import ApiError
 from service.jsonbody import json_body
 from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.reports.filters import ReportFilter
-from service.sites import campaigns, queries, recurrence, registry
+from service.sites import campaigns, inspections, queries, recurrence, registry
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 
 bp = Blueprint("sites", __name__, template_folder="templates")  # pages
@@ -53,6 +53,7 @@ def site_page(site_id: str):
         abort(404)
     rows, cursor = _page(queries.reports_page(site, user, request.args.get("cursor", "")), _report_key)
     return render_template("sites/site.html", site=site, figures=queries.figures(site, user), reports=rows,
+                           inspected=queries.last_inspection(site),
                            next_cursor=cursor, kinds=SITE_KINDS, risk_classes=RISK_CLASSES)
 
 
@@ -186,3 +187,76 @@ def campaign_create():
         return redirect(url_for("sites.campaign_list"), code=303)
     flash(_("活动已创建。"), "ok")
     return redirect(url_for("sites.campaign_list"), code=303)
+
+
+def _inspection_json(i) -> dict:
+    return {"id": i.id, "round": i.round_id, "site": {"id": i.site_id, "external_id": i.site.external_id,
+                                                      "name": i.site.name},
+            "inspector_id": i.inspector_id, "checked_in_at": i.checked_in_at and i.checked_in_at.isoformat(),
+            "checkin_distance_m": i.checkin_distance_m and round(i.checkin_distance_m, 1), "results": i.results,
+            "finished_at": i.finished_at and i.finished_at.isoformat(),
+            "checklist": [{"code": c, "label": label} for c, label in inspections.checklist(i.site.kind)]}
+
+
+@api.post("/api/v1/inspection-rounds")
+def plan_round():
+    """Plan a round: {title, starts_on, ends_on, sites: [external ids], inspectors: [user ids]}."""
+    user = require_user()
+    body = json_body() if request.is_json else None
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    rnd = inspections.plan(body, user)
+    planned = inspections.of_round(rnd.id)
+    return jsonify(id=rnd.id, inspections=[_inspection_json(i) for i in planned]), 201
+
+
+@api.get("/api/v1/inspections/mine")
+def my_inspections():
+    """The caller's unfinished inspections of rounds under way."""
+    return jsonify(inspections=[_inspection_json(i) for i in inspections.mine(require_user())])
+
+
+@api.post("/api/v1/inspections/<inspection_id>/check-in")
+def check_in(inspection_id: str):
+    """Check in at the site: {lon, lat, crs} (JSON or form); farther than the limit is a 422."""
+    body = json_body() if request.is_json else request.form
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    return jsonify(_inspection_json(inspections.check_in(inspection_id, body, require_user())))
+
+
+@api.post("/api/v1/inspections/<inspection_id>")
+def finish_inspection(inspection_id: str):
+    """Record the results (multipart: item_<code> = ok|hazard|na, note_<code>, photo_<code> for hazards)."""
+    found = inspections.finish(inspection_id, request.form, request.files, require_user())
+    return jsonify(_inspection_json(found))
+
+
+@api.get("/api/v1/inspection-coverage")
+def inspection_coverage():
+    """Per site and in total: inspections due in the month (month=YYYY-MM), done on time, late, overdue."""
+    user = _staff()
+    raw = request.args.get("month") or campaigns.today().strftime("%Y-%m")
+    try:
+        month = date.fromisoformat(raw + "-01")
+    except ValueError:
+        raise ApiError(422, "bad_month", _("月份格式应为 YYYY-MM，例如 2026-11。")) from None
+    return jsonify(inspections.coverage(user, month))
+
+
+@bp.get("/inspections")
+@login_required
+def inspection_list():
+    """Show the inspector's inspections to do, on the phone."""
+    return render_template("sites/inspections.html", rows=inspections.mine(actor()))
+
+
+@bp.get("/inspections/<inspection_id>")
+@login_required
+def inspection_page(inspection_id: str):
+    """The inspector's phone page: check in on the spot, then the site kind's checklist."""
+    try:
+        found = inspections.get_own(inspection_id, actor())
+    except ApiError:
+        abort(404)
+    return render_template("sites/inspection.html", i=found, items=inspections.checklist(found.site.kind))

@@ -1,0 +1,174 @@
+"""Inspection rounds (巡查): plan sites x period x inspectors, check in on the spot, record each checklist item;
+an item found to be a hazard becomes a report through the normal intake (assignment, photos, dedup, links)."""
+from datetime import UTC, date, datetime, timedelta
+from itertools import cycle
+
+from flask import current_app
+from flask_babel import gettext as _
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
+from sqlalchemy import case, cast, func, select
+from werkzeug.datastructures import MultiDict
+
+from geo import coords
+from service.accounts import scope
+from service.db import db
+from service.errors import ApiError
+from service.models import User
+from service.reports import intake
+from service.reports.duplicates import GEOGRAPHY
+from service.sites.campaigns import today
+from service.sites.kinds import CHECK_ITEMS, DEFAULT_CHECKLISTS
+from service.sites.models import Inspection, InspectionRound, Site
+
+PLANNERS = frozenset({"town_supervisor", "district_admin"})
+INSPECTORS = frozenset({"volunteer", "committee_staff"})
+RESULTS = ("ok", "hazard", "na")
+MAX_SITES = 2000
+
+
+def checklist(kind: str) -> list[tuple[str, str]]:
+    """(code, label) of the items an inspector checks at a site of this kind."""
+    codes = current_app.config["INSPECTION_CHECKLISTS"].get(kind) or DEFAULT_CHECKLISTS[kind]
+    return [(c, str(CHECK_ITEMS[c][0])) for c in codes if c in CHECK_ITEMS]
+
+
+def _day(raw, field: str) -> date:
+    try:
+        return date.fromisoformat(raw)
+    except (TypeError, ValueError):
+        raise ApiError(422, f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
+
+
+def plan(body: dict, user: User) -> InspectionRound:
+    """Plan a round: its sites (by external id, in the planner's scope) shared out in turn among its inspectors."""
+    if user.role not in PLANNERS:
+        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以安排巡查。"))
+    title = body.get("title")
+    if not isinstance(title, str) or not title.strip() or len(title) > 100:
+        raise ApiError(422, "bad_title", _("标题不能为空且不超过 100 个字。"))
+    starts, ends = _day(body.get("starts_on"), "starts_on"), _day(body.get("ends_on"), "ends_on")
+    if ends < starts:
+        raise ApiError(422, "bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
+    wanted, people = body.get("sites"), body.get("inspectors")
+    if not isinstance(wanted, list) or not 1 <= len(wanted) <= MAX_SITES or not all(isinstance(s, str) for s in wanted):
+        raise ApiError(422, "bad_sites", _("请列出 1 到 2000 个场所编号。"))
+    if not isinstance(people, list) or not people or not all(isinstance(p, int) for p in people):
+        raise ApiError(422, "bad_inspectors", _("请至少指定一名巡查人员（用户编号）。"))
+    sites = db.session.scalars(select(Site).where(Site.external_id.in_(wanted), scope.visible_sites(user))
+                               .order_by(Site.name, Site.id)).all()
+    if len(sites) != len(set(wanted)):
+        raise ApiError(422, "unknown_sites", _("有场所编号不存在或不在您的管辖范围内，请核对后重试。"))
+    found = db.session.scalars(select(User.id).where(User.id.in_(people), User.active,
+                                                     User.role.in_(INSPECTORS))).all()
+    if len(found) != len(set(people)):
+        raise ApiError(422, "unknown_inspectors", _("巡查人员须为在册志愿者或居村委工作人员，请核对用户编号。"))
+    rnd = InspectionRound(title=title.strip(), starts_on=starts, ends_on=ends, created_by=user.id)
+    db.session.add(rnd)
+    db.session.add_all(Inspection(round=rnd, site=site, inspector_id=who)
+                       for site, who in zip(sites, cycle(sorted(set(people))), strict=False))
+    db.session.commit()
+    return rnd
+
+
+def of_round(round_id: int) -> list[Inspection]:
+    return db.session.scalars(select(Inspection).where(Inspection.round_id == round_id).order_by(Inspection.id)).all()
+
+
+def mine(user: User) -> list[Inspection]:
+    """The inspector's unfinished inspections of rounds under way, the soonest due first."""
+    return db.session.scalars(
+        select(Inspection).join(InspectionRound).where(Inspection.inspector_id == user.id,
+                                                       Inspection.finished_at.is_(None),
+                                                       InspectionRound.starts_on <= today())
+        .order_by(InspectionRound.ends_on, Inspection.id).limit(200)).all()
+
+
+def get_own(inspection_id, user: User, for_update: bool = False) -> Inspection:
+    """Return the user's own inspection; anyone else's, or an unknown id, is the same 404."""
+    wanted = int(inspection_id) if str(inspection_id).isdigit() and len(str(inspection_id)) < 10 else None
+    query = select(Inspection).where(Inspection.id == wanted, Inspection.inspector_id == user.id)
+    found = db.session.scalar(query.with_for_update() if for_update else query) if wanted else None
+    if found is None:
+        raise ApiError(404, "inspection_not_found", _("找不到该巡查任务，请从“我的巡查”进入。"))
+    return found
+
+
+def check_in(inspection_id, form, user: User) -> Inspection:
+    """Record the inspector's arrival: the position must be within INSPECTION_CHECKIN_M of the site."""
+    found = get_own(inspection_id, user, for_update=True)
+    if found.finished_at is not None:
+        raise ApiError(409, "inspection_finished", _("该巡查已完成，不能再签到。"))
+    crs = form.get("crs") or "wgs84"
+    try:
+        lon, lat = coords.to_wgs84(float(form.get("lon")), float(form.get("lat")), crs)
+    except (TypeError, ValueError):
+        raise ApiError(422, "bad_location", _("请允许定位后再签到：需要经度 lon、纬度 lat 和坐标系 crs。")) from None
+    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+    distance = db.session.scalar(select(func.ST_Distance(cast(Site.geom, GEOGRAPHY), cast(point, GEOGRAPHY)))
+                                 .where(Site.id == found.site_id))
+    limit = current_app.config["INSPECTION_CHECKIN_M"]
+    if distance > limit:
+        db.session.rollback()
+        raise ApiError(422, "too_far", _("您距离该场所约 %(d)d 米，超过 %(m)d 米，请到达现场后再签到。",
+                                         d=round(distance), m=round(limit)))
+    found.checked_in_at, found.checkin_distance_m = datetime.now(UTC), distance
+    found.checkin_location = from_shape(Point(lon, lat), srid=4326)
+    db.session.commit()
+    return found
+
+
+def finish(inspection_id, form: MultiDict, files, user: User) -> Inspection:
+    """Record every item's result; each hazard becomes a report through intake, with its photo.
+
+    Reports carry a client_report_id per inspection and item, so a retry after a failure makes no second report;
+    the inspection is marked finished only once every hazard's report exists."""
+    found = get_own(inspection_id, user)
+    if found.finished_at is not None:
+        raise ApiError(409, "inspection_finished", _("该巡查已完成。"))
+    if found.checked_in_at is None:
+        raise ApiError(409, "not_checked_in", _("请先在现场签到，再填写巡查结果。"))
+    items = checklist(found.site.kind)
+    results = {code: form.get(f"item_{code}") for code, _label in items}
+    missing = [label for code, label in items if results[code] not in RESULTS]
+    if missing:
+        raise ApiError(422, "items_missing", _("请为每一项选择“正常”“隐患”或“不适用”：%(items)s。",
+                                               items="、".join(missing)))
+    for code, label in items:
+        if results[code] == "hazard" and not any(f and f.filename for f in files.getlist(f"photo_{code}")):
+            raise ApiError(422, "hazard_photo_missing", _("“%(item)s”标为隐患，请拍摄现场照片。", item=label))
+    lon, lat = db.session.execute(select(func.ST_X(Inspection.checkin_location), func.ST_Y(Inspection.checkin_location))
+                                  .where(Inspection.id == found.id)).one()
+    recorded = {}
+    for code, label in items:
+        recorded[code] = {"result": results[code]}
+        if results[code] == "hazard":
+            fields = MultiDict({"category": CHECK_ITEMS[code][1], "lon": str(lon), "lat": str(lat),
+                                "client_report_id": f"inspection-{found.id}-{code}", "address": found.site.name,
+                                "description": _("巡查发现：%(item)s不符合要求。%(note)s", item=label,
+                                                 note=(form.get(f"note_{code}") or "")[:500])})
+            report, _created = intake.create_report(fields, files.getlist(f"photo_{code}"), reporter_id=user.id)
+            recorded[code]["report_id"] = str(report.id)
+    found = get_own(inspection_id, user, for_update=True)
+    found.results, found.finished_at = recorded, datetime.now(UTC)
+    db.session.commit()
+    return found
+
+
+def coverage(user: User, month: date) -> dict:
+    """Per site and in total for the month: inspections due, done on time, done late and overdue (in scope)."""
+    first = month.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1)  # rounds due in the month
+    finished_on = func.date(func.timezone(current_app.config["LOCAL_TIMEZONE"], Inspection.finished_at))
+    on_time = Inspection.finished_at.is_not(None) & (finished_on <= InspectionRound.ends_on)
+    late = Inspection.finished_at.is_not(None) & ~on_time
+    overdue = Inspection.finished_at.is_(None) & (InspectionRound.ends_on < today())
+    rows = db.session.execute(
+        select(Site.id, Site.name, func.count(), func.count(case((on_time, 1))), func.count(case((late, 1))),
+               func.count(case((overdue, 1))))
+        .select_from(Inspection).join(InspectionRound).join(Site)
+        .where(InspectionRound.ends_on >= first, InspectionRound.ends_on < last, scope.visible_sites(user))
+        .group_by(Site.id, Site.name).order_by(Site.name, Site.id)).all()
+    by_site = [{"id": r[0], "name": r[1], "due": r[2], "on_time": r[3], "late": r[4], "overdue": r[5]} for r in rows]
+    total = {k: sum(s[k] for s in by_site) for k in ("due", "on_time", "late", "overdue")}
+    return {"month": month.strftime("%Y-%m"), "total": total, "by_site": by_site}

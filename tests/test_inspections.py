@@ -1,0 +1,126 @@
+"""Inspection rounds: planning in scope, check-in on the spot, the checklist, a hazard item becoming a report through
+intake, coverage per site and month; the inspector's walk in Chromium."""
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import text
+
+from .browser import located
+from .images import jpeg
+from .test_sites import METRE_LAT, imported, point_row, sites_env  # noqa: F401 (a fixture)
+from .test_workflow_browser import signed_in
+
+
+@pytest.fixture
+def rounds_env(request, owner_engine):
+    yield request.getfixturevalue("sites_env")  # sites are cleared after the rounds
+    with owner_engine.begin() as conn:
+        conn.execute(text("DELETE FROM inspection; DELETE FROM inspection_round"))
+
+
+def only_month() -> str:
+    return (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=5)).strftime("%Y-%m")
+
+
+def planned(http, accounts, sites=("S-1", "S-2"), who=("vol", "vol2"), **fields):
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    body = {"title": "十一月重点场所巡查", "starts_on": (today - timedelta(days=1)).isoformat(),
+            "ends_on": (today + timedelta(days=5)).isoformat(), "sites": list(sites),
+            "inspectors": [accounts[w]["id"] for w in who]} | fields
+    return http.post("/api/v1/inspection-rounds", json=body)
+
+
+def two_sites(app, tmp_path, spot):
+    return imported(app, tmp_path, point_row(spot, 1), point_row(spot, 2, kind="小餐饮", dy=60))
+
+
+def test_planning_shares_sites_among_inspectors_in_scope(rounds_env, as_user, accounts, spot, tmp_path):
+    two_sites(rounds_env, tmp_path, spot)
+    r = planned(as_user("sup_a"), accounts)
+    assert r.status_code == 201, r.text
+    by_site = {i["site"]["external_id"]: i["inspector_id"] for i in r.json()["inspections"]}
+    assert sorted(by_site.values()) == sorted([accounts["vol"]["id"], accounts["vol2"]["id"]])
+    assert planned(as_user("sup_b"), accounts).status_code == 422  # the sites are not in that town
+    assert planned(as_user("vol"), accounts).status_code == 403
+    r = planned(as_user("sup_a"), accounts, who=("admin",))
+    assert r.status_code == 422 and "巡查人员须为" in r.json()["error"]["message"]
+    r = planned(as_user("sup_a"), accounts, sites=())
+    assert r.status_code == 422 and "场所编号" in r.json()["error"]["message"]
+
+
+def test_check_in_far_from_the_site_is_refused(rounds_env, as_user, accounts, spot, tmp_path):
+    two_sites(rounds_env, tmp_path, spot)
+    mine = {i["site"]["external_id"]: i["id"] for i in planned(as_user("sup_a"), accounts, who=("vol",)).json()
+            ["inspections"]}
+    vol = as_user("vol")
+    far = vol.post(f"/api/v1/inspections/{mine['S-1']}/check-in",
+                   json={"lon": spot["lon"], "lat": spot["lat"] + 300 * METRE_LAT})
+    assert far.status_code == 422 and "请到达现场后再签到" in far.json()["error"]["message"]
+    assert vol.post(f"/api/v1/inspections/{mine['S-1']}/check-in", json={"lon": "x"}).status_code == 422
+    near = vol.post(f"/api/v1/inspections/{mine['S-1']}/check-in",
+                    json={"lon": spot["lon"], "lat": spot["lat"] + 20 * METRE_LAT})
+    assert near.status_code == 200 and 15 < near.json()["checkin_distance_m"] < 25
+    assert as_user("vol2").post(f"/api/v1/inspections/{mine['S-1']}/check-in",
+                                json={"lon": spot["lon"], "lat": spot["lat"]}).status_code == 404
+    assert [i["id"] for i in vol.get("/api/v1/inspections/mine").json()["inspections"]] == sorted(mine.values())
+
+
+def test_a_hazard_item_becomes_a_report_through_intake(rounds_env, http, as_user, accounts, spot, tmp_path):
+    sites = two_sites(rounds_env, tmp_path, spot)
+    [only] = planned(as_user("sup_a"), accounts, sites=("S-1",), who=("vol",)).json()["inspections"]
+    vol, url = as_user("vol"), f"/api/v1/inspections/{only['id']}"
+    items = [c["code"] for c in only["checklist"]]
+    assert items == ["exits_clear", "fire_lane_clear", "extinguishers_ok", "wiring_ok", "gas_ok"]  # a hospital
+    answers = {f"item_{c}": "ok" for c in items} | {"item_exits_clear": "hazard", "item_gas_ok": "na",
+                                                     "note_exits_clear": "二楼安全出口上锁"}
+    assert vol.post(url, data=answers).status_code == 409  # not checked in yet
+    vol.post(f"{url}/check-in", json={"lon": spot["lon"], "lat": spot["lat"]})
+    r = vol.post(url, data={k: v for k, v in answers.items() if k != "item_wiring_ok"})
+    assert r.status_code == 422 and "无私拉乱接电线" in r.json()["error"]["message"]
+    r = vol.post(url, data=answers)
+    assert r.status_code == 422 and "请拍摄现场照片" in r.json()["error"]["message"]
+    r = vol.post(url, data=answers, files={"photo_exits_clear": ("a.jpg", jpeg(), "image/jpeg")})
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert results["wiring_ok"] == {"result": "ok"} and results["gas_ok"] == {"result": "na"}
+    report = http.get(f"/api/v1/reports/{results['exits_clear']['report_id']}").json()
+    assert report["category"] == "exit_blocked" and report["committee"]["code"] == spot["code"]
+    assert report["site_id"] == sites["S-1"].id and "二楼安全出口上锁" in report["description"]
+    assert len(report["photos"]) == 1
+    again = vol.post(url, data=answers, files={"photo_exits_clear": ("a.jpg", jpeg(), "image/jpeg")})
+    assert again.status_code == 409
+    site_page = as_user("sup_a").get(f"/sites/{sites['S-1'].id}").text
+    assert re.search(r'id="last-inspection">最近一次巡查：[^<]*发现隐患 1 项', site_page)
+    due = f"/api/v1/inspection-coverage?month={only_month()}"  # counted in the month the round ends
+    coverage = as_user("sup_a").get(due).json()
+    assert coverage["total"] == {"due": 1, "on_time": 1, "late": 0, "overdue": 0}
+    assert coverage["by_site"][0]["id"] == sites["S-1"].id
+    assert as_user("sup_b").get(due).json()["total"]["due"] == 0
+    assert as_user("sup_a").get("/api/v1/inspection-coverage?month=11/2026").status_code == 422
+
+
+@pytest.mark.browser
+def test_inspection_walk_in_chromium(rounds_env, http, as_user, accounts, spot, tmp_path, open_page):
+    two_sites(rounds_env, tmp_path, spot)
+    [task] = planned(as_user("sup_a"), accounts, sites=("S-2",), who=("vol",)).json()["inspections"]
+    page, log = signed_in(open_page, accounts, "vol", "我的上报", **located(spot))
+    page.goto(page.url.replace("/me/reports", "/inspections"))
+    page.click(f'.inspection-item[data-id="{task["id"]}"] a')
+    page.click("#check-in")
+    expect(page.locator("#status")).to_contain_text("已签到")
+    for item in task["checklist"]:
+        page.check(f'input[name="item_{item["code"]}"][value="ok"]')
+    page.check('input[name="item_no_ebike_indoor"][value="hazard"]')
+    photo = tmp_path / "hazard.jpg"
+    photo.write_bytes(jpeg())
+    page.set_input_files('input[name="photo_no_ebike_indoor"]', str(photo))
+    page.click("#finish")
+    expect(page.locator("#status")).to_have_text("巡查已完成，发现的隐患已上报。")
+    done = as_user("vol").get("/api/v1/inspections/mine").json()["inspections"]
+    assert done == []
+    reports = http.get("/api/v1/reports?category=ebike_charging").json()
+    assert any(re.search("巡查发现", r["description"]) for r in reports["reports"])
+    assert log.errors == [] and log.dialogs == []
