@@ -16,7 +16,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from .images import jpeg
 
-MAX_EXAMPLES = {"admin": 25, "vol": 10, None: 10}
+MAX_EXAMPLES = {"admin": 15, "vol": 6, None: 6}
 
 
 def _check(operation, headers: dict, real_ids: dict, examples: int) -> str | None:

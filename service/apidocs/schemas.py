@@ -49,6 +49,10 @@ class Description(Schema):
     paths = req(fields.Dict())
 
 
+class Open(Schema):
+    """An object whose fields are described by its area's module docstring rather than here (yet)."""
+
+
 class ErrorBody(Schema):
     code = text(description="stable machine-readable code")
     message = text(description="what to do next, in the caller's language (Chinese by default)")
