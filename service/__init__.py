@@ -60,9 +60,9 @@ def _register_blueprints(app: Flask) -> None:
     from service.db import health
     from service.maps.views import bp as maps_bp
     from service.open311.views import bp as open311_bp
-    from service.receipts.views import bp as receipts_bp
     from service.orders.api import bp as orders_api_bp
     from service.orders.views import bp as orders_bp
+    from service.receipts.views import bp as receipts_bp
     from service.reports.api import bp as reports_api_bp
     from service.reports.offline import bp as offline_bp
     from service.reports.pages import bp as reports_bp
