@@ -282,3 +282,17 @@ def test_anonymous_orders_share_the_upload_limit(app, anon_http, spot, profiles)
         app.config["PUBLIC_REPORTS_PER_MINUTE"] = before
     assert [r.status_code for r in answers] == [201, 201, 429]
     assert CHINESE.search(answers[2].json()["error"]["message"])
+
+
+def test_guessed_tracking_links_are_limited_and_pages_are_not_cached(app, anon_http, spot, profiles):
+    token = place(anon_http, spot)["token"]
+    page = anon_http.get(f"/request/t/{token}")
+    assert page.headers["Cache-Control"] == "private, no-store" and page.headers["X-Robots-Tag"] == "noindex"
+    before = app.config["TRACKING_MISSES"]
+    app.config["TRACKING_MISSES"] = 3
+    try:
+        guesses = [anon_http.get(f"/api/v1/orders/track/guess{i}").status_code for i in range(4)]
+        valid = anon_http.get(f"/request/t/{token}").status_code  # the same answer for a valid link, telling nothing
+    finally:
+        app.config["TRACKING_MISSES"] = before
+    assert guesses == [404, 404, 404, 429] and valid == 429

@@ -11,6 +11,7 @@ from service.errors import ApiError
 from service.jsonbody import json_body
 from service.orders import intake, moves, onsite, queries, suggest
 from service.orders.workflow import KINDS, STATUS_LABELS
+from service.receipts import misses
 from service.reports import attempts
 from service.reports.api import csrf_for_cookie_sessions, require_user
 
@@ -49,6 +50,26 @@ def admit_resident() -> None:
         attempts.admit(client_addr())
 
 
+def tracked(token: str, for_update: bool = False):
+    """The order a tracking link opens; a miss is counted and is a 404, too many misses a 429 (as for reports'
+    receipts, service/receipts/misses.py)."""
+    addr = client_addr()
+    misses.check(addr)
+    try:
+        return queries.by_token(token, for_update)
+    except ApiError:
+        misses.record(addr)
+        raise
+
+
+@bp.after_request
+def private(response):
+    if request.endpoint and "track" in request.endpoint:
+        response.headers["Cache-Control"] = "private, no-store"  # the link is the key: never kept by a proxy
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
 @bp.get("/api/v1/orders/kinds")
 def kinds():
     return jsonify(kinds=[{"code": c, "name": str(label), "skill": skill} for c, (label, skill) in KINDS.items()])
@@ -65,13 +86,13 @@ def create():
 
 @bp.get("/api/v1/orders/track/<token>")
 def track(token: str):
-    return jsonify(queries.tracking_json(queries.by_token(token)))
+    return jsonify(queries.tracking_json(tracked(token)))
 
 
 @bp.post("/api/v1/orders/track/<token>/rating")
 def rate(token: str):
-    fields = form()
-    return jsonify(queries.tracking_json(moves.rate(token, fields.get("rating"), fields.get("comment") or "")))
+    fields, order = form(), tracked(token)
+    return jsonify(queries.tracking_json(moves.rate(order, fields.get("rating"), fields.get("comment") or "")))
 
 
 def _cursor() -> tuple[datetime, int] | None:

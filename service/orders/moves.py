@@ -129,9 +129,9 @@ def cancel(order_id, user: User, note: str = "") -> ServiceOrder:
     return order
 
 
-def rate(token: str, rating, comment: str) -> ServiceOrder:
-    """The resident rates a completed visit once, from the tracking link."""
-    order = queries.by_token(token, for_update=True)
+def rate(order: ServiceOrder, rating, comment: str) -> ServiceOrder:
+    """The resident rates a completed visit once, from the tracking link (the order it opened)."""
+    db.session.refresh(order, with_for_update=True)
     check(order, "rate", "resident")
     if order.rated_at is not None:
         raise ApiError(409, "already_rated", _("您已评价过本次服务，感谢您的反馈。"))

@@ -8,7 +8,8 @@ from service.accounts.auth import actor, client_addr
 from service.db import db
 from service.errors import ApiError
 from service.orders import intake, moves, onsite, queries, suggest
-from service.orders.api import admit_resident, next_cursor, page_args
+from service.orders.api import admit_resident, next_cursor, page_args, tracked
+from service.orders.api import private as api_private
 from service.orders.models import ServiceOrderPhoto
 from service.orders.workflow import KINDS, OFFER_LABELS, STATUS_LABELS, moves_for
 from service.reports.photo_views import send_stored
@@ -45,28 +46,34 @@ def request_form():
                            values=request.form), status
 
 
+def _tracked(token: str):
+    try:
+        return tracked(token)
+    except ApiError as e:
+        abort(e.status if e.status == 429 else 404)
+
+
+@bp.after_request
+def private(response):
+    return api_private(response)
+
+
 @bp.get("/request/t/<token>")
 def track(token: str):
     """The resident's private tracking page: status, who is coming and when, the outcome, the rating."""
-    try:
-        order = queries.by_token(token)
-    except ApiError:
-        abort(404)
+    order = _tracked(token)
     return render_template("orders/track.html", token=token, order=order, data=queries.tracking_json(order),
                            form=CsrfForm(), new=request.args.get("new") == "1")
 
 
 @bp.post("/request/t/<token>/rate")
 def rate(token: str):
-    try:
-        queries.by_token(token)
-    except ApiError:
-        abort(404)
+    order = _tracked(token)
     if not CsrfForm().validate_on_submit():
         flash(_("页面已过期，请刷新页面后重试。"), "error")
     else:
         try:
-            moves.rate(token, request.form.get("rating"), (request.form.get("comment") or "").strip())
+            moves.rate(order, request.form.get("rating"), (request.form.get("comment") or "").strip())
             flash(_("感谢您的评价！"), "ok")
         except ApiError as e:
             flash(e.message, "error")
@@ -76,11 +83,7 @@ def rate(token: str):
 @bp.get("/request/t/<token>/photos/<int:photo_id>")
 def tracked_photo(token: str, photo_id: int):
     """An outcome photo's public copy (no EXIF), to the holder of that order's link only."""
-    try:
-        order = queries.by_token(token)
-    except ApiError:
-        abort(404)
-    return _photo(order.id, photo_id)
+    return _photo(_tracked(token).id, photo_id)
 
 
 def _photo(order_id: int, photo_id: int):
