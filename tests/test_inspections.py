@@ -18,7 +18,7 @@ from .test_workflow_browser import signed_in
 def rounds_env(request, owner_engine):
     yield request.getfixturevalue("sites_env")  # sites are cleared after the rounds
     with owner_engine.begin() as conn:
-        conn.execute(text("DELETE FROM inspection; DELETE FROM inspection_round"))
+        conn.execute(text("DELETE FROM inspection; DELETE FROM inspection_round; DELETE FROM campaign"))
 
 
 def only_month() -> str:
@@ -100,6 +100,14 @@ def test_a_hazard_item_becomes_a_report_through_intake(rounds_env, http, as_user
     assert coverage["by_site"][0]["id"] == sites["S-1"].id
     assert as_user("sup_b").get(due).json()["total"]["due"] == 0
     assert as_user("sup_a").get("/api/v1/inspection-coverage?month=11/2026").status_code == 422
+    ends_on = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=5)).isoformat()
+    stats = http.get("/api/v1/stats", params={"until": ends_on}).json()["sections"]["inspections"]
+    assert stats["total"] == {"due": 1, "on_time": 1, "late": 0, "overdue": 0}
+    assert 'id="inspection-totals"' in as_user("sup_a").get("/dashboard").text
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date().isoformat()
+    cid = http.post("/api/v1/campaigns", json={"title": "医院专项", "starts_on": today, "ends_on": today,
+                                               "focus_site_kinds": ["hospital"]}).json()["id"]
+    assert http.get(f"/api/v1/campaigns/{cid}/results").json()["sites_inspected"] == 1
 
 
 @pytest.mark.browser

@@ -15,7 +15,7 @@ from service.errors import ApiError
 from service.models import Area, Report, User
 from service.reports.categories import CATEGORIES
 from service.sites.kinds import SITE_KINDS
-from service.sites.models import Campaign, Site
+from service.sites.models import Campaign, Inspection, Site
 from service.sites.recurrence import day_bounds
 
 MAX_TITLE, MAX_GUIDANCE, MAX_DAYS, PAGE = 100, 500, 366, 50
@@ -138,13 +138,17 @@ def results(c: Campaign, user: User) -> dict:
                func.count(case((during & (Report.rectified_at <= Report.due_at), 1))),
                func.count(case((during & text("report.status = 'verified'"), 1))))
         .where(Report.created_at >= before, Report.created_at < end, or_(*focus), *towns, scope.visible(user))).one()
-    sites = select(func.count()).select_from(Site).where(Site.kind.in_(c.focus_site_kinds), scope.visible_sites(user))
-    if c.target_towns:
-        sites = sites.where(Site.town_id.in_(select(Area.id).where(Area.code.in_(c.target_towns))))
+    in_towns = [Site.town_id.in_(select(Area.id).where(Area.code.in_(c.target_towns)))] if c.target_towns else []
+    sites = select(func.count()).select_from(Site).where(Site.kind.in_(c.focus_site_kinds), scope.visible_sites(user),
+                                                         *in_towns)
+    inspected = (select(func.count(func.distinct(Inspection.site_id))).join(Site, Site.id == Inspection.site_id)
+                 .where(Inspection.finished_at >= start, Inspection.finished_at < end, scope.visible_sites(user),
+                        *in_towns, *([Site.kind.in_(c.focus_site_kinds)] if c.focus_site_kinds else [])))
     return {"campaign": to_json(c), "from": start.isoformat(), "to": end.isoformat(), "reports": row[0],
             "reports_before": row[1], "rectified_on_time": row[2], "verified": row[3],
             "on_time_rate": round(row[2] / row[0], 4) if row[0] else None,
-            "focus_sites": db.session.scalar(sites) if c.focus_site_kinds else 0}
+            "focus_sites": db.session.scalar(sites) if c.focus_site_kinds else 0,
+            "sites_inspected": db.session.scalar(inspected)}
 
 
 def banner(running: list[Campaign]) -> list[dict]:

@@ -172,3 +172,12 @@ def coverage(user: User, month: date) -> dict:
     by_site = [{"id": r[0], "name": r[1], "due": r[2], "on_time": r[3], "late": r[4], "overdue": r[5]} for r in rows]
     total = {k: sum(s[k] for s in by_site) for k in ("due", "on_time", "late", "overdue")}
     return {"month": month.strftime("%Y-%m"), "total": total, "by_site": by_site}
+
+
+def section(user: User, filt, now: datetime) -> dict:
+    """The dashboard's inspection section (GET /api/v1/stats too): coverage in the month of the filter's last day."""
+    found = coverage(user, filt.until or today())
+    labels = [str(_("按时完成")), str(_("逾期完成")), str(_("逾期未巡查"))]
+    chart = {"id": "inspection-coverage", "kind": "bar", "title": _("本月巡查覆盖"), "labels": labels, "links": [],
+             "series": [{"name": _("巡查任务"), "data": [found["total"][k] for k in ("on_time", "late", "overdue")]}]}
+    return found | {"charts": [chart]}
