@@ -25,3 +25,18 @@ def healthz():
         db.session.rollback()
         return jsonify(status="degraded", db="down"), 503
     return jsonify(status="ok", db="ok")
+
+
+def copy_rows(table: str, columns, rows, progress=None, types=None) -> None:
+    """COPY rows into a table through the session's connection (a bulk import's staging), telling progress(n)
+    every 1000 rows."""
+    raw = db.session.connection().connection.driver_connection  # psycopg 3: COPY needs the driver's cursor
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        if types:
+            copy.set_types(list(types))
+        for n, row in enumerate(rows, start=1):
+            copy.write_row(row)
+            if progress and n % 1000 == 0:
+                progress(1000)
+    if progress:
+        progress(len(rows) % 1000)

@@ -6,9 +6,8 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from geo.coords import CRS_NAMES
-from service.db import db
 from service.sites import registry, sitefile
-from service.volunteers.cli import refuse_rows, show_problems
+from service.volunteers.cli import refuse_rows, upsert_or_refuse
 from service.volunteers.roster import BadRow, RosterError
 
 sites_group = click.Group("sites", help="Import the key-site registry.")
@@ -37,14 +36,7 @@ def import_sites(path: str, crs: str, skip_bad: bool, report_path: str | None) -
         outside = registry.stage(good, bar.update)
     far = [BadRow(line, sitefile.HEADERS["geometry"], _("该场所不在本区范围内，请核对坐标和坐标系（--crs）。"))
            for line in outside]
-    if far and not skip_bad:
-        db.session.rollback()
-        refuse_rows(bad + far, report_path)
-    result = registry.upsert_staged(len(good), outside)
-    db.session.commit()
-    bad += far
-    if bad:
-        show_problems(bad, report_path)
+    result, bad = upsert_or_refuse(bad, far, skip_bad, report_path, lambda: registry.upsert_staged(len(good), outside))
     click.echo(_("导入完成：新增 %(i)d 个，更新 %(u)d 个，未变 %(n)d 个，跳过错误行 %(b)d 行。",
                  i=result.inserted, u=result.updated, n=result.unchanged, b=len({b.line for b in bad})))
 

@@ -8,7 +8,7 @@ from sqlalchemy import select, text, update
 
 from service.accounts import scope
 from service.areas.assignment import max_distance
-from service.db import db
+from service.db import copy_rows, db
 from service.errors import ApiError
 from service.models import Report, ReportEvent, User
 from service.reports import queries
@@ -56,18 +56,10 @@ class UpsertResult:
 
 def stage(rows, progress=None) -> list[int]:
     """COPY valid rows into a temporary table and place them; return the lines outside the district."""
-    session = db.session
-    session.execute(STAGE)
-    raw = session.connection().connection.driver_connection  # psycopg 3: COPY needs the driver's cursor
-    with raw.cursor() as cur, cur.copy(f"COPY site_in ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
-        for n, row in enumerate(rows, start=1):
-            copy.write_row(row)
-            if progress and n % 1000 == 0:
-                progress(1000)
-    if progress:
-        progress(len(rows) % 1000)
-    session.execute(PLACE, {"maxd": max_distance()})
-    return list(session.scalars(OUTSIDE))
+    db.session.execute(STAGE)
+    copy_rows("site_in", STAGE_COLUMNS, rows, progress)
+    db.session.execute(PLACE, {"maxd": max_distance()})
+    return list(db.session.scalars(OUTSIDE))
 
 
 def upsert_staged(staged: int, outside: list[int]) -> UpsertResult:

@@ -38,16 +38,24 @@ def import_roster(path: str, skip_bad: bool, report_path: str | None) -> None:
         taken = registry.stage_roster(good, bar.update)
     staff = [roster.BadRow(line, roster.HEADERS["phone"], _("该手机号已是工作人员账号，不能登记为志愿者；"
                                                           "请核对手机号。")) for line in taken]
-    if staff and not skip_bad:
-        db.session.rollback()
-        refuse_rows(bad + staff, report_path)
-    result = registry.upsert_staged(len(good), taken)
-    db.session.commit()
-    bad += staff
-    if bad:
-        show_problems(bad, report_path)
+    result, bad = upsert_or_refuse(bad, staff, skip_bad, report_path, lambda: registry.upsert_staged(len(good), taken))
     click.echo(_("导入完成：新增 %(i)d 人，更新 %(u)d 人，未变 %(n)d 人，跳过错误行 %(b)d 行。",
                  i=result.inserted, u=result.updated, n=result.unchanged, b=len({b.line for b in bad})))
+
+
+def upsert_or_refuse(bad: list[roster.BadRow], late: list[roster.BadRow], skip_bad: bool, report_path: str | None,
+                     upsert):
+    """After staging: refuse the import if the database found bad rows (late), else upsert, commit and show
+    every bad row left out; return upsert()'s result and all the bad rows."""
+    if late and not skip_bad:
+        db.session.rollback()
+        refuse_rows(bad + late, report_path)
+    result = upsert()
+    db.session.commit()
+    bad = bad + late
+    if bad:
+        show_problems(bad, report_path)
+    return result, bad
 
 
 def refuse_rows(bad: list[roster.BadRow], report_path: str | None) -> None:

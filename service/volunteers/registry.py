@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
-from service.db import db
+from service.db import copy_rows, db
 from service.errors import ApiError
 from service.models import Area, User
 from service.volunteers import queries
@@ -102,18 +102,9 @@ SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FR
 
 def stage_roster(rows, progress=None) -> list[int]:
     """COPY valid roster rows into a temporary table; return the lines whose phone belongs to a staff account."""
-    session = db.session
-    session.execute(STAGE)
-    raw = session.connection().connection.driver_connection  # psycopg 3: COPY needs the driver's cursor
-    with raw.cursor() as cur, cur.copy(f"COPY roster_in ({', '.join(ROSTER_COLUMNS)}) FROM STDIN") as copy:
-        copy.set_types(list(ROSTER_TYPES))
-        for n, row in enumerate(rows, start=1):
-            copy.write_row(row)
-            if progress and n % 1000 == 0:
-                progress(1000)
-    if progress:
-        progress(len(rows) % 1000)
-    return list(session.scalars(CONFLICTS))
+    db.session.execute(STAGE)
+    copy_rows("roster_in", ROSTER_COLUMNS, rows, progress, ROSTER_TYPES)
+    return list(db.session.scalars(CONFLICTS))
 
 
 def upsert_staged(staged: int, skip_lines: list[int]) -> UpsertResult:
