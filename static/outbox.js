@@ -149,6 +149,22 @@
       }, function () { return { outcome: "kept", status: 0, body: null }; });
   }
 
+  // A page opened from the worker's cache may carry a token its session no longer accepts: read the token of a
+  // fresh copy of the page (which the worker also saves). Resolves true when the token changed.
+  function refreshToken() {
+    var meta = root.document.querySelector('meta[name="csrf-token"]');
+    return fetch(root.location.href, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector('meta[name="csrf-token"]');
+        if (!meta || !fresh || !fresh.content || fresh.content === meta.content) return false;
+        meta.content = fresh.content;
+        return true;
+      }).catch(function () { return false; });
+  }
+
+  function refusedToken(r) { return r.status === 400 && r.body && r.body.error && r.body.error.code === "csrf"; }
+
   // Ask the service worker to send the outbox when the network returns, even with the page closed.
   function requestSync() {
     var sw = root.navigator && root.navigator.serviceWorker;
@@ -172,7 +188,11 @@
       if (inflight[item.id]) return Promise.resolve("busy");
       inflight[item.id] = true;
       hook("start", item);
-      return post(api, item, function (p, each) { hook("progress", item, p, each); }).then(function (r) {
+      function send() { return post(api, item, function (p, each) { hook("progress", item, p, each); }); }
+      return send().then(function (r) {
+        if (!refusedToken(r)) return r;
+        return refreshToken().then(function (fresh) { return fresh ? send() : r; });  // once, with a new token
+      }).then(function (r) {
         var done = r.outcome === "kept" ? Promise.resolve() : remove(item.id);
         return done.then(function () {
           delete inflight[item.id];

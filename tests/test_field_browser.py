@@ -20,6 +20,7 @@ from service.db import db
 from service.models import Photo
 
 from .browser import assert_clean, is_report_api, listed_reports, located, photo_file
+from .conftest import PASSWORD
 from .images import camera_photo
 from .test_intake_phones import exif_clock
 from .test_report_page import RETRY_WAIT_MS, SAVED_OFFLINE, api_posts
@@ -228,3 +229,25 @@ def test_the_service_worker_sends_the_outbox_on_background_sync(open_page, live_
     page.goto(live_server + "/report")
     expect(page.locator("#outbox-status")).to_have_attribute("data-count", "0")  # nothing left waiting
     assert_clean(log, expected_url=is_report_api)
+
+
+def test_a_page_with_a_stale_token_fetches_a_fresh_one_and_sends(open_page, live_server, as_user, accounts, spot,
+                                                                 tmp_path):
+    """A signed-in volunteer's page opened from the worker's cache may carry a token the session no longer takes."""
+    page, log = open_page("/login", **located(spot))
+    page.fill("#phone", accounts["vol"]["phone"])
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+    expect(page.locator("#logout")).to_be_visible()
+    page.goto(live_server + "/report")
+    expect(page.locator("#geo-status")).to_contain_text("已定位")
+    page.evaluate("() => { document.querySelector('meta[name=csrf-token]').content = 'stale'; }")
+    statuses = []
+    page.on("response", lambda r: is_report_api(r.url) and statuses.append(r.status))
+    send_photo(page, photo_file(tmp_path))
+    expect(page.locator("#result")).to_contain_text(spot["name"])
+    assert statuses == [400, 201]  # refused once for the token, then sent with the fresh one
+    assert page.evaluate("() => document.querySelector('meta[name=csrf-token]').content") != "stale"
+    (report,) = as_user("vol").get("/api/v1/reports").json()["reports"]
+    assert report["id"] == page.locator("#report-form").get_attribute("data-report-id")
+    assert_clean(log, expected_url=is_report_api)  # Chromium logs the 400
