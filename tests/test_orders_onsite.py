@@ -51,7 +51,7 @@ def test_check_out_before_check_in_is_409(as_user, spot, accepted):
 
 
 def test_check_out_records_on_site_hours_outcome_and_photos(as_user, anon_http, spot, owner_engine, accepted,
-                                                           profiles):
+                                                           profiles, app):
     oid, token = accepted
     vol = as_user("vol")
     assert vol.post(f"/api/v1/orders/{oid}/check-in", json=here(spot)).ok
@@ -75,6 +75,9 @@ def test_check_out_records_on_site_hours_outcome_and_photos(as_user, anon_http, 
     photo = anon_http.get(f"/request/t/{token}/photos/{tracked['photos'][0]}")
     assert photo.status_code == 200 and photo.headers["Content-Type"] == "image/jpeg"
     assert "private" in photo.headers["Cache-Control"]
+    swept = app.test_cli_runner().invoke(args=["photos", "sweep", "--older-than", "0"])
+    assert "published, 0 removed" in swept.output  # the outcome photo's files are referenced: the sweep keeps them
+    assert anon_http.get(f"/request/t/{token}/photos/{tracked['photos'][0]}").status_code == 200
     other = place(anon_http, spot)["token"]
     assert anon_http.get(f"/request/t/{other}/photos/{tracked['photos'][0]}").status_code == 404
     assert as_user("sup_a").get(f"/orders/{oid}/photos/{tracked['photos'][0]}").status_code == 200
