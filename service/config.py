@@ -107,6 +107,10 @@ class Config:
         # so its limit is a platform's peak (a busy district sees a few hundred reports a day), not one person's.
         self.OPEN311_KEY_PER_MINUTE = _int("OPEN311_KEY_PER_MINUTE", 60)
         self.OPEN311_KEY_PER_HOUR = _int("OPEN311_KEY_PER_HOUR", 1000)
+        # Hosts (host or host:port, comma-separated) whose Open311 media_url may be fetched; empty: none is.
+        self.OPEN311_MEDIA_HOSTS = frozenset(h.strip().lower() for h in env("OPEN311_MEDIA_HOSTS", "").split(",")
+                                             if h.strip())
+        self.OPEN311_MEDIA_TIMEOUT_S = _float("OPEN311_MEDIA_TIMEOUT_S", 10)
         # Star levels by approved cumulative service hours (the registered-volunteer rule): "100,300,600,1000,1500".
         self.VOLUNTEER_STAR_HOURS = tuple(float(h) for h in env("VOLUNTEER_STAR_HOURS", "100,300,600,1000,1500")
                                           .split(","))

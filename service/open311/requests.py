@@ -6,10 +6,10 @@ checks, photo pipeline, assignment and deadlines as /api/v1/reports:
 - lat/long are WGS-84 (the spec's datum), sent as the device's position; address_string is the address;
 - email and phone are kept as the report's private contact (never shown again); first/last name are dropped;
 - the photo is required, as in the native intake: an evidence photo is what makes a report actionable, and
-  the photo's EXIF GPS may locate it. It comes as a multipart file field `media` (1 to 3 files).
-  `media_url` is never fetched: the service makes no outbound request for a caller (no SSRF, no waiting on
-  someone else's server), so a request with a media_url and no uploaded media is refused with a 400 that
-  says to upload the file; when both are sent the upload is used and the URL ignored;
+  the photo's EXIF GPS may locate it. It comes as a multipart file field `media` (1 to 3 files), or as a
+  `media_url` on a host of the allow-list OPEN311_MEDIA_HOSTS (service.open311.media; empty by default, so
+  no outbound request is made for a caller: no SSRF). Any other media_url with no upload is a 400 that says
+  to upload the file; when both are sent the upload is used and the URL ignored;
 - idempotency: an `Idempotency-Key` header (up to 64 characters) is the native client_report_id, so a retry
   returns the first request's id; that key is also the token `tokens/{token}` resolves;
 - api_key is an integration's key (hazard-snap apikeys create --name … --area CODE: stored as SHA-256, scoped
@@ -28,6 +28,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 
 from service.errors import ApiError
 from service.models import Report, ReportEvent, User
+from service.open311 import media as open311_media
 from service.open311.formats import w3c
 from service.open311.services import check_codes
 from service.reports import attempts, intake
@@ -66,11 +67,11 @@ def create(form: MultiDict, media: list[FileStorage], caller: User | None, addr:
            idempotency_key: str | None) -> tuple[Report, bool]:
     """Create (or find again, for a retry) the report of an Open311 POST."""
     check_codes(form.get("service_code") or "-")  # a missing code is as unknown as a wrong one
-    if not [f for f in media if f and f.filename is not None]:
-        if form.get("media_url"):
-            raise ApiError(400, "media_url_not_fetched",
-                           _("本服务不会下载 media_url，请以 multipart 文件字段 media 上传隐患照片。"))
+    media = [f for f in media if f and f.filename is not None]
+    if not media and not form.get("media_url"):
         raise ApiError(400, "media_missing", _("请以 multipart 文件字段 media 上传至少一张隐患照片。"))
+    if not media and not open311_media.allowed(form["media_url"]):
+        open311_media.fetch(form["media_url"])  # refuses, saying why, before anything is counted
     native = native_form(form, idempotency_key)
     if caller is None and not intake.known_client_id(None, idempotency_key):  # a retry is never rate-limited
         if not current_app.config["PUBLIC_REPORTS"]:
@@ -79,6 +80,8 @@ def create(form: MultiDict, media: list[FileStorage], caller: User | None, addr:
     elif caller is not None and not intake.known_client_id(caller.id, idempotency_key):
         cfg = current_app.config  # per key: one integration's burst does not use up another's
         attempts.admit(f"api_key:{caller.id}", (cfg["OPEN311_KEY_PER_MINUTE"], cfg["OPEN311_KEY_PER_HOUR"]))
+    if not media:  # fetched only now: a refused or rate-limited caller makes us fetch nothing
+        media = [open311_media.fetch(form["media_url"])]
     return intake.create_report(native, media, reporter_id=caller.id if caller else None, reporter_ip=addr)
 
 
