@@ -25,6 +25,13 @@ def _page(rows: list, key) -> tuple[list, str | None]:
     return rows, (queries.encode(*key(rows[-1])) if more else None)
 
 
+def _body() -> dict:
+    body = json_body() if request.is_json else None  # capped in size and depth, NUL refused
+    if not isinstance(body, dict):
+        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    return body
+
+
 def _site_key(s):
     return s.name, s.id
 
@@ -133,10 +140,7 @@ def list_campaigns():
 @api.post("/api/v1/campaigns")
 def create_campaign():
     """Define a campaign: {title, starts_on, ends_on, focus_categories, focus_site_kinds, target_towns, guidance}."""
-    user = require_user()
-    body = json_body() if request.is_json else None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    user, body = require_user(), _body()
     return jsonify(campaigns.to_json(campaigns.create(body, user))), 201
 
 
@@ -201,10 +205,7 @@ def _inspection_json(i) -> dict:
 @api.post("/api/v1/inspection-rounds")
 def plan_round():
     """Plan a round: {title, starts_on, ends_on, sites: [external ids], inspectors: [user ids]}."""
-    user = require_user()
-    body = json_body() if request.is_json else None
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    user, body = require_user(), _body()
     rnd = inspections.plan(body, user)
     planned = inspections.of_round(rnd.id)
     return jsonify(id=rnd.id, inspections=[_inspection_json(i) for i in planned]), 201
@@ -219,9 +220,7 @@ def my_inspections():
 @api.post("/api/v1/inspections/<inspection_id>/check-in")
 def check_in(inspection_id: str):
     """Check in at the site: {lon, lat, crs} (JSON or form); farther than the limit is a 422."""
-    body = json_body() if request.is_json else request.form
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
+    body = _body() if request.is_json else request.form
     return jsonify(_inspection_json(inspections.check_in(inspection_id, body, require_user())))
 
 
