@@ -34,6 +34,8 @@ def here(spot, dlon=0.0):
 
 def test_check_in_far_away_is_refused_with_the_distance(as_user, spot, accepted):
     oid, _token = accepted
+    blind = as_user("vol").post(f"/api/v1/orders/{oid}/check-in", json={})
+    assert blind.status_code == 422 and "允许浏览器定位" in blind.json()["error"]["message"]
     far = as_user("vol").post(f"/api/v1/orders/{oid}/check-in", json=here(spot, FAR))
     assert far.status_code == 422 and far.json()["error"]["code"] == "too_far"
     metres = int(re.search(r"约 (\d+) 米", far.json()["error"]["message"]).group(1))

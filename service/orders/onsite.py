@@ -35,7 +35,12 @@ MAX_OUTCOME = 2000
 
 def _position(order: ServiceOrder, form) -> tuple[Point, float]:
     """The phone's position (WGS-84) and its distance from the order's point; refused when too far."""
-    loc = parse_location(form, None)
+    try:
+        loc = parse_location(form, None)
+    except ApiError as e:
+        if e.code != "no_location":
+            raise
+        raise ApiError(422, "no_location", _("签到和签退需要您的位置：请允许浏览器定位后重试。")) from e
     point = Point(loc.lon, loc.lat)
     here = cast(func.ST_SetSRID(func.ST_MakePoint(loc.lon, loc.lat), 4326), Geography)
     distance = db.session.scalar(select(func.ST_Distance(cast(ServiceOrder.location, Geography), here))
