@@ -135,7 +135,8 @@ class Report(Schema):
     warnings = strings()
     duplicate_of = req(fields.UUID(allow_none=True))
     duplicate_photo_of = req(fields.UUID(allow_none=True))
-    recurrence_of = fields.UUID(allow_none=True, metadata={"description": "an earlier report at the same key site"})
+    recurrence_of = fields.UUID(allow_none=True, metadata={
+        "description": "the report verified lately at this spot that this one repeats (a recurrence)"})
     site_id = fields.Integer(allow_none=True, metadata={"description": "the key site it was seen at"})
 
 
