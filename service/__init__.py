@@ -11,7 +11,7 @@ from service.accounts import auth
 from service.reports.storage import LocalStorage
 
 from .config import Config
-from .db import db
+from .db import db, engine_options
 
 LANGUAGES = ("zh_CN", "en")
 babel = Babel()
@@ -100,6 +100,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     metrics.init_app(app)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
     db.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)

@@ -42,6 +42,8 @@ class Config:
         # Migrations and grants run as the schema owner; the app itself connects as a role that owns nothing.
         self.DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or self.SQLALCHEMY_DATABASE_URI
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # DATABASE_URL goes through PgBouncer in transaction mode: no prepared statements (service/db.py).
+        self.DATABASE_POOLED = env("DATABASE_POOLED", "0") in ("1", "true", "yes")
         # Only HAZARD_ENV=development relaxes anything; unset means production (fail closed).
         self.HAZARD_ENV = env("HAZARD_ENV", "production")
         self.SECRET_KEY = _secret_key()  # create_app refuses to start without one outside development/tests

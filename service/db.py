@@ -13,6 +13,16 @@ NAMING = {
 }
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+
+def engine_options(config) -> dict:
+    """The engine's options; behind a transaction-mode pooler (DATABASE_POOLED), no server-side prepared
+    statements: PgBouncer before 1.21 hands each transaction to any server connection, where a statement
+    psycopg prepared on another one does not exist (or one of the same name already does)."""
+    options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+    if config["DATABASE_POOLED"]:
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    return options
 health = Blueprint("health", __name__)
 
 

@@ -65,21 +65,21 @@ def user_for_token(raw: str, open311: bool = False) -> User | None:
     An Open311-only key (hazard-snap apikeys create) opens nothing outside /open311/."""
     digest = token_digest(raw)
     now = datetime.now(UTC)
-    token = db.session.scalar(select(ApiToken).where(
-        ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now))
-    if token is None or not token.user.active or (token.open311_only and not open311):
-        return None
-    if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
-        _touch(token.id, now)
-    return token.user
-
-
-def _touch(token_id: int, now: datetime) -> None:
-    """Record a token's use in its own short transaction (the request's may roll back or never commit)."""
+    # Read and touch the token in a short transaction of its own (the request's may roll back or never commit),
+    # ended before the request's begins: a request never holds two connections at once, which behind PgBouncer
+    # in transaction mode could take every server connection and wait for one more.
     with db.engine.begin() as conn:
-        conn.execute(update(ApiToken).where(ApiToken.id == token_id, or_(
-            ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_TOUCH_EVERY)
-        ).values(last_used_at=now))
+        token = conn.execute(select(ApiToken.id, ApiToken.user_id, ApiToken.last_used_at).join(User).where(
+            ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None), ApiToken.expires_at > now, User.active,
+            ApiToken.open311_only.is_(False) | open311)).first()
+        if token is None:
+            return None
+        if token.last_used_at is None or now - token.last_used_at >= TOKEN_TOUCH_EVERY:
+            conn.execute(update(ApiToken).where(ApiToken.id == token.id, or_(
+                ApiToken.last_used_at.is_(None), ApiToken.last_used_at < now - TOKEN_TOUCH_EVERY)
+            ).values(last_used_at=now))
+    user = db.session.get(User, token.user_id)
+    return user if user is not None and user.active else None
 
 
 def authenticated_by_token() -> bool:
