@@ -5,8 +5,6 @@ polygon, 0 inside it); each committee's volunteers come from ix_volunteer_commit
 from ix_service_assignment_busy. The nested loop stops as soon as enough volunteers are found, so the cost follows
 the answer's size, not the roster's (bench/suggest.py).
 """
-import math
-
 from sqlalchemy import ColumnElement, Float, Select, exists, func, select, text, true
 from sqlalchemy.orm import aliased
 
@@ -14,7 +12,6 @@ from service.accounts import scope
 from service.db import db
 from service.models import Area, User
 from service.orders.models import ServiceAssignment, ServiceOrder
-from service.orders.queries import lonlat
 from service.orders.workflow import BUSY, sql_list
 from service.volunteers.models import Volunteer
 
@@ -49,9 +46,8 @@ def query(order: ServiceOrder, user: User, skill: str | None, limit: int = SUGGE
     equirectangular frame at the order's latitude (exact to well under 1 % across the district), far cheaper than
     a distance on the sphere to ~90-vertex polygons. `committees=None` ranks every committee.
     """
-    lon, lat = lonlat(order)
-    point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
-    squeeze = math.cos(math.radians(lat))  # a degree of longitude is this many degrees of latitude long here
+    point = select(ServiceOrder.location).where(ServiceOrder.id == order.id).scalar_subquery()  # one InitPlan
+    squeeze = func.cos(func.radians(func.ST_Y(point)))  # a degree of longitude is this many of latitude here
     metres = func.ST_Distance(func.ST_Scale(Area.geom, squeeze, 1), func.ST_Scale(point, squeeze, 1)) * M_PER_DEGREE
     newest = select(func.max(Area.generation)).where(text("area.level = 'committee'")).scalar_subquery()
     candidates = (select(Area.code, Area.name, metres.label("distance_m"))
