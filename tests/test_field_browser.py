@@ -23,7 +23,7 @@ from .browser import assert_clean, is_report_api, listed_reports, located, photo
 from .conftest import PASSWORD
 from .images import camera_photo
 from .test_intake_phones import exif_clock
-from .test_report_page import RETRY_WAIT_MS, SAVED_OFFLINE, api_posts
+from .test_report_page import FIRST_BACKOFF_MS, RETRY_WAIT_MS, SAVED_OFFLINE, api_posts
 
 pytestmark = pytest.mark.browser
 
@@ -251,3 +251,34 @@ def test_a_page_with_a_stale_token_fetches_a_fresh_one_and_sends(open_page, live
     (report,) = as_user("vol").get("/api/v1/reports").json()["reports"]
     assert report["id"] == page.locator("#report-form").get_attribute("data-report-id")
     assert_clean(log, expected_url=is_report_api)  # Chromium logs the 400
+
+
+@pytest.mark.parametrize("resize", [False, True])
+def test_a_lost_answer_is_retried_with_the_same_bytes_and_stored_once(open_page, http, spot, app, tmp_path,
+                                                                      monkeypatch, resize):
+    monkeypatch.setitem(app.config, "PHONE_RESIZE", resize)
+    path = tmp_path / "IMG_0003.jpg"
+    path.write_bytes(camera_photo(11, size=(3000, 2000), gps=(spot["lon"], spot["lat"])))
+    page, log = open_page("/report", fake_clock=True, service_workers="block")  # so page.route sees every request
+    bodies, statuses = [], []
+
+    def lose_first_answer(route):
+        bodies.append(route.request.post_data_buffer)
+        if len(bodies) == 1:
+            statuses.append(route.fetch().status)  # the server stores the report, the phone never hears back
+            route.abort("connectionreset")
+        else:
+            route.fallback()
+
+    page.route("**/api/v1/reports", lose_first_answer)
+    send_photo(page, str(path))
+    expect(page.locator("#result")).to_have_text(SAVED_OFFLINE, timeout=30_000)
+    page.clock.run_for(FIRST_BACKOFF_MS)
+    expect(page.locator("#result")).to_contain_text(spot["name"])
+    assert statuses == [201] and len(bodies) == 2
+    boundaries = [b.split(b"\r\n", 1)[0] for b in bodies]
+    assert bodies[0].replace(boundaries[0], b"") == bodies[1].replace(boundaries[1], b"")  # the same bytes and facts
+    assert (b'name="photo_original_sha256"' in bodies[0]) is resize
+    (report,) = listed_reports(http)
+    assert len(photo_rows(app, report["id"])) == 1
+    assert_clean(log, expected_url=is_report_api)

@@ -169,7 +169,7 @@ def test_offline_report_waits_in_the_outbox_and_goes_out_when_online(open_page, 
 
 
 def test_lost_response_is_retried_with_the_same_id_and_stored_once(open_page, http, spot, tmp_path):
-    page, log = open_page("/report", fake_clock=True, **located(spot))
+    page, log = open_page("/report", fake_clock=True, service_workers="block", **located(spot))  # routes see all
     expect(page.locator("#geo-status")).to_contain_text("已定位")
     bodies, statuses = [], []
 
@@ -266,7 +266,7 @@ def test_rejected_report_is_dropped_with_the_servers_message(open_page, http, sp
 
 
 def test_server_error_keeps_the_report_with_the_servers_explanation(open_page, http, spot, tmp_path):
-    page, log = open_page("/report", **located(spot))
+    page, log = open_page("/report", service_workers="block", **located(spot))  # page.route sees every request
     expect(page.locator("#geo-status")).to_contain_text("已定位")
     calls = []
 
