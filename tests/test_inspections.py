@@ -110,10 +110,34 @@ def test_a_hazard_item_becomes_a_report_through_intake(rounds_env, http, as_user
     assert http.get(f"/api/v1/campaigns/{cid}/results").json()["sites_inspected"] == 1
 
 
+def test_the_planning_page_names_inspectors_by_phone(rounds_env, as_user, accounts, spot, tmp_path):
+    two_sites(rounds_env, tmp_path, spot)
+    sup = as_user("sup_a")
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', sup.get("/inspections/plan").text).group(1)
+    form = {"csrf_token": token, "title": "巡查", "starts_on": "2026-11-01", "ends_on": "2026-11-30",
+            "sites": "S-1\nS-2", "inspectors": "13999999999"}
+    bad = sup.post("/inspections/plan", data=form)
+    assert bad.status_code == 422 and "不是在册志愿者或居村委工作人员：13999999999" in bad.text
+    good = sup.post("/inspections/plan", data=form | {"inspectors": accounts["vol"]["phone"]})
+    assert good.status_code == 200 and "已安排巡查：2 处场所" in good.text
+    assert as_user("vol").get("/inspections/plan").status_code == 404
+
+
 @pytest.mark.browser
 def test_inspection_walk_in_chromium(rounds_env, http, as_user, accounts, spot, tmp_path, open_page):
     two_sites(rounds_env, tmp_path, spot)
-    [task] = planned(as_user("sup_a"), accounts, sites=("S-2",), who=("vol",)).json()["inspections"]
+    planner, _log = signed_in(open_page, accounts, "sup_a", "督办工作台")
+    planner.goto(planner.url.rsplit("/", 1)[0] + "/sites")
+    planner.click("#plan-link")
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    planner.fill("#plan-title", "十一月巡查")
+    planner.fill("#plan-starts", today.isoformat())
+    planner.fill("#plan-ends", (today + timedelta(days=5)).isoformat())
+    planner.fill("#plan-sites", "S-2")
+    planner.fill("#plan-inspectors", accounts["vol"]["phone"])
+    planner.click("#plan-submit")
+    expect(planner.locator(".flash.ok")).to_contain_text("已安排巡查：1 处场所")
+    [task] = as_user("vol").get("/api/v1/inspections/mine").json()["inspections"]
     page, log = signed_in(open_page, accounts, "vol", "我的上报", **located(spot))
     page.goto(page.url.replace("/me/reports", "/inspections"))
     page.click(f'.inspection-item[data-id="{task["id"]}"] a')

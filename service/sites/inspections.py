@@ -75,6 +75,17 @@ def of_round(round_id: int) -> list[Inspection]:
     return db.session.scalars(select(Inspection).where(Inspection.round_id == round_id).order_by(Inspection.id)).all()
 
 
+def inspector_ids(phones: list[str]) -> list[int]:
+    """The user ids of inspectors named by phone (the planning page's form); an unknown phone is a 422."""
+    found = dict(db.session.execute(select(User.phone, User.id).where(User.phone.in_(phones), User.active,
+                                                                       User.role.in_(INSPECTORS))).all())
+    unknown = [p for p in phones if p not in found]
+    if unknown:
+        raise ApiError(422, "unknown_inspectors", _("这些手机号不是在册志愿者或居村委工作人员：%(phones)s。",
+                                                    phones="、".join(unknown[:10])))
+    return [found[p] for p in phones]
+
+
 def mine(user: User) -> list[Inspection]:
     """The inspector's unfinished inspections of rounds under way, the soonest due first."""
     return db.session.scalars(

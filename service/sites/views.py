@@ -250,6 +250,39 @@ def inspection_list():
     return render_template("sites/inspections.html", rows=inspections.mine(actor()))
 
 
+class PlanForm(FlaskForm):
+    """Only carries the CSRF token; the fields are read from request.form."""
+
+
+def _lines(raw: str) -> list[str]:
+    return [v.strip() for v in raw.replace("，", ",").replace(",", "\n").splitlines() if v.strip()]
+
+
+@bp.route("/inspections/plan", methods=["GET", "POST"])
+@login_required
+def plan_page():
+    """Supervisors plan a round: title, period, site ids and inspectors' phones, one per line."""
+    if actor().role not in inspections.PLANNERS:
+        abort(404)
+    form = PlanForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(_("页面已过期，请刷新页面后重试。"), "error")
+            return redirect(url_for("sites.plan_page"), code=303)
+        data = request.form
+        try:
+            rnd = inspections.plan({"title": data.get("title", ""), "starts_on": data.get("starts_on"),
+                                    "ends_on": data.get("ends_on"), "sites": _lines(data.get("sites", "")),
+                                    "inspectors": inspections.inspector_ids(_lines(data.get("inspectors", "")))},
+                                   actor())
+        except ApiError as e:
+            flash(e.message, "error")
+            return render_template("sites/plan.html", form=form, values=data), e.status
+        flash(_("已安排巡查：%(n)d 处场所。", n=len(inspections.of_round(rnd.id))), "ok")
+        return redirect(url_for("sites.plan_page"), code=303)
+    return render_template("sites/plan.html", form=form, values={})
+
+
 @bp.get("/inspections/<inspection_id>")
 @login_required
 def inspection_page(inspection_id: str):
