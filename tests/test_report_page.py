@@ -24,6 +24,13 @@ FIRST_BACKOFF_MS = 5_000  # static/outbox.js RETRY_DELAYS_MS[0]
 CLIENT_ID = re.compile(rb'name="client_report_id"\r\n\r\n([^\r]+)\r\n')
 
 
+@pytest.fixture
+def open_page(open_page):
+    """These tests watch and route the page's own requests: no service worker in between (test_field_browser.py
+    tests the worker), since page.route and page.on("request") do not see what passes through one."""
+    return lambda path, **options: open_page(path, **{"service_workers": "block"} | options)
+
+
 def enter_map_mode(page, basemap: str) -> None:
     page.click("#map-toggle")
     expect(page.locator("#map-toggle")).to_have_attribute("aria-pressed", "true")
@@ -169,7 +176,7 @@ def test_offline_report_waits_in_the_outbox_and_goes_out_when_online(open_page, 
 
 
 def test_lost_response_is_retried_with_the_same_id_and_stored_once(open_page, http, spot, tmp_path):
-    page, log = open_page("/report", fake_clock=True, service_workers="block", **located(spot))  # routes see all
+    page, log = open_page("/report", fake_clock=True, **located(spot))
     expect(page.locator("#geo-status")).to_contain_text("已定位")
     bodies, statuses = [], []
 
@@ -266,7 +273,7 @@ def test_rejected_report_is_dropped_with_the_servers_message(open_page, http, sp
 
 
 def test_server_error_keeps_the_report_with_the_servers_explanation(open_page, http, spot, tmp_path):
-    page, log = open_page("/report", service_workers="block", **located(spot))  # page.route sees every request
+    page, log = open_page("/report", **located(spot))
     expect(page.locator("#geo-status")).to_contain_text("已定位")
     calls = []
 
