@@ -250,6 +250,8 @@ def test_me_shows_hours_stars_progress_reports_and_tasks(as_user, app, spot, dis
     assert "距下一星级还差 7.50 小时" in page
     assert f'id="task-{dispatched}"' in page and f'id="report-{mine}"' in page
     assert "您还不是登记在册的志愿者" in as_user("staff_a").get("/me").text
+    english = as_user("vol").get("/me", params={"lang": "en"}).text
+    assert "Approved hours" in english and "7.50 hours to the next star" in english and "Accept task" in english
     assert as_user("vol").get("/me", params={"reports": "bogus"}).status_code == 404
 
 
