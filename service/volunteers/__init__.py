@@ -1,4 +1,5 @@
-"""Volunteers: the registry, the roster import/export, the service-hour ledger and star levels.
+"""Volunteers: the registry and profile edits, the roster import/export, the service-hour ledger, star levels,
+the volunteer's tasks (tasks.py: every task source in one page), certificates and hour exports.
 
-The blueprint lives in views.py, as in every area package.
+The JSON API lives in views.py and the phone pages (/me, /me/tasks, certificates) in pages.py.
 """
