@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Manage the project's private PostGIS cluster under var/pg (start | stop | status | url | app-url).
 # HAZARD_PG_DIR and HAZARD_PG_PORT run another cluster beside it (a test's scratch cluster, a replica).
+# `replica` makes HAZARD_PG_DIR a streaming standby of the cluster on HAZARD_PRIMARY_PORT (pg_basebackup -R)
+# and starts it.
 # `url` is the owner's (migrations); `app-url` the application's own role, which `hazard-snap db upgrade` creates.
 # PostgreSQL refuses to run as root, so when we are root the cluster belongs to the
 # `postgres` OS user and every command runs through runuser.
@@ -53,12 +55,24 @@ start() {
   "$PGBIN/pg_isready" -h 127.0.0.1 -p "$PORT" >/dev/null || { cat "$LOG" >&2; exit 1; }
 }
 
+replica() {
+  mkdir -p "$PGDIR"
+  open_path
+  if [ "$(id -u)" = 0 ]; then chown postgres: "$PGDIR"; fi
+  if [ ! -s "$DATA/PG_VERSION" ]; then
+    as_owner "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "${HAZARD_PRIMARY_PORT:?HAZARD_PRIMARY_PORT is the primary cluster port}" -U postgres \
+      -D "$DATA" -R -X stream -c fast
+  fi
+  start
+}
+
 case "${1:-}" in
   start) start ;;
+  replica) replica ;;
   stop)
     if [ -s "$DATA/PG_VERSION" ]; then as_owner "$PGBIN/pg_ctl" -D "$DATA" -m fast stop || true; fi ;;
   status) as_owner "$PGBIN/pg_ctl" -D "$DATA" status ;;
   url) echo "postgresql+psycopg://postgres@127.0.0.1:$PORT/$DBNAME" ;;
   app-url) echo "postgresql+psycopg://$APP_ROLE@127.0.0.1:$PORT/$DBNAME" ;;
-  *) echo "usage: $0 start|stop|status|url|app-url" >&2; exit 2 ;;
+  *) echo "usage: $0 start|replica|stop|status|url|app-url" >&2; exit 2 ;;
 esac

@@ -6,7 +6,7 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import errors, logs, metrics, security
+from service import errors, logs, metrics, replica, security
 from service.accounts import auth
 from service.reports.storage import LocalStorage
 
@@ -98,9 +98,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)
     logs.init_app(app)  # before any other hook, so every request gets an id, an access line and a timing
     metrics.init_app(app)
+    replica.init_app(app)
     if app.config["PROXY_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_HOPS"], x_proto=app.config["PROXY_HOPS"])
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config)
+    app.config["SQLALCHEMY_BINDS"] = replica.binds(app.config)
     db.init_app(app)
     auth.init_app(app)
     csrf.init_app(app)

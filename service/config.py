@@ -44,6 +44,10 @@ class Config:
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         # DATABASE_URL goes through PgBouncer in transaction mode: no prepared statements (service/db.py).
         self.DATABASE_POOLED = env("DATABASE_POOLED", "0") in ("1", "true", "yes")
+        # Tiles, stats and exports read from this streaming replica; whoever just wrote reads from the primary
+        # for REPLICA_STICKY_S seconds (service/replica.py).
+        self.DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+        self.REPLICA_STICKY_S = _float("REPLICA_STICKY_S", 15.0)
         # Only HAZARD_ENV=development relaxes anything; unset means production (fail closed).
         self.HAZARD_ENV = env("HAZARD_ENV", "production")
         self.SECRET_KEY = _secret_key()  # create_app refuses to start without one outside development/tests

@@ -1,6 +1,7 @@
 """The database handle shared by the app, the CLI and Alembic, and the health check that pings it."""
-from flask import Blueprint, jsonify
+from flask import Blueprint, g, has_request_context, jsonify
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
 from sqlalchemy import MetaData, text
 
 # Stable constraint names so Alembic revisions can drop what they create.
@@ -12,7 +13,18 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING))
+
+
+class RoutingSession(Session):
+    """A session that sends a request's reads to the replica when service/replica.py chose it for the request."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is None and has_request_context() and g.get("read_replica"):
+            return self._db.engines["replica"]
+        return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"class_": RoutingSession})
 
 
 def engine_options(config) -> dict:
@@ -28,13 +40,21 @@ health = Blueprint("health", __name__)
 
 @health.get("/healthz")
 def healthz():
-    """Report whether the app and its database answer."""
+    """Report whether the app and its database answer, and how far the read replica lags (when there is one)."""
+    from service import replica
+
     try:
         db.session.execute(text("SELECT 1"))
     except Exception:  # any DB failure means unhealthy, whatever the driver raised
         db.session.rollback()
         return jsonify(status="degraded", db="down"), 503
-    return jsonify(status="ok", db="ok")
+    if "replica" not in db.engines:
+        return jsonify(status="ok", db="ok")
+    try:
+        lag = {"lag_s": round(replica.lag_seconds(), 3)}
+    except Exception:  # noqa: BLE001 - a replica that does not answer is reported, the primary still serves
+        lag = "down"
+    return jsonify(status="ok", db="ok", replica=lag)
 
 
 def copy_rows(table: str, columns, rows, progress=None, types=None) -> None:

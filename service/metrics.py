@@ -85,6 +85,14 @@ class DatabaseFigures:
             family.add_metric([name], levels.get(level, 0))
         yield family
         db.session.rollback()
+        if "replica" in db.engines:
+            from service import replica
+
+            try:
+                lag = replica.lag_seconds()
+            except Exception:  # noqa: BLE001 - a replica that does not answer has no lag to show; /healthz says so
+                return
+            yield GaugeMetricFamily("hazard_replica_lag_seconds", "How far the read replica is behind.", value=lag)
 
 
 def _authorized() -> bool:
