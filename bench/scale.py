@@ -47,6 +47,7 @@ SELECT gen_random_uuid(), category, risk, 'bench', pt, ST_X(pt), ST_Y(pt), 'wgs8
                (ARRAY['submitted','accepted','dispatched','rectifying','rectified','verified','verified','verified',
                       'rejected','duplicate'])[1 + (random()*9)::int] AS status
           FROM p) r
+ ORDER BY t  -- in arrival order, as a real table is laid out on disk
 """
 
 
