@@ -33,7 +33,7 @@ from bench.roster import SKILLS
 from service.db import db
 from service.models import User
 from service.orders.models import ServiceOrder
-from service.orders.suggest import SUGGESTIONS, query, suggest
+from service.orders.suggest import SUGGESTIONS, order_params, query, suggest
 
 BENCH_DB = "hazard_snap_bench_orders"
 WINDOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai
@@ -182,9 +182,10 @@ def main(argv=None) -> int:
 
 def explain(order: ServiceOrder, admin: User, analyze: bool = False, skill: str | None = None) -> str:
     """The plan PostgreSQL picks for one suggestion statement, with its parameters (and timings if analyze)."""
-    compiled = query(order, admin, skill).compile(dialect=db.engine.dialect)
+    compiled = query(admin, bool(skill)).compile(dialect=db.engine.dialect)
     verb = "EXPLAIN (ANALYZE, BUFFERS) " if analyze else "EXPLAIN "
-    rows = db.session.connection().exec_driver_sql(verb + str(compiled), compiled.params).scalars()
+    params = compiled.construct_params(order_params(order, skill))
+    rows = db.session.connection().exec_driver_sql(verb + str(compiled), params).scalars()
     return "\n".join(rows)
 
 

@@ -13,7 +13,7 @@ from service.errors import ApiError
 from service.models import User
 from service.orders import notices, queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent
-from service.orders.suggest import available
+from service.orders.suggest import available, order_params
 from service.orders.workflow import COMING, MOVES, OFFER_LABELS, STATUS_LABELS, legal, may
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import Volunteer
@@ -66,9 +66,10 @@ def settle(order: ServiceOrder) -> None:
 def _chosen(order: ServiceOrder, user: User, ids: list, team: str | None) -> list[int]:
     """The volunteers of a dispatch, each visible to the dispatcher and available; else a 422 saying who is not."""
     query = (select(Volunteer.user_id).join(User, User.id == Volunteer.user_id)
-             .where(volunteer_queries.visible(user), available(order, None)).order_by(Volunteer.user_id))
+             .where(volunteer_queries.visible(user), available(skill=False)).order_by(Volunteer.user_id))
+    params = order_params(order)
     if team:
-        found = db.session.scalars(query.where(Volunteer.team == team).limit(TEAM_LIMIT)).all()
+        found = db.session.scalars(query.where(Volunteer.team == team).limit(TEAM_LIMIT), params).all()
         if not found:
             raise ApiError(422, "team_unavailable",
                            _("该服务队没有此时段可派的志愿者，请换一个服务队或直接选择志愿者。"))
@@ -76,7 +77,7 @@ def _chosen(order: ServiceOrder, user: User, ids: list, team: str | None) -> lis
     wanted = {volunteer_queries.as_id(i) for i in ids}
     if not ids or None in wanted or len(ids) > TEAM_LIMIT:
         raise ApiError(422, "volunteers_required", _("请选择 1 到 50 位志愿者，或填写一个服务队。"))
-    found = set(db.session.scalars(query.where(Volunteer.user_id.in_(wanted))))
+    found = set(db.session.scalars(query.where(Volunteer.user_id.in_(wanted)), params))
     if missing := sorted(wanted - found):
         raise ApiError(422, "volunteer_unavailable", _("编号为 %(ids)s 的志愿者不可派：不在您的辖区、已停用、"
                                                        "已派过此单或该时段已有服务，请重新选择。",
