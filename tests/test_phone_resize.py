@@ -72,6 +72,15 @@ def test_phone_resized_photo_is_kept_as_the_original_with_the_phones_record(http
     assert (photo.width, photo.height) == (2048, 1536)
 
 
+def test_the_detail_page_says_the_phone_shrank_the_photo(http, spot):
+    original = jpeg(size=(3000, 2000), gps=(spot["lon"], spot["lat"]))
+    shrunk = send_as("phone", http, [original]).json()
+    page = http.get(f"/reports/{shrunk['id']}").text
+    sha = hashlib.sha256(original).hexdigest()
+    assert "1 张照片由手机压缩后上传，原图：" in page and f"<code>{sha[:16]}…</code>" in page
+    assert "由手机压缩" not in http.get(f"/reports/{send_as('full', http, [original]).json()['id']}").text
+
+
 def test_full_size_photo_has_no_phone_record(http, spot, app):
     body = send_as("full", http, [jpeg()], **at(spot)).json()
     (photo,) = rows(app, body["id"])
