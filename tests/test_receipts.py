@@ -156,6 +156,7 @@ def test_rating_after_verification_once_and_shown_to_supervisors(anon_http, as_u
     assert anon_http.post(path + "/rating", data={"csrf_token": token, "stars": "1"}).status_code == 409
     detail = as_user("sup_a").get(f"/reports/{body['id']}")
     assert 'id="rating"' in detail.text and "★★★★☆" in detail.text
+    assert f'<dd id="receipt-number">{body["receipt"]["number"]}</dd>' in detail.text  # quoted on the phone
     with owner_engine.connect() as conn, pytest.raises(Exception, match="permission denied"):
         conn.execute(text("SET ROLE hazard_app"))
         conn.execute(text("UPDATE report_rating SET stars = 5"))  # given once: append-only by privilege

@@ -22,6 +22,13 @@ def report_ratings(report_ids) -> dict:
     return ratings.ratings_of(report_ids)
 
 
+@bp.app_template_global()
+def receipt_number(report_id) -> str | None:
+    """The receipt number a resident quotes on the phone, for the staff's detail page."""
+    receipt = db.session.get(ReportReceipt, report_id)
+    return receipt.number if receipt is not None else None
+
+
 def _opened(token: str) -> tuple[ReportReceipt, Report]:
     """The receipt and report a token opens; a miss is counted and is a 404, too many misses a 429."""
     addr = client_addr()
