@@ -169,6 +169,8 @@ class Report(db.Model):
               postgresql_where=text(f"status IN ({OPEN_SQL})")),
         Index("ix_report_verified_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text("status = 'verified'")),
+        Index("ix_report_nearest_location", "location", postgresql_using="gist",
+              postgresql_where=text("assignment_method = 'nearest'")),
         # Recurrence (service/sites): figures over verified reports by verification time, and their recurrences.
         Index("ix_report_verified_updated", "updated_at", postgresql_where=text("status = 'verified'")),
         Index("ix_report_recurrence_of", "recurrence_of", postgresql_where=text("recurrence_of IS NOT NULL")),

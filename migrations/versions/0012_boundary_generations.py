@@ -96,6 +96,9 @@ def upgrade() -> None:
     op.drop_constraint("uq_area_code_generation", "area")
     op.create_unique_constraint("uq_area_code_generation_low", "area", ["code", "generation_low"])
     op.add_column("report", sa.Column("assigned_generation", sa.Integer))
+    # Reports placed by the `nearest` fallback are few; re-assignment looks for them around changed ground.
+    op.create_index("ix_report_nearest_location", "report", ["location"], postgresql_using="gist",
+                    postgresql_where=sa.text("assignment_method = 'nearest'"))
     op.create_table(
         "boundary_change",
         sa.Column("id", sa.BigInteger, primary_key=True),
@@ -116,6 +119,7 @@ def downgrade() -> None:
     op.execute(f"DROP FUNCTION {NEW_SIGNATURE}")
     op.execute(_initial_function())
     op.drop_table("boundary_change")
+    op.drop_index("ix_report_nearest_location", "report")
     op.drop_column("report", "assigned_generation")
     op.drop_constraint("uq_area_code_generation_low", "area")
     op.create_unique_constraint("uq_area_code_generation", "area", ["code", "generation"])

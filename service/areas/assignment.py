@@ -54,26 +54,30 @@ class Move:
 # Which open reports can a boundary change move? A report covered before and after by the same codes
 # lies outside every code's changed ground (the symmetric difference of its old and new geometry); a
 # report placed by the `nearest` fallback can change when changed ground comes within the fallback
-# distance. So only reports on the changed pieces (within EDGE_DEG, ~1 cm, for points on an old edge)
-# or, when `nearest`, within the fallback band of them are looked at. The band in degrees is widened
-# the way assign_point widens its pre-filter, from the piece's farthest latitude.
-CANDIDATES = """
-    SELECT DISTINCT r.id FROM boundary_change c JOIN report r
-        ON ST_DWithin(r.location, c.geom, :maxd * 1.5
-                      / (110574.0 * cos(radians(least(greatest(abs(ST_YMin(c.geom)), abs(ST_YMax(c.geom))), 80)))))
-     WHERE c.level = 'committee'
-       AND c.generation IN (SELECT number FROM boundary_generation
-                             WHERE level = 'committee' AND reassigned_at IS NULL)
-       AND r.status <> ALL(:closed) AND r.assignment_method <> 'manual'
-       AND (r.assignment_method = 'nearest' OR ST_DWithin(r.location, c.geom, 1e-7))"""
-EVERY_OPEN = "SELECT id FROM report WHERE status <> ALL(:closed) AND assignment_method <> 'manual'"
+# distance. So only reports on the changed pieces (within 1e-7 degrees, ~1 cm, for points on an old edge)
+# and `nearest` reports within the fallback band of them (ix_report_nearest_location) are looked at. The
+# band in degrees is widened the way assign_point widens its pre-filter, from the piece's farthest latitude.
+CHANGED = """(
+    WITH pending AS MATERIALIZED (
+        SELECT c.geom FROM boundary_change c JOIN boundary_generation g
+            ON g.level = c.level AND g.number = c.generation AND g.reassigned_at IS NULL
+         WHERE c.level = 'committee')
+    SELECT DISTINCT id FROM (
+        SELECT r.id FROM pending c JOIN report r ON ST_DWithin(r.location, c.geom, 1e-7)
+        UNION ALL
+        SELECT r.id FROM pending c JOIN report r
+            ON r.assignment_method = 'nearest'
+           AND ST_DWithin(r.location, c.geom, :maxd * 1.5 / (110574.0 * cos(radians(
+                              least(greatest(abs(ST_YMin(c.geom)), abs(ST_YMax(c.geom))), 80)))))) found
+    ) k JOIN report r ON r.id = k.id"""
 
 REASSIGN = """
     WITH fresh AS (
         SELECT r.id, r.committee_id AS old_committee, a.*
-          FROM ({candidates}) k JOIN report r ON r.id = k.id JOIN area o ON o.id = r.committee_id
+          FROM {reports} JOIN area o ON o.id = r.committee_id
                CROSS JOIN LATERAL assign_point(r.location, :maxd) a JOIN area n ON n.id = a.committee_id
-         WHERE (o.code, r.assignment_method, r.assignment_distance_m) IS DISTINCT FROM (n.code, a.method, a.distance_m)
+         WHERE r.status <> ALL(:closed) AND r.assignment_method <> 'manual'
+           AND (o.code, r.assignment_method, r.assignment_distance_m) IS DISTINCT FROM (n.code, a.method, a.distance_m)
     ), moved AS (
         -- Re-checked on the row as it is when locked: a manual reassign committed meanwhile wins.
         UPDATE report r
@@ -106,7 +110,7 @@ def reassign_open_reports(every: bool = False) -> list[Move]:
     # PostGIS costs geography functions so high that the planner JIT-compiles this statement from about
     # 850 rows on; compiling took a third of the run in bench/assign.py. SET LOCAL ends with the transaction.
     db.session.execute(text("SET LOCAL jit = off"))
-    sql = REASSIGN.format(candidates=EVERY_OPEN if every else CANDIDATES)
+    sql = REASSIGN.format(reports="report r" if every else CHANGED)
     rows = db.session.execute(text(sql), {"maxd": max_distance(), "closed": sorted(CLOSED)}).all()
     db.session.execute(text("UPDATE boundary_generation SET reassigned_at = now()"
                             " WHERE level = 'committee' AND reassigned_at IS NULL"))
