@@ -23,6 +23,8 @@ from service.accounts.auth import token_digest
 from service.db import db
 from service.models import Report
 from service.receipts.models import ReportReceipt
+from service.reports.queries import is_overdue
+from service.reports.workflow import CLOCK_RUNNING
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out on the phone without mistakes
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
@@ -103,9 +105,6 @@ def masked(receipt: ReportReceipt) -> str:
 def progress(report: Report) -> dict:
     """What the tracking page shows: status, committee, deadline, the steps' times and the after-photos once
     rectified; nothing staff wrote and no one's name but the committee's."""
-    from service.reports.queries import is_overdue
-    from service.reports.workflow import CLOCK_RUNNING
-
     shown_after = report.status in ("rectified", "verified")
     return {
         "status": report.status,
