@@ -1,4 +1,5 @@
-"""Accessibility as a test: axe-core in Chromium on every HTML page of the app, signed out and signed in.
+"""Accessibility as a test: axe-core in Chromium on every HTML page of the app, signed out and signed in, and no
+sideways scrolling at 200% zoom (a 1000 px window is 500 CSS px wide then).
 
 The pages are found from the app's url_map: every GET route, with sample values for the arguments named in
 SAMPLES, is fetched as each person in WHO; those that answer 200 text/html are checked. A route whose
@@ -75,14 +76,21 @@ def html_pages(live_server, accounts, paths) -> list[tuple[str, str | None]]:
     return found
 
 
-def violations(open_page, path: str, who: str | None, accounts) -> list[dict]:
+def visit(open_page, path: str, who: str | None, accounts):
     headers = {"Authorization": f"Bearer {accounts[who]['token']}"} if who else {}
     page, log = open_page(path, extra_http_headers=headers)
     page.wait_for_timeout(300)  # maps draw after load
+    return page, log
+
+
+def violations(page, path: str) -> list[dict]:
     page.evaluate(AXE.read_text())
-    found = page.evaluate(RUN_AXE, WIDGETS.get(path, (None,))[0])
-    assert_clean(log)
-    return found
+    return page.evaluate(RUN_AXE, WIDGETS.get(path, (None,))[0])
+
+
+def scrolls_sideways_at_200_percent(page) -> bool:
+    page.set_viewport_size({"width": 500, "height": 700})
+    return page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
 
 
 def test_every_page_has_no_serious_or_critical_violation(app, live_server, open_page, http, spot, accounts):
@@ -93,17 +101,24 @@ def test_every_page_has_no_serious_or_critical_violation(app, live_server, open_
     checked = html_pages(live_server, accounts, paths)
     assert {"/report", "/login", "/map", "/queues", f"/reports/{report['id']}"} <= {p for p, _ in checked}
     assert {who for _, who in checked} >= {None, "admin"}  # signed out and signed in
-    failures = {}
+    failures, wide = {}, []
     for path, who in checked:
-        bad = [v for v in violations(open_page, path, who, accounts) if v["impact"] in BLOCKING]
-        if bad:
+        page, log = visit(open_page, path, who, accounts)
+        if bad := [v for v in violations(page, path) if v["impact"] in BLOCKING]:
             failures[f"{path} as {who or 'nobody'}"] = bad
+        if scrolls_sideways_at_200_percent(page):
+            wide.append(f"{path} as {who or 'nobody'}")
+        assert_clean(log)
+        page.context.close()
     assert not failures, "\n".join(f"{page}: {v['impact']} {v['id']} at {v['nodes'][:3]}"
                                     for page, found in failures.items() for v in found)
+    assert wide == []
 
 
 def test_the_map_has_no_violation_at_all(open_page, accounts):
-    found = violations(open_page, "/map", "admin", accounts)
+    page, log = visit(open_page, "/map", "admin", accounts)
+    found = violations(page, "/map")
+    assert_clean(log)
     assert not found, "\n".join(f"{v['impact']} {v['id']} at {v['nodes'][:3]}" for v in found)
 
 
