@@ -296,3 +296,16 @@ def test_guessed_tracking_links_are_limited_and_pages_are_not_cached(app, anon_h
     finally:
         app.config["TRACKING_MISSES"] = before
     assert guesses == [404, 404, 404, 429] and valid == 429
+
+
+def test_a_volunteer_cannot_accept_two_overlapping_orders(anon_http, as_user, spot, owner_engine, profiles):
+    place(anon_http, spot)
+    first = newest_order_id(owner_engine)
+    place(anon_http, spot, **window(TOMORROW + timedelta(hours=1)))
+    second = newest_order_id(owner_engine)
+    for oid in (first, second):  # offered both before accepting either
+        assert dispatch(as_user("sup_a"), oid, profiles["vol"]).status_code == 200
+    assert act(as_user("vol"), first, "accept").status_code == 200
+    clash = act(as_user("vol"), second, "accept")
+    assert clash.status_code == 409 and f"第 {first} 号" in clash.json()["error"]["message"]
+    assert act(as_user("vol"), second, "decline").json()["status"] == "submitted"

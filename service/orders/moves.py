@@ -14,7 +14,7 @@ from service.models import User
 from service.orders import notices, queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent
 from service.orders.suggest import available, order_params
-from service.orders.workflow import COMING, MOVES, OFFER_LABELS, STATUS_LABELS, legal, may
+from service.orders.workflow import BUSY, COMING, MOVES, OFFER_LABELS, STATUS_LABELS, legal, may
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import Volunteer
 
@@ -106,6 +106,8 @@ def respond(order_id, user: User, move: str, note: str = "") -> ServiceOrder:
     order = queries.get_order(order_id, user, for_update=True)
     offer = queries.own_offer(order, user, for_update=True)
     check(order, move, user.role, offer)
+    if move == "accept":
+        _refuse_double_booking(order, user)
     before = order.status
     offer.state, offer.responded_at = MOVES[move].offer_to, datetime.now(UTC)
     db.session.flush()
@@ -115,6 +117,21 @@ def respond(order_id, user: User, move: str, note: str = "") -> ServiceOrder:
         notices.to_town(order, event, "return")
     db.session.commit()
     return order
+
+
+def _refuse_double_booking(order: ServiceOrder, user: User) -> None:
+    """A volunteer holds one order at a time: accepting one whose window overlaps an accepted one is a 409.
+    The profile row is locked (after the order's, as at check-out) so two accepts of theirs run one at a time."""
+    db.session.execute(select(Volunteer.user_id).where(Volunteer.user_id == user.id).with_for_update())
+    overlap = func.tstzrange(ServiceOrder.window_start, ServiceOrder.window_end).op("&&")(
+        func.tstzrange(order.window_start, order.window_end))
+    clash = db.session.scalar(
+        select(ServiceOrder.id).join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
+        .where(ServiceAssignment.volunteer_id == user.id, ServiceAssignment.state.in_(BUSY),
+               ServiceOrder.id != order.id, overlap).limit(1))
+    if clash is not None:
+        raise ApiError(409, "double_booked", _("您在该时段已接了第 %(id)d 号服务单，不能再接这一单；"
+                                               "如需调整，请联系派单的街镇。", id=clash))
 
 
 def cancel(order_id, user: User, note: str = "") -> ServiceOrder:
