@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import errors, logs, metrics, replica, security
 from service.accounts import auth
-from service.reports.storage import LocalStorage
+from service.reports import storage
 
 from .config import Config
 from .db import db, engine_options
@@ -108,7 +108,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _template_helpers(app)
-    app.extensions["photo_storage"] = LocalStorage(app.config["PHOTO_DIR"])
+    app.extensions["photo_storage"] = storage.from_config(app.config)
     errors.init_app(app)
 
     _register_blueprints(app)

@@ -57,6 +57,10 @@ class Config:
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PHOTO_DIR = env("PHOTO_DIR", str(ROOT / "var" / "photos"))
+        # PHOTO_STORE=s3 keeps photos in S3_BUCKET (at S3_ENDPOINT_URL; AWS_* variables for the credentials).
+        self.PHOTO_STORE = env("PHOTO_STORE", "local")
+        self.S3_BUCKET = env("S3_BUCKET", "")
+        self.S3_ENDPOINT_URL = env("S3_ENDPOINT_URL", "")
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_MB", 20) * 1024 * 1024
         # Three full-size photos plus the form fields must fit in one request.
         self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 3 * self.MAX_PHOTO_BYTES // 2**20 + 2) * 1024 * 1024

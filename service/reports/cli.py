@@ -12,7 +12,7 @@ from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
 from service.models import User
-from service.reports import deadlines, exports, sweep
+from service.reports import deadlines, exports, storage, sweep
 from service.reports.filters import ReportFilter
 
 photos_group = click.Group("photos", help="Maintain photo storage.")
@@ -29,6 +29,25 @@ def photos_sweep(hours: float) -> None:
     for handle in result.removed:
         click.echo(f"removed {handle}")
     click.echo(f"sweep: {len(result.published)} published, {len(result.removed)} removed")
+
+
+@photos_group.command("migrate")
+@click.option("--to", "target", type=click.Choice(["s3", "local"]), required=True,
+              help="the store to fill: s3 (S3_BUCKET) from PHOTO_DIR, or local (PHOTO_DIR) from S3_BUCKET")
+@with_appcontext
+def photos_migrate(target: str) -> None:
+    """Copy every photo the database names into the other store, each verified by SHA-256 (safe to re-run)."""
+    cfg = current_app.config
+    stores = {"local": storage.LocalStorage(cfg["PHOTO_DIR"]),
+              "s3": storage.S3Storage(cfg["S3_BUCKET"], cfg["S3_ENDPOINT_URL"])}
+    source = stores["local" if target == "s3" else "s3"]
+    copied = kept = 0
+    try:
+        for _key, was_copied in storage.copy_all(source, stores[target], sorted(sweep.referenced_keys())):
+            copied, kept = copied + was_copied, kept + (not was_copied)
+    except (OSError, storage.StorageError) as e:
+        raise click.ClickException(f"{e} (copied {copied} so far; run again to resume)") from e
+    click.echo(f"migrate to {target}: {copied} copied, {kept} already there (verified)")
 
 
 @click.command("escalate")
