@@ -67,7 +67,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.reports.offline import bp as offline_bp
     from service.reports.pages import bp as reports_bp
     from service.reports.photo_views import bp as photos_bp
-    from service.sites.views import api as sites_api_bp
+    from service.sites.api import api as sites_api_bp
     from service.sites.views import bp as sites_bp
     from service.volunteers.pages import bp as volunteer_pages_bp
     from service.volunteers.views import bp as volunteers_bp

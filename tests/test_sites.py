@@ -235,3 +235,15 @@ def test_recurrence_rate_per_site(sites_env, http, as_user, spot, tmp_path):
     by_site = http.get("/api/v1/recurrence").json()["recurrence"]["by_site"]
     assert by_site == [{"id": sites["S-1"].id, "name": "场所1", "verified": 1, "recurred": 1, "on_time": 0,
                         "recurrence_rate": 1.0, "on_time_rate": 0.0}]
+
+
+def test_the_site_list_is_paged_by_keyset(sites_env, http, spot, tmp_path):
+    imported(sites_env, tmp_path, *[point_row(spot, n, dy=n * 5) for n in range(60)])
+    first = http.get("/api/v1/sites").json()
+    assert len(first["sites"]) == 50 and first["next_cursor"]
+    second = http.get("/api/v1/sites", params={"cursor": first["next_cursor"]}).json()
+    assert len(second["sites"]) == 10 and second["next_cursor"] is None
+    names = [s["name"] for s in first["sites"] + second["sites"]]
+    assert names == sorted(names) and len(set(names)) == 60
+    r = http.get("/api/v1/sites", params={"cursor": "bm90LWEtY3Vyc29y"})
+    assert r.status_code == 422 and "翻页参数无效" in r.json()["error"]["message"]

@@ -14,11 +14,12 @@ from service.db import db
 from service.errors import ApiError
 from service.models import Area, Report, User
 from service.reports.categories import CATEGORIES
+from service.sites import queries
 from service.sites.kinds import SITE_KINDS
 from service.sites.models import Campaign, Inspection, Site
 from service.sites.recurrence import day_bounds
 
-MAX_TITLE, MAX_GUIDANCE, MAX_DAYS, PAGE = 100, 500, 366, 50
+MAX_TITLE, MAX_GUIDANCE, MAX_DAYS = 100, 500, 366
 
 
 def today() -> date:
@@ -97,12 +98,19 @@ def current() -> list[Campaign]:
                               .order_by(Campaign.starts_on.desc(), Campaign.id.desc())).all()
 
 
-def page(after: tuple[str, int] | None = None) -> list[Campaign]:
-    """One page of all campaigns, the latest starting first (keyset on starts_on, id)."""
+def page(cursor: str = "") -> tuple[list[Campaign], str | None]:
+    """One page of all campaigns, the latest starting first (keyset on starts_on, id), and the next page's cursor."""
     query = select(Campaign)
-    if after:
-        query = query.where(tuple_(Campaign.starts_on, Campaign.id) < tuple_(date.fromisoformat(after[0]), after[1]))
-    return db.session.scalars(query.order_by(Campaign.starts_on.desc(), Campaign.id.desc()).limit(PAGE + 1)).all()
+    if cursor:
+        key = queries.decode(cursor)
+        try:
+            after = (date.fromisoformat(key[0]), int(key[1]))
+        except ValueError:
+            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+        query = query.where(tuple_(Campaign.starts_on, Campaign.id) < tuple_(*after))
+    rows = db.session.scalars(query.order_by(Campaign.starts_on.desc(), Campaign.id.desc())
+                              .limit(queries.PAGE + 1)).all()
+    return queries.split(rows, lambda c: (c.starts_on.isoformat(), c.id))
 
 
 def focus_first(catalogue: dict, running: list[Campaign]) -> dict:

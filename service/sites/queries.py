@@ -34,8 +34,15 @@ def encode(*key) -> str:
     return base64.urlsafe_b64encode(json.dumps([str(k) for k in key]).encode()).decode()
 
 
-def sites_page(user: User, cursor: str = "", kind: str = "") -> list[Site]:
-    """One page of the sites the user may see, by name (keyset on name, id)."""
+def split(rows: list, key) -> tuple[list, str | None]:
+    """A page of PAGE rows (fetched PAGE + 1) and the cursor of the next page, or None on the last."""
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    return rows, (encode(*key(rows[-1])) if more else None)
+
+
+def sites_page(user: User, cursor: str = "", kind: str = "") -> tuple[list[Site], str | None]:
+    """One page of the sites the user may see, by name (keyset on name, id), and the next page's cursor."""
     query = select(Site).where(scope.visible_sites(user)).options(selectinload(Site.committee))
     if kind:
         query = query.where(Site.kind == kind)
@@ -44,11 +51,13 @@ def sites_page(user: User, cursor: str = "", kind: str = "") -> list[Site]:
         if not sid.isdigit():
             raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。"))
         query = query.where(tuple_(Site.name, Site.id) > tuple_(name, int(sid)))
-    return db.session.scalars(query.order_by(Site.name, Site.id).limit(PAGE + 1)).all()
+    return split(db.session.scalars(query.order_by(Site.name, Site.id).limit(PAGE + 1)).all(),
+                 lambda s: (s.name, s.id))
 
 
-def reports_page(site: Site, user: User, cursor: str = "") -> list[Report]:
-    """One page of the site's reports the user may see, newest first (ix_report_site_created)."""
+def reports_page(site: Site, user: User, cursor: str = "") -> tuple[list[Report], str | None]:
+    """One page of the site's reports the user may see, newest first (ix_report_site_created), and the next
+    page's cursor."""
     query = (select(Report).where(Report.site_id == site.id, scope.visible(user))
              .options(selectinload(Report.committee)))
     if cursor:
@@ -58,7 +67,8 @@ def reports_page(site: Site, user: User, cursor: str = "") -> list[Report]:
                                                                               uuid.UUID(rid)))
         except ValueError:
             raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
-    return db.session.scalars(query.order_by(Report.created_at.desc(), Report.id.desc()).limit(PAGE + 1)).all()
+    rows = db.session.scalars(query.order_by(Report.created_at.desc(), Report.id.desc()).limit(PAGE + 1)).all()
+    return split(rows, lambda r: (r.created_at.isoformat(), r.id))
 
 
 def figures(site: Site, user: User) -> dict:
