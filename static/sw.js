@@ -51,7 +51,8 @@ self.addEventListener("fetch", function (event) {
   if (request.method !== "GET" || url.origin !== self.location.origin) return;
   if (request.mode === "navigate" && url.pathname === HAZARD_SW.page) {
     event.respondWith(pageFirstFromNetwork(request));
-  } else if (HAZARD_SW.precache.indexOf(url.pathname) >= 0 && !url.search) {
+  // Precached files from the cache; a script's own fetch of the page (a fresh CSRF token) goes to the network.
+  } else if (url.pathname !== HAZARD_SW.page && HAZARD_SW.precache.indexOf(url.pathname) >= 0 && !url.search) {
     event.respondWith(cached(url.pathname).then(function (r) { return r || fetch(request); }));
   }
 });

@@ -241,6 +241,7 @@ def test_a_page_with_a_stale_token_fetches_a_fresh_one_and_sends(open_page, live
     expect(page.locator("#logout")).to_be_visible()
     page.goto(live_server + "/report")
     expect(page.locator("#geo-status")).to_contain_text("已定位")
+    controlled(page)  # the fresh token must come from the network, not from the worker's copy of the page
     page.evaluate("() => { document.querySelector('meta[name=csrf-token]').content = 'stale'; }")
     statuses = []
     page.on("response", lambda r: is_report_api(r.url) and statuses.append(r.status))
