@@ -73,6 +73,9 @@ def test_results_against_the_days_before_in_scope(campaigns_env, owner_engine, h
     assert (results["reports"], results["reports_before"], results["rectified_on_time"]) == (2, 1, 0)
     assert as_user("sup_b").get(f"/api/v1/campaigns/{cid}/results").json()["reports"] == 0
     assert as_user("vol").get(f"/api/v1/campaigns/{cid}/results").status_code == 403
+    running = http.get("/api/v1/stats").json()["sections"]["campaigns"]["running"]
+    assert [(r["campaign"]["id"], r["reports"], r["reports_before"]) for r in running] == [(cid, 2, 1)]
+    assert 'id="campaign-results"' in as_user("sup_a").get("/dashboard").text
 
 
 def test_bad_campaigns_are_refused_in_chinese(campaigns_env, http, as_user):

@@ -16,7 +16,7 @@ from service.db import db
 from service.errors import ApiError
 from service.models import User
 from service.reports.filters import ReportFilter
-from service.sites import inspections, recurrence
+from service.sites import campaigns, inspections, recurrence
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import ServiceHourEntry, Volunteer
 
@@ -58,6 +58,7 @@ SECTIONS = (
     Section("volunteers", _l("志愿者"), volunteers),
     Section("recurrence", _l("整改后复发"), recurrence.section),  # service/sites/recurrence.py
     Section("inspections", _l("重点场所巡查"), inspections.section),  # service/sites/inspections.py
+    Section("campaigns", _l("主题活动"), campaigns.section),  # service/sites/campaigns.py
 )
 
 

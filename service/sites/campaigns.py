@@ -175,3 +175,13 @@ def town_choices() -> list[tuple[str, str]]:
     newest = select(func.max(Area.generation)).where(Area.level == "town").scalar_subquery()
     return db.session.execute(select(Area.code, Area.name).where(Area.level == "town", Area.generation == newest)
                               .order_by(Area.code)).all()
+
+
+def section(user: User, filt, now: datetime) -> dict:
+    """The dashboard's campaign section (GET /api/v1/stats too): the results of the campaigns running today."""
+    found = [results(c, user) for c in current()]
+    chart = {"id": "campaign-results", "kind": "bar", "title": _("主题活动：重点类别上报与此前同期"),
+             "labels": [r["campaign"]["title"] for r in found], "links": [],
+             "series": [{"name": _("活动期间"), "data": [r["reports"] for r in found]},
+                        {"name": _("此前同期"), "data": [r["reports_before"] for r in found]}]}
+    return {"running": found, "charts": [chart] if found else []}
