@@ -95,7 +95,7 @@ def test_queues_page_through_the_whole_table_and_keep_the_filter(http, as_user, 
     sup = as_user("sup_a")
     page = sup.get("/queues", params={"category": "ebike_charging"}).text
     assert "待受理（5）" in page  # the count is over the whole table, not the page
-    seen, after = section_ids(page, "to-accept"), None
+    seen = section_ids(page, "to-accept")
     while True:
         found = re.search(r'href="(/queues\?[^"]*show=to_accept[^"]*after=[^"]+)"', page)
         if not found:
