@@ -11,6 +11,7 @@ from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.workflow import TRANSITIONS
 
 STATUSES = sorted(TRANSITIONS)
+DAY = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"  # YYYY-MM-DD, or empty for none
 STATUS_ARG = "open, closed, all, or statuses separated by commas: " + ", ".join(STATUSES)
 
 
@@ -244,12 +245,12 @@ class ReportFilterArgs(Schema):
     status = fields.String(metadata={"description": STATUS_ARG})
     category = fields.String(metadata={"description": "category codes separated by commas"})
     risk = fields.String(metadata={"description": "risk levels separated by commas"})
-    since = fields.Date(metadata={"description": "local calendar day, inclusive"})
-    until = fields.Date(metadata={"description": "local calendar day, inclusive"})
+    since = fields.String(validate=validate.Regexp(DAY), metadata={"description": "local day, inclusive (empty: none)"})
+    until = fields.String(validate=validate.Regexp(DAY), metadata={"description": "local day, inclusive (empty: none)"})
     committee = fields.String(metadata={"description": "12-digit committee code"})
     town = fields.String(metadata={"description": "9-digit town code"})
     bbox = fields.String(metadata={"description": "minlon,minlat,maxlon,maxlat (WGS-84)"})
-    overdue = fields.String(validate=validate.OneOf(["1", "true", "0", "false"]))
+    overdue = fields.String(validate=validate.OneOf(["", "1", "true", "0", "false"]))
 
 
 class ReportListArgs(ReportFilterArgs):

@@ -68,6 +68,8 @@ class ReportFilter:
                                  for s in STATUS_GROUPS.get(part, {part})}))
         if not set(statuses) <= set(TRANSITIONS):
             raise ApiError(422, "bad_status", _("状态取值无效。"))
+        if args.get("overdue", "") not in ("", "0", "1", "true", "false"):
+            raise ApiError(422, "bad_overdue", _("overdue 只能是 1 或 0。"))
         since, until = _day(args.get("since", ""), "since"), _day(args.get("until", ""), "until")
         if since and until and since > until:
             raise ApiError(422, "bad_dates", _("开始日期不能晚于结束日期。"))
