@@ -105,11 +105,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config["SQLALCHEMY_BINDS"] = replica.binds(app.config)
     db.init_app(app)
     auth.init_app(app)
+    errors.init_app(app)  # before CSRF: a malformed form is refused before Flask-WTF reads it
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     _template_helpers(app)
     app.extensions["photo_storage"] = storage.from_config(app.config)
-    errors.init_app(app)
 
     _register_blueprints(app)
 

@@ -1,5 +1,5 @@
 """Errors: a status, a stable code and a message a person can act on (Chinese by default), as JSON or a page."""
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
@@ -39,6 +39,8 @@ def init_app(app: Flask) -> None:
     def refuse_nul():
         # PostgreSQL text cannot hold NUL; refuse it up front rather than fail at INSERT time. JSON bodies
         # are not read here: only the routes that take JSON parse it, with caps (service/jsonbody.py).
+        if request.method == "POST" and (None in request.form or None in request.files):
+            abort(400)  # a multipart part without a name (Flask-WTF's CSRF check would crash on it)
         form = request.form.values() if request.method == "POST" else ()  # a GET with a body pays nothing
         values = [*request.args.values(), *form]
         if any("\x00" in v for v in values):

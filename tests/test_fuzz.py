@@ -20,3 +20,10 @@ def test_no_generated_request_gets_a_5xx(app, accounts, real):
     assert sum(statuses.values()) == 400
     assert failures == []
     assert len({s for s in statuses if isinstance(s, int) and s < 300}) >= 1  # some requests were accepted too
+
+
+@pytest.mark.parametrize("path", ["/logout", "/reports/x/move", "/api/v1/reports"])
+def test_a_multipart_part_without_a_name_is_a_400(client, path):
+    """Found by the fuzzer: Flask-WTF's CSRF check crashed on a form field without a name (a 500)."""
+    body = b"--XX\r\nContent-Disposition: form-data\r\n\r\nvalue\r\n--XX--\r\n"
+    assert client.post(path, data=body, content_type="multipart/form-data; boundary=XX").status_code == 400

@@ -3,7 +3,6 @@ JSON logs with a request id."""
 import json
 import os
 import secrets
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +16,7 @@ from service.db import db
 from service.models import Area, Report
 from service.notify.models import AreaContact, Notification
 
+from .processes import wait_for
 from .test_reports_api import post
 
 TOKEN = "m" * 40
@@ -80,13 +80,6 @@ def test_metrics_count_requests_uploads_outbox_and_overdue(app, client, anon_htt
     assert value(after, "hazard_overdue_reports", escalation="none") == 1
     assert value(after, "hazard_overdue_reports", escalation="town") == 0
 
-
-def wait_for(check, what: str, seconds: float = 90):
-    deadline = time.monotonic() + seconds
-    while not (result := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-    return result
 
 
 @pytest.fixture

@@ -4,11 +4,9 @@ streamed exports, tiles, workflow moves) answers while a few server connections 
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from service import create_app
 from service.db import engine_options
 
 from .conftest import LiveSession
+from .processes import listening
 from .test_notifications import free_port
 from .test_reports_api import post
 from .test_workflow_api import move
@@ -61,14 +60,7 @@ logfile = {home}/pgbouncer.log
         as_owner = ["runuser", "-u", "postgres", "--"]
     proc = subprocess.Popen([*as_owner, PGBOUNCER, str(home / "pgbouncer.ini")], start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None and time.monotonic() < deadline, (home / "pgbouncer.log").read_text()
-            time.sleep(0.1)
+    listening(port, proc, lambda: (home / "pgbouncer.log").read_text())
     yield port
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=30)

@@ -4,7 +4,6 @@ tiles and stats read from it, a person who just wrote reads their own write from
 import io
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import psycopg
@@ -14,6 +13,7 @@ from bench import chaos
 from service import create_app
 
 from .images import jpeg
+from .processes import wait_for
 
 TOKEN = "r" * 40
 
@@ -38,13 +38,6 @@ def replicated():
 def superuser(cluster: chaos.Cluster):
     return psycopg.connect(cluster.urls()[0].replace("+psycopg", ""), autocommit=True)
 
-
-def wait_for(check, what: str, seconds: float = 60):
-    deadline = time.monotonic() + seconds
-    while not (result := check()):
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
-    return result
 
 
 def test_reads_from_the_replica_except_ones_own_writes_and_the_lag_is_shown(replicated):

@@ -6,11 +6,9 @@ moto_server is a stand-in: no S3-compatible server that really stores objects (M
 packaged on PyPI, Debian or npm, and Debian's radosgw needs a running Ceph cluster. moto speaks the S3 protocol
 over real HTTP to the real boto3 client, so signing, errors, copies and listings go through the wire."""
 import hashlib
-import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from service.reports.storage import S3Batch
 
 from .conftest import LiveSession
 from .images import jpeg
+from .processes import listening
 from .test_notifications import free_port
 from .test_reports_api import counts, post
 
@@ -38,14 +37,7 @@ def endpoint():
     with pytest.MonkeyPatch.context() as mp:
         for k, v in CREDENTIALS.items():
             mp.setenv(k, v)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert proc.poll() is None and time.monotonic() < deadline, "moto_server did not start"
-                time.sleep(0.2)
+        listening(port, proc, lambda: "moto_server did not start")
         yield f"http://127.0.0.1:{port}"
     proc.terminate()
     proc.wait(timeout=30)
