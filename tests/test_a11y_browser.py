@@ -90,6 +90,8 @@ def violations(page, path: str) -> list[dict]:
 
 def scrolls_sideways_at_200_percent(page) -> bool:
     page.set_viewport_size({"width": 500, "height": 700})
+    page.reload(wait_until="load")  # laid out at that width from the start, as charts size themselves on load
+    page.wait_for_timeout(300)
     return page.evaluate("() => document.documentElement.scrollWidth > window.innerWidth")
 
 
