@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service import localtime
 from service.accounts import scope
+from service.dashboard.models import ReportStatsTown
 from service.db import db
 from service.errors import ApiError
 from service.models import Report, ReportEvent, ReportRollup, User
@@ -190,28 +191,36 @@ def next_cursor(page: list[Report], limit: int, by_due: bool) -> str | None:
     return _cursor(page[-1], by_due) if page and len(page) >= max(1, min(limit, MAX_LIST)) else None
 
 
+def _rollup_total(user: User | None, filt: ReportFilter):
+    """The filter's total summed from a trigger-kept table of counts, or None when none keeps the filter and the
+    scope: the per-town cube (a few thousand rows) unless a committee is asked for, else report_rollup."""
+    for table in ((ReportStatsTown,) if not filt.committee else ()) + (ReportRollup,):
+        visible, where = scope.visible_cube(user, table), filt.rollup_conditions(table)
+        if visible is not None and where is not None:
+            return select(func.coalesce(func.sum(table.n), 0)).where(visible, *where).scalar_subquery()
+    return None
+
+
 def count_reports(user: User | None, filt: ReportFilter | None = None, now: datetime | None = None) -> int:
     """How many reports match, over the whole table (never a count of a truncated list): from the trigger-kept
-    rollup when the filter and the scope allow, else by counting the rows.
+    counts when the filter and the scope allow, else by counting the rows.
 
     Overdue moves with the clock, so no rollup holds it: overdue = the running reports in the rollup minus those
     not yet due, counted live over ix_report_running_due (only the last deadline period's intake), in one query.
     """
     filt, now = filt or ReportFilter(), now or datetime.now(UTC)
-    visible = scope.visible_rollup(user)
     if filt.overdue:
         statuses = tuple(sorted(set(filt.statuses or CLOCK_RUNNING) & CLOCK_RUNNING))
         running = replace(filt, overdue=False, statuses=statuses)
         if not statuses:
             return 0
-        if running.rollup_conditions() is not None and visible is not None:
-            total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *running.rollup_conditions())
+        total = _rollup_total(user, running)
+        if total is not None:
             waiting = [select(func.count()).select_from(Report).where(scope.visible(user), *running.conditions(), half)
                        .scalar_subquery() for half in deadlines.pending(now)]
-            return int(db.session.scalar(select(total.scalar_subquery() - waiting[0] - waiting[1])))
-    where = filt.rollup_conditions()
-    if where is not None and visible is not None:
-        total = select(func.coalesce(func.sum(ReportRollup.n), 0)).where(visible, *where)
-        return int(db.session.scalar(total))
+            return int(db.session.scalar(select(total - waiting[0] - waiting[1])))
+    total = _rollup_total(user, filt)
+    if total is not None:
+        return int(db.session.scalar(select(total)))
     return db.session.scalar(select(func.count()).select_from(Report).where(scope.visible(user),
                                                                            *filt.conditions(now)))
