@@ -155,7 +155,8 @@ class Report(db.Model):
         Index("ix_report_reporter_ip_created", "reporter_ip", "created_at"),
         Index("ix_report_due_at", "due_at"),
         Index("ix_report_created_id", "created_at", "id"),
-        Index("ix_report_town_status", "town_id", "status"),
+        Index("ix_report_town_status_due", "town_id", "status", "due_at", "id"),  # a town's queues (0015)
+        Index("ix_report_town_status_created", "town_id", "status", "created_at", "id"),
         Index("ix_report_town_created", "town_id", "created_at"),
         Index("ix_report_reporter_created", "reporter_id", "created_at"),
         Index("ix_report_assignee", "assignee_id"),

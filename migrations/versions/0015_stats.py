@@ -20,8 +20,10 @@ no report of the key has the duration, so the many keys of open statuses cost no
 report.verified_at is added (set by the workflow, backfilled from the history), as rectified_at is.
 
 ix_report_status_due serves the queues' lists of one status ordered by deadline (to verify: 190 ms -> <5 ms at
-10^6 for the district), which no index did. ix_report_running_due now carries the place, status, category and
-risk, so counting the running reports not yet due (overdue = running - those) per place is an index-only scan.
+10^6 for the district), which no index did; a town supervisor's queues get the same per town, by deadline and by
+date (ix_report_town_status_due / _created, which replace 0007's (town_id, status)). ix_report_running_due now
+carries the place, status, category and risk, so counting the running reports not yet due (overdue = running -
+those) per place is an index-only scan.
 
 Revision ID: 0015
 Revises: 0014
@@ -43,6 +45,8 @@ BUCKETS = len(EDGES) + 1
 CLOCK_RUNNING = "('submitted', 'accepted', 'dispatched', 'rectifying')"  # as in 0007
 RUNNING_DUE = f"ON report (due_at, id) {{}}WHERE status IN {CLOCK_RUNNING}"
 COVERED = "INCLUDE (town_id, committee_id, status, category, risk_level) "
+TOWN_QUEUES = {"ix_report_town_status_due": "(town_id, status, due_at, id)",
+               "ix_report_town_status_created": "(town_id, status, created_at, id)"}
 DURATIONS = {"rectify_hist": "rectified_at", "verify_hist": "verified_at"}
 EDGES_SQL = "ARRAY[" + ", ".join(map(str, EDGES)) + "]::float8[]"
 ROW = (f"committee_id, town_id, status, category, risk_level, due_at, rectified_at, "
@@ -123,6 +127,9 @@ def upgrade() -> None:
                  GROUP BY report_id) e
          WHERE r.id = e.report_id AND r.status = 'verified'""")
     op.execute("CREATE INDEX ix_report_status_due ON report (status, due_at, id)")
+    op.execute("DROP INDEX ix_report_town_status")
+    for name, columns in TOWN_QUEUES.items():
+        op.execute(f"CREATE INDEX {name} ON report {columns}")
     op.execute("DROP INDEX ix_report_running_due")
     op.execute(f"CREATE INDEX ix_report_running_due {RUNNING_DUE.format(COVERED)}")
     for table, (key, pk) in CUBES.items():
@@ -153,6 +160,9 @@ def downgrade() -> None:
     for table in CUBES:
         op.execute(f"DROP TABLE {table}")
     op.execute("DROP INDEX ix_report_status_due")
+    for name in TOWN_QUEUES:
+        op.execute(f"DROP INDEX {name}")
+    op.execute("CREATE INDEX ix_report_town_status ON report (town_id, status)")
     op.execute("DROP INDEX ix_report_running_due")
     op.execute(f"CREATE INDEX ix_report_running_due {RUNNING_DUE.format('')}")
     op.execute("ALTER TABLE report DROP COLUMN verified_at")
