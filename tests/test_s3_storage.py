@@ -85,6 +85,16 @@ def test_an_upload_is_published_to_the_bucket_and_served_from_it(s3_app, bucket,
     assert sweep(app).strip().endswith("sweep: 0 published, 0 removed")
 
 
+def test_a_photo_is_a_503_while_the_store_does_not_answer(s3_app, bucket, spot):
+    app, http = s3_app
+    s3, name, keys = bucket
+    public = post(http, lon=spot["lon"], lat=spot["lat"]).json()["photos"][0]
+    for key in keys():
+        s3.delete_object(Bucket=name, Key=key)
+    s3.delete_bucket(Bucket=name)  # the bucket is gone: every read is refused, not "not found"
+    assert http.get(public).status_code == 503
+
+
 def test_crash_before_commit_leaves_only_temporaries_that_sweep_removes(s3_app, bucket, spot, monkeypatch):
     app, http = s3_app
     _s3, _name, keys = bucket

@@ -11,7 +11,7 @@ from service.accounts import scope
 from service.accounts.auth import actor
 from service.db import db
 from service.models import Photo, Report
-from service.reports.storage import KEY_RE, PUBLIC_AREAS
+from service.reports.storage import KEY_RE, PUBLIC_AREAS, StorageError
 
 bp = Blueprint("photos", __name__)
 MIMETYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic"}
@@ -55,6 +55,8 @@ def send_stored(key: str, public: bool):
         stream = current_app.extensions["photo_storage"].open(key)
     except FileNotFoundError:
         abort(404)
+    except StorageError:
+        abort(503)  # the store does not answer: try again later, never a 500
     response = send_file(stream, mimetype=MIMETYPES[match.group(2)], etag=key.rsplit("/", 1)[-1].split(".")[0],
                          conditional=True, max_age=YEAR_S if public else 0)
     if public:
