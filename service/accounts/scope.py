@@ -1,15 +1,31 @@
 """What a caller may see: one WHERE clause per role, applied inside every report query."""
+from flask import g, has_app_context
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.db import db
 from service.models import Area, Report, ReportRollup, User
 from service.orders.models import ServiceAssignment, ServiceOrder
 from service.sites.models import Site
 
 
 def _same_code(column, user: User) -> ColumnElement:
-    # By code, not id: a new boundary generation gives the same town or committee a new row.
-    return column.in_(select(Area.id).where(Area.code == user.area.code))
+    """By code, not id: a new boundary generation may give the same town or committee a new row.
+
+    The ids are looked up first (once per request) and written into the condition as values: with one id the
+    planner can walk an index on (town_id or committee_id, status, due_at) in order and stop at the page's LIMIT,
+    which an `IN (subquery)` prevents."""
+    ids = _area_ids(user.area.code)
+    if not ids:
+        return false()
+    return column == ids[0] if len(ids) == 1 else column.in_(ids)
+
+
+def _area_ids(code: str) -> list[int]:
+    cache = g.setdefault("scope_area_ids", {}) if has_app_context() else {}
+    if code not in cache:
+        cache[code] = list(db.session.scalars(select(Area.id).where(Area.code == code).order_by(Area.id)))
+    return cache[code]
 
 
 def _by_area(user: User | None, town_column, committee_column, otherwise):
