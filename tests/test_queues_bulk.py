@@ -90,6 +90,7 @@ def test_queues_page_through_the_whole_table_and_keep_the_filter(http, as_user, 
     from service.reports import pages
 
     monkeypatch.setattr(pages, "PAGE", 2)
+    monkeypatch.setattr(pages, "OVERVIEW_PAGE", 1)
     ids = [post(http, lon=spot["lon"], lat=spot["lat"], category="ebike_charging").json()["id"] for _ in range(5)]
     other = post(http, lon=spot["lon"], lat=spot["lat"], category="exit_blocked").json()["id"]
     sup = as_user("sup_a")

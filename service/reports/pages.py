@@ -18,6 +18,7 @@ from service.sites import campaigns, linking
 
 bp = Blueprint("reports", __name__, template_folder="templates")
 PAGE = 100  # rows per list page; the counts are over the whole table
+OVERVIEW_PAGE = 20  # rows per queue when all four are shown; "next page" goes on in that queue alone
 
 
 class MoveForm(FlaskForm):
@@ -94,10 +95,11 @@ def queues():
         if show and name != show:
             continue
         filt = replace(narrow, statuses=base.statuses, overdue=base.overdue)
-        rows = queries.list_reports(user, filt, limit=PAGE, cursor=request.args.get("after", "") if show else "",
+        limit = PAGE if show else OVERVIEW_PAGE
+        rows = queries.list_reports(user, filt, limit=limit, cursor=request.args.get("after", "") if show else "",
                                     by_due=by_due)
         shown.append(Queue(name, str(title), rows, queries.count_reports(user, filt),
-                           queries.next_cursor(rows, PAGE, by_due),
+                           queries.next_cursor(rows, limit, by_due),
                            bulk.actions(user, base.statuses[0]) if len(base.statuses) == 1 else []))
     return render_template("reports/queues.html", queues=shown, show=show, narrow=narrow.query_string(),
                            committees=committee_choices(user), form=MoveForm())
