@@ -18,7 +18,7 @@ from service import create_app
 from service.db import db
 from service.reports import duplicates
 
-# What photo_duplicate_of ran before migration 0019: every photo row compared with every query hash.
+# What photo_duplicate_of ran before migration 0018: every photo row compared with every query hash.
 FULL_SCAN_SQL = """
     SELECT p.report_id FROM photo p
      WHERE p.report_id IS DISTINCT FROM :exclude
@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         agree = sum((a is None) == (b is None) for a, b in zip(found, truth, strict=False))
         print(f"{'lookup':<34}{'p50 ms':>10}{'p95 ms':>10}{'n':>6}")
         print(f"{'indexed (bands + sha256)':<34}{p(fast, 50):>10.2f}{p(fast, 95):>10.2f}{len(fast):>6}")
-        print(f"{'full scan (before 0019)':<34}{p(slow, 50):>10.1f}{p(slow, 95):>10.1f}{len(slow):>6}")
+        print(f"{'full scan (before 0018)':<34}{p(slow, 50):>10.1f}{p(slow, 95):>10.1f}{len(slow):>6}")
         print(f"speed-up at p50: {p(slow, 50) / p(fast, 50):.0f}x; found a match in {sum(f is not None for f in found)}"
               f"/{len(found)} lookups; both methods agree on {agree}/{len(truth)}")
 

@@ -48,7 +48,7 @@ def _in_tile(z: int, x: int, y: int, crs: str) -> ColumnElement:
 
 def _drawn(geom, crs: str):
     """A WGS-84 geometry as drawn on the base map, in Web Mercator: shifted to GCJ-02 on 高德 tiles
-    (SQL function `to_gcj02`, migration 0018, held to geo.coords by the tests)."""
+    (SQL function `to_gcj02`, migration 0017, held to geo.coords by the tests)."""
     return func.ST_Transform(func.to_gcj02(geom) if crs == "gcj02" else geom, 3857)
 
 

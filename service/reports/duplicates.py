@@ -73,7 +73,7 @@ def described(found: list[dict]) -> list[dict]:
             for f in found if (r := loaded.get(uuid.UUID(f["id"]))) is not None]
 
 
-BANDS, BAND_BITS = 4, 16  # the phash's bands, one expression index each (migration 0019)
+BANDS, BAND_BITS = 4, 16  # the phash's bands, one expression index each (migration 0018)
 
 
 def band_expression(band: int) -> str:

@@ -3,14 +3,14 @@
 The formula is geo/coords.py's `_gcj_delta` (the reference; tests/test_map_gcj02.py holds the two to ≤ 1 m).
 Stored geometries stay WGS-84; only what is drawn on GCJ-02 tiles is shifted.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-30
 """
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 

@@ -5,14 +5,14 @@ each band's value and its neighbours within r // 4 bits through one b-tree per b
 scans), then checks the whole distance on those candidates only (service/reports/duplicates.py). Expression
 indexes need no new column, and each gets its own statistics, so the planner sees how selective a band is.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-11-30
 """
 from alembic import op
 
-revision = "0019"
-down_revision = "0018"
+revision = "0018"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
