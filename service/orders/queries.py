@@ -14,6 +14,7 @@ from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderE
 from service.orders.workflow import CLOSED, COMING, EVENT_LABELS, KINDS, OFFER_LABELS, STATUS_LABELS
 from service.volunteers.models import Volunteer
 from service.volunteers.queries import as_id
+from service.volunteers.registry import mask
 
 QUEUE_STATUSES = ("submitted", "dispatched", "accepted", "in_service")
 TASK_STATES = ("offered", "accepted", "checked_in")
@@ -100,11 +101,6 @@ def offers(order: ServiceOrder) -> list[tuple[ServiceAssignment, str]]:
         .join(User, User.id == ServiceAssignment.volunteer_id)
         .outerjoin(Volunteer, Volunteer.user_id == ServiceAssignment.volunteer_id)
         .where(ServiceAssignment.order_id == order.id).order_by(ServiceAssignment.id)).all()
-
-
-def mask(name: str) -> str:
-    """A name as a resident sees it: the family name and one * per other character (张**)."""
-    return name[:1] + "*" * max(len(name) - 1, 1)
 
 
 def coming(order: ServiceOrder) -> list[dict]:
