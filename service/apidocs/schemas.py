@@ -300,7 +300,7 @@ class VolunteerArgs(Schema):
     team = fields.String()
     skill = fields.String()
     tag = fields.String()
-    active = fields.String(validate=validate.OneOf(["1", "0", "true", "false"]))
+    active = fields.String(validate=validate.OneOf(["", "1", "0", "true", "false"]))
     cursor = fields.Integer(validate=validate.Range(0))
     limit = fields.Integer(validate=validate.Range(1, 200))
 

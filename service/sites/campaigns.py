@@ -3,6 +3,7 @@
 A campaign changes no report, not even when it ends: its results are computed from the reports of its focus
 (categories, or reports at sites of its focus kinds) in its target towns over its days, against the days before.
 """
+import re
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
@@ -83,7 +84,7 @@ def end(campaign_id, user: User) -> Campaign:
 
 
 def get(campaign_id) -> Campaign:
-    wanted = int(campaign_id) if str(campaign_id).isdigit() and len(str(campaign_id)) < 10 else None
+    wanted = int(campaign_id) if re.fullmatch("[0-9]{1,9}", str(campaign_id)) else None
     found = db.session.get(Campaign, wanted) if wanted else None
     if found is None:
         raise ApiError(404, "campaign_not_found", _("找不到该活动，请检查编号是否正确。"))

@@ -1,5 +1,6 @@
 """Inspection rounds (巡查): plan sites x period x inspectors, check in on the spot, record each checklist item;
 an item found to be a hazard becomes a report through the normal intake (assignment, photos, dedup, links)."""
+import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import cycle
 
@@ -97,7 +98,7 @@ def mine(user: User) -> list[Inspection]:
 
 def get_own(inspection_id, user: User, for_update: bool = False) -> Inspection:
     """Return the user's own inspection; anyone else's, or an unknown id, is the same 404."""
-    wanted = int(inspection_id) if str(inspection_id).isdigit() and len(str(inspection_id)) < 10 else None
+    wanted = int(inspection_id) if re.fullmatch("[0-9]{1,9}", str(inspection_id)) else None
     query = select(Inspection).where(Inspection.id == wanted, Inspection.inspector_id == user.id)
     found = db.session.scalar(query.with_for_update() if for_update else query) if wanted else None
     if found is None:

@@ -1,6 +1,7 @@
 """Named selects of the site pages: the scoped registry in pages, a site's reports and its figures."""
 import base64
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -48,7 +49,7 @@ def sites_page(user: User, cursor: str = "", kind: str = "") -> tuple[list[Site]
         query = query.where(Site.kind == kind)
     if cursor:
         name, sid = decode(cursor)
-        if not sid.isdigit():
+        if not re.fullmatch("[0-9]{1,9}", sid):
             raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。"))
         query = query.where(tuple_(Site.name, Site.id) > tuple_(name, int(sid)))
     return split(db.session.scalars(query.order_by(Site.name, Site.id).limit(PAGE + 1)).all(),

@@ -1,5 +1,6 @@
 """The site registry: the file import's set-based upsert (committee and town by assign_point), scoped reads,
 and staff's hand correction of a report's site."""
+import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -70,7 +71,7 @@ def upsert_staged(staged: int, outside: list[int]) -> UpsertResult:
 
 def get_site(site_id, user: User) -> Site:
     """Return a site the user may see; an unknown or out-of-scope id is the same 404."""
-    wanted = int(site_id) if str(site_id).isdigit() and len(str(site_id)) < 10 else None
+    wanted = int(site_id) if re.fullmatch("[0-9]{1,9}", str(site_id)) else None
     found = db.session.scalar(select(Site).where(Site.id == wanted, scope.visible_sites(user))) if wanted else None
     if found is None:
         raise ApiError(404, "site_not_found", _("找不到该场所，请检查编号是否正确。"))
