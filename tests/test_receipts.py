@@ -45,6 +45,14 @@ def test_anonymous_201_carries_a_receipt_stored_hashed_and_a_resend_gets_the_sam
         assert row.token_hash == token_digest(token) and token not in (row.token_hash, row.number)
     again = post(anon_http, lon=spot["lon"], lat=spot["lat"], client_report_id="phone-1")
     assert again.status_code == 200 and again.json()["receipt"] == receipt
+    secret = app.config["SECRET_KEY"]
+    app.config["SECRET_KEY"] = "another-secret-key-of-at-least-32-characters"
+    try:  # after a key rotation the old link still opens, but a resend cannot rebuild it: no wrong link is given
+        rotated = post(anon_http, lon=spot["lon"], lat=spot["lat"], client_report_id="phone-1")
+        assert rotated.status_code == 200 and "receipt" not in rotated.json()
+    finally:
+        app.config["SECRET_KEY"] = secret
+    assert anon_http.get(track_path(body)).status_code == 200
     signed_in = post(http, lon=spot["lon"], lat=spot["lat"])
     assert signed_in.status_code == 201 and "receipt" not in signed_in.json()  # volunteers use /me/reports
 

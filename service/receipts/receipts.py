@@ -68,10 +68,10 @@ def ensure(report: Report) -> dict | None:
         except IntegrityError:  # a concurrent resend made it first, or (rarely) the number was taken
             db.session.rollback()
         receipt = db.session.get(ReportReceipt, report.id)
-    if receipt is None or receipt.revoked_at is not None:
-        return None
-    return {"number": receipt.number,
-            "tracking_url": url_for("receipts.track", token=token_for(report.id), _external=True)}
+    token = token_for(report.id)
+    if receipt is None or receipt.revoked_at is not None or receipt.token_hash != token_digest(token):
+        return None  # revoked, or made under an earlier SECRET_KEY: that link still works, this one would not
+    return {"number": receipt.number, "tracking_url": url_for("receipts.track", token=token, _external=True)}
 
 
 def by_token(token: str) -> ReportReceipt | None:
