@@ -9,12 +9,12 @@ from shapely.geometry import Point
 from werkzeug.datastructures import MultiDict
 
 from service import localtime
+from service.accounts.auth import token_digest
 from service.areas import assignment
 from service.db import db
 from service.errors import ApiError
 from service.orders import notices
 from service.orders.models import ServiceOrder, ServiceOrderEvent
-from service.orders.queries import digest
 from service.orders.workflow import KINDS
 from service.reports.location import parse_location
 from service.volunteers.roster import PHONE, normalize_phone
@@ -92,7 +92,7 @@ def create_order(form: MultiDict, requester_ip: str | None = None) -> tuple[Serv
         submitted_lat=loc.submitted[1], submitted_crs=loc.crs, location_source=loc.source,
         committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
         assignment_distance_m=assigned.distance_m, window_start=start, window_end=end, volunteers_needed=needed,
-        status="submitted", tracking_hash=digest(token), requester_ip=requester_ip)
+        status="submitted", tracking_hash=token_digest(token), requester_ip=requester_ip)
     db.session.add(order)
     db.session.flush()
     event = ServiceOrderEvent(order_id=order.id, action="submit", from_status=None, to_status="submitted",

@@ -1,5 +1,4 @@
 """Named selects of service orders: one within scope, the dispatcher's keyset queue, a volunteer's tasks."""
-import hashlib
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -7,6 +6,7 @@ from sqlalchemy import Select, String, cast, func, literal, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
+from service.accounts.auth import token_digest
 from service.db import db
 from service.errors import ApiError
 from service.models import User
@@ -18,10 +18,6 @@ from service.volunteers.registry import mask
 
 QUEUE_STATUSES = ("submitted", "dispatched", "accepted", "in_service")
 TASK_STATES = ("offered", "accepted", "checked_in")
-
-
-def digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def get_order(order_id: int | str, user: User | None, for_update: bool = False) -> ServiceOrder:
@@ -37,7 +33,7 @@ def get_order(order_id: int | str, user: User | None, for_update: bool = False) 
 
 def by_token(token: str, for_update: bool = False) -> ServiceOrder:
     """Return the order of a tracking link; any other token is a 404."""
-    query = select(ServiceOrder).where(ServiceOrder.tracking_hash == digest(token or ""))
+    query = select(ServiceOrder).where(ServiceOrder.tracking_hash == token_digest(token or ""))
     found = db.session.scalar(query.with_for_update() if for_update else query)
     if found is None:
         raise ApiError(404, "order_not_found", _("找不到该服务单，请检查链接是否完整。"))
