@@ -15,7 +15,7 @@ DANGEROUS = {"Template", "Element", "MacroElement", "Markup", "render_template_s
              "FeatureGroup", "LayerControl", "DivIcon", "Map", "JavascriptLink", "CssLink", "Figure"}
 TEMPLATE_MODULES = {"folium", "branca", "jinja2", "markupsafe"}
 # Keyword arguments that are numbers or booleans by construction (checked where they are computed).
-NUMERIC_KWARGS = {"location", "zoom_start", "max_zoom", "control_scale", "control", "tiles"}
+NUMERIC_KWARGS = {"location", "zoom_start", "max_zoom", "control_scale", "control", "tiles", "show"}
 
 
 XML_MODULES = {"ET", "etree", "ElementTree"}  # xml.etree's Element builds a node, not a template

@@ -36,7 +36,7 @@ def test_report_with_device_coordinates_is_assigned_by_polygon(http, spot):
     assert body["location_source"] == "device"
     assert body["committee"] == {"code": spot["code"], "name": spot["name"]}
     assert body["town"]["code"] == spot["town"]
-    assert body["assignment"] == {"method": "covers", "distance_m": 0.0}
+    assert body["assignment"] == {"method": "covers", "distance_m": 0.0, "generation": 1}  # which boundaries answered
     assert math.isclose(body["location"]["lon"], spot["lon"], abs_tol=1e-7)
     again = http.get(f"/api/v1/reports/{body['id']}").json()
     assert {k: v for k, v in again.items() if k != "events"} == body  # GET adds the history
