@@ -185,3 +185,29 @@ def test_chromium_draws_towns_heat_and_shifts_to_gcj02_on_amap(open_page, http, 
     assert heat_response.value.json()["points"]
     page.wait_for_selector("canvas.leaflet-heatmap-layer")
     assert_clean(log, expected_url=lambda url: "autonavi.com" in url or "openstreetmap.org" in url)
+
+
+@pytest.mark.parametrize("params", [{}, {"status": "all"}, {"category": "ebike_charging"}, {"since": "2020-01-01"}],
+                         ids=["open", "all", "category", "dates (rows)"])
+def test_committee_overdue_counts_equal_a_plain_count(http, as_user, spot, owner_engine, params):
+    """Overdue per committee = running (rollup) minus not yet due (rows); the same as counting overdue rows."""
+    for category in ("ebike_charging", "ebike_charging", "exit_blocked", "ebike_charging"):
+        post(http, lon=spot["lon"], lat=spot["lat"], category=category)
+    with owner_engine.begin() as conn:  # past due: two running, one closed; one due later; one with no deadline
+        conn.execute(text("""
+            WITH n AS (SELECT id, row_number() OVER (ORDER BY created_at, id) AS i FROM report)
+            UPDATE report r SET
+              status = CASE WHEN i = 3 THEN 'verified' WHEN i = 2 THEN 'dispatched' ELSE status END,
+              due_at = CASE WHEN i <= 3 THEN now() - interval '2 hours' WHEN i = 4 THEN NULL
+                            ELSE now() + interval '1 day' END
+            FROM n WHERE n.id = r.id"""))
+    post(http, lon=spot["lon"], lat=spot["lat"])  # due in the future
+    with owner_engine.begin() as conn:
+        expected = conn.execute(text(
+            "SELECT count(*) FROM report WHERE due_at < now() AND status IN ('submitted','accepted','dispatched',"
+            "'rectifying') AND (CAST(:category AS text) IS NULL OR category = :category)"),
+            {"category": params.get("category")}).scalar()
+    for who in ("admin", "sup_a"):
+        decoded = layers(as_user(who), "committees", spot["lon"], spot["lat"], 12, **params)
+        (mine,) = [f for f in decoded["committees"]["features"] if f["properties"]["code"] == spot["code"]]
+        assert mine["properties"]["overdue"] == expected > 0

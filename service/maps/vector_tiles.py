@@ -4,9 +4,10 @@ The page stays the same size whatever the number of reports: the browser asks fo
 From DETAIL_ZOOM on the reports are single points. Below it they are counted on the server: per committee from
 the trigger-kept rollup (migration 0008) when the filter allows, else per grid cell over the matching rows.
 """
+from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, cast, func, literal_column, select
+from sqlalchemy import Integer, String, cast, func, literal_column, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -15,6 +16,7 @@ from service.db import db
 from service.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
+from service.reports.workflow import CLOCK_RUNNING
 
 EXTENT = 4096  # tile coordinate space
 BUFFER = 64  # pixels beyond the edge, so symbols straddling tiles are not cut
@@ -157,10 +159,7 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
     here = select(Area.code).where(*_current_committees_in(z, x, y, crs), scope.visible_committees(user))
     held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code
     in_tile = Report.committee_id.in_(select(held.id).where(held.code.in_(here)))
-    late = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
-            .join(held, held.id == Report.committee_id)
-            .where(in_tile, scope.visible(user), deadlines.overdue(now), *filt.conditions(now))
-            .group_by(held.code).subquery())
+    late = _late_counts(user, filt, in_tile, now)
     matching = _rollup_counts(user, filt)
     if matching is None:
         matching = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
@@ -174,6 +173,29 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
             .outerjoin(late, late.c.code == Area.code)
             .where(*_current_committees_in(z, x, y, crs), scope.visible_committees(user)))
     return _mvt(rows, "committees")
+
+
+def _late_counts(user: User, filt: ReportFilter, in_tile: ColumnElement, now: datetime):
+    """Overdue reports per committee code. As for the list's totals (queries.count_reports): the running reports
+    from the rollup minus those not yet due, which are only the last deadline period's intake; the rows themselves
+    when the rollup cannot answer the filter."""
+    held = aliased(Area)
+
+    def per_code(*where):
+        return (select(held.code.label("code"), func.count().label("n")).select_from(Report)
+                .join(held, held.id == Report.committee_id).where(in_tile, scope.visible(user), *where)
+                .group_by(held.code))
+
+    statuses = tuple(sorted(set(filt.statuses or CLOCK_RUNNING) & CLOCK_RUNNING))
+    running = replace(filt, overdue=False, statuses=statuses)
+    total = _rollup_counts(user, running) if statuses else None
+    if total is None:
+        return per_code(deadlines.overdue(now), *filt.conditions(now)).subquery()
+    halves = [per_code(*running.conditions(now), half) for half in deadlines.pending(now)]  # each index-only
+    waiting = union_all(*halves).subquery()
+    waiting = select(waiting.c.code, func.sum(waiting.c.n).label("n")).group_by(waiting.c.code).subquery()
+    return (select(total.c.code, (total.c.n - func.coalesce(waiting.c.n, 0)).label("n"))
+            .outerjoin(waiting, waiting.c.code == total.c.code).subquery())
 
 
 def _outline(geom, z: int, crs: str):
