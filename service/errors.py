@@ -1,8 +1,9 @@
 """Errors: a status, a stable code and a message a person can act on (Chinese by default), as JSON or a page."""
+import psycopg
 from flask import Flask, abort, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -56,7 +57,11 @@ def init_app(app: Flask) -> None:
         return ApiError(e.code or 500, code, message).response()
 
     @app.errorhandler(OperationalError)
-    def database_down(e: OperationalError):
+    @app.errorhandler(InterfaceError)
+    @app.errorhandler(psycopg.OperationalError)
+    @app.errorhandler(psycopg.InterfaceError)
+    def database_down(e: Exception):
+        """The database went away (a restart, a failover): through SQLAlchemy, or raw from the driver (COPY)."""
         app.logger.exception("database unavailable on %s %s", request.method, request.path)
         return ApiError(503, "db_unavailable", _("服务暂时不可用，请稍后重试；您的上报尚未提交。")).response()
 

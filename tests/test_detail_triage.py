@@ -105,7 +105,8 @@ def test_verified_list_query_uses_its_index(app, owner_engine, http, accounts, s
     with app.app_context():
         for who in ("admin", "sup_a", "staff_a"):
             user = db.session.get(User, accounts[who]["id"])
-            compiled = recent_verified_select(uuid.UUID(rid), "ebike_charging", user).compile(dialect=db.engine.dialect)
+            compiled = recent_verified_select(uuid.UUID(rid), "ebike_charging", user).compile(
+                dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})  # scope may be an IN list
             plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
                                                                                     compiled.params))
             found = r"Index Scan using ix_report_verified_geog[^\n]*\n\s+Index Cond: \(\(location\)::geography &&"

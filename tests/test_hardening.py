@@ -67,9 +67,13 @@ def test_committees_with_unknown_towns_are_never_imported(app, tmp_path):
     path.write_text(json.dumps({"type": "FeatureCollection", "features": [{
         "type": "Feature", "geometry": square,
         "properties": {"code": "310112999001", "name": "无主居委", "level": "committee"}}]}), encoding="utf-8")
-    for extra in ([], ["--repair"]):
+    for extra in (["--towns-in-file"], ["--towns-in-file", "--repair"], ["--town", "310112999"]):
         result = app.test_cli_runner().invoke(args=["boundaries", "import", str(path), "--level", "committee", *extra])
-        assert result.exit_code == 1 and "unknown parent codes" in result.output
+        assert result.exit_code == 1, result.output
+        assert "310112999" in result.output  # the unknown town is named
+    # and a file that does not say it is partial is refused before that
+    result = app.test_cli_runner().invoke(args=["boundaries", "import", str(path), "--level", "committee"])
+    assert result.exit_code == 1 and "--towns-in-file" in result.output
 
 
 def test_a_receiver_raising_anything_does_not_stall_the_queue(app, anon_http, spot, monkeypatch):

@@ -276,7 +276,7 @@ def test_duplicate_search_is_served_by_the_geography_index(app, http, spot, owne
     with app.app_context():
         user = db.session.get(User, accounts[who]["id"])
         compiled = duplicates.nearby_select(uuid.UUID(first["id"]), "combustibles", user).compile(
-            dialect=db.engine.dialect)
+            dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})  # scope may be an IN list
         plan = "\n".join(r[0] for r in db.session.connection().exec_driver_sql("EXPLAIN " + str(compiled),
                                                                                 compiled.params))
         db.session.rollback()
