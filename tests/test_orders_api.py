@@ -309,3 +309,23 @@ def test_a_volunteer_cannot_accept_two_overlapping_orders(anon_http, as_user, sp
     clash = act(as_user("vol"), second, "accept")
     assert clash.status_code == 409 and f"第 {first} 号" in clash.json()["error"]["message"]
     assert act(as_user("vol"), second, "decline").json()["status"] == "submitted"
+
+
+def test_dashboard_counts_orders_served_and_the_median_hours_to_accept_and_complete(anon_http, as_user, spot,
+                                                                                   owner_engine, profiles):
+    place(anon_http, spot)
+    served = place(anon_http, spot)
+    oid = order_id_of(owner_engine)
+    assert dispatch(as_user("sup_a"), oid, profiles["vol"]).status_code == 200
+    with owner_engine.begin() as conn:  # as if it had been accepted after 1 h and completed 5 h after ordering
+        conn.execute(text("UPDATE service_assignment SET state = 'checked_out', responded_at = offered_at"
+                          " + interval '1 hour' WHERE order_id = :o"), {"o": oid})
+        conn.execute(text("UPDATE service_order SET status = 'completed', completed_at = created_at"
+                          " + interval '5 hours' WHERE id = :o"), {"o": oid})
+    assert served["token"]
+    mine = as_user("sup_a").get("/api/v1/stats?section=volunteers").json()["sections"]["volunteers"]["orders"]
+    assert mine == {"made": 2, "served": 1, "median_hours_to_accept": 1.0, "median_hours_to_complete": 5.0}
+    theirs = as_user("sup_b").get("/api/v1/stats?section=volunteers").json()["sections"]["volunteers"]["orders"]
+    assert theirs == {"made": 0, "served": 0, "median_hours_to_accept": None, "median_hours_to_complete": None}
+    page = as_user("sup_a").get("/dashboard").text
+    assert 'data-figure="orders_served">1<' in page

@@ -6,16 +6,19 @@ tables. A figures function scopes every query itself, in SQL over the whole tabl
 """
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select
 
+from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
 from service.models import User
-from service.reports.filters import ReportFilter
+from service.orders.models import ServiceAssignment, ServiceOrder
+from service.orders.workflow import COMING
+from service.reports.filters import ReportFilter, local_midnight
 from service.sites import campaigns, inspections, recurrence
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import ServiceHourEntry, Volunteer
@@ -47,10 +50,35 @@ def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
         .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
         .where(volunteer_queries.counted(), *mine, *dated).group_by(month).order_by(month)).all()
     months = [{"month": m.strftime("%Y-%m"), "hours": float(h), "volunteers": v} for m, h, v in hours]
-    return {"active_volunteers": active, "hours_by_month": months, "charts": [
+    return {"active_volunteers": active, "hours_by_month": months, **_orders(user, filt), "charts": [
         {"id": "volunteers-hours", "kind": "bar", "title": _("每月志愿服务时长（已审核，小时）"),
          "labels": [m["month"] for m in months], "links": [],
          "series": [{"name": _("服务时长"), "data": [m["hours"] for m in months]}]}]}
+
+
+def _orders(user: User, filt: ReportFilter) -> dict:
+    """三单 in the user's scope and the filter's days: orders made and served, and the median hours from an offer to
+    its acceptance and from an order to its completion."""
+    order, offer = ServiceOrder, ServiceAssignment
+    where = [scope.visible_orders(user)]
+    where += [order.created_at >= local_midnight(filt.since)] if filt.since else []
+    where += [order.created_at < local_midnight(filt.until + timedelta(days=1))] if filt.until else []
+    hours = 3600.0
+
+    def median(seconds):
+        return func.percentile_cont(0.5).within_group(seconds / hours)
+
+    made, served, to_complete = db.session.execute(select(
+        func.count(), func.count().filter(order.status == "completed"),
+        median(func.extract("epoch", order.completed_at - order.created_at)).filter(order.completed_at.isnot(None)))
+        .where(*where)).one()
+    to_accept = db.session.scalar(select(median(func.extract("epoch", offer.responded_at - offer.offered_at)))
+                                  .join(order, order.id == offer.order_id)
+                                  .where(*where, offer.responded_at.isnot(None),
+                                         offer.state.in_(COMING)))
+    return {"orders": {"made": made, "served": served,
+                       "median_hours_to_accept": round(to_accept, 2) if to_accept is not None else None,
+                       "median_hours_to_complete": round(to_complete, 2) if to_complete is not None else None}}
 
 
 SECTIONS = (

@@ -93,9 +93,9 @@ class ReportFilter:
         if self.risks:
             found.append(Report.risk_level.in_(self.risks))
         if self.since:
-            found.append(Report.created_at >= _local_midnight(self.since))
+            found.append(Report.created_at >= local_midnight(self.since))
         if self.until:
-            found.append(Report.created_at < _local_midnight(self.until + timedelta(days=1)))
+            found.append(Report.created_at < local_midnight(self.until + timedelta(days=1)))
         for code, column in ((self.committee, Report.committee_id), (self.town, Report.town_id)):
             if code:  # by code: the same committee has a row per boundary generation
                 area = aliased(Area)
@@ -136,5 +136,5 @@ class ReportFilter:
         return {k: v for k, v in out.items() if v}
 
 
-def _local_midnight(day: date) -> datetime:
+def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=localtime.zone())
