@@ -20,10 +20,9 @@ from service.db import db
 from service.models import Photo
 
 from .browser import assert_clean, is_report_api, listed_reports, located, photo_file
-from .conftest import PASSWORD
 from .images import camera_photo
 from .test_intake_phones import exif_clock
-from .test_report_page import FIRST_BACKOFF_MS, RETRY_WAIT_MS, SAVED_OFFLINE, api_posts
+from .test_report_page import FIRST_BACKOFF_MS, RETRY_WAIT_MS, SAVED_OFFLINE, api_posts, volunteer_on_report_page
 
 pytestmark = pytest.mark.browser
 
@@ -234,13 +233,7 @@ def test_the_service_worker_sends_the_outbox_on_background_sync(open_page, live_
 def test_a_page_with_a_stale_token_fetches_a_fresh_one_and_sends(open_page, live_server, as_user, accounts, spot,
                                                                  tmp_path):
     """A signed-in volunteer's page opened from the worker's cache may carry a token the session no longer takes."""
-    page, log = open_page("/login", **located(spot))
-    page.fill("#phone", accounts["vol"]["phone"])
-    page.fill("#password", PASSWORD)
-    page.click("#login")
-    expect(page.locator("#logout")).to_be_visible()
-    page.goto(live_server + "/report")
-    expect(page.locator("#geo-status")).to_contain_text("已定位")
+    page, log = volunteer_on_report_page(open_page, live_server, accounts, spot)
     controlled(page)  # the fresh token must come from the network, not from the worker's copy of the page
     page.evaluate("() => { document.querySelector('meta[name=csrf-token]').content = 'stale'; }")
     statuses = []

@@ -300,7 +300,8 @@ def test_server_error_keeps_the_report_with_the_servers_explanation(open_page, h
     assert_clean(log, expected_url=is_report_api)  # Chromium logs the 503
 
 
-def test_signed_in_volunteer_sends_with_the_csrf_token(open_page, live_server, as_user, accounts, spot, tmp_path):
+def volunteer_on_report_page(open_page, live_server, accounts, spot):
+    """A volunteer signed in by cookie, on /report with a GPS fix: (page, log)."""
     page, log = open_page("/login", **located(spot))
     page.fill("#phone", accounts["vol"]["phone"])
     page.fill("#password", PASSWORD)
@@ -308,6 +309,11 @@ def test_signed_in_volunteer_sends_with_the_csrf_token(open_page, live_server, a
     expect(page.locator("#logout")).to_be_visible()
     page.goto(live_server + "/report")
     expect(page.locator("#geo-status")).to_contain_text("已定位")
+    return page, log
+
+
+def test_signed_in_volunteer_sends_with_the_csrf_token(open_page, live_server, as_user, accounts, spot, tmp_path):
+    page, log = volunteer_on_report_page(open_page, live_server, accounts, spot)
     fill_and_submit(page, photo_file(tmp_path))  # a cookie session: the API wants the page's CSRF token
     expect(page.locator("#result")).to_contain_text(spot["name"])
     (report,) = as_user("vol").get("/api/v1/reports").json()["reports"]
