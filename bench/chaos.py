@@ -327,6 +327,9 @@ def _run(clients: int, uploads_each: int, pause_s: float, workdir: Path) -> dict
               "unexpected_5xx": sum(1 for a in attempts if a.status and a.status >= 500 and a.status != 503),
               "refused_4xx": sum(1 for a in attempts if a.status and 400 <= a.status < 500)}
     report(clients, uploads_each, result)
+    if result["unexpected_5xx"]:  # what the server said about them, before its log goes with the work directory
+        lines = (workdir / "gunicorn.log").read_text(errors="replace").splitlines()
+        print("\n".join(line[:2000] for line in lines if "ERROR" in line or "Error" in line or "Traceback" in line))
     return result
 
 

@@ -48,5 +48,9 @@ def admit(addr: str, limits: tuple[int, int] | None = None) -> None:
                 _("上报过于频繁，请一小时后再试；志愿者请登录后上报。")
             raise ApiError(429, "rate_limited", message, retry_after=3600)
         db.session.add(UploadAttempt(remote_addr=addr, at=now))
-    finally:
-        db.session.commit()
+    except ApiError:
+        db.session.commit()  # a refusal keeps the pruning; it is not counted as an attempt
+        raise
+    # Not in a `finally`: after a lost connection a commit would raise again and hide the database error (a 503)
+    # behind a "pending rollback" one (a 500).
+    db.session.commit()
