@@ -6,8 +6,9 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import errors, logs, metrics, replica, security
+from service import errors, security
 from service.accounts import auth
+from service.ops import logs, metrics, replica
 from service.reports import storage
 
 from .config import Config

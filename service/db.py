@@ -41,7 +41,7 @@ health = Blueprint("health", __name__)
 @health.get("/healthz")
 def healthz():
     """Report whether the app and its database answer, and how far the read replica lags (when there is one)."""
-    from service import replica
+    from service.ops import replica
 
     try:
         db.session.execute(text("SELECT 1"))

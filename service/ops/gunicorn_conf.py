@@ -1,6 +1,6 @@
-"""gunicorn settings: `gunicorn -c service/gunicorn_conf.py --bind 127.0.0.1:8000 'service:create_app()'`.
+"""gunicorn settings: `gunicorn -c service/ops/gunicorn_conf.py --bind 127.0.0.1:8000 'service:create_app()'`.
 
-Give the file's path, not `python:service.gunicorn_conf`: importing the package would import prometheus_client
+Give the file's path, not `python:service.ops.gunicorn_conf`: importing the package would import prometheus_client
 before PROMETHEUS_MULTIPROC_DIR is set below, and each worker would then count only for itself.
 
 Threaded workers (a slow upload does not hold up /healthz, see README), JSON logs like the app's, and
@@ -23,9 +23,9 @@ os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "service.logs.JsonFormatter"}},
+    "formatters": {"json": {"()": "service.ops.logs.JsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-    "root": {"level": "WARNING", "handlers": []},  # the app logs through its own handler (service/logs.py)
+    "root": {"level": "WARNING", "handlers": []},  # the app logs through its own handler (service/ops/logs.py)
     "loggers": {"gunicorn.error": {"handlers": ["stderr"], "level": "INFO", "propagate": False}},
 }
 

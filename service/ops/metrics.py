@@ -1,6 +1,6 @@
 """Prometheus metrics at /metrics: request latency by endpoint, uploads, the outbox, overdue reports, replica lag.
 
-Under gunicorn (service/gunicorn_conf.py) every worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR
+Under gunicorn (service/ops/gunicorn_conf.py) every worker writes its samples to files in PROMETHEUS_MULTIPROC_DIR
 and a scrape adds them up, whichever worker answers. Figures that live in the database are read at scrape
 time, once, in SQL over the whole table.
 
@@ -86,7 +86,7 @@ class DatabaseFigures:
         yield family
         db.session.rollback()
         if "replica" in db.engines:
-            from service import replica
+            from service.ops import replica
 
             try:
                 lag = replica.lag_seconds()
