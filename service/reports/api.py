@@ -12,7 +12,7 @@ from service.errors import ApiError
 from service.jsonbody import json_body
 from service.models import User
 from service.receipts import receipts
-from service.reports import attempts, categories, duplicates, exports, intake, moves, queries
+from service.reports import attempts, categories, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
 
 bp = Blueprint("reports_api", __name__)
@@ -100,7 +100,7 @@ def list_reports():
 def export_reports(fmt: str):
     """Export the caller's visible reports that match the list's filters, streamed as CSV, GeoJSON or XLSX."""
     user = require_user()
-    return exports.download(fmt, exports.reports(scope.visible(user), ReportFilter.from_args(request.args)))
+    return exports.download(fmt, copy_export.reports(scope.visible(user), ReportFilter.from_args(request.args)))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")

@@ -12,7 +12,7 @@ from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
 from service.models import User
-from service.reports import deadlines, exports, storage, sweep
+from service.reports import copy_export, deadlines, exports, storage, sweep
 from service.reports.filters import ReportFilter
 
 photos_group = click.Group("photos", help="Maintain photo storage.")
@@ -101,7 +101,7 @@ def export(path: str, phone: str | None, overdue: bool, **filters: str) -> None:
         filt = ReportFilter.from_args(MultiDict({**filters, "overdue": "1" if overdue else ""}))
     except ApiError as e:
         raise click.ClickException(e.message) from e
-    count = exports.write_file(fmt, exports.reports(_visible(phone), filt), path)
+    count = exports.write_file(fmt, copy_export.reports(_visible(phone), filt), path)
     click.echo(_("已导出 %(n)d 条上报到 %(path)s。", n=count, path=path))
 
 

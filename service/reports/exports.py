@@ -1,15 +1,13 @@
 """Report exports (CSV, GeoJSON, XLSX): one streamed row query under the list's scope and filters, and the writers.
 
 Every writer takes an iterator of rows and keeps only one batch in memory, so 10^6 reports cost what 10^3 do.
-The reports' CSV and GeoJSON are written by PostgreSQL itself (`COPY (…) TO STDOUT`, see ReportExport): labels,
-local times and the formula guard are SQL expressions built from the same constants, so the bytes only pass
-through Python. Python rows remain for the XLSX and for other tables.
+The reports' CSV and GeoJSON are written by PostgreSQL itself (reports/copy_export.py); Python rows remain for the
+XLSX and for other tables.
 The CSV and XLSX writers take a Table (headers, one row's cells, sheet name), so other areas' exports (the
 volunteers' service hours) are written by the same code: the BOM, neutralised cells, sheets of SHEET_ROWS.
 """
 import csv
 import io
-import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -18,7 +16,7 @@ from itertools import islice
 
 from flask import Response, send_file, stream_with_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Numeric, Select, String, case, cast, func, literal, select
+from sqlalchemy import Select, String, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
@@ -58,11 +56,6 @@ def select_rows(visible: ColumnElement, filt: ReportFilter) -> Select:
 def rows(visible: ColumnElement, filt: ReportFilter) -> Iterator[Row]:
     """Yield the matching rows through a server-side cursor, BATCH at a time (scope is the caller's, always)."""
     return stream(select_rows(visible, filt))
-
-
-def reports(visible: ColumnElement, filt: ReportFilter) -> "ReportExport":
-    """The reports' export source: CSV and GeoJSON come from PostgreSQL's COPY, XLSX from the rows."""
-    return ReportExport(visible, filt)
 
 
 def stream(query: Select) -> Iterator[Row]:
@@ -138,34 +131,6 @@ def csv_chunks(found: Iterable[Row], table: Table = REPORTS) -> Iterator[bytes]:
     yield buffer.getvalue().encode()
 
 
-def feature(row: Row, labels: Labels) -> dict:
-    """One report as an RFC 7946 Feature: a WGS-84 point in lon, lat order."""
-    rid, created, status, category, sub, risk, description, address, ccode, cname, tcode, tname, lon, lat, due, \
-        rectified = row
-    status_label, category_name, sub_name, risk_name = labels.of(status, category, sub, risk)
-    return {"type": "Feature", "id": rid,
-            "geometry": {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]},
-            "properties": {
-                "status": status, "status_label": status_label, "category": category,
-                "category_name": category_name, "subcategory": sub, "subcategory_name": sub_name or None,
-                "risk_level": risk, "risk_level_name": risk_name, "description": description, "address": address,
-                "committee_code": ccode, "committee_name": cname, "town_code": tcode, "town_name": tname,
-                "created_at": created.isoformat(), "created_local": labels.when(created),
-                "due_at": due.isoformat() if due else None,
-                "rectified_at": rectified.isoformat() if rectified else None}}
-
-
-def geojson_chunks(found: Iterable[Row]) -> Iterator[bytes]:
-    """An RFC 7946 FeatureCollection (no crs member: WGS-84 is the only one), written a batch at a time."""
-    labels, separator = Labels(), ""
-    yield b'{"type":"FeatureCollection","features":['
-    for batch in _batches(found):
-        yield (separator + ",".join(json.dumps(feature(row, labels), ensure_ascii=False, separators=(",", ":"))
-                                    for row in batch)).encode()
-        separator = ","
-    yield b"]}"
-
-
 def write_xlsx(found: Iterable[Row], target, table: Table = REPORTS) -> None:
     """Write a workbook in openpyxl's write-only mode (rows go to disk as they come) to a path or binary file."""
     from openpyxl import Workbook
@@ -198,108 +163,6 @@ def xlsx_file(found: Iterable[Row], table: Table = REPORTS):
     return handle
 
 
-CHUNKS = {"csv": csv_chunks, "geojson": geojson_chunks}
-COPY_BLOCK = 1 << 16  # bytes gathered from COPY before they are sent on
-
-
-def _sql_text(column):
-    """A text cell as the CSV needs it: '' for none, an apostrophe before a formula start (as neutralise())."""
-    value = func.coalesce(column, "")
-    return case((func.left(value, 1).in_(FORMULA_STARTS), literal("'") + value), else_=value)
-
-
-def _sql_label(names: dict, column):
-    """A code's name for people, as a CASE over the codes (an unknown code shows as itself). A CASE of constants
-    costs a few comparisons per row; a JSON map sent with the query was parsed again for every row."""
-    return case(names, value=column, else_=column) if names else column
-
-
-def _sql_coordinate(value):
-    return func.round(cast(value, Numeric), 7)
-
-
-class ReportExport:
-    """The reports matching a scope and a filter: rows for Python writers, or CSV/GeoJSON that PostgreSQL writes."""
-
-    def __init__(self, visible: ColumnElement, filt: ReportFilter):
-        self.visible, self.filt, self.n = visible, filt, 0
-
-    def __iter__(self) -> Iterator[Row]:
-        for row in stream(select_rows(self.visible, self.filt)):
-            self.n += 1
-            yield row
-
-    def chunks(self, fmt: str) -> Iterator[bytes]:
-        if fmt == "csv":
-            head = io.StringIO()
-            csv.writer(head, lineterminator="\n").writerow(neutralise(str(h) for h in HEADERS))
-            yield ("\ufeff" + head.getvalue()).encode()
-            yield from self._copy(self._csv_select(), "(FORMAT csv)")
-        else:
-            yield b'{"type":"FeatureCollection","features":[\n'
-            # One JSON text per line; CSV with control characters as quote and delimiter never quotes it, because
-            # JSON escapes every control character: the lines arrive exactly as PostgreSQL wrote them.
-            yield from self._copy(self._geojson_select(), "(FORMAT csv, DELIMITER E'\\x1f', QUOTE E'\\x1e')")
-            yield b"]}"
-
-    def _csv_select(self) -> Select:
-        q = select_rows(self.visible, self.filt).subquery()
-        labels = Labels()
-        return select(q.c.id, localtime.sql_show(q.c.created_at), _sql_label(labels.status, q.c.status),
-                      _sql_label(labels.category, q.c.category),
-                      func.coalesce(_sql_label(labels.subcategory, q.c.subcategory), ""),
-                      _sql_label(labels.risk, q.c.risk_level), _sql_text(q.c.description), _sql_text(q.c.address),
-                      q.c.committee_code, _sql_text(q.c.committee_name), q.c.town_code, _sql_text(q.c.town_name),
-                      _sql_coordinate(q.c.lon), _sql_coordinate(q.c.lat), localtime.sql_show(q.c.due_at),
-                      localtime.sql_show(q.c.rectified_at))
-
-    def _geojson_select(self) -> Select:
-        """One Feature per row, as text joined in SQL: keys are our constants, every value goes through to_json
-        (2.7x faster than json_build_object here, which checks and builds a value tree per row)."""
-        q = select_rows(self.visible, self.filt).subquery()
-        labels = Labels()
-
-        def value(column):  # a JSON value: a string escaped by PostgreSQL, or null
-            return func.coalesce(cast(func.to_json(column), String), "null")
-
-        def iso(column):  # as Python's isoformat() of a UTC time
-            return func.to_char(func.timezone("UTC", column), 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')
-
-        properties = [
-            ("status", q.c.status), ("status_label", _sql_label(labels.status, q.c.status)),
-            ("category", q.c.category), ("category_name", _sql_label(labels.category, q.c.category)),
-            ("subcategory", q.c.subcategory), ("subcategory_name", _sql_label(labels.subcategory, q.c.subcategory)),
-            ("risk_level", q.c.risk_level), ("risk_level_name", _sql_label(labels.risk, q.c.risk_level)),
-            ("description", q.c.description), ("address", q.c.address),
-            ("committee_code", q.c.committee_code), ("committee_name", q.c.committee_name),
-            ("town_code", q.c.town_code), ("town_name", q.c.town_name),
-            ("created_at", iso(q.c.created_at)), ("created_local", localtime.sql_show(q.c.created_at)),
-            ("due_at", iso(q.c.due_at)), ("rectified_at", iso(q.c.rectified_at))]
-        parts = [literal('{"type":"Feature","id":'), value(q.c.id),
-                 literal(',"geometry":{"type":"Point","coordinates":['), cast(_sql_coordinate(q.c.lon), String),
-                 literal(","), cast(_sql_coordinate(q.c.lat), String), literal(']},"properties":{')]
-        for n, (key, column) in enumerate(properties):
-            parts += [literal(("," if n else "") + json.dumps(key) + ":"), value(column)]
-        parts.append(literal("}}"))
-        first = func.row_number().over() == 1
-        return select(func.concat(case((first, ""), else_=","), *parts))
-
-    def _copy(self, query: Select, options: str) -> Iterator[bytes]:
-        """Stream `COPY (query) TO STDOUT` in blocks; the parameters are bound by psycopg (COPY takes none)."""
-        compiled = query.compile(dialect=db.engine.dialect, compile_kwargs={"render_postcompile": True})
-        raw = db.session.connection().connection.driver_connection
-        block = bytearray()
-        with raw.cursor() as cur:
-            with cur.copy(f"COPY ({compiled}) TO STDOUT WITH {options}", compiled.params) as copy:
-                for data in copy:
-                    block += data
-                    if len(block) >= COPY_BLOCK:
-                        yield bytes(block)
-                        block.clear()
-            self.n = max(cur.rowcount, 0)
-        yield bytes(block)
-
-
 class Counted:
     """Count the rows that pass through, for the command's closing line."""
 
@@ -313,14 +176,13 @@ class Counted:
 
 
 def _chunks(fmt: str, found: Iterable[Row], table: Table) -> Iterator[bytes]:
-    if isinstance(found, ReportExport):
-        return found.chunks(fmt)
-    return csv_chunks(found, table) if fmt == "csv" else CHUNKS[fmt](found)
+    """A source that writes itself (copy_export.ReportExport: CSV and GeoJSON from PostgreSQL), else the CSV writer."""
+    return found.chunks(fmt) if hasattr(found, "chunks") else csv_chunks(found, table)
 
 
 def write_file(fmt: str, found: Iterable[Row], path: str, table: Table = REPORTS) -> int:
     """Write an export to a file; return how many rows it holds."""
-    counted = found if isinstance(found, ReportExport) else Counted(found)
+    counted = found if hasattr(found, "n") else Counted(found)  # a ReportExport counts its own rows
     if fmt == "xlsx":
         write_xlsx(counted, path, table)
     else:
