@@ -8,11 +8,12 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from service import backup, migrate
+from service import migrate
 from service.accounts import cli as accounts_cli
 from service.areas import cli as areas_cli
 from service.notify import cli as notify_cli
 from service.open311 import cli as open311_cli
+from service.ops import backup
 from service.orders import cli as orders_cli
 from service.reports import cli as reports_cli
 from service.sites import cli as sites_cli

@@ -156,7 +156,8 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
     reports (which change with the clock) from the rows of those committees alone.
     """
     env, now = _envelope(z, x, y), datetime.now(UTC)
-    here = select(Area.code).where(*_current_committees_in(z, x, y, crs), scope.visible_committees(user))
+    shown = [*_current_committees_in(z, x, y, crs), scope.visible_committees(user)]  # one generation lookup
+    here = select(Area.code).where(*shown)
     held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code
     in_tile = Report.committee_id.in_(select(held.id).where(held.code.in_(here)))
     late = _late_counts(user, filt, in_tile, now)
@@ -171,7 +172,7 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
                    cast(func.coalesce(late.c.n, 0), Integer).label("overdue"))
             .select_from(Area).outerjoin(matching, matching.c.code == Area.code)
             .outerjoin(late, late.c.code == Area.code)
-            .where(*_current_committees_in(z, x, y, crs), scope.visible_committees(user)))
+            .where(*shown))
     return _mvt(rows, "committees")
 
 
