@@ -232,6 +232,67 @@ def test_full_redraw(world, shared_data):
     assert stale == 0
 
 
+def test_every_area_row_has_the_cells_of_its_outline_and_lifespan(world):
+    """The trigger keeps area_cell: after all the imports above, each committee row's cells are exactly those
+    of its outline (migration 0019's area_cells) and carry its lifespan; other levels have none."""
+    app = world["app"]
+    with app.app_context():
+        rows = db.session.execute(text("""
+            SELECT a.level, a.id, (SELECT count(*) FROM area_cells(a.geom)),
+                   count(c.id), count(c.id) FILTER (WHERE (c.generation_low, c.generation)
+                                                    IS DISTINCT FROM (a.generation_low, a.generation))
+              FROM area a LEFT JOIN area_cell c ON c.area_id = a.id GROUP BY a.id""")).all()
+    committees = [r for r in rows if r[0] == "committee"]
+    assert len({r[1] for r in committees}) > 585  # rows of several generations, retired ones included
+    assert all(want == got and stale == 0 for _level, _id, want, got, stale in committees)
+    assert all(got == 0 for level, _id, _want, got, _stale in rows if level != "committee")
+
+
+def test_bulk_reassign_agrees_with_assign_point_on_lines_and_outside(world):
+    """The bulk form of the rule (grid hash join) and assign_point give the same committee, method and distance,
+    also for reports on shared vertices and edges (edge, lowest code) and outside every committee (nearest)."""
+    from service.areas import assignment
+
+    app = world["app"]
+    with app.app_context():
+        vertices = db.session.execute(text("""
+            SELECT ST_X(p.geom), ST_Y(p.geom) FROM (
+                SELECT (ST_DumpPoints(geom)).geom FROM area
+                 WHERE level = 'committee' AND generation = (SELECT max(generation) FROM area
+                                                             WHERE level = 'committee')) p
+             ORDER BY 1, 2 LIMIT 3000""")).all()
+        outside = db.session.execute(text("""
+            SELECT ST_X(p), ST_Y(p) FROM (
+                SELECT ST_Translate(ST_PointOnSurface(geom), d, 0) AS p
+                  FROM area, unnest(ARRAY[-0.001, 0.001, 0.002]) d
+                 WHERE level = 'district') x""")).all()
+        ring = db.session.execute(text("""
+            SELECT ST_X(g), ST_Y(g) FROM (SELECT (ST_DumpPoints(ST_Buffer(geom::geography, 60)::geometry)).geom AS g
+                                            FROM area WHERE level = 'district') x LIMIT 400""")).all()
+        points = [*vertices, *outside, *ring]
+        db.session.execute(text(edits.SEED_SQL.replace("p.i % 2 = 0", "true")),
+                           {"lons": [p[0] for p in points], "lats": [p[1] for p in points]})
+        # Put every open report under a wrong committee, so the bulk pass must judge each one again.
+        db.session.execute(text("""
+            UPDATE report SET committee_id = w.id, town_id = w.parent_id, assignment_method = 'covers',
+                              assignment_distance_m = 0
+              FROM (SELECT id, parent_id FROM area WHERE level = 'committee' ORDER BY id LIMIT 1) w
+             WHERE status = 'accepted' AND assignment_method <> 'manual'"""))
+        assignment.reassign_open_reports(every=True)
+        db.session.commit()
+        stored = db.session.execute(text("""
+            SELECT r.assignment_method, count(*), count(*) FILTER (
+                WHERE (o.code, r.assignment_method, r.assignment_distance_m)
+                      IS DISTINCT FROM (n.code, a.method, a.distance_m))
+              FROM report r JOIN area o ON o.id = r.committee_id
+              CROSS JOIN LATERAL assign_point(r.location, 200) a JOIN area n ON n.id = a.committee_id
+             WHERE r.status = 'accepted' AND r.assignment_method <> 'manual'
+             GROUP BY 1""")).all()
+    by_method = {method: (n, wrong) for method, n, wrong in stored}
+    assert by_method.get("edge", (0, 0))[0] > 100 and by_method.get("nearest", (0, 0))[0] > 20, by_method
+    assert all(wrong == 0 for _n, wrong in by_method.values()), by_method
+
+
 def test_district_outline_from_the_towns_gets_escalations(world):
     app = world["app"]
     out = ok(app, "boundaries", "import", "--level", "district", "--derive", "闵行区")

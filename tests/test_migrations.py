@@ -8,7 +8,7 @@ from service import migrate
 
 from .conftest import recreate_database
 
-TABLES = {"area", "report", "photo", "report_event", "user", "api_token", "login_failure", "area_contact",
+TABLES = {"area", "area_cell", "report", "photo", "report_event", "user", "api_token", "login_failure", "area_contact",
           "notification", "notification_attempt", "upload_attempt", "report_rollup", "volunteer", "service_hour_entry",
           "service_hour_decision", "boundary_generation", "boundary_change",
           "service_order", "service_order_event", "service_assignment", "service_order_photo",

@@ -7,6 +7,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     DateTime,
+    ForeignKey,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -48,3 +49,24 @@ class BoundaryChange(db.Model):
     generation: Mapped[int] = mapped_column(Integer)
     code: Mapped[str] = mapped_column(String(12))
     geom = mapped_column(Geometry("POLYGON", srid=4326, spatial_index=True), nullable=False)
+
+
+
+class AreaCell(db.Model):
+    """A committee row cut by the grid of migration 0019: its part in one cell (geom NULL: the whole cell).
+
+    Kept by the trigger area_cell_sync; nothing else writes it. assign_point finds a point's committee here,
+    and bulk re-assignment hash-joins reports to it.
+    """
+
+    __tablename__ = "area_cell"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id", ondelete="CASCADE"), index=True)
+    generation_low: Mapped[int] = mapped_column(Integer)
+    generation: Mapped[int] = mapped_column(Integer)
+    cx: Mapped[int] = mapped_column(Integer)
+    cy: Mapped[int] = mapped_column(Integer)
+    geom = mapped_column(Geometry("GEOMETRY", srid=4326, spatial_index=False))
+
+    __table_args__ = (Index("ix_area_cell_cx_cy", "cx", "cy"),)
