@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
 from service import create_app, migrate
+from service.areas import assignment
 from service.db import db
 
 from . import boundary_edits as edits
@@ -136,7 +137,8 @@ def test_a_dry_run_writes_nothing(world):
     assert counts(app) == before
 
 
-def test_split_moves_only_the_reports_in_the_new_committee(world):
+def test_split_moves_only_the_reports_in_the_new_committee(world, monkeypatch):
+    monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 0)  # only the changed ground is looked at
     app = world["app"]
     old_code = max(world["committees"], key=lambda b: b.geom.area).code
     committees, new = edits.split(world["committees"], old_code)
@@ -192,7 +194,8 @@ def test_lookup_answers_for_a_past_date(world):
     assert bad.status_code == 422 and "at 须为日期或时间" in bad.get_json()["error"]["message"]
 
 
-def test_seam_edit_moves_the_reports_in_the_strip(world):
+def test_seam_edit_moves_the_reports_in_the_strip(world, monkeypatch):
+    monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 0)  # only the changed ground is looked at
     app = world["app"]
     towns, committees, new = edits.seam(world["towns"], world["committees"], share=0.01)
     pair = sorted({new.parent_code} | {t.code for t, o in zip(towns, world["towns"], strict=True)
@@ -213,8 +216,9 @@ def test_seam_edit_moves_the_reports_in_the_strip(world):
     assert_matches_truth(app, committees, seed=3)
 
 
-def test_full_redraw(world, shared_data):
+def test_full_redraw(world, shared_data, monkeypatch):
     """Every committee of the original file redrawn: also undoes the split and the seam (codes removed)."""
+    monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 10**9)  # cheaper to judge every open report
     app = world["app"]
     towns, committees = edits.redraw(read_boundaries(shared_data / "minhang_towns_wgs84.geojson", level="town"),
                                      read_boundaries(shared_data / "minhang_committees_wgs84.geojson",
@@ -251,8 +255,6 @@ def test_every_area_row_has_the_cells_of_its_outline_and_lifespan(world):
 def test_bulk_reassign_agrees_with_assign_point_on_lines_and_outside(world):
     """The bulk form of the rule (grid hash join) and assign_point give the same committee, method and distance,
     also for reports on shared vertices and edges (edge, lowest code) and outside every committee (nearest)."""
-    from service.areas import assignment
-
     app = world["app"]
     with app.app_context():
         vertices = db.session.execute(text("""

@@ -35,6 +35,8 @@ def swapped_boundaries(app, spot, accounts, tmp_path):
 def test_reassign_after_a_boundary_change(app, http, spot, accounts, swapped_boundaries):
     report = post(http, lon=spot["lon"], lat=spot["lat"]).json()
     assert report["committee"]["code"] == spot["code"]
+    before = report["assignment"]["generation"]
+    assert f"位于该居村委辖区内 · 第 {before} 代居村委边界" in http.get(f"/reports/{report['id']}").text
     runner = app.test_cli_runner()
     result = runner.invoke(args=["boundaries", "import", str(swapped_boundaries), "--level", "committee"])
     assert result.exit_code == 0, result.output
@@ -43,6 +45,9 @@ def test_reassign_after_a_boundary_change(app, http, spot, accounts, swapped_bou
     assert "re-assigned 0 open reports" in runner.invoke(args=["reassign", "--all"]).output
     moved = http.get(f"/api/v1/reports/{report['id']}").json()
     assert moved["committee"]["code"] == accounts["sibling_code"]
+    after = moved["assignment"]["generation"]
+    assert after > before  # the page says which boundaries placed the report, now the new ones
+    assert f"第 {after} 代居村委边界" in http.get(f"/reports/{report['id']}").text
     event = moved["events"][-1]
     assert event["kind"] == "reassign" and event["actor"] == "system"
     assert event["data"]["from"] == spot["code"] and event["data"]["reason"] == "boundaries"

@@ -95,14 +95,16 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
     FROM hits h JOIN area a ON a.id = h.area_id
     ORDER BY a.code
     LIMIT 1
-  ), nearest AS (
-    SELECT a.id, a.parent_id, ST_Distance(a.geom::geography, pt::geography) AS d
-    FROM area a, cur
-    WHERE NOT EXISTS (SELECT 1 FROM covering)
-      AND a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g
-      AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
-      AND ST_DWithin(a.geom::geography, pt::geography, max_m)
-    ORDER BY d, a.code
+  ), nearest AS (  -- the geography distance once per candidate (not again in an ST_DWithin): d <= max_m
+    SELECT id, parent_id, d FROM (
+      SELECT a.id, a.parent_id, a.code, ST_Distance(a.geom::geography, pt::geography) AS d
+      FROM area a, cur
+      WHERE NOT EXISTS (SELECT 1 FROM covering)
+        AND a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g
+        AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
+      OFFSET 0) near
+    WHERE d <= max_m
+    ORDER BY d, code
     LIMIT 1
   )
   SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8, (SELECT g FROM cur)

@@ -93,6 +93,7 @@ class Assignment(Schema):
     method = req(fields.String(validate=validate.OneOf(["covers", "edge", "nearest", "manual"])))
     distance_m = number()
     generation = fields.Integer(allow_none=True, metadata={"description": "boundary generation assigned under"})
+    method_name = req(fields.String(metadata={"description": "the method in the reader's language"}))
 
 
 class Nearby(Schema):

@@ -14,6 +14,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service import localtime
 from service.accounts import scope
+from service.areas import assignment
 from service.dashboard.models import ReportStatsTown
 from service.db import db
 from service.errors import ApiError
@@ -68,7 +69,8 @@ def _shape(report: Report, visible: set) -> dict:
         "committee": {"code": report.committee.code, "name": report.committee.name},
         "town": {"code": report.town.code, "name": report.town.name},
         "assignment": {"method": report.assignment_method, "distance_m": round(report.assignment_distance_m, 2),
-                       "generation": report.assigned_generation},
+                       "generation": report.assigned_generation,
+                       "method_name": str(assignment.METHODS[report.assignment_method])},
         "photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "before"],
         "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos if p.role == "before"],
         "after_photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "after"],
