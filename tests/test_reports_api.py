@@ -40,7 +40,8 @@ def test_report_with_device_coordinates_is_assigned_by_polygon(app, http, spot):
     assert body["location_source"] == "device"
     assert body["committee"] == {"code": spot["code"], "name": spot["name"]}
     assert body["town"]["code"] == spot["town"]
-    assert body["assignment"] == {"method": "covers", "distance_m": 0.0, "generation": in_force}  # which answered
+    assert body["assignment"] == {"method": "covers", "distance_m": 0.0, "generation": in_force,  # which answered
+                                  "method_name": "位于该居村委辖区内"}
     assert math.isclose(body["location"]["lon"], spot["lon"], abs_tol=1e-7)
     again = http.get(f"/api/v1/reports/{body['id']}").json()
     assert {k: v for k, v in again.items() if k != "events"} == body  # GET adds the history

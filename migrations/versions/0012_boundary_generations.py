@@ -11,12 +11,11 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30
 """
-import importlib.util
-from pathlib import Path
-
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
+
+from service import migrate
 
 revision = "0012"
 down_revision = "0011"
@@ -62,14 +61,6 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
   SELECT id, parent_id, 'nearest', d, (SELECT g FROM cur) FROM nearest
 $$;
 """
-
-def _initial_function() -> str:
-    """Revision 0001's assign_point, restored on downgrade (read from that revision, not copied)."""
-    spec = importlib.util.spec_from_file_location("revision_0001", Path(__file__).with_name("0001_initial.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ASSIGN_FUNCTION
-
 
 def upgrade() -> None:
     op.create_table(
@@ -117,7 +108,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {NEW_SIGNATURE}")
-    op.execute(_initial_function())
+    op.execute(migrate.earlier_revision("0001_initial.py").ASSIGN_FUNCTION)  # restored, not copied
     op.drop_table("boundary_change")
     op.drop_index("ix_report_nearest_location", "report")
     op.drop_column("report", "assigned_generation")

@@ -17,10 +17,9 @@ Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-30
 """
-import importlib.util
-from pathlib import Path
-
 from alembic import op
+
+from service import migrate
 
 revision = "0019"
 down_revision = "0018"
@@ -116,15 +115,6 @@ $$;
 SIGNATURE = "assign_point(geometry, double precision, integer)"
 
 
-def _revision_0012_function() -> str:
-    """Revision 0012's assign_point, restored on downgrade (read from that revision, not copied)."""
-    path = Path(__file__).with_name("0012_boundary_generations.py")
-    spec = importlib.util.spec_from_file_location("revision_0012", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.ASSIGN_FUNCTION
-
-
 def upgrade() -> None:
     op.execute("""
         CREATE TABLE area_cell (
@@ -150,7 +140,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute(_revision_0012_function())
+    op.execute(migrate.earlier_revision("0012_boundary_generations.py").ASSIGN_FUNCTION)  # restored, not copied
     op.execute("DROP TRIGGER area_cell_sync ON area")
     op.execute("DROP FUNCTION area_cell_sync(), area_cells(geometry), area_cell_x(geometry), area_cell_y(geometry)")
     op.execute("DROP TABLE area_cell")
