@@ -1,6 +1,4 @@
 """Create the database when missing, run Alembic migrations as the owner, and grant the app's role its rights."""
-import importlib.util
-
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import create_engine, text
@@ -39,15 +37,6 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-
-def earlier_revision(filename: str):
-    """An earlier revision's module, read by its file name: a downgrade restores what that revision made
-    (the text it created, not a copy of it)."""
-    path = ROOT / "migrations" / "versions" / filename
-    spec = importlib.util.spec_from_file_location(f"revision_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 # The service never rewrites history, and never needs to write the schema's bookkeeping tables.
 APPEND_ONLY = frozenset({"report_event", "service_hour_entry", "service_hour_decision", "service_order_event",

@@ -228,7 +228,7 @@ class Report(db.Model):
 
 
 class ReportRollup(db.Model):
-    """Report counts per committee, status, category and risk, kept exact by triggers (migration 0008)."""
+    """Report counts per committee (and town row), status, category and risk, kept exact by triggers (0008, 0020)."""
 
     __tablename__ = "report_rollup"
     __table_args__ = (Index("ix_report_rollup_town", "town_id"),)
@@ -237,7 +237,7 @@ class ReportRollup(db.Model):
     status: Mapped[str] = mapped_column(String(16), primary_key=True)
     category: Mapped[str] = mapped_column(String(32), primary_key=True)
     risk_level: Mapped[str] = mapped_column(String(20), primary_key=True)
-    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)  # a town's old and new rows
     n: Mapped[int] = mapped_column(BigInteger)
 
 

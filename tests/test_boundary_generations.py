@@ -216,6 +216,32 @@ def test_seam_edit_moves_the_reports_in_the_strip(world, monkeypatch):
     assert_matches_truth(app, committees, seed=3)
 
 
+def test_reports_under_a_town_old_and_new_row_are_counted_once(world):
+    """A town import hangs the committees it keeps under the town's new row, so a committee's earlier reports
+    point at the old town row and its later ones at the new. One statement moving both keeps the rollup exact."""
+    app = world["app"]
+    with app.app_context():
+        committee, lon, lat = db.session.execute(text("""
+            SELECT c.id, ST_X(ST_PointOnSurface(c.geom)), ST_Y(ST_PointOnSurface(c.geom))
+              FROM area c JOIN report r ON r.committee_id = c.id
+             WHERE c.level = 'committee' AND c.generation = (SELECT max(generation) FROM area
+                                                              WHERE level = 'committee')
+               AND r.status = 'accepted' AND r.town_id <> c.parent_id LIMIT 1""")).one()
+        db.session.execute(text(edits.SEED_SQL.replace("p.i % 2 = 0", "true")), {"lons": [lon], "lats": [lat]})
+        assert db.session.scalar(text("SELECT count(DISTINCT town_id) FROM report WHERE committee_id = :c"
+                                      " AND status = 'accepted'"), {"c": committee}) == 2
+        db.session.execute(text("UPDATE report SET risk_level = 'major' WHERE committee_id = :c"
+                                " AND status = 'accepted'"), {"c": committee})
+        db.session.commit()
+        drift = db.session.scalar(text("""
+            SELECT count(*) FROM (SELECT committee_id, town_id, status, category, risk_level, n FROM report_rollup
+                                   WHERE n <> 0) r
+              FULL JOIN (SELECT committee_id, town_id, status, category, risk_level, count(*) AS n FROM report
+                          GROUP BY 1, 2, 3, 4, 5) p USING (committee_id, town_id, status, category, risk_level)
+             WHERE r.n IS DISTINCT FROM p.n"""))
+    assert drift == 0
+
+
 def test_full_redraw(world, shared_data, monkeypatch):
     """Every committee of the original file redrawn: also undoes the split and the seam (codes removed)."""
     monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 10**9)  # cheaper to judge every open report

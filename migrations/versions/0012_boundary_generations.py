@@ -12,10 +12,8 @@ Revises: 0011
 Create Date: 2026-11-30
 """
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
 from geoalchemy2 import Geometry
-
-from service import migrate
 
 revision = "0012"
 down_revision = "0011"
@@ -108,7 +106,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {NEW_SIGNATURE}")
-    op.execute(migrate.earlier_revision("0001_initial.py").ASSIGN_FUNCTION)  # restored, not copied
+    op.execute(context.script.get_revision("0001").module.ASSIGN_FUNCTION)  # restored, not copied
     op.drop_table("boundary_change")
     op.drop_index("ix_report_nearest_location", "report")
     op.drop_column("report", "assigned_generation")

@@ -17,9 +17,7 @@ Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-30
 """
-from alembic import op
-
-from service import migrate
+from alembic import context, op
 
 revision = "0019"
 down_revision = "0018"
@@ -140,7 +138,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute(migrate.earlier_revision("0012_boundary_generations.py").ASSIGN_FUNCTION)  # restored, not copied
+    op.execute(context.script.get_revision("0012").module.ASSIGN_FUNCTION)  # restored, not copied
     op.execute("DROP TRIGGER area_cell_sync ON area")
     op.execute("DROP FUNCTION area_cell_sync(), area_cells(geometry), area_cell_x(geometry), area_cell_y(geometry)")
     op.execute("DROP TABLE area_cell")

@@ -23,13 +23,13 @@ class Figures:
 
 
 class ReportStats(Figures, db.Model):
-    """Per committee, status, category and risk."""
+    """Per committee (and town row: migration 0020), status, category and risk."""
 
     __tablename__ = "report_stats"
     __table_args__ = (Index("ix_report_stats_town", "town_id"),)
 
     committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
-    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
 
 
 class ReportStatsMonth(Figures, db.Model):
