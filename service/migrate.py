@@ -37,7 +37,6 @@ def downgrade(url: str, revision: str) -> None:
     command.downgrade(alembic_config(url), revision)
 
 
-
 # The service never rewrites history, and never needs to write the schema's bookkeeping tables.
 APPEND_ONLY = frozenset({"report_event", "service_hour_entry", "service_hour_decision", "service_order_event",
                          "report_rating"})

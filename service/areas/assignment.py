@@ -65,12 +65,13 @@ class Move:
 # band in degrees is widened the way assign_point widens its pre-filter, from the piece's farthest latitude.
 # An array, not a join: the planner cannot know how few the candidates are, and a join chose to sort every
 # report (0.6 s at 10^6); = ANY(ARRAY(...)) looks each one up by primary key.
-CHANGED = """
+PENDING = """
+    SELECT c.geom FROM boundary_change c JOIN boundary_generation g
+        ON g.level = c.level AND g.number = c.generation AND g.reassigned_at IS NULL
+     WHERE c.level = 'committee'"""  # the changed ground of the committee generations not yet re-assigned
+CHANGED = f"""
     AND r.id = ANY(ARRAY(
-        WITH pending AS MATERIALIZED (
-            SELECT c.geom FROM boundary_change c JOIN boundary_generation g
-                ON g.level = c.level AND g.number = c.generation AND g.reassigned_at IS NULL
-             WHERE c.level = 'committee')
+        WITH pending AS MATERIALIZED ({PENDING})
         SELECT r.id FROM pending c CROSS JOIN LATERAL (
             SELECT id FROM report WHERE ST_DWithin(location, c.geom, 1e-7)) r
         UNION
@@ -145,10 +146,8 @@ PIECE_COST_IN_REPORTS = 15
 
 
 def _judge_every() -> bool:
-    pieces, open_reports = db.session.execute(text("""
-        SELECT (SELECT count(*) FROM boundary_change c JOIN boundary_generation g
-                    ON g.level = c.level AND g.number = c.generation AND g.reassigned_at IS NULL
-                 WHERE c.level = 'committee'),
+    pieces, open_reports = db.session.execute(text(f"""
+        SELECT (SELECT count(*) FROM ({PENDING}) p),
                (SELECT coalesce(sum(n), 0) FROM report_rollup WHERE status <> ALL(:closed))"""),
                                              {"closed": sorted(CLOSED)}).one()
     return pieces * PIECE_COST_IN_REPORTS > open_reports
