@@ -14,9 +14,8 @@ NAMING = {
 }
 
 
-
 class RoutingSession(Session):
-    """A session that sends a request's reads to the replica when service/replica.py chose it for the request."""
+    """A session that sends a request's reads to the replica when service/ops/replica.py chose it for the request."""
 
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
         if bind is None and has_request_context() and g.get("read_replica"):
@@ -35,6 +34,8 @@ def engine_options(config) -> dict:
     if config["DATABASE_POOLED"]:
         options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
     return options
+
+
 health = Blueprint("health", __name__)
 
 
