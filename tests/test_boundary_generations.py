@@ -300,14 +300,26 @@ def test_bulk_reassign_agrees_with_assign_point_on_lines_and_outside(world):
         points = [*vertices, *outside, *ring]
         db.session.execute(text(edits.SEED_SQL.replace("p.i % 2 = 0", "true")),
                            {"lons": [p[0] for p in points], "lats": [p[1] for p in points]})
-        # Put every open report under a wrong committee, so the bulk pass must judge each one again.
-        db.session.execute(text("""
-            UPDATE report SET committee_id = w.id, town_id = w.parent_id, assignment_method = 'covers',
-                              assignment_distance_m = 0
+        # Spoil the open reports in every way the bulk pass must notice, also when judging every report
+        # starts by keeping the suspects only: half the covered ones under a wrong committee, some others
+        # said to be on a line ("edge"); those on a shared line said to be "covers" by the right committee
+        # (only the other code's cell tells); those outside with the right committee at a wrong distance.
+        wrong = db.session.execute(text("""
+            UPDATE report SET committee_id = w.id, town_id = w.parent_id
               FROM (SELECT id, parent_id FROM area WHERE level = 'committee' ORDER BY id LIMIT 1) w
-             WHERE status = 'accepted' AND assignment_method <> 'manual'"""))
-        assignment.reassign_open_reports(every=True)
+             WHERE status = 'accepted' AND assignment_method = 'covers' AND committee_id <> w.id
+               AND report.id::text < '8'""")).rowcount
+        db.session.execute(text("""
+            UPDATE report SET assignment_method = CASE assignment_method WHEN 'edge' THEN 'covers' ELSE 'nearest' END,
+                              assignment_distance_m = CASE assignment_method WHEN 'edge' THEN 0
+                                                      ELSE assignment_distance_m + 1 END
+             WHERE status = 'accepted' AND assignment_method IN ('edge', 'nearest')"""))
+        db.session.execute(text("""
+            UPDATE report SET assignment_method = 'edge'
+             WHERE status = 'accepted' AND assignment_method = 'covers' AND report.id::text >= 'c'"""))
+        moves = assignment.reassign_open_reports(every=True)
         db.session.commit()
+        assert wrong > 100 and sum(m.n for m in moves) == wrong  # an event for each moved report, no more
         stored = db.session.execute(text("""
             SELECT r.assignment_method, count(*), count(*) FILTER (
                 WHERE (o.code, r.assignment_method, r.assignment_distance_m)
