@@ -203,7 +203,7 @@ class Report(db.Model):
     assignment_distance_m: Mapped[float] = mapped_column(Float, default=0.0)
     # The committee generation whose boundaries gave this assignment (NULL: assigned before generations).
     assigned_generation: Mapped[int | None] = mapped_column(Integer)
-    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    status: Mapped[str] = mapped_column(String(16), default="submitted")  # indexed by (status, ...) below
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     duplicate_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
     duplicate_photo_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))

@@ -11,7 +11,7 @@ Revision ID: 0022
 Revises: 0021
 Create Date: 2026-11-30
 """
-from alembic import context, op
+from alembic import context
 
 revision = "0022"
 down_revision = "0021"
