@@ -183,3 +183,18 @@ def test_db_upgrade_migrates_as_owner_and_creates_the_app_role(database_url, pho
             assert conn.scalar(text("SELECT has_table_privilege('report_event', 'UPDATE')")) is False
     finally:
         engine.dispose()
+
+
+def test_the_app_role_refreshes_area_statistics_through_analyze_areas(app, owner_engine):
+    """A boundary import plans its re-assignment with the new cells' statistics: only the owner may ANALYZE,
+    so the app's role does it through analyze_areas() (migration 0024); a bare ANALYZE of its own is skipped."""
+    forget = text("DELETE FROM pg_statistic WHERE starelid IN ('area'::regclass, 'area_cell'::regclass)")
+    known = text("SELECT count(DISTINCT tablename) FROM pg_stats WHERE tablename IN ('area', 'area_cell')")
+    with owner_engine.begin() as conn:
+        conn.execute(forget)
+    with app.app_context():
+        db.session.execute(text("ANALYZE area, area_cell"))  # skipped with a warning: the role owns neither
+        assert db.session.scalar(known) == 0
+        db.session.execute(text("SELECT analyze_areas()"))
+        assert db.session.scalar(known) == 2
+        db.session.commit()

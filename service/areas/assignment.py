@@ -66,9 +66,8 @@ class Move:
 # An array, not a join: the planner cannot know how few the candidates are, and a join chose to sort every
 # report (0.6 s at 10^6); = ANY(ARRAY(...)) looks each one up by primary key.
 PENDING = """
-    SELECT c.geom FROM boundary_change c JOIN boundary_generation g
-        ON g.level = c.level AND g.number = c.generation AND g.reassigned_at IS NULL
-     WHERE c.level = 'committee'"""  # the changed ground of the committee generations not yet re-assigned
+    SELECT c.geom FROM boundary_change c
+     WHERE c.level = 'committee' AND c.generation = ANY(CAST(:pending AS integer[]))"""  # not yet re-assigned
 CHANGED = f"""
     AND r.id = ANY(ARRAY(
         WITH pending AS MATERIALIZED ({PENDING})
@@ -156,16 +155,16 @@ SUSPECTS = """
        AND (c.code IS DISTINCT FROM o.code OR r.assignment_method <> 'covers' OR r.assignment_distance_m <> 0)"""
 SUSPECTED = "AND r.id = ANY(ARRAY(SELECT id FROM reassign_suspect))"
 
-# Looking piece by piece costs ~36 µs a piece of changed ground; judging every open report through the grid
-# ~2.5 µs a report. When the pieces would cost more (a redraw of most of the district), judge them all.
-PIECE_COST_IN_REPORTS = 15
+# Looking piece by piece costs ~40 µs a piece of changed ground; the parallel pass over every open report
+# ~1.1 µs a report (2 workers; bench/boundaries.py). When the pieces would cost more (a redraw of most of
+# the district), judge every open report.
+PIECE_COST_IN_REPORTS = 35
 
 
-def _judge_every() -> bool:
+def _judge_every(params: dict) -> bool:
     pieces, open_reports = db.session.execute(text(f"""
         SELECT (SELECT count(*) FROM ({PENDING}) p),
-               (SELECT coalesce(sum(n), 0) FROM report_rollup WHERE status <> ALL(:closed))"""),
-                                             {"closed": sorted(CLOSED)}).one()
+               (SELECT coalesce(sum(n), 0) FROM report_rollup WHERE status <> ALL(:closed))"""), params).one()
     return pieces * PIECE_COST_IN_REPORTS > open_reports
 
 
@@ -183,8 +182,11 @@ def reassign_open_reports(every: bool = False) -> list[Move]:
     # otherwise sort both sides for a merge join (0.7 s more at 500,000). Both settings end with this statement.
     db.session.execute(text("SET LOCAL work_mem = '256MB'"))  # 500,000 reports hashed and grouped in memory
     db.session.execute(text("SET LOCAL enable_mergejoin = off"))
-    params = {"maxd": max_distance(), "closed": sorted(CLOSED), "gen": boundaries.current_generation("committee")}
-    every = every or _judge_every()
+    pending = db.session.scalars(text("SELECT number FROM boundary_generation"
+                                      " WHERE level = 'committee' AND reassigned_at IS NULL")).all()
+    params = {"maxd": max_distance(), "closed": sorted(CLOSED), "gen": boundaries.current_generation("committee"),
+              "pending": pending}  # the committee generations not yet re-assigned
+    every = every or _judge_every(params)
     if every:
         db.session.execute(text(SUSPECTS), params)
     rows = db.session.execute(text(REASSIGN.format(changed=SUSPECTED if every else CHANGED)), params).all()
@@ -192,7 +194,7 @@ def reassign_open_reports(every: bool = False) -> list[Move]:
         db.session.execute(text("DROP TABLE reassign_suspect"))
     db.session.execute(text("RESET work_mem; RESET enable_mergejoin"))
     db.session.execute(text("UPDATE boundary_generation SET reassigned_at = now()"
-                            " WHERE level = 'committee' AND reassigned_at IS NULL"))
+                            " WHERE level = 'committee' AND number = ANY(CAST(:pending AS integer[]))"), params)
     moves = [Move(*row) for row in rows]
     _notify(moves)
     return moves

@@ -83,11 +83,10 @@ def missing_parents(boundaries: Sequence[Boundary], level: str) -> list[str]:
     return sorted(wanted - have)
 
 
-def commit_import() -> None:
-    """Commit an import and refresh planner statistics, without which assignment falls back to seq scans."""
-    db.session.commit()
-    db.session.execute(text("ANALYZE area"))
-    db.session.commit()
+def analyze() -> None:
+    """Refresh the planner statistics of the areas and their cells (as the owner: migration 0024), including
+    rows this transaction wrote; without them assignment falls back to seq scans and serial plans."""
+    db.session.execute(text("SELECT analyze_areas()"))
 
 
 def has_areas() -> bool:

@@ -123,12 +123,13 @@ def run(items: list[Boundary], level: str, *, towns: list[str] | None = None, to
                lines=result.topology.lines())
     if result.diff.changes:
         result.generation = _write(items, level, result, replaced, source)
+        boundaries.analyze()  # the new generation's rows, for the re-assignment's plans
         result.moves = assignment.reassign_open_reports()
         result.changed_regions = _changed_regions(level, result.generation)
     if dry_run:
         db.session.rollback()
     else:
-        boundaries.commit_import()
+        db.session.commit()  # with the statistics analyze() took of the new rows
     return result
 
 
