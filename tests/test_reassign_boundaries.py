@@ -57,15 +57,20 @@ def test_reassign_after_a_boundary_change(app, http, spot, accounts, swapped_bou
         assert db.session.scalar(select(func.max(Area.generation)).where(Area.level == "committee")) >= 2
 
 
-def test_a_concurrent_manual_reassign_wins(app, http, spot, accounts, swapped_boundaries):
-    """The import's UPDATE waits for a supervisor's uncommitted move, then re-checks the row and leaves it."""
+@pytest.mark.parametrize("change", ["manual reassign", "closed"])
+def test_a_concurrent_manual_reassign_or_closing_wins(app, http, spot, accounts, swapped_boundaries, change):
+    """The import's UPDATE waits for a supervisor's uncommitted move (or closing of the report), then re-checks
+    the row and leaves it: a closed report keeps its committee."""
     report = post(http, lon=spot["lon"], lat=spot["lat"]).json()
     with app.app_context():
         engine = db.engine
         elsewhere = boundaries.latest(accounts["elsewhere_code"])
     supervisor = engine.connect()
-    supervisor.execute(text("UPDATE report SET committee_id = :c, town_id = :t, assignment_method = 'manual'"
-                            " WHERE id = :id"), {"c": elsewhere.id, "t": elsewhere.parent_id, "id": report["id"]})
+    if change == "closed":
+        supervisor.execute(text("UPDATE report SET status = 'rejected' WHERE id = :id"), {"id": report["id"]})
+    else:
+        supervisor.execute(text("UPDATE report SET committee_id = :c, town_id = :t, assignment_method = 'manual'"
+                                " WHERE id = :id"), {"c": elsewhere.id, "t": elsewhere.parent_id, "id": report["id"]})
     outcome = {}
 
     def import_swapped():
@@ -86,5 +91,8 @@ def test_a_concurrent_manual_reassign_wins(app, http, spot, accounts, swapped_bo
     assert outcome["result"].exit_code == 0, outcome["result"].output
     assert "re-assigned 0 open reports" in outcome["result"].output
     kept = http.get(f"/api/v1/reports/{report['id']}").json()
-    assert kept["committee"]["code"] == accounts["elsewhere_code"] and kept["assignment"]["method"] == "manual"
+    if change == "closed":
+        assert kept["committee"]["code"] == spot["code"] and kept["status"] == "rejected"
+    else:
+        assert kept["committee"]["code"] == accounts["elsewhere_code"] and kept["assignment"]["method"] == "manual"
     assert [e["kind"] for e in kept["events"]].count("reassign") == 0

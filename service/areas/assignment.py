@@ -125,6 +125,7 @@ REASSIGN = """
                assignment_distance_m = f.distance_m, assigned_generation = :gen, updated_at = now()
           FROM fresh f
          WHERE r.id = f.id AND r.committee_id = f.old_committee AND r.assignment_method <> 'manual'
+           AND r.status <> ALL(:closed)  -- nor a report closed meanwhile
            AND r.id = ANY(ARRAY(SELECT id FROM fresh))  -- by primary key: the few that move, not a scan of all
      RETURNING r.id, r.status, f.old_committee, f.committee_id
     ), logged AS (
