@@ -119,14 +119,15 @@ REASSIGN = """
          WHERE h.code IS NULL
            AND (h.old_code, h.old_method, h.old_distance) IS DISTINCT FROM (n.code, p.method, p.distance_m)
     ), moved AS (
-        -- Re-checked on the row as it is when locked: a manual reassign committed meanwhile wins.
+        -- Re-checked on the row as it is when locked: a manual reassign committed meanwhile wins. Joined
+        -- to fresh alone (which the planner believes small: one primary-key lookup per report); an added
+        -- `r.id = ANY(ARRAY(...))` once made it loop over a materialized scan instead, quadratic in the moves.
         UPDATE report r
            SET committee_id = f.committee_id, town_id = f.town_id, assignment_method = f.method,
                assignment_distance_m = f.distance_m, assigned_generation = :gen, updated_at = now()
           FROM fresh f
          WHERE r.id = f.id AND r.committee_id = f.old_committee AND r.assignment_method <> 'manual'
            AND r.status <> ALL(:closed)  -- nor a report closed meanwhile
-           AND r.id = ANY(ARRAY(SELECT id FROM fresh))  -- by primary key: the few that move, not a scan of all
      RETURNING r.id, r.status, f.old_committee, f.committee_id
     ), logged AS (
         INSERT INTO report_event (report_id, kind, from_status, to_status, actor_label, note, data)
