@@ -3,7 +3,8 @@ in scope and by team, committee, town and period, and profile edits by the volun
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from itsdangerous import URLSafeSerializer
@@ -13,7 +14,8 @@ from service.volunteers import certificate
 
 from .volunteer_fixtures import clear_volunteers, make_profiles
 
-YESTERDAY = date.today() - timedelta(days=1)
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the service's day (LOCAL_TIMEZONE), not the machine's
+YESTERDAY = TODAY - timedelta(days=1)
 
 
 @pytest.fixture
@@ -41,7 +43,7 @@ def test_certificate_links_to_a_signed_public_check(as_user, anon_http, roster, 
     assert check.status_code == 200 and "内容未被改动" in check.text
     assert "志*" in check.text and "志愿者vol" not in check.text  # the masked name only
     assert "8.00 小时" in check.text and YESTERDAY.isoformat() not in check.text
-    assert date.today().isoformat() in check.text
+    assert TODAY.isoformat() in check.text
 
 
 def test_an_edited_or_foreign_certificate_link_is_404(anon_http, app):

@@ -1,5 +1,6 @@
 """The volunteers API over real HTTP: scope, keyset pages, the ledger's rules and approvals, stars."""
-from datetime import date, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -9,7 +10,7 @@ from .test_reports_api import post
 from .test_workflow_api import walk
 from .volunteer_fixtures import clear_volunteers, make_profiles
 
-TODAY = date.today()
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the service's day (LOCAL_TIMEZONE), not the machine's
 YESTERDAY = (TODAY - timedelta(days=1)).isoformat()
 
 
