@@ -173,9 +173,10 @@ def _judge_every(params: dict) -> bool:
 def reassign_open_reports(every: bool = False) -> list[Move]:
     """Re-assign the open reports that the committee generations not yet re-assigned can move.
 
-    `every` re-evaluates every open report instead (chosen also when that is cheaper). Set-based: one
-    statement finds, moves and logs (a `reassign` event per report whose committee changes; method/distance
-    refinements are not events), then each committee that gained or lost reports gets one notification.
+    `every` re-evaluates every open report instead (chosen also when that is cheaper; a parallel pass first
+    keeps the suspects). Set-based: one statement finds, moves and logs (a `reassign` event per report whose
+    committee changes; method/distance refinements are not events), then each committee that gained or lost
+    reports gets one notification.
     """
     # PostGIS costs geography functions so high that the planner JIT-compiles this statement from about
     # 850 rows on; compiling took a third of the run in bench/assign.py. SET LOCAL ends with the transaction.
