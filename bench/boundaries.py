@@ -111,8 +111,7 @@ def load_reports(app, committees, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 # The least any re-assignment pays for the reports it moves: the same reports written once more by a bare
 # UPDATE (back to their former committees, with the table's indexes, foreign keys and count triggers) and one
-# event each, looked up by primary key as the reassign statement does. Only the writing is timed; then it is
-# rolled back.
+# event each, each report looked up by primary key. Only the writing is timed; then it is rolled back.
 BACK_SQL = """
     CREATE TEMP TABLE back ON COMMIT DROP AS
     SELECT DISTINCT ON (e.report_id) e.report_id AS id, a.id AS committee_id, a.parent_id AS town_id

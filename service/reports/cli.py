@@ -12,7 +12,7 @@ from service.accounts import scope
 from service.db import db
 from service.errors import ApiError
 from service.models import User
-from service.reports import copy_export, deadlines, exports, s3_storage, storage, sweep
+from service.reports import copy_export, deadlines, exports, storage, sweep
 from service.reports.filters import ReportFilter
 
 photos_group = click.Group("photos", help="Maintain photo storage.")
@@ -38,8 +38,7 @@ def photos_sweep(hours: float) -> None:
 def photos_migrate(target: str) -> None:
     """Copy every photo the database names into the other store, each verified by SHA-256 (safe to re-run)."""
     cfg = current_app.config
-    stores = {"local": storage.LocalStorage(cfg["PHOTO_DIR"]),
-              "s3": s3_storage.S3Storage(cfg["S3_BUCKET"], cfg["S3_ENDPOINT_URL"])}
+    stores = {kind: storage.from_config({**cfg, "PHOTO_STORE": kind}) for kind in ("local", "s3")}
     source = stores["local" if target == "s3" else "s3"]
     copied = kept = 0
     try:
