@@ -53,6 +53,10 @@ class Config:
         self.SECRET_KEY = _secret_key()  # create_app refuses to start without one outside development/tests
         self.SESSION_COOKIE_SECURE = env("SESSION_COOKIE_SECURE", "0") in ("1", "true", "yes")  # else: by scheme
         self.API_TOKEN_DAYS = _int("API_TOKEN_DAYS", 90)
+        # Sign-in sessions end after this long unused, and this long after signing in (service/accounts/sessions.py).
+        self.STAFF_SESSION_IDLE_HOURS = _float("STAFF_SESSION_IDLE_HOURS", 8)
+        self.STAFF_SESSION_MAX_DAYS = _float("STAFF_SESSION_MAX_DAYS", 7)
+        self.VOLUNTEER_SESSION_DAYS = _float("VOLUNTEER_SESSION_DAYS", 30)
         self.PROXY_HOPS = _int("PROXY_HOPS", 0)  # reverse proxies in front (trust their X-Forwarded-For)
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_SAMESITE = "Lax"

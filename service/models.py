@@ -301,6 +301,7 @@ class ReportEvent(db.Model):
 
 # The areas' own tables, imported here so that importing service.models registers the whole schema
 # (Alembic and the app factory rely on it).
+from service.accounts import models as _account_tables  # noqa: E402,F401
 from service.areas import models as _area_tables  # noqa: E402,F401
 from service.dashboard import models as _dashboard_tables  # noqa: E402,F401
 from service.notify import models as _notify_tables  # noqa: E402,F401

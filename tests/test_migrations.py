@@ -13,7 +13,8 @@ TABLES = {"area", "area_cell", "report", "photo", "report_event", "user", "api_t
           "service_hour_decision", "boundary_generation", "boundary_change",
           "service_order", "service_order_event", "service_assignment", "service_order_photo",
           "report_stats", "report_stats_month", "report_stats_town",
-          "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating"}
+          "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating",
+          "user_session"}
 
 
 @pytest.fixture

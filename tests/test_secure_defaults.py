@@ -2,6 +2,7 @@
 import re
 import secrets
 
+import flask
 import pytest
 import requests
 from flask.sessions import SecureCookieSessionInterface
@@ -9,6 +10,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 
 from service import create_app, security
+from service.accounts import sessions
 from service.db import db
 from service.models import Photo, User
 
@@ -51,23 +53,29 @@ def test_the_key_file_is_read_and_development_gets_a_random_key(production_env, 
     assert len(first) >= 32 and first != second != OLD_PUBLIC_KEY
 
 
-def _session_cookie(key: str, user: User) -> str:
+def _session_cookie(key: str, user: User, sid: str) -> str:
     """A session cookie for user signed with key, made as Flask makes it (so an attacker knowing the key can)."""
     iface = SecureCookieSessionInterface()
     signer = URLSafeTimedSerializer(key, salt=iface.salt, serializer=iface.serializer, signer_kwargs={
         "key_derivation": iface.key_derivation, "digest_method": iface.digest_method})
-    return signer.dumps({"_user_id": user.get_id(), "_fresh": True})
+    return signer.dumps({"_user_id": user.get_id(), "_fresh": True, "sid": sid})
 
 
 def test_a_cookie_signed_with_the_old_public_key_is_refused(app, accounts):
     with app.app_context():
         admin = db.session.get(User, accounts["admin"]["id"])
-        genuine, forged = _session_cookie(app.secret_key, admin), _session_cookie(OLD_PUBLIC_KEY, admin)
+        with app.test_request_context():
+            sessions.begin(admin)  # a live session on the server, as a sign-in makes
+            sid = flask.session[sessions.SESSION_KEY]
+        db.session.commit()
+        genuine, forged = _session_cookie(app.secret_key, admin, sid), _session_cookie(OLD_PUBLIC_KEY, admin, sid)
     client = app.test_client()
     client.set_cookie("session", genuine)
     assert client.get("/queues").status_code == 200  # a correctly signed cookie works
     client.set_cookie("session", forged)
     assert client.get("/queues").status_code == 302  # back to the login page
+    client.set_cookie("session", _session_cookie(app.secret_key, admin, "no-such-session"))
+    assert client.get("/queues").status_code == 302  # signed with the right key, but no session on the server
 
 
 def test_session_cookie_is_secure_over_https_only(app):

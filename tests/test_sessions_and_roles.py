@@ -198,3 +198,66 @@ def test_the_app_role_refreshes_area_statistics_through_analyze_areas(app, owner
         db.session.execute(text("SELECT analyze_areas()"))
         assert db.session.scalar(known) == 2
         db.session.commit()
+
+
+def _copy(live_server, browser):
+    """Another client holding a copy of browser's cookies, as someone who saved the cookie would."""
+    import requests
+
+    copy = requests.Session()
+    copy.cookies.update(browser.cookies)
+    return copy
+
+
+def _logout(live_server, browser) -> None:
+    page = browser.get(live_server + "/inbox").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    assert browser.post(live_server + "/logout", data={"csrf_token": token}, allow_redirects=False).status_code == 302
+
+
+def test_logout_ends_the_session_for_a_saved_cookie_too(live_server, accounts):
+    phone = accounts["staff_a"]["phone"]
+    browser, other_device = _login(live_server, phone), _login(live_server, phone)
+    saved = _copy(live_server, browser)
+    assert saved.get(live_server + "/inbox", allow_redirects=False).status_code == 200
+    _logout(live_server, browser)
+    assert saved.get(live_server + "/inbox", allow_redirects=False).status_code == 302
+    assert saved.get(live_server + "/api/v1/reports").status_code == 401
+    # Logout ends the session it was sent from, not the same person's session on another device.
+    assert other_device.get(live_server + "/inbox", allow_redirects=False).status_code == 200
+
+
+def _age_sessions(owner_engine, user_id: int, **ago: timedelta) -> None:
+    from service.accounts.models import UserSession
+
+    values = {column: datetime.now(UTC) - delta for column, delta in ago.items()}
+    with owner_engine.begin() as conn:
+        conn.execute(update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+                     .values(**values))
+
+
+@pytest.mark.parametrize("ago", [{"last_seen_at": timedelta(hours=8, minutes=1)},
+                                 {"created_at": timedelta(days=7, minutes=1), "last_seen_at": timedelta(0)}])
+def test_staff_sessions_end_when_idle_or_too_old(live_server, accounts, owner_engine, ago):
+    staff = accounts["staff_a"]
+    browser = _login(live_server, staff["phone"])
+    _age_sessions(owner_engine, staff["id"], last_seen_at=timedelta(hours=7, minutes=59))
+    assert browser.get(live_server + "/inbox", allow_redirects=False).status_code == 200  # in use: kept alive
+    _age_sessions(owner_engine, staff["id"], **ago)
+    assert browser.get(live_server + "/inbox", allow_redirects=False).status_code == 302
+    again = _login(live_server, staff["phone"])
+    assert again.get(live_server + "/inbox", allow_redirects=False).status_code == 200
+
+
+def test_session_limits_are_configurable_and_a_volunteer_phone_stays_signed_in(app, live_server, accounts,
+                                                                                owner_engine, monkeypatch):
+    vol = _login(live_server, accounts["vol"]["phone"])
+    _age_sessions(owner_engine, accounts["vol"]["id"], last_seen_at=timedelta(days=3))
+    assert vol.get(live_server + "/me/reports", allow_redirects=False).status_code == 200
+    monkeypatch.setitem(app.config, "VOLUNTEER_SESSION_DAYS", 2)
+    _age_sessions(owner_engine, accounts["vol"]["id"], last_seen_at=timedelta(days=3))
+    assert vol.get(live_server + "/me/reports", allow_redirects=False).status_code == 302
+    monkeypatch.setitem(app.config, "STAFF_SESSION_IDLE_HOURS", 0.5)
+    staff = _login(live_server, accounts["staff_a"]["phone"])
+    _age_sessions(owner_engine, accounts["staff_a"]["id"], last_seen_at=timedelta(minutes=31))
+    assert staff.get(live_server + "/inbox", allow_redirects=False).status_code == 302

@@ -1,7 +1,8 @@
 """Who is calling: session logins for pages, hashed bearer tokens for API clients, login throttling.
 
 Sessions carry the user's session_version: changing the password or disabling the account bumps it, which ends
-every session at once, and revokes the user's tokens. Tokens expire (API_TOKEN_DAYS) and record when they were
+every session at once, and revokes the user's tokens. Each session also lives on the server (accounts/sessions.py):
+logout, the idle timeout and the absolute lifetime end it. Tokens expire (API_TOKEN_DAYS) and record when they were
 last used (at most one write a minute per token).
 
 Login throttling, per address *and* phone, checked before the password within LOGIN_WINDOW_MINUTES (15):
@@ -22,6 +23,7 @@ from flask_login import LoginManager, current_user
 from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from service.accounts import sessions
 from service.db import db
 from service.models import ApiToken, LoginFailure, User
 
@@ -40,9 +42,10 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 @login_manager.user_loader
 def load_user(session_id: str) -> User | None:
-    """Load the user of a session id "<user id>:<session version>"; an older version is signed out."""
+    """Load the user of a session id "<user id>:<session version>"; an older version or an ended session is
+    signed out."""
     user_id, _, version = session_id.partition(":")
-    if not (user_id.isdigit() and version.isdigit()):
+    if not (user_id.isdigit() and version.isdigit()) or not sessions.alive(int(user_id)):
         return None
     user = db.session.get(User, int(user_id))
     return user if user is not None and user.active and user.session_version == int(version) else None
@@ -131,6 +134,7 @@ def end_sessions(user: User) -> None:
     user.session_version = (user.session_version or 0) + 1
     if user.id is not None:
         revoke_tokens(user)
+        sessions.end_all(user)
 
 
 def actor() -> User | None:

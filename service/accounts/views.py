@@ -8,8 +8,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from service.accounts import auth
+from service.accounts import auth, sessions
 from service.accounts.auth import actor
+from service.db import db
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 HOME = {"volunteer": "reports.my_reports", "committee_staff": "reports.inbox",
@@ -55,6 +56,8 @@ def login():
             flash(_("登录失败次数过多，请 15 分钟后再试。"), "error")
             status = 429
         elif (user := auth.authenticate(phone, form.password.data)) is not None:
+            sessions.begin(user)
+            db.session.commit()
             login_user(user)
             return redirect(safe_next(request.args.get("next", "")) or home_url())
         else:
@@ -71,5 +74,7 @@ def login():
 def logout():
     """Sign out (the form's CSRF token proves the click came from our page)."""
     if LogoutForm().validate_on_submit():
+        sessions.end_current()
+        db.session.commit()
         logout_user()
     return redirect(url_for("accounts.login"))
