@@ -28,7 +28,7 @@ import psycopg
 import requests
 from PIL import Image, ImageDraw
 
-from service.reports.storage import LocalStorage
+from service.photos.storage import LocalStorage
 
 ROOT = Path(__file__).resolve().parents[1]
 HAZARD_SNAP = Path(sys.executable).parent / "hazard-snap"

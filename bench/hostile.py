@@ -30,7 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.assign import drop_database  # noqa: E402
 from service import create_app, migrate  # noqa: E402
-from service.reports import photo_decode, photos, sandbox  # noqa: E402
+from service.photos import decode as photo_decode  # noqa: E402
+from service.photos import pipeline as photos  # noqa: E402
+from service.photos import sandbox  # noqa: E402
 from tests import bombs  # noqa: E402
 from tests.images import encode, scene  # noqa: E402
 

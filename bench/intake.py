@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from geo.exif import build_gps_exif
 from service import migrate
-from service.reports.photos import PUBLIC_MAX, THUMB_MAX, process_photo
+from service.photos.pipeline import PUBLIC_MAX, THUMB_MAX, process_photo
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_DB = "hazard_snap_bench_intake"

@@ -9,7 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from service import errors, security
 from service.accounts import auth
 from service.ops import logs, metrics, replica
-from service.reports import storage
+from service.photos import storage
 
 from .config import Config
 from .db import db, engine_options
@@ -63,11 +63,11 @@ def _register_blueprints(app: Flask) -> None:
     from service.open311.views import bp as open311_bp
     from service.orders.api import bp as orders_api_bp
     from service.orders.views import bp as orders_bp
+    from service.photos.views import bp as photos_bp
     from service.receipts.views import bp as receipts_bp
     from service.reports.api import bp as reports_api_bp
     from service.reports.offline import bp as offline_bp
     from service.reports.pages import bp as reports_bp
-    from service.reports.photo_views import bp as photos_bp
     from service.sites.api import api as sites_api_bp
     from service.sites.views import bp as sites_bp
     from service.volunteers.pages import bp as volunteer_pages_bp

@@ -15,6 +15,7 @@ from service.notify import cli as notify_cli
 from service.open311 import cli as open311_cli
 from service.ops import backup
 from service.orders import cli as orders_cli
+from service.photos import cli as photos_cli
 from service.reports import cli as reports_cli
 from service.sites import cli as sites_cli
 from service.volunteers import cli as volunteer_cli
@@ -109,7 +110,7 @@ def restore_cmd(directory: Path) -> None:
     _grant_app_role()
 
 
-COMMANDS = (db_group, serve, backup_cmd, restore_cmd, *areas_cli.COMMANDS, *reports_cli.COMMANDS,
+COMMANDS = (db_group, serve, backup_cmd, restore_cmd, *areas_cli.COMMANDS, *photos_cli.COMMANDS, *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
             *orders_cli.COMMANDS, *open311_cli.COMMANDS)
 

@@ -69,10 +69,10 @@ class Config:
         # Three full-size photos plus the form fields must fit in one request.
         self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 3 * self.MAX_PHOTO_BYTES // 2**20 + 2) * 1024 * 1024
         self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 64_000_000)
-        # The report page shrinks photos to the public size before upload (service/reports/phone_photos.py);
+        # The report page shrinks photos to the public size before upload (service/photos/phone.py);
         # 0 keeps full-size uploads for districts that need the camera's own file.
         self.PHONE_RESIZE = env("PHONE_RESIZE", "1") not in ("0", "false", "no")
-        # Hostile-input limits; service/photo_check.py and service/sandbox.py say why these values.
+        # Hostile-input limits; service/photos/check.py and service/photos/sandbox.py say why these values.
         self.MAX_PIXELS_PER_BYTE = _int("MAX_PIXELS_PER_BYTE", 1000)
         self.MAX_JPEG_SCANS = _int("MAX_JPEG_SCANS", 100)
         self.MAX_PHOTO_FRAMES = _int("MAX_PHOTO_FRAMES", 16)

@@ -266,7 +266,7 @@ class Photo(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     phash: Mapped[int | None] = mapped_column(BigInteger)
-    # Set when the phone shrank the photo before upload (service/reports/phone_photos.py): the stored
+    # Set when the phone shrank the photo before upload (service/photos/phone.py): the stored
     # "original" is then that copy, and these name the phone's original file.
     phone_original_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_original_bytes: Mapped[int | None] = mapped_column(BigInteger)

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from service.db import db
 from service.models import Area, Report
-from service.reports import photos, sandbox
+from service.photos import pipeline as photos
+from service.photos import sandbox
 
 from . import bombs
 from .images import jpeg

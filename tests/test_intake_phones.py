@@ -11,7 +11,7 @@ from PIL import Image
 
 from geo import coords
 from geo.exif import build_gps_exif
-from service.reports.storage import LocalBatch
+from service.photos.storage import LocalBatch
 
 from .images import encode as encode_image
 from .images import jpeg, scene

@@ -17,7 +17,7 @@ from geo.exif import EXIF_IFD, GPS_IFD, TAG_DATETIME_ORIGINAL, build_gps_exif, g
 from service.db import db
 from service.errors import ApiError
 from service.models import Photo, Report, ReportEvent
-from service.reports.photos import inspect, process_photo
+from service.photos.pipeline import inspect, process_photo
 
 from .images import jpeg
 

@@ -17,7 +17,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from service import create_app
-from service.reports.s3_storage import S3Batch
+from service.photos.s3 import S3Batch
 
 from .conftest import LiveSession
 from .images import jpeg

@@ -25,8 +25,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from service.reports.storage import is_valid_key
-from service.reports.sweep import PHOTO_KEYS_SQL
+from service.photos.storage import is_valid_key
+from service.photos.sweep import PHOTO_KEYS_SQL
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 MANIFEST, DUMP, PHOTOS = "manifest.json", "database.dump", "photos"

@@ -24,9 +24,9 @@ from service.models import User
 from service.orders import queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderPhoto
 from service.orders.moves import check, record
-from service.reports.intake import photo_transaction, read_uploads, stage_files
+from service.photos.pipeline import process_uploads
+from service.photos.staging import photo_transaction, read_uploads, stage_files
 from service.reports.location import parse_location
-from service.reports.photos import process_uploads
 from service.volunteers import ledger
 from service.volunteers.models import Volunteer
 

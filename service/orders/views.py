@@ -12,7 +12,7 @@ from service.orders.api import admit_resident, next_cursor, page_args, tracked
 from service.orders.api import private as api_private
 from service.orders.models import ServiceOrderPhoto
 from service.orders.workflow import KINDS, OFFER_LABELS, STATUS_LABELS, moves_for
-from service.reports.photo_views import send_stored
+from service.photos.views import send_stored
 
 bp = Blueprint("orders", __name__, template_folder="templates")
 PAGE = 50

@@ -7,10 +7,10 @@ from service.accounts.auth import actor, client_addr
 from service.db import db
 from service.errors import ApiError
 from service.models import Photo, Report
+from service.photos.views import send_stored
 from service.receipts import misses, ratings, receipts
 from service.receipts.models import ReportReceipt
 from service.reports import queries
-from service.reports.photo_views import send_stored
 
 bp = Blueprint("receipts", __name__, template_folder="templates")
 MAX_TOKEN = 100

@@ -1,11 +1,8 @@
 """Take in a new hazard report: validate, locate, assign, store photos and the row together."""
 import hashlib
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape
@@ -16,16 +13,16 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from service.areas import assignment
 from service.db import db
 from service.errors import ApiError
-from service.models import Photo, Report, ReportEvent
+from service.models import Report, ReportEvent
 from service.notify import outbox
-from service.reports import deadlines, duplicates, phone_photos
+from service.photos import phone as phone_photos
+from service.photos.pipeline import ProcessedPhoto, inspect, process_photos
+from service.photos.staging import photo_transaction, read_uploads, stage_photos
+from service.reports import deadlines, duplicates
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.location import number, parse_location, taken_at_aware, warnings_for
-from service.reports.photos import ProcessedPhoto, inspect, process_photos
-from service.reports.storage import StorageError, key_for
 from service.sites import linking
 
-MAX_PHOTOS = 3
 MAX_DESCRIPTION = 2000
 FINGERPRINT_FIELDS = ("category", "subcategory", "risk_level", "description", "lon", "lat", "crs", "location_source",
                       "accuracy_m", "contact", "address")
@@ -45,20 +42,6 @@ def _category(form: MultiDict) -> tuple[str, str | None, str]:
     if risk not in RISK_LEVELS:
         raise ApiError(422, "bad_risk_level", _("风险等级无效，只能是一般、较大或疑似重大。"))
     return code, sub, risk
-
-
-def read_uploads(files: list[FileStorage]) -> list[bytes]:
-    """Read 1 to MAX_PHOTOS uploaded files, each within the byte limit."""
-    files = [f for f in files if f and f.filename is not None]
-    if not files:
-        raise ApiError(400, "photo_missing", _("请至少拍摄或选择一张隐患照片。"))
-    if len(files) > MAX_PHOTOS:
-        raise ApiError(422, "too_many_photos", _("每条上报最多 %(n)s 张照片，请删减后重试。", n=MAX_PHOTOS))
-    limit = current_app.config["MAX_PHOTO_BYTES"]
-    uploads = [f.read(limit + 1) for f in files]
-    if any(len(data) > limit for data in uploads):
-        raise ApiError(413, "photo_too_large", _("单张照片不能超过 %(mb)s MB，请压缩后重试。", mb=limit // 2**20))
-    return uploads
 
 
 def fingerprint(form: MultiDict, digests: list[str]) -> str:
@@ -111,7 +94,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     """Create a report from a multipart upload; return (report, created).
 
     Cheap checks come first and the photo decode last: fields, photo headers and the location are all
-    refused before any pixel is decoded, and the decode runs under ceilings (service.sandbox).
+    refused before any pixel is decoded, and the decode runs under ceilings (service/photos/sandbox.py).
     """
     client_id = (form.get("client_report_id") or "").strip() or None
     if client_id is not None and len(client_id) > MAX_CLIENT_ID:
@@ -152,44 +135,6 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         if (found := existing_report(reporter_id, client_id, fp)) is not None:
             return found, False
         raise
-
-
-@contextmanager
-def photo_transaction() -> Iterator:
-    """Commit the session with staged photo files: files become visible only after the commit succeeds."""
-    batch = current_app.extensions["photo_storage"].batch()
-    try:
-        yield batch
-        batch.sync()
-        db.session.commit()
-    except BaseException as e:
-        db.session.rollback()
-        batch.discard()
-        if isinstance(e, OSError | StorageError):
-            current_app.logger.exception("photo storage failed; nothing was saved")
-            raise ApiError(503, "storage_unavailable",
-                           _("照片暂时无法保存，本次上报未提交，请稍后重试。")) from e
-        raise
-    batch.publish()
-
-
-def stage_files(batch, p: ProcessedPhoto) -> tuple[str, str, str]:
-    """Write one photo's original, public copy and thumbnail under temporary names; return their keys."""
-    keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
-    for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
-        batch.put(key, data)
-    return keys
-
-
-def stage_photos(report: Report, photos: list[ProcessedPhoto], batch, role: str = "before", event=None) -> None:
-    """Write photo files under temporary names and attach their rows to the report (and event)."""
-    for p in photos:
-        keys = stage_files(batch, p)
-        report.photos.append(Photo(
-            role=role, sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
-            content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
-            event=event, **phone_photos.columns(p),
-        ))
 
 
 def store_report(report: Report, photos: list[ProcessedPhoto], later_events: list[ReportEvent] = ()) -> Report:

@@ -10,8 +10,8 @@ from werkzeug.datastructures import MultiDict
 from geo import coords
 from service import localtime
 from service.errors import ApiError
-from service.reports.photo_check import Header
-from service.reports.photos import ProcessedPhoto
+from service.photos.check import Header
+from service.photos.pipeline import ProcessedPhoto
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from service.db import db
 from service.errors import ApiError
 from service.models import Report, ReportEvent, User
 from service.notify import outbox
+from service.photos.pipeline import process_uploads
+from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.receipts import notices
 from service.reports import deadlines, queries
 from service.reports.categories import RISK_LEVELS
-from service.reports.intake import photo_transaction, read_uploads, stage_photos
-from service.reports.photos import process_uploads
 from service.reports.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, roles_of
 from service.volunteers.models import Volunteer
 

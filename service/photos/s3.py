@@ -1,5 +1,5 @@
 """The photo store's S3 backend: an S3-compatible bucket through boto3, with the local backend's
-stage -> commit -> publish steps (service/reports/storage.py states the interface and the local directory)."""
+stage -> commit -> publish steps (service/photos/storage.py states the interface and the local directory)."""
 import io
 import logging
 import secrets
@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from service.reports.storage import TMP_MARK, Entry, StorageError, is_valid_key
+from service.photos.storage import TMP_MARK, Entry, StorageError, is_valid_key
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from service.accounts import scope
 from service.accounts.auth import actor
 from service.db import db
 from service.models import Photo, Report
-from service.reports.storage import KEY_RE, PUBLIC_AREAS, StorageError
+from service.photos.storage import KEY_RE, PUBLIC_AREAS, StorageError
 
 bp = Blueprint("photos", __name__)
 MIMETYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "heic": "image/heic"}

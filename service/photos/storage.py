@@ -166,7 +166,7 @@ def _fsync_all(paths) -> None:
 def from_config(config):
     """The photo store the configuration names: PHOTO_STORE=local (PHOTO_DIR) or s3 (S3_BUCKET, S3_ENDPOINT_URL)."""
     if config["PHOTO_STORE"] == "s3":
-        from service.reports.s3_storage import S3Storage  # boto3 is loaded only where a bucket is used
+        from service.photos.s3 import S3Storage  # boto3 is loaded only where a bucket is used
 
         return S3Storage(config["S3_BUCKET"], config["S3_ENDPOINT_URL"])
     return LocalStorage(config["PHOTO_DIR"])

@@ -21,7 +21,7 @@ from PIL import Image, UnidentifiedImageError
 
 from geo.exif import gps_from_image, taken_at_from_image
 from service.errors import ApiError
-from service.reports.photo_decode import DECODE_ERRORS
+from service.photos.decode import DECODE_ERRORS
 
 # MPO is how Pillow names the multi-picture JPEGs many phone cameras write.
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "MPO": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"),

@@ -2,7 +2,7 @@
 
 Forking the web worker itself costs tens of milliseconds (its page tables are large); forking this process,
 which holds only Pillow, costs about one. It is not part of the service package on purpose: started as
-`python service/reports/zygote.py FD`, it imports photo_decode as a plain module and never loads Flask or the DB.
+`python service/photos/zygote.py FD`, it imports decode.py as a plain module and never loads Flask or the DB.
 
 Wire format (no pickle: a child that decoded hostile bytes is not trusted by the parent):
   request  = struct REQUEST (cpu_s, memory_mb, wall_s) + photo bytes, then EOF
@@ -61,7 +61,7 @@ def _serve(sock: socket.socket, photo_decode) -> None:
 
 def main(fd: int) -> None:
     """Fork a child for every task socket the parent sends; leave when the parent goes away."""
-    import photo_decode  # loaded once here, shared by every child
+    import decode as photo_decode  # loaded once here, shared by every child
 
     photo_decode.warm_up()
 

@@ -2,9 +2,9 @@
 
 The original is kept privately as sent. The public copy is turned upright by its EXIF orientation, shrunk
 to at most 2048 px and re-encoded with no metadata at all (no GPS, camera serial or XMP); the thumbnail is
-made from it (service.photo_decode). What a few bytes may ask of the server is refused before any pixel is
+made from it (service/photos/decode.py). What a few bytes may ask of the server is refused before any pixel is
 decoded (service.photo_check); the decode itself runs in a child under CPU and memory ceilings
-(service.sandbox).
+(service/photos/sandbox.py).
 """
 import hashlib
 from dataclasses import dataclass
@@ -15,12 +15,13 @@ from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
 from service.errors import ApiError
-from service.reports import photo_check, sandbox
-from service.reports.photo_check import FORMATS, Header, Limits
-from service.reports.photo_decode import PUBLIC_MAX, THUMB_MAX, dhash
+from service.photos import check as photo_check
+from service.photos import sandbox
+from service.photos.check import FORMATS, Header, Limits
+from service.photos.decode import PUBLIC_MAX, THUMB_MAX, dhash
 
 if TYPE_CHECKING:
-    from service.reports.phone_photos import PhoneResize
+    from service.photos.phone import PhoneResize
 
 __all__ = ["FORMATS", "PUBLIC_MAX", "THUMB_MAX", "ProcessedPhoto", "dhash", "inspect", "process_photo",
            "process_photos", "process_uploads"]

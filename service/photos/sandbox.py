@@ -2,7 +2,7 @@
 
 A few kilobytes can ask a decoder for minutes of CPU or gigabytes of memory (thousands of progressive
 JPEG scans, a pixel bomb). Each photo is decoded in a fresh child of a small zygote process
-(service/reports/zygote.py); the child limits itself with RLIMIT_CPU, RLIMIT_DATA and alarm(), so a hostile file
+(service/photos/zygote.py); the child limits itself with RLIMIT_CPU, RLIMIT_DATA and alarm(), so a hostile file
 can end only its own child, never a web worker, and the ceilings hold whatever the decoder does.
 Each app process starts its own zygote on first use (after gunicorn forked it), and a new one if it died.
 The zygote gets an empty environment: a decoder exploited by a hostile file finds no secret in it.
@@ -25,8 +25,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from service.reports.photo_decode import Derived
-from service.reports.zygote import REQUEST, RESPONSE, STATUS
+from service.photos.decode import Derived
+from service.photos.zygote import REQUEST, RESPONSE, STATUS
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 _lock = threading.Lock()

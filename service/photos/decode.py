@@ -1,6 +1,6 @@
 """Decode a photo and derive its public copy, thumbnail and perceptual hash: pure Pillow, no Flask.
 
-This is the expensive part of intake. It runs inside a sandboxed child process (service.sandbox) under
+This is the expensive part of intake. It runs inside a sandboxed child process (service/photos/sandbox.py) under
 CPU-time and memory ceilings, so it must not touch the app, the database or translations.
 """
 import io
