@@ -22,9 +22,10 @@ from sqlalchemy.engine import make_url
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
 from geo.demo import demo_district
-from service import create_app, migrate
+from service import create_app
 from service.areas import assignment, generations
-from service.db import db
+from service.core import migrate
+from service.core.db import db
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BENCH_DB = "hazard_snap_bench"

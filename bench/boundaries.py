@@ -25,9 +25,10 @@ from sqlalchemy import text
 from bench.assign import SHARED_DATA, database_url, drop_database
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
-from service import create_app, migrate
+from service import create_app
 from service.areas import assignment, generations
-from service.db import db
+from service.core import migrate
+from service.core.db import db
 from tests import boundary_edits as edits
 
 MAX_M = 200.0

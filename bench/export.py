@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from bench.assign import database_url
 from bench.scale import seed, setup
-from service.db import db
+from service.core.db import db
 from service.reports import exports
 from service.reports.filters import ReportFilter
 

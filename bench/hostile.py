@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.assign import drop_database  # noqa: E402
-from service import create_app, migrate  # noqa: E402
+from service import create_app  # noqa: E402
+from service.core import migrate  # noqa: E402
 from service.photos import decode as photo_decode  # noqa: E402
 from service.photos import pipeline as photos  # noqa: E402
 from service.photos import sandbox  # noqa: E402

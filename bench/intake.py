@@ -31,7 +31,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from geo.exif import build_gps_exif
-from service import migrate
+from service.core import migrate
 from service.photos.pipeline import PUBLIC_MAX, THUMB_MAX, process_photo
 
 ROOT = Path(__file__).resolve().parents[1]

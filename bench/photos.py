@@ -15,7 +15,7 @@ from sqlalchemy import text
 from bench.assign import database_url
 from bench.scale import seed, setup
 from service import create_app
-from service.db import db
+from service.core.db import db
 from service.reports import duplicates
 
 # What photo_duplicate_of ran before migration 0018: every photo row compared with every query hash.

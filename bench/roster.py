@@ -20,7 +20,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from bench.assign import drop_database
-from service import create_app, migrate
+from service import create_app
+from service.core import migrate
 from service.volunteers.roster import COLUMNS
 
 BENCH_DB = "hazard_snap_bench_roster"
@@ -115,7 +116,7 @@ def main(argv=None) -> int:
             times["again"].append(timed_import(app, path, f"未变 {args.rows} 人"))
     engine.dispose()
     with app.app_context():
-        from service.db import db
+        from service.core.db import db
 
         db.engine.dispose()
     if not args.keep:

@@ -17,11 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select, text
 
 from bench.assign import database_url, drop_database, load_boundaries
-from service import create_app, migrate
+from service import create_app
 from service.accounts import auth
 from service.areas import boundaries, generations
-from service.db import db
-from service.models import Area, Report, User
+from service.core import migrate
+from service.core.db import db
+from service.core.models import Area, Report, User
 
 SEED_SQL = """
 WITH c AS (

@@ -26,10 +26,11 @@ from sqlalchemy.engine import make_url
 
 from bench.assign import database_url
 from bench.scale import seed, setup
-from service import create_app, migrate
+from service import create_app
 from service.accounts import auth
-from service.db import db
-from service.models import User
+from service.core import migrate
+from service.core.db import db
+from service.core.models import User
 from service.reports import intake
 from service.sites import linking
 

@@ -30,8 +30,8 @@ from sqlalchemy.engine import make_url
 
 from bench.assign import SHARED_DATA, build_app, database_url, drop_database, load_boundaries, make_points
 from bench.roster import SKILLS
-from service.db import db
-from service.models import User
+from service.core.db import db
+from service.core.models import User
 from service.orders.models import ServiceOrder
 from service.orders.suggest import SUGGESTIONS, order_params, query, suggest
 

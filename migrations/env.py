@@ -1,12 +1,14 @@
-"""Alembic environment: the URL comes from the caller or DATABASE_URL, metadata from service.models."""
+"""Alembic environment: the URL comes from the caller or DATABASE_URL, metadata from service.core.models."""
 import os
 
 from alembic import context
 from geoalchemy2 import alembic_helpers
 from sqlalchemy import create_engine, pool
 
-from service import models  # noqa: F401  (registers the tables on the metadata)
-from service.db import db
+import service
+from service.core.db import db
+
+service.load_tables()  # every area's tables on the metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or os.environ["DATABASE_URL"]

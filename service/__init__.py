@@ -1,4 +1,5 @@
 """火患随手拍: the Flask application factory."""
+import importlib
 import io
 
 from flask import Flask, Request, has_request_context, request
@@ -6,17 +7,27 @@ from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from service import errors, security
+from service import security
 from service.accounts import auth
+from service.core import errors
+from service.core.config import Config
+from service.core.db import db, engine_options
 from service.ops import logs, metrics, replica
 from service.photos import storage
 
-from .config import Config
-from .db import db, engine_options
-
 LANGUAGES = ("zh_CN", "en")
+# Every area's tables: importing them registers the whole schema on the metadata (the app and Alembic need it).
+TABLES = ("service.core.models", "service.accounts.models", "service.areas.models", "service.dashboard.models",
+          "service.notify.models", "service.orders.models", "service.receipts.models", "service.sites.models",
+          "service.volunteers.models")
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def load_tables() -> None:
+    """Import every area's tables, so the metadata holds the whole schema."""
+    for name in TABLES:
+        importlib.import_module(name)
 
 
 def select_locale() -> str:
@@ -30,7 +41,7 @@ def select_locale() -> str:
 def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
 
-    from service import localtime
+    from service.core import localtime
     from service.reports.categories import CATEGORIES, RISK_LEVELS
     from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
 
@@ -57,8 +68,8 @@ def _register_blueprints(app: Flask) -> None:
     from service.accounts.views import bp as accounts_bp
     from service.apidocs.views import bp as apidocs_bp
     from service.areas.views import bp as areas_bp
+    from service.core.db import health
     from service.dashboard.views import bp as dashboard_bp
-    from service.db import health
     from service.maps.views import bp as maps_bp
     from service.open311.views import bp as open311_bp
     from service.orders.api import bp as orders_api_bp
@@ -91,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure an app instance."""
+    load_tables()
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
     app.request_class = InMemoryUploads
     app.config.from_object(Config())
@@ -121,7 +133,7 @@ def create_app(test_config: dict | None = None) -> Flask:
                                 secure=security.cookie_secure(), httponly=True)
         return response
 
-    from .cli import register
+    from service.cli import register
 
     register(app)
     return app

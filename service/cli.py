@@ -8,9 +8,10 @@ from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from service import migrate
 from service.accounts import cli as accounts_cli
 from service.areas import cli as areas_cli
+from service.core import migrate
+from service.core.db import db
 from service.notify import cli as notify_cli
 from service.open311 import cli as open311_cli
 from service.ops import backup
@@ -19,8 +20,6 @@ from service.photos import cli as photos_cli
 from service.reports import cli as reports_cli
 from service.sites import cli as sites_cli
 from service.volunteers import cli as volunteer_cli
-
-from .db import db
 
 db_group = click.Group("db", help="Create and migrate the database.")
 
@@ -124,8 +123,7 @@ def register(app: Flask) -> None:
 def main() -> None:
     """Run the hazard-snap command line."""
     from service import create_app
-
-    from .security import ConfigError
+    from service.security import ConfigError
 
     try:  # fail before any command runs, with the fix in the message rather than a traceback
         create_app()

@@ -13,7 +13,7 @@ import json
 from flask import current_app, request
 from flask_babel import gettext as _
 
-from .errors import ApiError
+from service.core.errors import ApiError
 
 
 def json_body():

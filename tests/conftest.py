@@ -15,9 +15,10 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
-from service import create_app, migrate
-from service.db import db
-from service.models import Area
+from service import create_app
+from service.core import migrate
+from service.core.db import db
+from service.core.models import Area
 
 from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageLog
 
@@ -187,7 +188,7 @@ class LiveSession(requests.Session):
 def accounts(app, spot) -> dict:
     """People of every role: in the spot's town and committee ("_a") and elsewhere ("_b"); name -> info."""
     from service.accounts import auth
-    from service.models import User
+    from service.core.models import User
 
     with app.app_context():
         committee = db.session.scalar(select(Area).where(Area.code == spot["code"]))

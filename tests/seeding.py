@@ -16,7 +16,7 @@ SEED_SQL = """
 
 def seed_like(app, owner_engine, report_id, status: str, n: int = 20000) -> None:
     """Add n reports of `status` in the district, in the given report's committee, and ANALYZE the table."""
-    from service.db import db
+    from service.core.db import db
 
     with app.app_context():
         db.session.execute(text(SEED_SQL), {"id": report_id, "status": status, "n": n})

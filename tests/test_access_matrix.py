@@ -76,8 +76,8 @@ def test_disabled_account_token_stops_working(app, as_user, accounts, report_of_
         assert session.get("/api/v1/reports").status_code == 401
     finally:
         from service.accounts import auth
-        from service.db import db
-        from service.models import User
+        from service.core.db import db
+        from service.core.models import User
 
         with app.app_context():
             user = db.session.get(User, accounts["vol2"]["id"])

@@ -26,8 +26,8 @@ def test_users_create_list_and_token(app, live_server, spot):
     wrong = cli(app, "users", "create", "--name", "y", "--phone", "13800000002", "--role", "committee_staff",
                 "--area", town)
     assert wrong.exit_code != 0 and "committee code" in wrong.output
-    from service.db import db
-    from service.models import ApiToken, User
+    from service.core.db import db
+    from service.core.models import ApiToken, User
 
     with app.app_context():
         user = db.session.query(User).filter_by(phone="13800000001").one()

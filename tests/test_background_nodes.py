@@ -13,8 +13,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select, text
 
-from service.db import db
-from service.models import Area, Report, ReportEvent
+from service.core.db import db
+from service.core.models import Area, Report, ReportEvent
 from service.notify.models import AreaContact, Notification, NotificationAttempt
 from service.notify.outbox import message_id
 

@@ -13,9 +13,10 @@ from sqlalchemy.engine import make_url
 
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
-from service import create_app, migrate
+from service import create_app
 from service.areas import assignment
-from service.db import db
+from service.core import migrate
+from service.core.db import db
 
 from . import boundary_edits as edits
 from .conftest import recreate_database

@@ -3,7 +3,7 @@ CSP, the file's text stays text, and confirming with the same file imports it.""
 import pytest
 
 from service.areas import boundaries
-from service.db import db
+from service.core.db import db
 
 from .browser import assert_clean
 from .test_boundary_import_page import files  # noqa: F401  (the fixture: swapped committees, restored after)

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from service.db import db
-from service.models import Report
+from service.core.db import db
+from service.core.models import Report
 from service.notify import outbox
 from service.reports import deadlines, location, queries
 

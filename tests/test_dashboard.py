@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import text
 
 from service.accounts.auth import user_for_token
+from service.core.db import db
 from service.dashboard import cube
-from service.db import db
 from service.reports import queries
 from service.reports.filters import ReportFilter
 from service.reports.workflow import CLOCK_RUNNING, OPEN, TRANSITIONS

@@ -96,8 +96,8 @@ def test_one_click_duplicate_is_one_checked_move_with_its_event(http, as_user, s
 
 def test_verified_list_query_uses_its_index(app, owner_engine, http, accounts, spot):
     """With many verified reports, each role's query finds its rows through ix_report_verified_geog."""
-    from service.db import db
-    from service.models import User
+    from service.core.db import db
+    from service.core.models import User
     from service.reports.duplicates import recent_verified_select
 
     rid = report_at(http, spot)

@@ -9,8 +9,8 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text, true
 
-from service.db import db
-from service.models import Area
+from service.core.db import db
+from service.core.models import Area
 from service.reports import exports
 from service.reports.filters import ReportFilter
 

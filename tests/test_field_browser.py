@@ -16,8 +16,8 @@ from PIL import Image
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from service.db import db
-from service.models import Photo
+from service.core.db import db
+from service.core.models import Photo
 
 from .browser import assert_clean, is_report_api, listed_reports, located, photo_file
 from .images import camera_photo

@@ -77,8 +77,8 @@ def test_committees_with_unknown_towns_are_never_imported(app, tmp_path):
 
 
 def test_a_receiver_raising_anything_does_not_stall_the_queue(app, anon_http, spot, monkeypatch):
-    from service.db import db
-    from service.models import Area
+    from service.core.db import db
+    from service.core.models import Area
     from service.notify import outbox
     from service.notify.models import AreaContact
 

@@ -6,8 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
-from service.db import db
-from service.models import Area, Report
+from service.core.db import db
+from service.core.models import Area, Report
 from service.photos import pipeline as photos
 from service.photos import sandbox
 

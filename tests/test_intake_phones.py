@@ -267,8 +267,8 @@ def test_duplicate_search_is_served_by_the_geography_index(app, http, spot, owne
     """With many open reports, the nearby search (scope inside) uses the partial GiST index on location::geography."""
     import uuid
 
-    from service.db import db
-    from service.models import User
+    from service.core.db import db
+    from service.core.models import User
     from service.reports import duplicates
 
     first = send(http, [jpeg()], **at(spot)).json()

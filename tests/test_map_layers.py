@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from geo.coords import wgs84_to_gcj02
-from service.db import db
-from service.models import Area
+from service.core.db import db
+from service.core.models import Area
 
 from .test_map_tiles import layers, tile_of
 from .test_reports_api import post

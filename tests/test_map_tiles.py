@@ -8,8 +8,8 @@ import mapbox_vector_tile
 import pytest
 from sqlalchemy import func, select
 
-from service.db import db
-from service.models import Area
+from service.core.db import db
+from service.core.models import Area
 
 from .test_reports_api import post
 

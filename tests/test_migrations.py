@@ -4,7 +4,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
-from service import migrate
+from service.core import migrate
 
 from .conftest import recreate_database
 
@@ -60,7 +60,7 @@ def test_models_match_the_migrations(database_url):
     from alembic.migration import MigrationContext
     from geoalchemy2 import alembic_helpers
 
-    from service.db import db
+    from service.core.db import db
 
     engine = create_engine(database_url)
     with engine.connect() as conn:

@@ -9,8 +9,8 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from service.db import db
-from service.models import Area, Report, ReportEvent
+from service.core.db import db
+from service.core.models import Area, Report, ReportEvent
 from service.notify import outbox as notify
 from service.notify.models import AreaContact, Notification, NotificationAttempt
 from service.reports import deadlines

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from bench.chaos import Gunicorn
-from service.db import db
-from service.models import Area, Report
+from service.core.db import db
+from service.core.models import Area, Report
 from service.notify.models import AreaContact, Notification
 
 from .processes import wait_for

@@ -4,8 +4,8 @@ import pytest
 from sqlalchemy import select
 
 from service.accounts.auth import token_digest
-from service.db import db
-from service.models import ApiToken
+from service.core.db import db
+from service.core.models import ApiToken
 
 from .test_open311 import SECRET, V2, errors_of, o311_post
 

@@ -6,8 +6,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from sqlalchemy import select
 
-from service.db import db
-from service.models import Photo
+from service.core.db import db
+from service.core.models import Photo
 
 from .images import jpeg
 from .test_open311 import errors_of, o311_post

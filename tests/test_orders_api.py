@@ -235,7 +235,7 @@ def _accept_together(session, oid, start, answers):
 
 
 def test_history_is_append_only_for_the_app_role(anon_http, spot, owner_engine, profiles, app):
-    from service.db import db
+    from service.core.db import db
 
     place(anon_http, spot)
     with app.app_context():

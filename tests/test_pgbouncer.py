@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from service import create_app
-from service.db import engine_options
+from service.core.db import engine_options
 
 from .conftest import LiveSession
 from .processes import listening

@@ -12,8 +12,8 @@ from PIL import Image, ImageOps
 from sqlalchemy import select
 
 from geo.exif import build_gps_exif, gps_from_image, taken_at_from_image
-from service.db import db
-from service.models import Photo
+from service.core.db import db
+from service.core.models import Photo
 
 from .images import encode, jpeg, scene
 from .test_intake_phones import at, exif_clock, fetch_image, send

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from geo.exif import EXIF_IFD, GPS_IFD, TAG_DATETIME_ORIGINAL, build_gps_exif, gps_from_gps_ifd
-from service.db import db
-from service.errors import ApiError
-from service.models import Photo, Report, ReportEvent
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Photo, Report, ReportEvent
 from service.photos.pipeline import inspect, process_photo
 
 from .images import jpeg

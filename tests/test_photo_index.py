@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from service.db import db
+from service.core.db import db
 from service.reports import duplicates
 
 from .test_reports_api import post

@@ -5,7 +5,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, text
 
-from service.db import db
+from service.core.db import db
 
 from .test_reports_api import post
 

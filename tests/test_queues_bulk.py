@@ -6,8 +6,8 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from service.db import db
-from service.models import ReportEvent
+from service.core.db import db
+from service.core.models import ReportEvent
 
 from .test_reports_api import post
 from .test_workflow_browser import signed_in
@@ -59,7 +59,7 @@ def test_a_refused_report_does_not_stop_the_others(http, as_user, spot, accounts
 
 
 def _point_in(app, code) -> dict:
-    from service.models import Area
+    from service.core.models import Area
 
     with app.app_context():
         point = db.session.scalar(select(func.ST_AsText(func.ST_PointOnSurface(Area.geom))).where(Area.code == code))

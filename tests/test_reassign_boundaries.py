@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import func, select, text
 
 from service.areas import boundaries
-from service.db import db
-from service.models import Area, ReportEvent
+from service.core.db import db
+from service.core.models import Area, ReportEvent
 
 from .test_reports_api import post
 

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select, text
 
 from service.accounts.auth import token_digest
-from service.db import db
+from service.core.db import db
 from service.notify.models import Notification
 from service.receipts.models import ReportRating, ReportReceipt
 

@@ -95,7 +95,7 @@ def test_figures_refuse_bad_input_in_chinese(http, anon_http):
 
 def links_plan(app, lon: float, lat: float, category: str) -> str:
     """EXPLAIN of the statement intake runs to find a report's site and the report it repeats."""
-    from service.db import db
+    from service.core.db import db
     from service.sites.linking import LINKS, links_params
 
     with app.app_context():

@@ -7,8 +7,8 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from geo import coords
-from service.db import db
-from service.models import Photo, Report, ReportEvent
+from service.core.db import db
+from service.core.models import Photo, Report, ReportEvent
 
 from .images import jpeg, png
 

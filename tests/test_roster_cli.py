@@ -5,8 +5,8 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
-from service.db import db
-from service.models import User
+from service.core.db import db
+from service.core.models import User
 from service.volunteers.models import Volunteer
 
 from .volunteer_fixtures import ROSTER_PHONE_PREFIX, clear_volunteers

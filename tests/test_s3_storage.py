@@ -126,8 +126,8 @@ def test_crash_after_commit_is_rolled_forward_by_sweep(s3_app, bucket, spot, mon
     monkeypatch.undo()
     assert counts(app) == (1, 1, 1)
     with app.app_context():
-        from service.db import db
-        from service.models import Photo
+        from service.core.db import db
+        from service.core.models import Photo
 
         public = "/photos/" + db.session.query(Photo.public_key).scalar()
     assert http.get(public).status_code == 404

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from service import create_app, security
 from service.accounts import sessions
-from service.db import db
-from service.models import Photo, User
+from service.core.db import db
+from service.core.models import Photo, User
 
 from .conftest import PASSWORD
 from .test_reports_api import post

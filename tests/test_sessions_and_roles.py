@@ -7,10 +7,10 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from service import migrate
 from service.accounts import auth
-from service.db import db
-from service.models import ApiToken, LoginFailure, User
+from service.core import migrate
+from service.core.db import db
+from service.core.models import ApiToken, LoginFailure, User
 
 from .conftest import PASSWORD, LiveSession, recreate_database
 from .test_accounts import cli

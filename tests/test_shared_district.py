@@ -9,8 +9,9 @@ from sqlalchemy.engine import make_url
 
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
-from service import create_app, migrate
-from service.db import db
+from service import create_app
+from service.core import migrate
+from service.core.db import db
 
 from .conftest import recreate_database
 

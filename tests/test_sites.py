@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from sqlalchemy import func, select, text
 
 from geo.coords import from_wgs84
-from service.db import db
+from service.core.db import db
 from service.sites.models import Site
 
 from .test_reports_api import post

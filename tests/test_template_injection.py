@@ -11,8 +11,8 @@ import requests
 from sqlalchemy import select
 
 from service.areas import boundaries
-from service.db import db
-from service.models import User
+from service.core.db import db
+from service.core.models import User
 
 from .images import jpeg
 

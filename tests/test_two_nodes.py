@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from bench.chaos import Gunicorn
 from service.accounts import auth
-from service.db import db
-from service.models import Report, User
+from service.core.db import db
+from service.core.models import Report, User
 
 from .conftest import PASSWORD
 from .images import jpeg

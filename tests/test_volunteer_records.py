@@ -154,7 +154,7 @@ def test_hour_export_by_period_reads_the_date_index(app, owner_engine, accounts,
     through an index on the service date, not by reading the whole ledger."""
     from sqlalchemy import text, true
 
-    from service.db import db
+    from service.core.db import db
     from service.volunteers import exports
 
     with owner_engine.begin() as conn:

@@ -7,8 +7,8 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from service.db import db
-from service.models import Report
+from service.core.db import db
+from service.core.models import Report
 from service.notify.models import Notification
 
 from .conftest import PASSWORD

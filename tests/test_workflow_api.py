@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
-from service.db import db
-from service.models import Report, ReportEvent
+from service.core.db import db
+from service.core.models import Report, ReportEvent
 
 from .images import jpeg
 from .test_reports_api import post

@@ -24,8 +24,8 @@ from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.accounts import sessions
-from service.db import db
-from service.models import ApiToken, LoginFailure, User
+from service.core.db import db
+from service.core.models import ApiToken, LoginFailure, User
 
 ROLES = ("volunteer", "committee_staff", "town_supervisor", "district_admin")
 login_manager = LoginManager()

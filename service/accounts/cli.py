@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from service.accounts import auth
 from service.areas.cli import area_option
-from service.db import db
-from service.models import User
+from service.core.db import db
+from service.core.models import User
 
 users_group = click.Group("users", help="Manage accounts.")
 

@@ -3,8 +3,8 @@ from flask import g, has_app_context
 from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.db import db
-from service.models import Area, Report, ReportRollup, User
+from service.core.db import db
+from service.core.models import Area, Report, ReportRollup, User
 from service.orders.models import ServiceAssignment, ServiceOrder
 from service.sites.models import Site
 

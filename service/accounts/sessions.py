@@ -15,8 +15,8 @@ from flask import current_app, session
 from sqlalchemy import delete, func, select, update
 
 from service.accounts.models import UserSession
-from service.db import db
-from service.models import User
+from service.core.db import db
+from service.core.models import User
 
 SESSION_KEY = "sid"
 TOUCH_EVERY = timedelta(minutes=1)

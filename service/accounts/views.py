@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length
 
 from service.accounts import auth, sessions
 from service.accounts.auth import actor
-from service.db import db
+from service.core.db import db
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 HOME = {"volunteer": "reports.my_reports", "committee_staff": "reports.inbox",

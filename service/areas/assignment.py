@@ -8,8 +8,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 
 from service.areas import boundaries
-from service.db import db
-from service.errors import ApiError
+from service.core.db import db
+from service.core.errors import ApiError
 from service.reports.workflow import CLOSED
 
 # How a report came to its committee, as the detail page says it.

@@ -6,8 +6,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import aliased
 
 from geo.boundaries import Boundary
-from service.db import db
-from service.models import Area
+from service.core.db import db
+from service.core.models import Area
 
 LEVELS = ("district", "town", "committee")
 

@@ -7,9 +7,9 @@ from flask.cli import with_appcontext
 from geo import boundaries as geo_boundaries
 from geo import demo
 from service.areas import assignment, boundaries, generations
-from service.db import db
-from service.errors import ApiError
-from service.models import Area
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Area
 
 boundaries_group = click.Group("boundaries", help="Import administrative boundaries.")
 

@@ -18,9 +18,9 @@ from geo import generations as geo_generations
 from geo.boundaries import Boundary
 from service.areas import assignment, boundaries
 from service.areas.models import BoundaryGeneration
-from service.db import db
-from service.errors import ApiError
-from service.models import Area
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Area
 
 CHILD = {"district": "town", "town": "committee"}
 # Changed ground is mostly long thin strips along moved lines; at 64 vertices a piece's bounding box holds

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from service.db import db
+from service.core.db import db
 
 
 class BoundaryGeneration(db.Model):

@@ -8,12 +8,12 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from geo import boundaries as geo_boundaries
-from service import localtime
 from service.accounts.auth import actor
 from service.areas import assignment, boundaries, generations, preview
-from service.db import db
-from service.errors import ApiError
-from service.models import Area
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Area
 from service.reports import location
 
 bp = Blueprint("areas", __name__, template_folder="templates")

@@ -7,8 +7,8 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from service.db import db
-from service.models import Area, User
+from service.core.db import db
+from service.core.models import Area, User
 from service.reports.categories import CATEGORIES
 from service.reports.filters import ReportFilter
 from service.reports.workflow import CLOCK_RUNNING, OPEN, STATUS_LABELS, TRANSITIONS

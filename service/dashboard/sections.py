@@ -13,9 +13,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select
 
 from service.accounts import scope
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.orders.models import ServiceAssignment, ServiceOrder
 from service.orders.workflow import COMING
 from service.reports.filters import ReportFilter, local_midnight

@@ -7,9 +7,9 @@ from flask_login import login_required
 from sqlalchemy import select
 
 from service.accounts.auth import actor
-from service.db import db
-from service.errors import ApiError
-from service.models import Area, User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Area, User
 from service.reports.filters import ReportFilter
 
 from . import hazards, sections

@@ -12,8 +12,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
-from service.db import db
-from service.models import Area, Report, ReportRollup, User
+from service.core.db import db
+from service.core.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
 from service.reports.workflow import CLOCK_RUNNING

@@ -5,7 +5,7 @@ import click
 from flask.cli import with_appcontext
 
 from service.areas.cli import area_option
-from service.db import db
+from service.core.db import db
 from service.notify import outbox
 from service.notify.models import AreaContact
 

@@ -18,9 +18,9 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import select
 
-from service import localtime
-from service.db import db
-from service.models import Area, Report, ReportEvent
+from service.core import localtime
+from service.core.db import db
+from service.core.models import Area, Report, ReportEvent
 from service.notify.models import AreaContact, Notification, NotificationAttempt
 
 

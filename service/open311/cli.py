@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from service.accounts import auth
 from service.areas.cli import area_option
-from service.db import db
-from service.models import ApiToken, User
+from service.core.db import db
+from service.core.models import ApiToken, User
 
 apikeys_group = click.Group("apikeys", help="Open311 API keys for other systems.")
 ROLE_OF_LEVEL = {"district": "district_admin", "town": "town_supervisor", "committee": "committee_staff"}

@@ -15,7 +15,7 @@ from xml.etree.ElementTree import Element as XmlNode
 
 from flask import Response
 
-from service import localtime
+from service.core import localtime
 
 # The child element of each list, as the spec names them.
 ITEM_TAGS = {

@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from service.errors import ApiError
+from service.core.errors import ApiError
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

@@ -21,11 +21,11 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
 
-from service import localtime
 from service.accounts import scope
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, ReportEvent, User
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent, User
 from service.open311.services import check_codes
 from service.reports.filters import STATUS_GROUPS, ReportFilter
 from service.reports.queries import visible_ids

@@ -26,8 +26,8 @@ from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from service.errors import ApiError
-from service.models import Report, ReportEvent, User
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent, User
 from service.open311 import media as open311_media
 from service.open311.formats import w3c
 from service.open311.services import check_codes

@@ -7,7 +7,7 @@ Attribute codes are the native API's field names, so `attribute[risk_level]=majo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.reports.categories import CATEGORIES, RISK_LEVELS, Category
 
 GROUP = _l("火灾隐患")

@@ -9,8 +9,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from service.accounts import auth
-from service.errors import ApiError, http_message
-from service.models import User
+from service.core.errors import ApiError, http_message
+from service.core.models import User
 from service.open311 import formats, queries, services
 from service.open311 import requests as service_requests
 

@@ -19,8 +19,8 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
-from service.db import db
-from service.models import Report
+from service.core.db import db
+from service.core.models import Report
 from service.notify.models import Notification
 from service.reports.deadlines import LEVELS, overdue
 

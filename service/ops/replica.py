@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from service import security
 from service.accounts.auth import actor
-from service.db import db
+from service.core.db import db
 
 READ_ENDPOINTS = frozenset({"maps.tile", "maps.heat", "dashboard.stats", "dashboard.page",
                             "reports_api.export_reports"})

@@ -6,8 +6,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from service.accounts.auth import actor, client_addr
-from service.db import db
-from service.errors import ApiError
+from service.core.db import db
+from service.core.errors import ApiError
 from service.jsonbody import json_body
 from service.orders import intake, moves, onsite, queries, suggest
 from service.orders.workflow import KINDS, STATUS_LABELS

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, text
 
-from service.db import db
+from service.core.db import db
 from service.orders import notices
 from service.orders.models import ServiceOrder, ServiceOrderEvent
 from service.orders.workflow import COMING, sql_list

@@ -8,11 +8,11 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from werkzeug.datastructures import MultiDict
 
-from service import localtime
 from service.accounts.auth import token_digest
 from service.areas import assignment
-from service.db import db
-from service.errors import ApiError
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
 from service.orders import notices
 from service.orders.models import ServiceOrder, ServiceOrderEvent
 from service.orders.workflow import KINDS

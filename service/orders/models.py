@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import db
+from service.core.db import db
 from service.orders.workflow import BUSY, KINDS, OFFER_LABELS, STATUS_LABELS, sql_list
 
 SRID = 4326

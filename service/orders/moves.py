@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.orders import notices, queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent
 from service.orders.suggest import available, order_params

@@ -5,9 +5,9 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from service import localtime
-from service.db import db
-from service.models import User
+from service.core import localtime
+from service.core.db import db
+from service.core.models import User
 from service.notify import outbox
 from service.orders.models import ServiceOrder, ServiceOrderEvent
 from service.orders.workflow import KINDS

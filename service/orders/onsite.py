@@ -17,10 +17,10 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import cast, func, select, update
 
-from service import localtime
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.orders import queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderPhoto
 from service.orders.moves import check, record

@@ -7,9 +7,9 @@ from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
 from service.accounts.auth import token_digest
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent, ServiceOrderPhoto
 from service.orders.workflow import CLOSED, COMING, EVENT_LABELS, KINDS, OFFER_LABELS, STATUS_LABELS
 from service.volunteers.models import Volunteer

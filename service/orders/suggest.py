@@ -10,8 +10,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
 
 from service.accounts import scope
-from service.db import db
-from service.models import Area, User
+from service.core.db import db
+from service.core.models import Area, User
 from service.orders.models import ServiceAssignment, ServiceOrder
 from service.orders.workflow import BUSY, sql_list
 from service.volunteers.models import Volunteer

@@ -5,8 +5,8 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor, client_addr
-from service.db import db
-from service.errors import ApiError
+from service.core.db import db
+from service.core.errors import ApiError
 from service.orders import intake, moves, onsite, queries, suggest
 from service.orders.api import admit_resident, next_cursor, page_args, tracked
 from service.orders.api import private as api_private

@@ -1,6 +1,6 @@
 """Cheap checks before any pixel is decoded: what the file is, and how much work its headers ask for.
 
-Why these limits (each is a setting of the same name in service.config):
+Why these limits (each is a setting of the same name in service.core.config):
 - MAX_PHOTO_PIXELS (64 MP): above what any phone camera writes by default (12-50 MP).
 - MAX_PIXELS_PER_BYTE (1000, above 2 MP): a camera photo has sensor noise and stores at most a few dozen
   pixels per byte; a bomb stores tens of thousands (a 16000x4000 lossless WebP in 2.5 KB, an 8000x8000
@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from geo.exif import gps_from_image, taken_at_from_image
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.photos.decode import DECODE_ERRORS
 
 # MPO is how Pillow names the multi-picture JPEGs many phone cameras write.

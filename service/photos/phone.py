@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from geo.exif import parse_exif_time
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.photos.check import Header
 from service.photos.decode import PUBLIC_MAX
 from service.photos.pipeline import ProcessedPhoto

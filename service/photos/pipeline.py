@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.photos import check as photo_check
 from service.photos import sandbox
 from service.photos.check import FORMATS, Header, Limits

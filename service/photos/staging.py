@@ -6,9 +6,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from service.db import db
-from service.errors import ApiError
-from service.models import Photo, Report
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Photo, Report
 from service.photos import phone
 from service.photos.pipeline import ProcessedPhoto
 from service.photos.storage import StorageError, key_for

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import text
 
-from service.db import db
+from service.core.db import db
 
 
 @dataclass

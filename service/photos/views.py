@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from service.accounts import scope
 from service.accounts.auth import actor
-from service.db import db
-from service.models import Photo, Report
+from service.core.db import db
+from service.core.models import Photo, Report
 from service.photos.storage import KEY_RE, PUBLIC_AREAS, StorageError
 
 bp = Blueprint("photos", __name__)

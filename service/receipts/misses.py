@@ -15,9 +15,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
-from service.db import db
-from service.errors import ApiError
-from service.models import UploadAttempt
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import UploadAttempt
 from service.reports.attempts import LOCK_SQL
 
 

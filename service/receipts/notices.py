@@ -8,9 +8,9 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from service import localtime
-from service.db import db
-from service.models import Report, ReportEvent
+from service.core import localtime
+from service.core.db import db
+from service.core.models import Report, ReportEvent
 from service.notify import outbox
 from service.receipts.models import ReportReceipt
 from service.reports.workflow import STATUS_LABELS

@@ -3,9 +3,9 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from service.db import db
-from service.errors import ApiError
-from service.models import Report
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report
 from service.receipts.models import ReportRating
 
 MAX_COMMENT = 500

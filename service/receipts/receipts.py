@@ -20,8 +20,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.accounts.auth import token_digest
-from service.db import db
-from service.models import Report
+from service.core.db import db
+from service.core.models import Report
 from service.receipts.models import ReportReceipt
 from service.reports.queries import is_overdue
 from service.reports.workflow import CLOCK_RUNNING

@@ -4,9 +4,9 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from service.accounts.auth import actor, client_addr
-from service.db import db
-from service.errors import ApiError
-from service.models import Photo, Report
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Photo, Report
 from service.photos.views import send_stored
 from service.receipts import misses, ratings, receipts
 from service.receipts.models import ReportReceipt

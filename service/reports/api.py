@@ -8,9 +8,9 @@ from wtforms.validators import ValidationError
 
 from service.accounts import scope
 from service.accounts.auth import actor, authenticated_by_token, client_addr
-from service.errors import ApiError
+from service.core.errors import ApiError
+from service.core.models import User
 from service.jsonbody import json_body
-from service.models import User
 from service.receipts import receipts
 from service.reports import attempts, categories, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter

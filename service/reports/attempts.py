@@ -16,9 +16,9 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, text
 
-from service.db import db
-from service.errors import ApiError
-from service.models import UploadAttempt
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import UploadAttempt
 
 LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended('upload_attempt:' || :addr, 0))")
 

@@ -5,9 +5,9 @@ own commit), so one refused report never stops or undoes the others: the caller 
 """
 from flask_babel import gettext as _
 
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.reports import moves
 from service.reports.workflow import action_label, moves_for
 

@@ -8,9 +8,9 @@ from sqlalchemy import select, true
 from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.reports import copy_export, deadlines, exports
 from service.reports.filters import ReportFilter
 

@@ -11,8 +11,8 @@ from sqlalchemy import Numeric, Select, String, case, cast, func, literal, selec
 from sqlalchemy.engine import Row
 from sqlalchemy.sql.elements import ColumnElement
 
-from service import localtime
-from service.db import db
+from service.core import localtime
+from service.core.db import db
 from service.reports.exports import FORMULA_STARTS, HEADERS, Labels, neutralise, select_rows, stream
 from service.reports.filters import ReportFilter
 

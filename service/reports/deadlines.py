@@ -15,8 +15,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.db import db
-from service.models import Report, ReportEvent
+from service.core.db import db
+from service.core.models import Report, ReportEvent
 from service.notify import outbox
 from service.reports.workflow import CLOCK_RUNNING_SQL
 

@@ -8,8 +8,8 @@ from sqlalchemy import Select, cast, func, select, text
 from sqlalchemy.orm import aliased, joinedload
 
 from service.accounts import scope
-from service.db import db
-from service.models import Report
+from service.core.db import db
+from service.core.models import Report
 from service.reports.categories import CATEGORIES
 from service.reports.workflow import OPEN_SQL, STATUS_LABELS
 

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from service import localtime
-from service.db import db
-from service.models import Area, Report
+from service.core import localtime
+from service.core.db import db
+from service.core.models import Area, Report
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.filters import ReportFilter
 from service.reports.workflow import STATUS_LABELS

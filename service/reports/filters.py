@@ -8,9 +8,9 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
 
-from service import localtime
-from service.errors import ApiError
-from service.models import Area, Report, ReportRollup
+from service.core import localtime
+from service.core.errors import ApiError
+from service.core.models import Area, Report, ReportRollup
 from service.reports import deadlines
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.workflow import CLOSED, OPEN, TRANSITIONS

@@ -11,9 +11,9 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from service.areas import assignment
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, ReportEvent
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent
 from service.notify import outbox
 from service.photos import phone as phone_photos
 from service.photos.pipeline import ProcessedPhoto, inspect, process_photos

@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from geo import coords
-from service import localtime
-from service.errors import ApiError
+from service.core import localtime
+from service.core.errors import ApiError
 from service.photos.check import Header
 from service.photos.pipeline import ProcessedPhoto
 

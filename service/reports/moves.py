@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from service.accounts import scope
 from service.areas import boundaries
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, ReportEvent, User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent, User
 from service.notify import outbox
 from service.photos.pipeline import process_uploads
 from service.photos.staging import photo_transaction, read_uploads, stage_photos

@@ -9,7 +9,7 @@ from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.areas.boundaries import committee_choices
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.maps.tiles import base_layer, base_maps
 from service.reports import bulk, categories, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter

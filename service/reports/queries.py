@@ -12,13 +12,13 @@ from sqlalchemy import func, select, tuple_
 from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
-from service import localtime
 from service.accounts import scope
 from service.areas import assignment
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent, ReportRollup, User
 from service.dashboard.models import ReportStatsTown
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, ReportEvent, ReportRollup, User
 from service.reports import deadlines
 from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.filters import ReportFilter

@@ -4,7 +4,7 @@ from datetime import date
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.jsonbody import json_body
 from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.reports.filters import ReportFilter

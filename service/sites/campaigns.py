@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, timedelta
 from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, text, tuple_
 
-from service import localtime
 from service.accounts import scope
-from service.db import db
-from service.errors import ApiError
-from service.models import Area, Report, User
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Area, Report, User
 from service.reports.categories import CATEGORIES
 from service.sites import queries
 from service.sites.kinds import SITE_KINDS

@@ -13,9 +13,9 @@ from werkzeug.datastructures import MultiDict
 
 from geo import coords
 from service.accounts import scope
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.reports import intake
 from service.reports.duplicates import GEOGRAPHY
 from service.sites.campaigns import today

@@ -4,8 +4,8 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from service.accounts import scope
-from service.db import db
-from service.models import Report, ReportEvent, User
+from service.core.db import db
+from service.core.models import Report, ReportEvent, User
 from service.reports import deadlines
 from service.reports.categories import RISK_LEVELS
 from service.sites import recurrence

@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from service.db import db
+from service.core.db import db
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 
 

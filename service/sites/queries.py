@@ -10,9 +10,9 @@ from sqlalchemy import case, func, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, User
 from service.reports import deadlines
 from service.reports.workflow import OPEN_SQL
 from service.sites.models import Inspection, Site

@@ -15,10 +15,10 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, and_, case, exists, func, select, text
 from sqlalchemy.orm import aliased
 
-from service import localtime
 from service.accounts import scope
-from service.db import db
-from service.models import Area, Report, ReportEvent, User
+from service.core import localtime
+from service.core.db import db
+from service.core.models import Area, Report, ReportEvent, User
 from service.reports.categories import CATEGORIES
 from service.sites.models import Site
 

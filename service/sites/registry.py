@@ -9,9 +9,9 @@ from sqlalchemy import select, text, update
 
 from service.accounts import scope
 from service.areas.assignment import max_distance
-from service.db import copy_rows, db
-from service.errors import ApiError
-from service.models import Report, ReportEvent, User
+from service.core.db import copy_rows, db
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent, User
 from service.reports import queries
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 from service.sites.models import Site

@@ -5,7 +5,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
-from service.errors import ApiError
+from service.core.errors import ApiError
 from service.sites import campaigns, inspections, queries, registry
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 

@@ -7,8 +7,8 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy import true
 
-from service.db import db
-from service.errors import ApiError
+from service.core.db import db
+from service.core.errors import ApiError
 from service.reports import exports as report_exports
 from service.reports.cli import person
 from service.volunteers import exports, queries, registry, roster

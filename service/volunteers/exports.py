@@ -10,8 +10,8 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.errors import ApiError
-from service.models import User
+from service.core.errors import ApiError
+from service.core.models import User
 from service.reports.exports import Labels, Table, neutralise
 from service.volunteers import queries
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer

@@ -15,10 +15,10 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from service import localtime
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, User
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, User
 from service.volunteers import queries
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 

@@ -7,10 +7,10 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
-from service import localtime
 from service.accounts.auth import actor
-from service.db import db
-from service.errors import ApiError
+from service.core import localtime
+from service.core.db import db
+from service.core.errors import ApiError
 from service.reports import moves, queries
 from service.reports.filters import ReportFilter
 from service.reports.workflow import action_label, moves_for, roles_of

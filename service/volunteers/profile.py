@@ -5,9 +5,9 @@ text a spreadsheet would run as a formula, so an edited profile exports and re-i
 """
 from flask_babel import gettext as _
 
-from service.db import db
-from service.errors import ApiError
-from service.models import User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import User
 from service.volunteers import queries, registry, roster
 from service.volunteers.ledger import STAFF
 from service.volunteers.models import Volunteer

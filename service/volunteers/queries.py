@@ -4,7 +4,7 @@ import re
 from sqlalchemy import BigInteger, ColumnElement, Select, and_, exists, false, func, literal, not_, select, true
 from sqlalchemy.orm import aliased
 
-from service.models import Area, User
+from service.core.models import Area, User
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
 Entry, Decision = ServiceHourEntry, ServiceHourDecision

@@ -4,9 +4,9 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
-from service.db import copy_rows, db
-from service.errors import ApiError
-from service.models import Area, User
+from service.core.db import copy_rows, db
+from service.core.errors import ApiError
+from service.core.models import Area, User
 from service.volunteers import queries
 from service.volunteers.models import Volunteer
 

@@ -4,7 +4,7 @@ from decimal import Decimal
 from flask import current_app
 from sqlalchemy import ColumnElement, case, literal, select
 
-from service.db import db
+from service.core.db import db
 from service.volunteers import queries
 
 

@@ -15,9 +15,9 @@ from flask_babel import gettext as _
 from sqlalchemy import Numeric, Select, String, case, cast, extract, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import selectinload
 
-from service.db import db
-from service.errors import ApiError
-from service.models import Report, User
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, User
 from service.orders import queries as orders
 from service.reports.workflow import OPEN
 

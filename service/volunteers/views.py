@@ -2,8 +2,8 @@
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from service.db import db
-from service.errors import ApiError
+from service.core.db import db
+from service.core.errors import ApiError
 from service.jsonbody import json_body
 from service.reports import exports as report_exports
 from service.reports.api import csrf_for_cookie_sessions, require_user

@@ -5,7 +5,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
-from .config import ROOT
+from service.core.config import ROOT
 
 
 def ensure_database(url: str) -> bool:

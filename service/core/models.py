@@ -21,8 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import db
-from .reports.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
+from service.core.db import db
+from service.reports.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 
@@ -297,15 +297,3 @@ class ReportEvent(db.Model):
     actor = relationship("User")
     report = relationship("Report", back_populates="events")
     photos = relationship("Photo", order_by="Photo.id", foreign_keys="Photo.event_id", back_populates="event")
-
-
-# The areas' own tables, imported here so that importing service.models registers the whole schema
-# (Alembic and the app factory rely on it).
-from service.accounts import models as _account_tables  # noqa: E402,F401
-from service.areas import models as _area_tables  # noqa: E402,F401
-from service.dashboard import models as _dashboard_tables  # noqa: E402,F401
-from service.notify import models as _notify_tables  # noqa: E402,F401
-from service.orders import models as _order_tables  # noqa: E402,F401
-from service.receipts import models as _receipt_tables  # noqa: E402,F401
-from service.sites import models as _site_tables  # noqa: E402,F401
-from service.volunteers import models as _volunteer_tables  # noqa: E402,F401

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from service.maps.tiles import PROVIDERS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _float(name: str, default: float) -> float:
@@ -42,7 +42,7 @@ class Config:
         # Migrations and grants run as the schema owner; the app itself connects as a role that owns nothing.
         self.DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or self.SQLALCHEMY_DATABASE_URI
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
-        # DATABASE_URL goes through PgBouncer in transaction mode: no prepared statements (service/db.py).
+        # DATABASE_URL goes through PgBouncer in transaction mode: no prepared statements (service/core/db.py).
         self.DATABASE_POOLED = env("DATABASE_POOLED", "0") in ("1", "true", "yes")
         # Tiles, stats and exports read from this streaming replica; whoever just wrote reads from the primary
         # for REPLICA_STICKY_S seconds (service/replica.py).
@@ -154,5 +154,5 @@ class Config:
         self.AMAP_TILES_URL = env("AMAP_TILES_URL", PROVIDERS["amap"].url)
         self.MAP_TILES_ATTRIBUTION = env("MAP_TILES_ATTRIBUTION", "")  # empty: the known provider's own credit
         self.BABEL_DEFAULT_LOCALE = "zh_CN"
-        self.BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).parent / "translations")
+        self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "service" / "translations")
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
