@@ -42,8 +42,8 @@ def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
 
     from service.core import localtime
-    from service.reports.categories import CATEGORIES, RISK_LEVELS
     from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
+    from service.rules.categories import CATEGORIES, RISK_LEVELS
 
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
                                  clock_running=CLOCK_RUNNING, risk_levels=RISK_LEVELS)

@@ -1,6 +1,6 @@
 """Health, categories, areas and point lookup."""
 from geo import coords
-from service.reports.categories import CATEGORIES
+from service.rules.categories import CATEGORIES
 
 
 def test_healthz_reports_the_database(http):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from georeport import GeoReport
 
-from service.reports.categories import CATEGORIES
+from service.rules.categories import CATEGORIES
 
 from .images import jpeg
 from .test_reports_api import post as native_post

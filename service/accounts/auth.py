@@ -27,7 +27,6 @@ from service.accounts import sessions
 from service.core.db import db
 from service.core.models import ApiToken, LoginFailure, User
 
-ROLES = ("volunteer", "committee_staff", "town_supervisor", "district_admin")
 login_manager = LoginManager()
 
 

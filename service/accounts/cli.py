@@ -9,6 +9,7 @@ from service.accounts import auth
 from service.areas.cli import area_option
 from service.core.db import db
 from service.core.models import User
+from service.rules.roles import ROLES
 
 users_group = click.Group("users", help="Manage accounts.")
 
@@ -23,7 +24,7 @@ def _password_from_stdin() -> str:
 @users_group.command("create")
 @click.option("--name", required=True)
 @click.option("--phone", required=True)
-@click.option("--role", type=click.Choice(auth.ROLES), required=True)
+@click.option("--role", type=click.Choice(ROLES), required=True)
 @click.option("--area", "area_code", help="Town code for town_supervisor, committee code for committee_staff.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--token", is_flag=True, help="Create an API token and print it.")

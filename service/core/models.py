@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.core.db import db
 from service.reports.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
+from service.rules.roles import ROLES_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 
@@ -66,9 +67,7 @@ class User(db.Model):
 
     __tablename__ = "user"
     __table_args__ = (
-        CheckConstraint(
-            "role IN ('volunteer', 'committee_staff', 'town_supervisor', 'district_admin')", name="role"
-        ),
+        CheckConstraint(f"role IN ({ROLES_SQL})", name="role"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,11 +11,11 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Area, User
 from service.reports.filters import ReportFilter
+from service.rules.roles import STAFF
 
 from . import hazards, sections
 
 bp = Blueprint("dashboard", __name__, template_folder="templates")
-STAFF = frozenset({"committee_staff", "town_supervisor", "district_admin"})
 
 
 def _figures(user: User | None, only: str = "") -> tuple[ReportFilter, dict]:

@@ -70,8 +70,8 @@ def _add(event: ReportEvent, report: Report, contacts: list[tuple[str, str]], su
 
 
 def _text(report: Report, subject: str) -> str:
-    from service.reports.categories import CATEGORIES
     from service.reports.workflow import STATUS_LABELS
+    from service.rules.categories import CATEGORIES
 
     due = localtime.show(report.due_at)
     link = f"{current_app.config['PUBLIC_BASE_URL']}/reports/{report.id}"

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from service.core.errors import ApiError
-from service.reports.categories import CATEGORIES, RISK_LEVELS, Category
+from service.rules.categories import CATEGORIES, RISK_LEVELS, Category
 
 GROUP = _l("火灾隐患")
 ATTRIBUTE_CODES = ("subcategory", "risk_level")

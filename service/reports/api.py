@@ -12,8 +12,9 @@ from service.core.errors import ApiError
 from service.core.models import User
 from service.jsonbody import json_body
 from service.receipts import receipts
-from service.reports import attempts, categories, copy_export, duplicates, exports, intake, moves, queries
+from service.reports import attempts, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
+from service.rules import categories
 
 bp = Blueprint("reports_api", __name__)
 

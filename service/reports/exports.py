@@ -24,9 +24,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from service.core import localtime
 from service.core.db import db
 from service.core.models import Area, Report
-from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.filters import ReportFilter
 from service.reports.workflow import STATUS_LABELS
+from service.rules.categories import CATEGORIES, RISK_LEVELS
 
 BATCH = 2000  # rows per server-side fetch and per chunk sent
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

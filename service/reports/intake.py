@@ -19,8 +19,8 @@ from service.photos import phone as phone_photos
 from service.photos.pipeline import ProcessedPhoto, inspect, process_photos
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.reports import deadlines, duplicates
-from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.location import number, parse_location, taken_at_aware, warnings_for
+from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.sites import linking
 
 MAX_DESCRIPTION = 2000

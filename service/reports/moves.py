@@ -16,8 +16,8 @@ from service.photos.pipeline import process_uploads
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.receipts import notices
 from service.reports import deadlines, queries
-from service.reports.categories import RISK_LEVELS
 from service.reports.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, roles_of
+from service.rules.categories import RISK_LEVELS
 from service.volunteers.models import Volunteer
 
 # Who hears about a move: the committee that must act, or the town that must check (or dispatch again).

@@ -15,7 +15,7 @@ from flask import Blueprint, Response, abort, current_app, url_for
 from flask_babel import gettext as _
 from PIL import Image, ImageDraw
 
-from service.reports import categories
+from service.rules import categories
 
 bp = Blueprint("offline", __name__)
 

@@ -11,9 +11,10 @@ from service.accounts.auth import actor
 from service.areas.boundaries import committee_choices
 from service.core.errors import ApiError
 from service.maps.tiles import base_layer, base_maps
-from service.reports import bulk, categories, duplicates, moves, offline, queries
+from service.reports import bulk, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
 from service.reports.workflow import CLOSED, REGRADE, action_label, moves_for, roles_of
+from service.rules import categories
 from service.sites import campaigns, linking
 
 bp = Blueprint("reports", __name__, template_folder="templates")

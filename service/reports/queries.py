@@ -20,9 +20,9 @@ from service.core.errors import ApiError
 from service.core.models import Report, ReportEvent, ReportRollup, User
 from service.dashboard.models import ReportStatsTown
 from service.reports import deadlines
-from service.reports.categories import CATEGORIES, RISK_LEVELS
 from service.reports.filters import ReportFilter
 from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
+from service.rules.categories import CATEGORIES, RISK_LEVELS
 
 MAX_LIST = 1000
 

@@ -8,6 +8,7 @@ from service.core.errors import ApiError
 from service.jsonbody import json_body
 from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.reports.filters import ReportFilter
+from service.rules.roles import STAFF
 from service.sites import campaigns, inspections, queries, recurrence, registry
 
 api = Blueprint("sites_api", __name__)  # bearer clients need no CSRF token; cookie sessions are checked
@@ -60,7 +61,7 @@ def recurrence_figures():
 
 def _staff():
     user = require_user()
-    if user.role not in registry.STAFF:
+    if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("活动与统计仅对居村委、街镇和区级工作人员开放。"))
     return user
 

@@ -14,7 +14,7 @@ from service.core import localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Area, Report, User
-from service.reports.categories import CATEGORIES
+from service.rules.categories import CATEGORIES
 from service.sites import queries
 from service.sites.kinds import SITE_KINDS
 from service.sites.models import Campaign, Inspection, Site

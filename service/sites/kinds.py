@@ -1,7 +1,7 @@
 """Site kinds and risk classes: stable codes, Chinese names first; the nine small kinds as in the categories."""
 from flask_babel import lazy_gettext as _l
 
-from service.reports.categories import NINE_SMALL_SUBTYPES
+from service.rules.categories import NINE_SMALL_SUBTYPES
 
 NINE_SMALL_PREFIX = "small_"
 

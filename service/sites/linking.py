@@ -7,7 +7,7 @@ from service.accounts import scope
 from service.core.db import db
 from service.core.models import Report, ReportEvent, User
 from service.reports import deadlines
-from service.reports.categories import RISK_LEVELS
+from service.rules.categories import RISK_LEVELS
 from service.sites import recurrence
 from service.sites.models import Site
 

@@ -19,7 +19,7 @@ from service.accounts import scope
 from service.core import localtime
 from service.core.db import db
 from service.core.models import Area, Report, ReportEvent, User
-from service.reports.categories import CATEGORIES
+from service.rules.categories import CATEGORIES
 from service.sites.models import Site
 
 WARNING = "recurrence"

@@ -13,11 +13,11 @@ from service.core.db import copy_rows, db
 from service.core.errors import ApiError
 from service.core.models import Report, ReportEvent, User
 from service.reports import queries
+from service.rules.roles import STAFF
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 from service.sites.models import Site
 
 RELINK_HELP = _l("请求体应为 JSON 对象，例如 {\"site\": \"场所编号\"}；取消关联时 site 为 null。")
-STAFF = frozenset({"committee_staff", "town_supervisor", "district_admin"})
 STAGE_COLUMNS = ("line", "external_id", "kind", "name", "address", "geom", "contact", "risk_class")
 STAGE = text("CREATE TEMP TABLE site_in (line int, external_id text, kind text, name text, address text,"
              " geom text, contact text, risk_class text) ON COMMIT DROP")

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.core.errors import ApiError
+from service.rules.roles import STAFF
 from service.sites import campaigns, inspections, queries, registry
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 
@@ -45,7 +46,7 @@ class CampaignForm(FlaskForm):
 def campaign_list():
     """Show the campaigns with their results, and to admins the form to define one."""
     user = actor()
-    if user.role not in registry.STAFF:
+    if user.role not in STAFF:
         abort(404)
     rows, cursor = campaigns.page(request.args.get("cursor", ""))
     return render_template("sites/campaigns.html", rows=[campaigns.results(c, user) for c in rows],

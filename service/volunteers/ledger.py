@@ -19,10 +19,10 @@ from service.core import localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Report, User
+from service.rules.roles import STAFF
 from service.volunteers import queries
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
-STAFF = frozenset({"committee_staff", "town_supervisor", "district_admin"})
 DAY = Decimal(24)
 
 

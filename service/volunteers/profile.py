@@ -8,8 +8,8 @@ from flask_babel import gettext as _
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
+from service.rules.roles import STAFF
 from service.volunteers import queries, registry, roster
-from service.volunteers.ledger import STAFF
 from service.volunteers.models import Volunteer
 
 OWN_FIELDS = frozenset({"skills", "availability"})

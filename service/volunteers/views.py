@@ -7,6 +7,7 @@ from service.core.errors import ApiError
 from service.jsonbody import json_body
 from service.reports import exports as report_exports
 from service.reports.api import csrf_for_cookie_sessions, require_user
+from service.rules.roles import STAFF
 from service.volunteers import exports, ledger, profile, queries, registry, stars, tasks
 from service.volunteers.models import ServiceHourEntry
 
@@ -82,7 +83,7 @@ def my_tasks():
 def export_hours(fmt: str):
     """Export the approved hours of the volunteers the caller may see: ?team, committee, town, from, to."""
     user = require_user()
-    if user.role not in ledger.STAFF:
+    if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("只有居村委工作人员、街镇或区级可以导出服务时长。"))
     found = report_exports.stream(exports.select_rows(queries.visible(user), exports.HourFilter.from_args(
         request.args)))
@@ -119,7 +120,7 @@ def add_hours(volunteer_id: str):
     """Record service hours for a volunteer (committee staff or the town): {hours, date} or a time span."""
     user = require_user()
     volunteer = registry.get_volunteer(volunteer_id, user)
-    if user.role not in ledger.STAFF:
+    if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("只有居村委工作人员或街镇可以登记服务时长。"))
     entry = ledger.add_entry(volunteer, ledger.parse_entry(_body()), user)
     db.session.commit()
