@@ -68,7 +68,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.accounts.views import bp as accounts_bp
     from service.apidocs.views import bp as apidocs_bp
     from service.areas.views import bp as areas_bp
-    from service.core.db import health
+    from service.ops.api import health
     from service.dashboard.views import bp as dashboard_bp
     from service.maps.views import bp as maps_bp
     from service.open311.views import bp as open311_bp

@@ -1,8 +1,8 @@
-"""The database handle shared by the app, the CLI and Alembic, and the health check that pings it."""
-from flask import Blueprint, g, has_request_context, jsonify
+"""The database handle shared by the app, the CLI and Alembic."""
+from flask import g, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData
 
 # Stable constraint names so Alembic revisions can drop what they create.
 NAMING = {
@@ -34,28 +34,6 @@ def engine_options(config) -> dict:
     if config["DATABASE_POOLED"]:
         options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
     return options
-
-
-health = Blueprint("health", __name__)
-
-
-@health.get("/healthz")
-def healthz():
-    """Report whether the app and its database answer, and how far the read replica lags (when there is one)."""
-    from service.ops import replica
-
-    try:
-        db.session.execute(text("SELECT 1"))
-    except Exception:  # any DB failure means unhealthy, whatever the driver raised
-        db.session.rollback()
-        return jsonify(status="degraded", db="down"), 503
-    if "replica" not in db.engines:
-        return jsonify(status="ok", db="ok")
-    try:
-        lag = {"lag_s": round(replica.lag_seconds(), 3)}
-    except Exception:  # noqa: BLE001 - a replica that does not answer is reported, the primary still serves
-        lag = "down"
-    return jsonify(status="ok", db="ok", replica=lag)
 
 
 def copy_rows(table: str, columns, rows, progress=None, types=None) -> None:
