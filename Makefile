@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 APT_RUN := postgresql-15 postgresql-15-postgis-3
-APT_TEST := $(APT_RUN) chromium pgbouncer
+APT_TEST := $(APT_RUN) chromium pgbouncer gnupg
 PRIVATE_URL := $(shell .ci/postgis.sh url)
 # The app connects as its own role (DATABASE_URL); migrations run as the owner (DATABASE_OWNER_URL).
 # With DATABASE_URL given (an existing PostGIS), DATABASE_OWNER_URL defaults to it: see README, Database roles.

@@ -1,13 +1,18 @@
 """hazard-snap backup and restore: a round trip into a fresh database and photo store, and what restore refuses."""
 import hashlib
 import json
+import os
+import re
 import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from service import create_app
+from service.ops import backup
 
 from .conftest import _app_url, recreate_database
 from .images import jpeg
@@ -15,6 +20,8 @@ from .test_notifications import contacts
 from .test_reports_api import post
 
 TABLES = ("report", "photo", "report_event", '"user"', "notification")
+ROOT = Path(__file__).resolve().parents[1]
+GPG = shutil.which("gpg")
 
 
 OWNER = "hazard_restore_owner"
@@ -137,3 +144,62 @@ def test_backup_publishes_an_interrupted_upload_and_refuses_a_lost_file(app, pho
     result = cli(app, "backup", tmp_path / "lost")
     assert result.exit_code != 0 and f"photo {lost.relative_to(photo_dir)} is referenced" in result.output
     assert not (tmp_path / "lost" / "manifest.json").exists()
+
+
+def modes(root: Path) -> dict[str, int]:
+    return {str(p.relative_to(root)): p.stat().st_mode & 0o777 for p in (root, *root.rglob("*"))}
+
+
+def test_a_backup_is_for_its_owner_only_whatever_the_umask(app, http, spot, tmp_path):
+    """The dump holds password hashes, phones and addresses: 0700 folders and 0600 files under a lax umask, an
+    existing empty target narrowed too."""
+    assert post(http, lon=spot["lon"], lat=spot["lat"]).status_code == 201
+    target = tmp_path / "b"
+    target.mkdir()
+    target.chmod(0o775)
+    previous = os.umask(0o002)
+    try:
+        result = cli(app, "backup", target)
+    finally:
+        os.umask(previous)
+    assert result.exit_code == 0, result.output
+    found = modes(target)
+    assert sum(name.startswith("photos/") and (target / name).is_file() for name in found) == 3
+    assert {name: oct(mode) for name, mode in found.items()
+            if mode != (0o700 if (target / name).is_dir() else 0o600)} == {}
+
+
+def shell_block(containing: str) -> str:
+    """The ```sh block of the README (or docs/) that contains a given command."""
+    for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        for block in re.findall(r"```sh\n(.*?)```", doc.read_text(), re.S):
+            if containing in block:
+                return block
+    raise AssertionError(f"no sh block with {containing!r} in README.md or docs/")
+
+
+def test_the_documented_encryption_round_trips_a_backup(app, http, spot, tmp_path):
+    """The README's gpg lines, run as written (paths moved into tmp_path): what leaves is ciphertext, and what
+    comes back verifies against its manifest."""
+    if not GPG:
+        pytest.fail("gpg missing: install Debian's gnupg (make test does, via .ci/apt.sh)")
+    assert post(http, lon=spot["lon"], lat=spot["lat"]).status_code == 201
+    block, name = shell_block("gpg --batch --symmetric"), "hazard-snap-2026-11-30"
+    places = {"/srv/backups": tmp_path / "backups", "/etc/hazard-snap/backup.pass": tmp_path / "backup.pass",
+              "/mnt/offsite": tmp_path / "offsite", "/srv/restore": tmp_path / "restore"}
+    for shown, here in places.items():
+        assert shown in block, f"the README's example no longer names {shown}: update this test"
+        block = block.replace(shown, str(here))
+    for folder in ("backups", "offsite", "restore", "gnupg"):
+        (tmp_path / folder).mkdir(mode=0o700)
+    (tmp_path / "backup.pass").write_text(os.urandom(24).hex())
+    assert cli(app, "backup", tmp_path / "backups" / name).exit_code == 0
+    env = os.environ | {"GNUPGHOME": str(tmp_path / "gnupg")}  # never the user's own keyring
+    try:
+        done = subprocess.run(["bash", "-euo", "pipefail", "-c", block], env=env, capture_output=True, text=True)
+    finally:
+        subprocess.run(["gpgconf", "--kill", "gpg-agent"], env=env, check=False)
+    assert done.returncode == 0, done.stderr
+    sealed = (tmp_path / "offsite" / f"{name}.tar.gpg").read_bytes()
+    assert b"PGDMP" not in sealed and b"alembic_revision" not in sealed  # neither the dump nor the manifest shows
+    assert backup.verify(tmp_path / "restore" / name)["files"]

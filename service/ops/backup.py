@@ -10,6 +10,9 @@ every row in the snapshot has its file (published right after the commit; a rena
 forward here exactly as `photos sweep` would), and content-addressed files are never rewritten. A file nobody
 refers to (an upload committed after the snapshot, or an orphan) is simply not copied; after a restore it would
 have been swept anyway. Copying the whole store instead would also work, but a missing file would then go unseen.
+
+Privacy: the dump holds password hashes, phones and reporters' addresses, so every directory of a backup is made
+0700 and every file 0600 by explicit modes, whatever the umask (which is process-wide, so it is never changed).
 """
 import hashlib
 import json
@@ -30,8 +33,10 @@ from service.photos.sweep import PHOTO_KEYS_SQL
 
 PG_BIN = Path(os.environ.get("PG_BIN", "/usr/lib/postgresql/15/bin"))
 MANIFEST, DUMP, PHOTOS = "manifest.json", "database.dump", "photos"
+PRIVATE_DIR, PRIVATE_FILE = 0o700, 0o600
 LIBPQ_QUERY = {"sslmode": "PGSSLMODE", "sslrootcert": "PGSSLROOTCERT", "sslcert": "PGSSLCERT",
-               "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT", "application_name": "PGAPPNAME"}
+               "sslkey": "PGSSLKEY", "connect_timeout": "PGCONNECT_TIMEOUT", "application_name": "PGAPPNAME",
+               "passfile": "PGPASSFILE"}
 
 
 class BackupError(Exception):
@@ -45,6 +50,22 @@ def libpq_env(url: str) -> dict[str, str]:
     pairs = {"PGHOST": u.host, "PGPORT": u.port, "PGUSER": u.username, "PGPASSWORD": u.password,
              "PGDATABASE": u.database} | {LIBPQ_QUERY[k]: v for k, v in u.query.items() if k in LIBPQ_QUERY}
     return env | {k: str(v) for k, v in pairs.items() if v is not None}
+
+
+def _private_dir(path: Path) -> None:
+    """Make path (its parent exists) a directory only its owner may enter; an existing one is narrowed to that."""
+    try:
+        os.mkdir(path, PRIVATE_DIR)
+    except FileExistsError:
+        pass
+    os.chmod(path, PRIVATE_DIR)  # mkdir's mode is filtered by the umask, and an existing directory keeps its own
+
+
+def _private_file(path: Path):
+    """Create path (new) for writing, readable by its owner only: the mode is set before a byte is written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    os.fchmod(fd, PRIVATE_FILE)
+    return os.fdopen(fd, "wb")
 
 
 def _run(tool: str, args: list[str], url: str) -> None:
@@ -77,7 +98,10 @@ def backup(owner_url: str, storage, target: Path) -> dict:
     target = Path(target)
     if target.exists() and any(target.iterdir()):
         raise BackupError(f"{target} is not empty: back up into a new directory")
-    (target / PHOTOS).mkdir(parents=True, exist_ok=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _private_dir(target)
+    _private_dir(target / PHOTOS)
+    _private_file(target / DUMP).close()  # pg_dump truncates it and keeps its mode
     with _snapshot(owner_url) as (snapshot, conn):
         revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
         keys = sorted({k for row in conn.execute(text(PHOTO_KEYS_SQL))
@@ -86,14 +110,14 @@ def backup(owner_url: str, storage, target: Path) -> dict:
         # load it, so leaving it out lets an owner that is not one restore.
         _run("pg_dump", ["-Fc", f"--snapshot={snapshot}", "--exclude-table-data=public.spatial_ref_sys",
                          "-f", str(target / DUMP)], owner_url)
-    files = {key: _copy_photo(storage, key, target / PHOTOS / key) for key in keys}
+    files = {key: _copy_photo(storage, key, target / PHOTOS) for key in keys}
     manifest = {"format": 1, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "app_version": metadata.version("hazard-snap"), "alembic_revision": revision,
                 "dump": {"path": DUMP, "sha256": _sha256(target / DUMP), "size": (target / DUMP).stat().st_size},
                 "files": files}
     tmp = target / (MANIFEST + ".tmp")
-    with open(tmp, "w") as f:
-        json.dump(manifest, f, indent=1, sort_keys=True)
+    with _private_file(tmp) as f:
+        f.write(json.dumps(manifest, indent=1, sort_keys=True).encode())
         f.flush()
         os.fsync(f.fileno())
     tmp.rename(target / MANIFEST)
@@ -117,10 +141,14 @@ def _open_published(storage, key: str):
                       "nothing can be backed up consistently until it is restored or its row is removed")
 
 
-def _copy_photo(storage, key: str, dest: Path) -> dict:
-    dest.parent.mkdir(parents=True, exist_ok=True)
+def _copy_photo(storage, key: str, photos: Path) -> dict:
+    folder = photos
+    for part in key.split("/")[:-1]:  # the key's folders (area/ab/), outermost first
+        folder = folder / part
+        _private_dir(folder)
+    dest = photos / key
     h, size = hashlib.sha256(), 0
-    with _open_published(storage, key) as src, open(dest, "wb") as out:
+    with _open_published(storage, key) as src, _private_file(dest) as out:
         while chunk := src.read(1 << 20):
             h.update(chunk)
             size += len(chunk)
