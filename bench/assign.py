@@ -26,6 +26,7 @@ from service import create_app
 from service.areas import assignment, generations
 from service.core import migrate
 from service.core.db import db
+from service.reports import reassign
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BENCH_DB = "hazard_snap_bench"
@@ -175,7 +176,7 @@ def sql_reassign(codes: dict, wrong: dict, n: int, repeat: int, jit: bool) -> tu
     def run() -> int:
         if not jit:
             db.session.execute(text("SET LOCAL jit = off"))
-        moved = sum(m.n for m in assignment.reassign_open_reports(every=True))
+        moved = sum(m.n for m in reassign.reassign_open_reports(every=True))
         db.session.commit()
         return moved
 

@@ -26,9 +26,10 @@ from bench.assign import SHARED_DATA, database_url, drop_database
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
 from service import create_app
-from service.areas import assignment, generations
+from service.areas import generations
 from service.core import migrate
 from service.core.db import db
+from service.reports import reassign
 from tests import boundary_edits as edits
 
 MAX_M = 200.0
@@ -69,7 +70,7 @@ class Timer:
         self.rows.append((name, points, time.perf_counter() - start))
 
     def wrap_reassign(self):
-        original = assignment.reassign_open_reports
+        original = reassign.reassign_open_reports
 
         def timed(every: bool = False):
             start = time.perf_counter()
@@ -77,7 +78,7 @@ class Timer:
                 return original(every)
             finally:
                 self.step = time.perf_counter() - start
-        generations.assignment.reassign_open_reports = timed
+        reassign.reassign_open_reports = timed
 
 
 def load_reports(app, committees, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +228,7 @@ def main(argv=None) -> None:
     run_import(app, timer, "(d) full redraw: every committee changed", red, "committee", n_open)
     checkpoint(app)
     with app.app_context(), timer.timed("(d') reassign --all: every open report re-evaluated", n_open):
-        assignment.reassign_open_reports(every=True)
+        reassign.reassign_open_reports(every=True)
         db.session.commit()
     open_assigner = Assigner(red, max_distance_m=MAX_M)
     with timer.timed("shapely STRtree assign_many, open reports", n_open):

@@ -42,8 +42,8 @@ def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
 
     from service.core import localtime
-    from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
     from service.rules.categories import CATEGORIES, RISK_LEVELS
+    from service.rules.workflow import CLOCK_RUNNING, STATUS_LABELS
 
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
                                  clock_running=CLOCK_RUNNING, risk_levels=RISK_LEVELS)
@@ -63,15 +63,23 @@ class InMemoryUploads(Request):
         return io.BytesIO()
 
 
+def _subscribe() -> None:
+    """Each area subscribes its handlers to the events of others (service/core/events.py)."""
+    from service import receipts, reports, sites, volunteers
+
+    for area in (sites, reports, receipts, volunteers):
+        area.subscribe()
+
+
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per user-facing area (plus the health check)."""
     from service.accounts.views import bp as accounts_bp
     from service.apidocs.views import bp as apidocs_bp
     from service.areas.views import bp as areas_bp
-    from service.ops.api import health
     from service.dashboard.views import bp as dashboard_bp
     from service.maps.views import bp as maps_bp
     from service.open311.views import bp as open311_bp
+    from service.ops.api import health
     from service.orders.api import bp as orders_api_bp
     from service.orders.views import bp as orders_bp
     from service.photos.views import bp as photos_bp
@@ -125,6 +133,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["photo_storage"] = storage.from_config(app.config)
 
     _register_blueprints(app)
+    _subscribe()
 
     @app.after_request
     def remember_language(response):

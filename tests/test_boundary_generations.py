@@ -14,9 +14,9 @@ from sqlalchemy.engine import make_url
 from geo.assign import Assigner
 from geo.boundaries import read_boundaries
 from service import create_app
-from service.areas import assignment
 from service.core import migrate
 from service.core.db import db
+from service.reports import reassign
 
 from . import boundary_edits as edits
 from .conftest import recreate_database
@@ -139,7 +139,7 @@ def test_a_dry_run_writes_nothing(world):
 
 
 def test_split_moves_only_the_reports_in_the_new_committee(world, monkeypatch):
-    monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 0)  # only the changed ground is looked at
+    monkeypatch.setattr(reassign, "PIECE_COST_IN_REPORTS", 0)  # only the changed ground is looked at
     app = world["app"]
     old_code = max(world["committees"], key=lambda b: b.geom.area).code
     committees, new = edits.split(world["committees"], old_code)
@@ -196,7 +196,7 @@ def test_lookup_answers_for_a_past_date(world):
 
 
 def test_seam_edit_moves_the_reports_in_the_strip(world, monkeypatch):
-    monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 0)  # only the changed ground is looked at
+    monkeypatch.setattr(reassign, "PIECE_COST_IN_REPORTS", 0)  # only the changed ground is looked at
     app = world["app"]
     towns, committees, new = edits.seam(world["towns"], world["committees"], share=0.01)
     pair = sorted({new.parent_code} | {t.code for t, o in zip(towns, world["towns"], strict=True)
@@ -245,7 +245,7 @@ def test_reports_under_a_town_old_and_new_row_are_counted_once(world):
 
 def test_full_redraw(world, shared_data, monkeypatch):
     """Every committee of the original file redrawn: also undoes the split and the seam (codes removed)."""
-    monkeypatch.setattr(assignment, "PIECE_COST_IN_REPORTS", 10**9)  # cheaper to judge every open report
+    monkeypatch.setattr(reassign, "PIECE_COST_IN_REPORTS", 10**9)  # cheaper to judge every open report
     app = world["app"]
     towns, committees = edits.redraw(read_boundaries(shared_data / "minhang_towns_wgs84.geojson", level="town"),
                                      read_boundaries(shared_data / "minhang_committees_wgs84.geojson",
@@ -318,7 +318,7 @@ def test_bulk_reassign_agrees_with_assign_point_on_lines_and_outside(world):
         db.session.execute(text("""
             UPDATE report SET assignment_method = 'edge'
              WHERE status = 'accepted' AND assignment_method = 'covers' AND report.id::text >= 'c'"""))
-        moves = assignment.reassign_open_reports(every=True)
+        moves = reassign.reassign_open_reports(every=True)
         db.session.commit()
         assert wrong > 100 and sum(m.n for m in moves) == wrong  # an event for each moved report, no more
         stored = db.session.execute(text("""

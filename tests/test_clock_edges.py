@@ -21,8 +21,7 @@ import time_machine
 
 from service.core.db import db
 from service.core.models import Report
-from service.notify import outbox
-from service.reports import deadlines, location, queries
+from service.reports import deadlines, location, notices, queries
 
 # Imported to be collected here too, where `clock` below stops the clock at each edge.
 from .test_intake_phones import test_warnings_far_exif_old_photo_low_accuracy  # noqa: F401
@@ -102,7 +101,7 @@ def test_a_notification_states_the_deadline_in_local_time(app, anon_http, spot, 
     with app.app_context():
         report = db.session.get(Report, rid)
         report.due_at = due
-        assert "整改期限：2026-12-01 00:00" in outbox._text(report, "subject")
+        assert "整改期限：2026-12-01 00:00" in notices.text(report, "subject")
         db.session.rollback()
 
 

@@ -24,7 +24,7 @@ from service.core.db import db
 from service.dashboard import cube
 from service.reports import queries
 from service.reports.filters import ReportFilter
-from service.reports.workflow import CLOCK_RUNNING, OPEN, TRANSITIONS
+from service.rules.workflow import CLOCK_RUNNING, OPEN, TRANSITIONS
 
 from .browser import assert_clean
 from .test_csp_browser import RECORD_VIOLATIONS

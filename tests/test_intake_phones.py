@@ -207,7 +207,7 @@ def test_crash_before_commit_leaves_only_temporaries_that_sweep_removes(http, sp
     def crash(*args):
         raise RuntimeError("crash between staging the files and the commit")
 
-    monkeypatch.setattr("service.notify.outbox.enqueue", crash)
+    monkeypatch.setattr("service.reports.notices.tell_areas", crash)
     assert send(http, [jpeg()], **at(spot)).status_code == 500
     assert counts(app) == (0, 0, 0)
     leftovers = files_on_disk(photo_dir)

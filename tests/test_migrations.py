@@ -75,10 +75,10 @@ def test_models_match_the_migrations(database_url):
 @pytest.mark.parametrize(("index", "statuses"), [("ix_report_open_geog", "OPEN"),
                                                 ("ix_report_running_due", "CLOCK_RUNNING")])
 def test_partial_indexes_cover_exactly_the_workflow_statuses(database_url, index, statuses):
-    """Statuses are stated once (service.reports.workflow): each migrated partial index must agree with them."""
+    """Statuses are stated once (service.rules.workflow): each migrated partial index must agree with them."""
     import re
 
-    from service.reports import workflow
+    from service.rules import workflow
 
     engine = create_engine(database_url)
     with engine.connect() as conn:

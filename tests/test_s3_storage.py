@@ -103,7 +103,7 @@ def test_crash_before_commit_leaves_only_temporaries_that_sweep_removes(s3_app, 
     def crash(*args):
         raise RuntimeError("crash between staging the objects and the commit")
 
-    monkeypatch.setattr("service.notify.outbox.enqueue", crash)
+    monkeypatch.setattr("service.reports.notices.tell_areas", crash)
     assert post(http, lon=spot["lon"], lat=spot["lat"]).status_code == 500
     assert counts(app) == (0, 0, 0)
     assert len(keys()) == 3 and all(".tmp-" in k for k in keys())

@@ -292,3 +292,31 @@ def test_regrade_from_the_detail_page(live_server, accounts, anon_http, spot):
     r = sup.post(f"{live_server}/reports/{rid}/risk", data={"risk_level": "major", "note": "涉及多户",
                                                             "csrf_token": csrf(page)})
     assert r.status_code == 200 and "操作成功" in r.text and "一般 → 较大" in r.text and "涉及多户" in r.text
+
+
+def escalate(app) -> str:
+    result = app.test_cli_runner().invoke(args=["escalate"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_committee_and_its_volunteer_cannot_make_an_overdue_report_fresh(as_user, app, dispatched, clock):
+    """rectified -> sent back by the committee's own staff, again and again: the deadline and the escalation stay,
+    and the report climbs to the district on time; only the town's own send-back starts a new period."""
+    vol, staff, sup = as_user("vol"), as_user("staff_a"), as_user("sup_a")
+    due = move(vol, dispatched, "rectifying").json()["due_at"]
+    clock.shift(datetime.fromisoformat(due) - datetime.now(UTC) + timedelta(hours=1))
+    assert escalate(app).startswith("escalated to town: 1")
+    for _ in range(3):  # any photo will do for the volunteer, and the committee sends it back at once
+        assert rectify(vol, dispatched).json()["status"] == "rectified"
+        body = move(staff, dispatched, "rectifying", note="不合格").json()
+        assert body["due_at"] == due and body["overdue"] and body["escalation"] == "town"
+        assert body["events"][-1]["data"]["new_period"] is False
+    assert escalate(app) == "escalated to town: 0, to district: 0\n"  # the town heard of it once
+    clock.shift(timedelta(hours=app.config["ESCALATE_TO_DISTRICT_AFTER_H"]))
+    assert escalate(app) == "escalated to town: 0, to district: 1\n"
+    rectify(vol, dispatched)
+    body = move(sup, dispatched, "rectifying", note="街镇复查不合格").json()  # the town's own check
+    period = timedelta(hours=app.config["DEADLINE_HOURS"][body["risk_level"]])
+    assert datetime.fromisoformat(body["due_at"]) == datetime.now(UTC) + period
+    assert body["escalation"] is None and body["events"][-1]["data"]["new_period"] is True

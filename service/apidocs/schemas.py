@@ -7,8 +7,8 @@ against them, so a shape changed in one place and not the other fails the suite.
 from marshmallow import INCLUDE, fields, validate
 from marshmallow import Schema as Strict
 
-from service.reports.workflow import TRANSITIONS
 from service.rules.categories import CATEGORIES, RISK_LEVELS
+from service.rules.workflow import TRANSITIONS
 
 STATUSES = sorted(TRANSITIONS)
 DAY = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$"  # YYYY-MM-DD, or empty for none

@@ -6,8 +6,7 @@ from flask.cli import with_appcontext
 
 from geo import boundaries as geo_boundaries
 from geo import demo
-from service.areas import assignment, boundaries, generations
-from service.core.db import db
+from service.areas import boundaries, generations
 from service.core.errors import ApiError
 from service.core.models import Area
 
@@ -90,14 +89,4 @@ def demo_data(if_empty: bool) -> None:
         click.echo(f"demo {level}: {len(chosen)} areas, generation {result.generation}")
 
 
-@click.command("reassign")
-@click.option("--all", "every", is_flag=True, help="Re-evaluate every open report, not only the changed ground.")
-@with_appcontext
-def reassign(every: bool) -> None:
-    """Re-assign the open reports that committee generations not yet re-assigned can move."""
-    moves = assignment.reassign_open_reports(every)
-    db.session.commit()
-    click.echo(f"re-assigned {sum(m.n for m in moves)} open reports")
-
-
-COMMANDS = (boundaries_group, demo_data, reassign)
+COMMANDS = (boundaries_group, demo_data)

@@ -16,8 +16,9 @@ from sqlalchemy.orm import aliased
 from geo import boundaries as geo_boundaries
 from geo import generations as geo_generations
 from geo.boundaries import Boundary
-from service.areas import assignment, boundaries
+from service.areas import boundaries
 from service.areas.models import BoundaryGeneration
+from service.core import events
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Area
@@ -36,7 +37,7 @@ class ImportResult:
     towns: list[str] | None
     topology: geo_boundaries.TopologyReport
     diff: geo_generations.Diff = field(default_factory=geo_generations.Diff)
-    moves: list[assignment.Move] = field(default_factory=list)
+    moves: list = field(default_factory=list)  # what the re-assignment moved (reports.reassign.Move)
     generation: int | None = None  # the new generation, None when nothing changed
     changed_regions: dict = field(default_factory=dict)  # GeoJSON of the changed ground, for the preview map
 
@@ -124,7 +125,8 @@ def run(items: list[Boundary], level: str, *, towns: list[str] | None = None, to
     if result.diff.changes:
         result.generation = _write(items, level, result, replaced, source)
         boundaries.analyze()  # the new generation's rows, for the re-assignment's plans
-        result.moves = assignment.reassign_open_reports()
+        changed = events.BoundariesChanged(result.generation, level)
+        result.moves = [m for found in events.publish(changed) for m in found or ()]  # re-assignment
         result.changed_regions = _changed_regions(level, result.generation)
     if dry_run:
         db.session.rollback()

@@ -22,8 +22,8 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.core.db import db
-from service.reports.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
 from service.rules.roles import ROLES_SQL
+from service.rules.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 

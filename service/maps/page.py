@@ -28,7 +28,7 @@ from flask_babel import gettext as _
 from folium.template import Template
 
 from service.maps.tiles import PROVIDERS, TileSource
-from service.reports.workflow import STATUS_LABELS
+from service.rules.workflow import STATUS_LABELS
 
 STATUS_COLOURS: dict[str, str] = {
     "submitted": "#e53935",

@@ -16,7 +16,7 @@ from service.core.db import db
 from service.core.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
-from service.reports.workflow import CLOCK_RUNNING
+from service.rules.workflow import CLOCK_RUNNING
 
 EXTENT = 4096  # tile coordinate space
 BUFFER = 64  # pixels beyond the edge, so symbols straddling tiles are not cut

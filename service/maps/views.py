@@ -6,8 +6,8 @@ from flask_login import login_required
 from service.accounts.auth import actor
 from service.maps import page, tiles, vector_tiles
 from service.reports.filters import ApiError, ReportFilter, parse_bbox
-from service.reports.workflow import STATUS_LABELS
 from service.rules.categories import CATEGORIES, RISK_LEVELS
+from service.rules.workflow import STATUS_LABELS
 
 bp = Blueprint("maps", __name__)
 TILE_MAX_AGE_S = 30  # short: tiles follow new reports and status changes

@@ -1,4 +1,7 @@
-"""The notification outbox: rows written with the event that causes them, delivered later with retries.
+"""The notification outbox: worded messages written with the event that causes them, delivered later with retries.
+
+Each area words its own messages (reports/notices.py, orders/notices.py, receipts/notices.py) and queues them
+with enqueue_worded; the outbox knows nothing of reports.
 
 Webhooks receive the text-message JSON that WeCom and DingTalk group robots accept; e-mail goes
 through SMTP; a text message to one person (a volunteer's phone) goes to the SMS gateway at SMS_GATEWAY_URL
@@ -15,31 +18,15 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
-from flask_babel import force_locale
 from sqlalchemy import select
 
-from service.core import localtime
 from service.core.db import db
-from service.core.models import Area, Report, ReportEvent
+from service.core.models import Area
 from service.notify.models import AreaContact, Notification, NotificationAttempt
 
 
-def enqueue(event: ReportEvent, report: Report, area_codes: Iterable[str], subject) -> int:
-    """Add one outbox row per contact of the given areas (same transaction as the event)."""
-    contacts = db.session.execute(
-        select(AreaContact.channel, AreaContact.target).join(Area, Area.id == AreaContact.area_id)
-        .where(Area.code.in_(list(area_codes))).distinct()
-    ).all()
-    return _add(event, report, contacts, subject)
-
-
-def enqueue_sms(event: ReportEvent, report: Report, phones: Iterable[str], subject) -> int:
-    """Add one text message per phone (a person, not an area), in the same transaction as the event."""
-    return _add(event, report, [("sms", phone) for phone in phones], subject)
-
-
 def area_contacts(area_codes: Iterable[str]) -> list[tuple[str, str]]:
-    """(channel, target) of every contact of the given areas."""
+    """(channel, target) of every contact of the given areas, each once."""
     return db.session.execute(
         select(AreaContact.channel, AreaContact.target).join(Area, Area.id == AreaContact.area_id)
         .where(Area.code.in_(list(area_codes))).distinct()
@@ -47,37 +34,14 @@ def area_contacts(area_codes: Iterable[str]) -> list[tuple[str, str]]:
 
 
 def enqueue_worded(contacts: list[tuple[str, str]], subject: str, text: str, ref: dict, **source) -> int:
-    """Add one outbox row per contact for a message already worded by its area (service orders); `source` is
-    the event that causes it (order_event=...), in the same transaction."""
+    """Add one outbox row per contact for a message its area worded; `source` is the event that causes it
+    (event=... or order_event_id=...), in the same transaction."""
+    # Due at once by the clock deliver_one compares with (Python's), not the database's now().
     due = datetime.now(UTC)
     for channel, target in contacts:
         db.session.add(Notification(channel=channel, target=target, next_attempt_at=due,
                                     payload={"subject": subject, "text": text, **ref}, **source))
     return len(contacts)
-
-
-def _add(event: ReportEvent, report: Report, contacts: list[tuple[str, str]], subject) -> int:
-    if not contacts:
-        return 0
-    with force_locale("zh_CN"):  # people read Chinese, whatever language the acting user chose
-        subject, text = str(subject), _text(report, str(subject))
-    # Due at once by the clock deliver_one compares with (Python's), not the database's now().
-    due = datetime.now(UTC)
-    for channel, target in contacts:
-        db.session.add(Notification(event=event, channel=channel, target=target, next_attempt_at=due,
-                                    payload={"subject": subject, "text": text, "report_id": str(report.id)}))
-    return len(contacts)
-
-
-def _text(report: Report, subject: str) -> str:
-    from service.reports.workflow import STATUS_LABELS
-    from service.rules.categories import CATEGORIES
-
-    due = localtime.show(report.due_at)
-    link = f"{current_app.config['PUBLIC_BASE_URL']}/reports/{report.id}"
-    return (f"【火患随手拍】{subject}\n{CATEGORIES[report.category].name} · {report.committee.name} · "
-            f"{report.town.name}\n状态：{STATUS_LABELS[report.status]}　整改期限：{due}\n"
-            f"{report.description[:200]}\n{link}")
 
 
 def _send_webhook(url: str, payload: dict) -> str:

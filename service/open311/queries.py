@@ -29,7 +29,7 @@ from service.core.models import Report, ReportEvent, User
 from service.open311.services import check_codes
 from service.reports.filters import STATUS_GROUPS, ReportFilter
 from service.reports.queries import visible_ids
-from service.reports.workflow import TRANSITIONS
+from service.rules.workflow import TRANSITIONS
 
 PUBLIC_STATUSES = tuple(sorted(set(TRANSITIONS) - {"rejected"}))
 WINDOW = timedelta(days=90)

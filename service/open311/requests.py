@@ -32,8 +32,8 @@ from service.open311 import media as open311_media
 from service.open311.formats import w3c
 from service.open311.services import check_codes
 from service.reports import attempts, intake
-from service.reports.workflow import CLOSED, STATUS_LABELS
 from service.rules.categories import CATEGORIES, RISK_LEVELS
+from service.rules.workflow import CLOSED, STATUS_LABELS
 
 PUBLIC_DECIMALS = 3  # 0.001 degree: about 110 m north-south, 95 m east-west in Shanghai
 # FixMyStreet's update statuses, for the servicerequestupdates extension.

@@ -125,7 +125,7 @@ def list_orders():
     user = require_user()
     statuses, after, limit = page_args()
     found = db.session.scalars(queries.queue(user, statuses, after, limit + 1)).all()
-    return jsonify(orders=[queries.to_json(o) for o in found[:limit]], total=queries.count(user, statuses),
+    return jsonify(orders=[queries.to_json(o, user) for o in found[:limit]], total=queries.count(user, statuses),
                    next_cursor=next_cursor(found, limit))
 
 
@@ -133,12 +133,13 @@ def list_orders():
 def my_tasks():
     """The caller's open orders as a volunteer (offered, accepted, on site)."""
     user = require_user()
-    return jsonify(tasks=[queries.to_json(o) | {"my_state": a.state} for o, a in queries.tasks_for(user.id)])
+    return jsonify(tasks=[queries.to_json(o, user) | {"my_state": a.state} for o, a in queries.tasks_for(user.id)])
 
 
 @bp.get("/api/v1/orders/<order_id>")
 def get(order_id: str):
-    return jsonify(queries.to_json(queries.get_order(order_id, require_user())))
+    user = require_user()
+    return jsonify(queries.to_json(queries.get_order(order_id, user), user))
 
 
 @bp.get("/api/v1/orders/<order_id>/suggestions")
@@ -156,25 +157,29 @@ def dispatch(order_id: str):
     user, fields = require_user(), form()
     order = moves.dispatch(order_id, user, fields.getlist("volunteer_ids"), (fields.get("team") or "").strip() or None,
                            note(fields))
-    return jsonify(queries.to_json(order))
+    return jsonify(queries.to_json(order, user))
 
 
 @bp.post("/api/v1/orders/<order_id>/<any(accept, decline):move>")
 def respond(order_id: str, move: str):
-    return jsonify(queries.to_json(moves.respond(order_id, require_user(), move, note(form()))))
+    user = require_user()
+    return jsonify(queries.to_json(moves.respond(order_id, user, move, note(form())), user))
 
 
 @bp.post("/api/v1/orders/<order_id>/cancel")
 def cancel(order_id: str):
-    return jsonify(queries.to_json(moves.cancel(order_id, require_user(), note(form()))))
+    user = require_user()
+    return jsonify(queries.to_json(moves.cancel(order_id, user, note(form())), user))
 
 
 @bp.post("/api/v1/orders/<order_id>/check-in")
 def check_in(order_id: str):
-    return jsonify(queries.to_json(onsite.check_in(order_id, require_user(), form())))
+    user = require_user()
+    return jsonify(queries.to_json(onsite.check_in(order_id, user, form()), user))
 
 
 @bp.post("/api/v1/orders/<order_id>/check-out")
 def check_out(order_id: str):
-    order = onsite.check_out(order_id, require_user(), form(), request.files.getlist("photo"))
-    return jsonify(queries.to_json(order))
+    user = require_user()
+    order = onsite.check_out(order_id, user, form(), request.files.getlist("photo"))
+    return jsonify(queries.to_json(order, user))

@@ -124,7 +124,7 @@ def _detail(order_id: str, error: str | None = None, status: int = 200):
     allowed = moves_for(user.role, order.status, offer.state if offer else None)
     skill = request.args.get("skill", KINDS[order.kind][1] or "") or None
     suggestions = suggest.suggest(order, user, skill) if "dispatch" in allowed else []
-    return render_template("orders/detail.html", order=order, data=queries.to_json(order), offer=offer,
+    return render_template("orders/detail.html", order=order, data=queries.to_json(order, user), offer=offer,
                            allowed=allowed, suggestions=suggestions, skill=skill or "", form=CsrfForm(),
                            error=error, kinds=KINDS, labels=STATUS_LABELS, offer_labels=OFFER_LABELS), status
 

@@ -8,15 +8,19 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from service.core import localtime
+from service.core import events, localtime
 from service.core.db import db
 from service.core.models import Report, ReportEvent
 from service.notify import outbox
 from service.receipts.models import ReportReceipt
-from service.reports.workflow import STATUS_LABELS
+from service.rules.workflow import STATUS_LABELS
 
 SUBJECT = _l("火患随手拍：您上报的隐患有新进展")
 TOLD = frozenset({"accepted", "rejected", "duplicate", "dispatched", "rectified", "verified"})
+
+
+def report_moved(e: events.ReportMoved) -> None:
+    on_move(e.event, e.report)
 
 
 def on_move(event: ReportEvent, report: Report) -> int:

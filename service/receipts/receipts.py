@@ -24,7 +24,7 @@ from service.core.db import db
 from service.core.models import Report
 from service.receipts.models import ReportReceipt
 from service.reports.queries import is_overdue
-from service.reports.workflow import CLOCK_RUNNING
+from service.rules.workflow import CLOCK_RUNNING
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read out on the phone without mistakes
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")

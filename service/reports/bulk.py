@@ -9,7 +9,7 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
 from service.reports import moves
-from service.reports.workflow import action_label, moves_for
+from service.rules.workflow import action_label, moves_for
 
 # These moves need more than a note: the report it duplicates, or an after-photo. They are made one at a time.
 ONE_AT_A_TIME = frozenset({"duplicate", "rectified"})

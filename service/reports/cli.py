@@ -11,7 +11,7 @@ from service.accounts import scope
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
-from service.reports import copy_export, deadlines, exports
+from service.reports import copy_export, deadlines, exports, reassign
 from service.reports.filters import ReportFilter
 
 
@@ -70,4 +70,14 @@ def export(path: str, phone: str | None, overdue: bool, **filters: str) -> None:
     click.echo(_("已导出 %(n)d 条上报到 %(path)s。", n=count, path=path))
 
 
-COMMANDS = (escalate, export)
+@click.command("reassign")
+@click.option("--all", "every", is_flag=True, help="Re-evaluate every open report, not only the changed ground.")
+@with_appcontext
+def reassign_cmd(every: bool) -> None:
+    """Re-assign the open reports that committee generations not yet re-assigned can move."""
+    moves = reassign.reassign_open_reports(every)
+    db.session.commit()
+    click.echo(f"re-assigned {sum(m.n for m in moves)} open reports")
+
+
+COMMANDS = (escalate, export, reassign_cmd)

@@ -5,23 +5,24 @@ The deadline rule: due_at = the start of the current period + DEADLINE_HOURS[ris
 - at dispatch (accepted -> dispatched): a fresh full period for whoever it is dispatched to, committee or
   volunteer, whatever time the town took to accept it; escalation starts over;
 - when a supervisor sends the work back (rectified -> rectifying, 复查不合格); escalation starts over.
+  The committee's own send-back of its volunteer's work does not: the running period resumes, with its
+  deadline and escalation (service/rules/workflow.py, RESTARTS_PERIOD).
 A supervisor's re-grade of the risk level keeps the period's start and recomputes due_at for the new level, so
 raising the risk may make a report overdue at once; escalation is left as it is.
 """
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
+from service.core import events
 from service.core.db import db
+from service.core.events import ReportEscalated
 from service.core.models import Report, ReportEvent
-from service.notify import outbox
-from service.reports.workflow import CLOCK_RUNNING_SQL
+from service.rules.workflow import CLOCK_RUNNING_SQL
 
 LEVELS = {1: "town", 2: "district"}
-DISTRICT_CODE_LENGTH = 6
 
 
 def deadline(risk_level: str) -> timedelta:
@@ -29,11 +30,13 @@ def deadline(risk_level: str) -> timedelta:
 
 
 def period_start(report: Report) -> datetime:
-    """When the report's current deadline period began: its last dispatch or send-back, else its creation."""
+    """When the report's current deadline period began: its last dispatch or period-starting send-back, else its
+    creation (a send-back recorded before the rule had the key started one)."""
+    new_period = func.coalesce(ReportEvent.data["new_period"].as_boolean(), True)
     restarted = select(func.max(ReportEvent.created_at)).where(
         ReportEvent.report_id == report.id, ReportEvent.kind == "transition",
         or_(ReportEvent.to_status == "dispatched",
-            and_(ReportEvent.from_status == "rectified", ReportEvent.to_status == "rectifying")))
+            and_(ReportEvent.from_status == "rectified", ReportEvent.to_status == "rectifying", new_period)))
     return db.session.scalar(restarted) or report.created_at
 
 
@@ -63,10 +66,7 @@ def _raise(report: Report, level: int, now: datetime) -> None:
     event = ReportEvent(report_id=report.id, kind="escalate", from_status=report.status, to_status=report.status,
                         actor_label="system", note="", data={"level": LEVELS[level]}, created_at=now)
     db.session.add(event)
-    town_code = report.town.code
-    audience = [town_code] if level == 1 else [town_code[:DISTRICT_CODE_LENGTH]]
-    subject = _l("隐患逾期未整改，已升级至街镇") if level == 1 else _l("隐患逾期未整改，已升级至区级")
-    outbox.enqueue(event, report, audience, subject)
+    events.publish(ReportEscalated(report, event, LEVELS[level]))
 
 
 def escalate(now: datetime | None = None) -> dict[str, int]:

@@ -10,8 +10,8 @@ from sqlalchemy.orm import aliased, joinedload
 from service.accounts import scope
 from service.core.db import db
 from service.core.models import Report
-from service.reports.workflow import OPEN_SQL, STATUS_LABELS
 from service.rules.categories import CATEGORIES
+from service.rules.workflow import OPEN_SQL, STATUS_LABELS
 
 MAX_SUGGESTIONS = 5
 # A bare ::geography, as in the index expressions: a typmod (geography(Point,4326)) would not match them.

@@ -25,8 +25,8 @@ from service.core import localtime
 from service.core.db import db
 from service.core.models import Area, Report
 from service.reports.filters import ReportFilter
-from service.reports.workflow import STATUS_LABELS
 from service.rules.categories import CATEGORIES, RISK_LEVELS
+from service.rules.workflow import STATUS_LABELS
 
 BATCH = 2000  # rows per server-side fetch and per chunk sent
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

@@ -13,7 +13,7 @@ from service.core.errors import ApiError
 from service.core.models import Area, Report, ReportRollup
 from service.reports import deadlines
 from service.rules.categories import CATEGORIES, RISK_LEVELS
-from service.reports.workflow import CLOSED, OPEN, TRANSITIONS
+from service.rules.workflow import CLOSED, OPEN, TRANSITIONS
 
 STATUS_GROUPS = {"open": OPEN, "closed": CLOSED, "all": frozenset(TRANSITIONS)}
 

@@ -4,24 +4,23 @@ import json
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from service.areas import assignment
+from service.core import events
 from service.core.db import db
 from service.core.errors import ApiError
+from service.core.events import ReportCreated, ReportPrepared
 from service.core.models import Report, ReportEvent
-from service.notify import outbox
 from service.photos import phone as phone_photos
 from service.photos.pipeline import ProcessedPhoto, inspect, process_photos
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.reports import deadlines, duplicates
 from service.reports.location import number, parse_location, taken_at_aware, warnings_for
 from service.rules.categories import CATEGORIES, RISK_LEVELS
-from service.sites import linking
 
 MAX_DESCRIPTION = 2000
 FINGERPRINT_FIELDS = ("category", "subcategory", "risk_level", "description", "lon", "lat", "crs", "location_source",
@@ -127,9 +126,9 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         assignment_distance_m=assigned.distance_m, assigned_generation=assigned.generation, status="submitted",
         due_at=datetime.now(UTC) + deadlines.deadline(risk),
     )
-    linked = linking.at_intake(report, loc.lon, loc.lat)  # key site and recurrence (service/sites)
+    later = [e for found in events.publish(ReportPrepared(report, loc.lon, loc.lat)) for e in found or ()]
     try:
-        return store_report(report, photos, linked), True
+        return store_report(report, photos, later), True
     except IntegrityError:
         # A concurrent retry with the same key won the race: answer with its report.
         if (found := existing_report(reporter_id, client_id, fp)) is not None:
@@ -138,8 +137,8 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
 
 
 def store_report(report: Report, photos: list[ProcessedPhoto], later_events: list[ReportEvent] = ()) -> Report:
-    """Insert the report, its photos, its first event (then later_events) and the town's notifications in one
-    transaction."""
+    """Insert the report, its photos, its first event (then later_events) and what its subscribers write (the
+    town's notification) in one transaction."""
     with photo_transaction() as batch:
         db.session.add(report)
         event = ReportEvent(report=report, from_status=None, to_status="submitted", kind="transition",
@@ -150,5 +149,5 @@ def store_report(report: Report, photos: list[ProcessedPhoto], later_events: lis
             db.session.add(later)
         stage_photos(report, photos, batch, event=event)
         db.session.flush()
-        outbox.enqueue(event, report, [report.town.code], _l("新的火灾隐患待受理"))
+        events.publish(ReportCreated(report, event))
     return report

@@ -1,43 +1,39 @@
-"""Move reports through the workflow: permissions, required proof, deadlines, events and notifications."""
+"""Move reports through the workflow: permissions, required proof, deadlines and events (what follows a move,
+such as notifications and service-hour credit, subscribes to ReportMoved)."""
 import uuid
 from datetime import UTC, datetime
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from service.accounts import scope
 from service.areas import boundaries
+from service.core import events
 from service.core.db import db
 from service.core.errors import ApiError
+from service.core.events import ReportMoved, ReportReassigned
 from service.core.models import Report, ReportEvent, User
-from service.notify import outbox
 from service.photos.pipeline import process_uploads
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
-from service.receipts import notices
 from service.reports import deadlines, queries
-from service.reports.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, roles_of
 from service.rules.categories import RISK_LEVELS
+from service.rules.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, send_back_restarts
 from service.volunteers.models import Volunteer
-
-# Who hears about a move: the committee that must act, or the town that must check (or dispatch again).
-NOTIFY = {
-    ("accepted", "dispatched"): ("committee", _l("新派单：请尽快整改火灾隐患")),
-    ("dispatched", "accepted"): ("town", _l("志愿者未接单，已退回，请重新派单")),
-    ("rectifying", "rectified"): ("town", _l("隐患已整改，待核查")),
-    ("rectified", "rectifying"): ("committee", _l("复查不合格，请重新整改")),
-}
+from service.volunteers.queries import town_committee_codes
 
 
-def _check(report: Report, to_status: str, user: User) -> None:
+def _check(report: Report, to_status: str, user: User) -> frozenset[str]:
+    """Refuse a move the table does not have or this user may not make; return the roles they play."""
     if to_status not in TRANSITIONS:
         raise ApiError(422, "bad_status", _("目标状态无效。"))
     if not allowed(report.status, to_status):
         raise ApiError(409, "illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
                                                     a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
-    if not may(roles_of(user, report), report.status, to_status):
+    roles = queries.roles(user, report)
+    if not may(roles, report.status, to_status):
         raise ApiError(403, "forbidden", _("您的角色无权执行此操作（从“%(a)s”到“%(b)s”）。",
                                            a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
+    return roles
 
 
 def _duplicate_target(raw: str | None, report: Report, user: User) -> uuid.UUID:
@@ -49,8 +45,6 @@ def _duplicate_target(raw: str | None, report: Report, user: User) -> uuid.UUID:
 
 def assignable(report: Report) -> list[User]:
     """Return the volunteers a report may be dispatched to: active, on the roster of a committee of its town."""
-    from service.volunteers.queries import town_committee_codes  # here: that package imports this module
-
     return db.session.scalars(select(User).join(Volunteer, Volunteer.user_id == User.id).where(
         User.role == "volunteer", User.active, Volunteer.active,
         Volunteer.committee_code.in_(town_committee_codes(report.town.code))).order_by(User.name, User.id)).all()
@@ -76,8 +70,9 @@ def _assignee(raw, report: Report) -> int | None:
     return wanted
 
 
-def _apply_clock(report: Report, to_status: str, now: datetime) -> None:
-    """The deadline rule of service/reports/deadlines.py: dispatch and send-back start a fresh period."""
+def _apply_clock(report: Report, to_status: str, now: datetime, roles: frozenset[str], data: dict) -> None:
+    """The deadline rule of service/reports/deadlines.py: dispatch, and a supervisor's send-back, start a fresh
+    period; the committee's own send-back resumes the running one (workflow.send_back_restarts)."""
     if to_status == "verified":
         report.verified_at = now  # the dashboard's time to verified
     if to_status == "rectified":
@@ -86,14 +81,16 @@ def _apply_clock(report: Report, to_status: str, now: datetime) -> None:
         deadlines.restart(report, now)
     elif report.status == "rectified" and to_status == "rectifying":
         report.rectified_at = None
-        deadlines.restart(report, now)
+        data["new_period"] = send_back_restarts(roles)
+        if data["new_period"]:
+            deadlines.restart(report, now)
 
 
 def move(report_id: str, to_status: str, user: User, note: str = "", files=(), form=None) -> Report:
     """Apply one transition for a user, with its proof, event and notifications, or raise 4xx."""
     form = form or {}
     report = queries.get_report(report_id, user, for_update=True)
-    _check(report, to_status, user)
+    roles = _check(report, to_status, user)
     photos = []
     if to_status == "rectified":
         if not any(f and f.filename for f in files):
@@ -109,27 +106,14 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
         data["declined_by"], report.assignee_id = report.assignee_id, None
     now = datetime.now(UTC)
     with photo_transaction() as batch:
+        _apply_clock(report, to_status, now, roles, data)
         event = ReportEvent(report=report, kind="transition", from_status=report.status, to_status=to_status,
                             actor_id=user.id, actor_label=user.name, note=note, data=data, created_at=now)
         db.session.add(event)
         stage_photos(report, photos, batch, role="after", event=event)
-        _apply_clock(report, to_status, now)
-        audience = NOTIFY.get((report.status, to_status))
-        report.status = to_status
+        from_status, report.status = report.status, to_status
         db.session.flush()
-        if to_status == "verified":
-            # Imported here: the volunteers package imports the API blueprint, which imports this module.
-            from service.volunteers.ledger import credit_verified_report
-
-            credit_verified_report(report)  # pending service hours when the reporter is a volunteer
-        if audience:
-            level, subject = audience
-            outbox.enqueue(event, report, [report.committee.code if level == "committee" else report.town.code],
-                           subject)
-        notices.on_move(event, report)  # the resident who reported it, if they asked for updates
-        if to_status == "dispatched" and report.assignee_id:
-            outbox.enqueue_sms(event, report, [db.session.get(User, report.assignee_id).phone],
-                               _l("新任务：有一条火灾隐患派给您，请在“我的任务”中接单或拒绝"))
+        events.publish(ReportMoved(report, event, from_status, to_status))
     return report
 
 
@@ -177,7 +161,6 @@ def reassign(report_id: str, committee_code: str, user: User, note: str = "") ->
     report.assignment_method, report.assignment_distance_m = "manual", 0.0
     db.session.flush()
     db.session.refresh(report, ["committee", "town"])
-    if report.status in ("dispatched", "rectifying"):
-        outbox.enqueue(event, report, [committee.code], _l("改派：请整改转来的火灾隐患"))
+    events.publish(ReportReassigned(report, event))
     db.session.commit()
     return report

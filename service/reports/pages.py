@@ -13,8 +13,8 @@ from service.core.errors import ApiError
 from service.maps.tiles import base_layer, base_maps
 from service.reports import bulk, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
-from service.reports.workflow import CLOSED, REGRADE, action_label, moves_for, roles_of
 from service.rules import categories
+from service.rules.workflow import CLOSED, REGRADE, action_label, moves_for
 from service.sites import campaigns, linking
 
 bp = Blueprint("reports", __name__, template_folder="templates")
@@ -142,7 +142,7 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     except ApiError:
         abort(404)
     user = actor()
-    roles = roles_of(user, report)
+    roles = queries.roles(user, report)
     allowed = moves_for(roles, report.status)
     # "duplicate" needs the other report: it is a button on each suggestion, not one in the form.
     actions = [(to, action_label(report.status, to, roles)) for to in allowed if to != "duplicate"]

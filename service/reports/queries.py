@@ -21,8 +21,9 @@ from service.core.models import Report, ReportEvent, ReportRollup, User
 from service.dashboard.models import ReportStatsTown
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
-from service.reports.workflow import CLOCK_RUNNING, STATUS_LABELS
+from service.rules import workflow
 from service.rules.categories import CATEGORIES, RISK_LEVELS
+from service.rules.workflow import CLOCK_RUNNING, STATUS_LABELS
 
 MAX_LIST = 1000
 
@@ -134,6 +135,12 @@ def rectified_by(report: Report) -> int | None:
     return db.session.scalar(select(ReportEvent.actor_id).where(
         ReportEvent.report_id == report.id, ReportEvent.kind == "transition", ReportEvent.to_status == "rectified")
         .order_by(ReportEvent.id.desc()).limit(1))
+
+
+def roles(user: User | None, report: Report) -> frozenset[str]:
+    """The roles a user plays for one report (workflow.roles_of), reading who rectified it only when that counts."""
+    rectifier = rectified_by(report) if workflow.checks_rectifier(user, report) else None
+    return workflow.roles_of(user, report, rectifier)
 
 
 def get_report(report_id: str, user: User | None, for_update: bool = False) -> Report:

@@ -1,6 +1,8 @@
 """The rectification workflow: statuses, their labels, and the one transition table (who may move what)."""
 from flask_babel import lazy_gettext as _l
 
+from service.rules.roles import SUPERVISORS
+
 STATUS_LABELS = {
     "submitted": _l("待受理"),
     "accepted": _l("已受理"),
@@ -12,7 +14,7 @@ STATUS_LABELS = {
     "verified": _l("已核查/结案"),
 }
 
-SUPERVISE = frozenset({"town_supervisor", "district_admin"})
+SUPERVISE = SUPERVISORS
 RECTIFY = frozenset({"committee_staff"})
 # Not an account role: the volunteer a report is dispatched to, acting on that one report only (roles_of).
 ASSIGNEE = "assignee"
@@ -35,6 +37,13 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "duplicate": {},
     "verified": {},
 }
+
+# The deadline of a send-back (rectified -> rectifying, 复查不合格). The deadline measures the committee and
+# whoever it dispatched the work to, so only a supervisor's own check starts a new period (and escalation starts
+# over). When the committee's staff send back their volunteer's work (CHECKER), the period in force resumes with
+# its deadline and escalation as they were: a committee and its volunteer passing an overdue report back and
+# forth can never make it fresh, and the town hears of it as soon as it is overdue, once.
+RESTARTS_PERIOD = SUPERVISE
 
 CLOSED = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 OPEN = frozenset(TRANSITIONS) - CLOSED
@@ -64,19 +73,28 @@ def allowed(from_status: str, to_status: str) -> bool:
     return to_status in TRANSITIONS.get(from_status, {})
 
 
-def roles_of(user, report) -> frozenset[str]:
+def checks_rectifier(user, report) -> bool:
+    """Tell whether roles_of needs to know who recorded the report's rectification for this user."""
+    return (user is not None and user.role == "committee_staff" and report.status == "rectified"
+            and report.assignee_id is not None)
+
+
+def roles_of(user, report, rectified_by: int | None = None) -> frozenset[str]:
     """The roles a user plays for one report: their account's, plus ASSIGNEE for the volunteer it is dispatched to,
-    or CHECKER for committee staff when that volunteer recorded the rectification (staff never check their own)."""
+    or CHECKER for committee staff when that volunteer recorded the rectification (rectified_by, the user id of
+    who did; staff never check their own)."""
     if user is None:
         return frozenset()
     if user.role == "volunteer" and report.assignee_id is not None and report.assignee_id == user.id:
         return frozenset({user.role, ASSIGNEE})
-    if user.role == "committee_staff" and report.status == "rectified" and report.assignee_id is not None:
-        from service.reports.queries import rectified_by  # here: the queries module imports this one
-
-        if rectified_by(report) == report.assignee_id:
-            return frozenset({user.role, CHECKER})
+    if checks_rectifier(user, report) and rectified_by == report.assignee_id:
+        return frozenset({user.role, CHECKER})
     return frozenset({user.role})
+
+
+def send_back_restarts(roles: frozenset[str]) -> bool:
+    """Tell whether a send-back by someone playing these roles starts a new deadline period (RESTARTS_PERIOD)."""
+    return bool(roles & RESTARTS_PERIOD)
 
 
 def may(roles: frozenset[str], from_status: str, to_status: str) -> bool:

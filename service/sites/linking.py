@@ -4,6 +4,7 @@ from flask import current_app
 from sqlalchemy import select, text
 
 from service.accounts import scope
+from service.core import events
 from service.core.db import db
 from service.core.models import Report, ReportEvent, User
 from service.reports import deadlines
@@ -61,6 +62,10 @@ def apply_rule(report: Report, site) -> ReportEvent | None:
     report.risk_level, report.due_at = risk, due
     return ReportEvent(kind="site_rule", from_status=report.status, to_status=report.status,
                        actor_label="system", note="", data=data)
+
+
+def report_prepared(e: events.ReportPrepared) -> list[ReportEvent]:
+    return at_intake(e.report, e.lon, e.lat)
 
 
 def at_intake(report: Report, lon: float, lat: float) -> list[ReportEvent]:

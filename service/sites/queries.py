@@ -14,7 +14,7 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Report, User
 from service.reports import deadlines
-from service.reports.workflow import OPEN_SQL
+from service.rules.workflow import OPEN_SQL
 from service.sites.models import Inspection, Site
 
 PAGE = 50

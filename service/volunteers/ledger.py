@@ -15,7 +15,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from service.core import localtime
+from service.core import events, localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Report, User
@@ -94,6 +94,11 @@ def decide(entry_id: int | str, reviewer: User, approved: bool, note: str = "") 
     db.session.add(decision)
     db.session.flush()
     return decision
+
+
+def report_moved(e: events.ReportMoved) -> None:
+    if e.to_status == "verified":
+        credit_verified_report(e.report)  # pending service hours when the reporter is a volunteer
 
 
 def credit_verified_report(report: Report) -> ServiceHourEntry | None:

@@ -13,7 +13,7 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.reports import moves, queries
 from service.reports.filters import ReportFilter
-from service.reports.workflow import action_label, moves_for, roles_of
+from service.rules.workflow import action_label, moves_for
 from service.volunteers import certificate, registry, stars, tasks
 from service.volunteers.models import Volunteer
 
@@ -66,7 +66,7 @@ def _tasks_page(error: str | None = None, status: int = 200):
 
 def _actions(report) -> list[tuple[str, str]]:
     """The moves the signed-in user may make on a hazard task, with their wording."""
-    roles = roles_of(actor(), report)
+    roles = queries.roles(actor(), report)
     return [(to, action_label(report.status, to, roles)) for to in moves_for(roles, report.status)]
 
 

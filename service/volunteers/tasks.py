@@ -19,7 +19,7 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Report, User
 from service.orders import queries as orders
-from service.reports.workflow import OPEN
+from service.rules.workflow import OPEN
 
 PAGE = 20
 
