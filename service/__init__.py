@@ -17,7 +17,7 @@ from service.photos import storage
 
 LANGUAGES = ("zh_CN", "en")
 # Every area's tables: importing them registers the whole schema on the metadata (the app and Alembic need it).
-TABLES = ("service.core.models", "service.accounts.models", "service.areas.models", "service.dashboard.models",
+TABLES = ("service.core.models", "service.core.cubes", "service.accounts.models", "service.areas.models",
           "service.notify.models", "service.orders.models", "service.receipts.models", "service.sites.models",
           "service.volunteers.models")
 babel = Babel()
@@ -75,10 +75,12 @@ def _register_blueprints(app: Flask) -> None:
     """One blueprint per user-facing area (plus the health check)."""
     from service.accounts.views import bp as accounts_bp
     from service.apidocs.views import bp as apidocs_bp
-    from service.areas.views import bp as areas_bp
-    from service.dashboard.views import bp as dashboard_bp
+    from service.areas import api as areas_api
+    from service.areas import views as areas_views
+    from service.dashboard import api as dashboard_api
+    from service.dashboard import views as dashboard_views
     from service.maps.views import bp as maps_bp
-    from service.open311.views import bp as open311_bp
+    from service.open311.api import bp as open311_bp
     from service.ops.api import health
     from service.orders.api import bp as orders_api_bp
     from service.orders.views import bp as orders_bp
@@ -86,18 +88,20 @@ def _register_blueprints(app: Flask) -> None:
     from service.receipts.views import bp as receipts_bp
     from service.reports.api import bp as reports_api_bp
     from service.reports.offline import bp as offline_bp
-    from service.reports.pages import bp as reports_bp
+    from service.reports.views import bp as reports_bp
     from service.sites.api import api as sites_api_bp
     from service.sites.views import bp as sites_bp
-    from service.volunteers.pages import bp as volunteer_pages_bp
-    from service.volunteers.views import bp as volunteers_bp
+    from service.volunteers.api import bp as volunteers_bp
+    from service.volunteers.views import bp as volunteer_pages_bp
 
+    areas_bp, dashboard_bp = areas_views.bp, dashboard_views.bp
+    assert areas_api.bp is areas_bp and dashboard_api.bp is dashboard_bp  # imported for their routes on them
     # Bearer clients need no CSRF token; cookie sessions are checked in each API's before_request.
     csrf.exempt(reports_api_bp)
     csrf.exempt(volunteers_bp)
     csrf.exempt(sites_api_bp)
     csrf.exempt(orders_api_bp)
-    csrf.exempt(open311_bp)  # callers are known by api_key only, never by a cookie (service/open311/views.py)
+    csrf.exempt(open311_bp)  # callers are known by api_key only, never by a cookie (service/open311/api.py)
     for bp in (health, areas_bp, reports_api_bp, reports_bp, offline_bp, photos_bp, accounts_bp, maps_bp, volunteers_bp,
                volunteer_pages_bp, open311_bp, sites_bp, sites_api_bp):
         app.register_blueprint(bp)

@@ -9,8 +9,8 @@ from pathlib import Path
 import folium
 import pytest
 
+from service.core.tiles import PROVIDERS, TileSource, provider_of
 from service.maps.page import STATUS_COLOURS, STATUS_LABELS, inert, render_map, script_json
-from service.maps.tiles import PROVIDERS, TileSource, provider_of
 
 STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
 SSTI_PAYLOADS = ["{{7*7}}", "{{ cycler.__init__.__globals__ }}", "{% raw %}", "{#", "${7*7}", "<script>",

@@ -87,7 +87,7 @@ def test_bulk_needs_the_form_token_and_a_tick(http, as_user, spot):
 
 
 def test_queues_page_through_the_whole_table_and_keep_the_filter(http, as_user, spot, app, monkeypatch):
-    from service.reports import pages
+    from service.reports import views as pages
 
     monkeypatch.setattr(pages, "PAGE", 2)
     monkeypatch.setattr(pages, "OVERVIEW_PAGE", 1)

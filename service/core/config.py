@@ -3,7 +3,7 @@ import json
 import os
 from pathlib import Path
 
-from service.maps.tiles import PROVIDERS
+from service.core.tiles import PROVIDERS
 
 ROOT = Path(__file__).resolve().parents[2]
 

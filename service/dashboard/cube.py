@@ -29,9 +29,9 @@ from sqlalchemy import Date, case, cast, func, literal_column, select, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
+from service.core.cubes import ReportStats, ReportStatsMonth, ReportStatsTown
 from service.core.db import db
 from service.core.models import Report, User
-from service.dashboard.models import ReportStats, ReportStatsMonth, ReportStatsTown
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
 

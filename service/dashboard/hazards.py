@@ -9,11 +9,10 @@ from sqlalchemy import select
 
 from service.core.db import db
 from service.core.models import Area, User
+from service.dashboard import cube
 from service.reports.filters import ReportFilter
 from service.rules.categories import CATEGORIES
 from service.rules.workflow import CLOCK_RUNNING, OPEN, STATUS_LABELS, TRANSITIONS
-
-from . import cube
 
 
 @dataclass

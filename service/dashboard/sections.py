@@ -6,8 +6,9 @@ tables. A figures function scopes every query itself, in SQL over the whole tabl
 """
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
+from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select
@@ -16,14 +17,14 @@ from service.accounts import scope
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
+from service.dashboard import hazards
 from service.orders.models import ServiceAssignment, ServiceOrder
 from service.orders.workflow import COMING
 from service.reports.filters import ReportFilter, local_midnight
+from service.rules.roles import STAFF
 from service.sites import campaigns, inspections, recurrence
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import ServiceHourEntry, Volunteer
-
-from . import hazards
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,13 @@ def build(user: User, filt: ReportFilter, now: datetime, only: str = "") -> dict
     return {"filter": filt.query_string(), "generated_at": now.isoformat(),
             "sections": {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS
                          if s.key in wanted}}
+
+
+def figures(user: User | None, only: str = "") -> tuple[ReportFilter, dict]:
+    """The filter the request asks for and its figures (every section, or those named in only), or a 401/403."""
+    if user is None:
+        raise ApiError(401, "login_required", _("请先登录，或在 Authorization 头中提供 Bearer 令牌。"))
+    if user.role not in STAFF:
+        raise ApiError(403, "forbidden", _("统计仅对居村委、街镇和区级工作人员开放。"))
+    filt = ReportFilter.from_args(request.args, default_status="all")
+    return filt, build(user, filt, datetime.now(UTC), only)

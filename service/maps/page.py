@@ -27,7 +27,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from folium.template import Template
 
-from service.maps.tiles import PROVIDERS, TileSource
+from service.core.tiles import PROVIDERS, TileSource
 from service.rules.workflow import STATUS_LABELS
 
 STATUS_COLOURS: dict[str, str] = {

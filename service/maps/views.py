@@ -4,7 +4,8 @@ from flask_babel import gettext as _
 from flask_login import login_required
 
 from service.accounts.auth import actor
-from service.maps import page, tiles, vector_tiles
+from service.core import tiles
+from service.maps import page, vector_tiles
 from service.reports.filters import ApiError, ReportFilter, parse_bbox
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import STATUS_LABELS

@@ -15,10 +15,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from service.accounts import scope
 from service.areas import assignment
 from service.core import localtime
+from service.core.cubes import ReportStatsTown
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Report, ReportEvent, ReportRollup, User
-from service.dashboard.models import ReportStatsTown
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
 from service.rules import workflow

@@ -1,149 +1,116 @@
-"""The volunteers' JSON API under /api/v1/volunteers: thin views over registry, ledger and stars."""
-from flask import Blueprint, jsonify, request
-from flask_babel import gettext as _
+"""The volunteer's phone pages: /me (hours, stars, reports, tasks), /me/tasks, the certificate and its check."""
+from datetime import datetime
+from decimal import Decimal
 
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from flask_wtf import FlaskForm
+
+from service.accounts.auth import actor
+from service.core import localtime
 from service.core.db import db
 from service.core.errors import ApiError
-from service.jsonbody import json_body
-from service.reports import exports as report_exports
-from service.reports.api import csrf_for_cookie_sessions, require_user
-from service.rules.roles import STAFF
-from service.volunteers import exports, ledger, profile, queries, registry, stars, tasks
-from service.volunteers.models import ServiceHourEntry
+from service.reports import moves, queries
+from service.reports.filters import ReportFilter
+from service.rules.workflow import action_label, moves_for
+from service.volunteers import certificate, registry, stars, tasks
+from service.volunteers.models import Volunteer
 
-bp = Blueprint("volunteers", __name__)
-bp.before_request(csrf_for_cookie_sessions)
-MAX_PAGE = 200
+bp = Blueprint("volunteer_pages", __name__, template_folder="templates")
+REPORTS_ON_ME, TASKS_ON_ME = 10, 5
 
 
-def _body() -> dict:
-    body = json_body() if request.is_json else None  # capped in size and depth, NUL refused
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
-    return body
+class TaskForm(FlaskForm):
+    """Only carries the CSRF token; the move is read from request.form by the workflow."""
 
 
-def _cursor_and_limit() -> tuple[int, int]:
-    cursor, limit = queries.as_id(request.args.get("cursor", "0")), queries.as_id(request.args.get("limit", "50"))
-    if cursor is None or limit is None or not 1 <= limit <= MAX_PAGE:
-        raise ApiError(422, "bad_page", _("cursor 应为上一页返回的 next_cursor，limit 应为 1–200 的整数。"))
-    return cursor, limit
+def _summary(user):
+    profile = db.session.get(Volunteer, user.id)
+    return profile, stars.summaries([user.id])[user.id] if profile else None
 
 
-def _filters() -> dict:
-    args = request.args
-    active = args.get("active")
-    if active not in (None, "", "1", "0", "true", "false"):
-        raise ApiError(422, "bad_active", _("active 只能是 1 或 0。"))
-    return {"committee": args.get("committee"), "team": args.get("team"), "skill": args.get("skill"),
-            "tag": args.get("tag"), "active": None if active in (None, "") else active in ("1", "true")}
+@bp.get("/me")
+@login_required
+def me():
+    """Show a volunteer's hours, stars, progress to the next star, their latest tasks and reports."""
+    user = actor()
+    profile, summary = _summary(user)
+    cursor = request.args.get("reports", "")
+    try:
+        mine = queries.list_reports(user, ReportFilter(reporter_id=user.id), limit=REPORTS_ON_ME, cursor=cursor)
+    except ApiError:
+        abort(404)
+    todo, _more = tasks.page(user, limit=TASKS_ON_ME)
+    return render_template("volunteers/me.html", profile=profile, summary=summary, reports=mine, tasks=todo,
+                           next_reports=queries.next_cursor(mine, REPORTS_ON_ME, False),
+                           thresholds=stars.thresholds(), form=TaskForm(), actions=_actions)
 
 
-@bp.get("/api/v1/volunteers")
-def list_volunteers():
-    """List the volunteers the caller may see, one keyset page at a time, with hours and stars."""
-    user = require_user()
-    after, limit = _cursor_and_limit()
-    rows = db.session.execute(queries.page(user, _filters(), after, limit + 1)).all()
-    more, rows = len(rows) > limit, rows[:limit]
-    summaries = stars.summaries([v.user_id for v, _p in rows])
-    found = [registry.to_json(v, phone) | summaries[v.user_id] for v, phone in rows]
-    return jsonify(volunteers=found, next_cursor=str(rows[-1][0].user_id) if more else None)
-
-
-@bp.get("/api/v1/volunteers/me")
-def my_summary():
-    """The caller's own profile with hours, stars and progress to the next star."""
-    user = require_user()
-    volunteer = registry.own_profile(user)
-    return jsonify(registry.to_json(volunteer, user.phone) | stars.summaries([user.id])[user.id])
-
-
-@bp.patch("/api/v1/volunteers/me")
-def edit_my_profile():
-    """Change one's own skills and availability."""
-    user = require_user()
-    volunteer = profile.edit(registry.own_profile(user), _body(), user)
-    db.session.commit()
-    return jsonify(registry.to_json(volunteer, user.phone))
-
-
-@bp.get("/api/v1/volunteers/me/tasks")
+@bp.get("/me/tasks")
+@login_required
 def my_tasks():
-    """The caller's tasks, open ones first by deadline, one keyset page at a time."""
-    user = require_user()
-    limit = queries.as_id(request.args.get("limit", str(tasks.PAGE)))
-    if limit is None or not 1 <= limit <= MAX_PAGE:
-        raise ApiError(422, "bad_page", _("cursor 应为上一页返回的 next_cursor，limit 应为 1–200 的整数。"))
-    found, following = tasks.page(user, request.args.get("cursor", ""), limit)
-    return jsonify(tasks=[{"kind": t.kind, "id": t.id, "status": t.status} for t in found], next_cursor=following)
+    """Show the volunteer's tasks, open ones first by deadline, with the moves each allows them."""
+    return _tasks_page()
 
 
-@bp.get("/api/v1/volunteers/hours.<any(csv, xlsx):fmt>")
-def export_hours(fmt: str):
-    """Export the approved hours of the volunteers the caller may see: ?team, committee, town, from, to."""
-    user = require_user()
-    if user.role not in STAFF:
-        raise ApiError(403, "forbidden", _("只有居村委工作人员、街镇或区级可以导出服务时长。"))
-    found = report_exports.stream(exports.select_rows(queries.visible(user), exports.HourFilter.from_args(
-        request.args)))
-    return report_exports.download(fmt, found, exports.HOURS, stem="volunteer-hours")
+def _tasks_page(error: str | None = None, status: int = 200):
+    user = actor()
+    try:
+        todo, following = tasks.page(user, request.args.get("cursor", ""))
+    except ApiError:
+        abort(404)
+    return render_template("volunteers/tasks.html", tasks=todo, following=following, form=TaskForm(),
+                           error=error, actions=_actions), status
 
 
-@bp.patch("/api/v1/volunteers/<volunteer_id>")
-def edit_profile(volunteer_id: str):
-    """Change a volunteer's profile: staff within their scope; a volunteer only their own skills and availability."""
-    user = require_user()
-    volunteer = profile.edit(registry.get_volunteer(volunteer_id, user), _body(), user)
-    db.session.commit()
-    return jsonify(registry.to_json(volunteer, volunteer.user.phone))
+def _actions(report) -> list[tuple[str, str]]:
+    """The moves the signed-in user may make on a hazard task, with their wording."""
+    roles = queries.roles(actor(), report)
+    return [(to, action_label(report.status, to, roles)) for to in moves_for(roles, report.status)]
 
 
-@bp.get("/api/v1/volunteers/<volunteer_id>")
-def get_volunteer(volunteer_id: str):
-    user = require_user()
-    volunteer = registry.get_volunteer(volunteer_id, user)
-    return jsonify(registry.to_json(volunteer, volunteer.user.phone) | stars.summaries([volunteer.user_id])[
-        volunteer.user_id])
+@bp.post("/me/tasks/hazard/<report_id>")
+@login_required
+def move_hazard(report_id: str):
+    """Accept, decline or report rectified a hazard task (one checked transition; after-photo for rectified)."""
+    if not TaskForm().validate_on_submit():
+        return _tasks_page(_("页面已过期，请刷新页面后重试。"), 400)
+    try:
+        moves.move(report_id, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000],
+                   request.files.getlist("photo"), {})
+    except ApiError as e:
+        if e.status == 404:
+            abort(404)
+        return _tasks_page(e.message, e.status)
+    flash(_("操作成功。"), "ok")
+    return redirect(url_for("volunteer_pages.my_tasks"), code=303)
 
 
-@bp.get("/api/v1/volunteers/<volunteer_id>/hours")
-def list_hours(volunteer_id: str):
-    """A volunteer's ledger, newest first, with each entry's approval."""
-    volunteer = registry.get_volunteer(volunteer_id, require_user())
-    rows = db.session.execute(queries.ledger(volunteer.user_id)).all()
-    return jsonify(entries=[ledger.entry_json(e, d) for e, d in rows])
+@bp.get("/me/certificate")
+@login_required
+def my_certificate():
+    """Show a printable service certificate with a QR code to its public, signed verification page."""
+    user = actor()
+    profile, summary = _summary(user)
+    if profile is None:
+        abort(404)
+    issued = datetime.now(localtime.zone()).date()
+    cert = certificate.Certificate(user.id, registry.mask(profile.real_name), summary["stars"],
+                                   _hours(summary["approved_hours"]), issued)
+    url = certificate.verify_url(certificate.sign(cert))
+    return render_template("volunteers/certificate.html", profile=profile, summary=summary, cert=cert, url=url,
+                           qr=certificate.qr_svg(url))
 
 
-@bp.post("/api/v1/volunteers/<volunteer_id>/hours")
-def add_hours(volunteer_id: str):
-    """Record service hours for a volunteer (committee staff or the town): {hours, date} or a time span."""
-    user = require_user()
-    volunteer = registry.get_volunteer(volunteer_id, user)
-    if user.role not in STAFF:
-        raise ApiError(403, "forbidden", _("只有居村委工作人员或街镇可以登记服务时长。"))
-    entry = ledger.add_entry(volunteer, ledger.parse_entry(_body()), user)
-    db.session.commit()
-    return jsonify(ledger.entry_json(entry, None)), 201
+def _hours(hours: float) -> str:
+    return f"{Decimal(str(hours)).quantize(Decimal('0.01')):f}"
 
 
-@bp.post("/api/v1/volunteers/hours/<entry_id>/approve")
-def approve(entry_id: str):
-    return _decide(entry_id, True)
-
-
-@bp.post("/api/v1/volunteers/hours/<entry_id>/reject")
-def reject(entry_id: str):
-    return _decide(entry_id, False)
-
-
-def _decide(entry_id: str, approved: bool):
-    user = require_user()
-    body = (json_body() if request.is_json else None) or {}
-    note = body.get("note") or "" if isinstance(body, dict) else ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
-    decision = ledger.decide(entry_id, user, approved, note)
-    db.session.commit()
-    entry = db.session.get(ServiceHourEntry, decision.entry_id)
-    return jsonify(ledger.entry_json(entry, decision))
+@bp.get("/certificates/<token>")
+def verify(token: str):
+    """Show what a certificate link says, for anyone, or a 404 when the link was not signed as it is."""
+    cert = certificate.read(token)
+    if cert is None:
+        return render_template("volunteers/verify.html", cert=None), 404
+    return render_template("volunteers/verify.html", cert=cert)

@@ -10,7 +10,7 @@ from flask_wtf import FlaskForm
 from service.accounts.auth import actor
 from service.areas.boundaries import committee_choices
 from service.core.errors import ApiError
-from service.maps.tiles import base_layer, base_maps
+from service.core.tiles import base_layer, base_maps
 from service.reports import bulk, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
 from service.rules import categories
