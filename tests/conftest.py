@@ -12,7 +12,7 @@ import time_machine
 from hypothesis import HealthCheck, settings
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from werkzeug.serving import make_server
 
 from service import create_app
@@ -47,7 +47,9 @@ def _app_url(owner_url: str) -> str:
     """The test database as the application's role (TEST_APP_DATABASE_URL, else role APP_ROLE, no password)."""
     if os.environ.get("TEST_APP_DATABASE_URL"):
         return os.environ["TEST_APP_DATABASE_URL"]
-    return make_url(owner_url).set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
+    u = make_url(owner_url)  # URL.set(password=None) would keep the owner's password
+    return URL.create(u.drivername, APP_ROLE, None, u.host, u.port, u.database, u.query).render_as_string(
+        hide_password=False)
 
 
 def recreate_database(url: str) -> None:

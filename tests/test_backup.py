@@ -3,6 +3,7 @@ import hashlib
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 from pathlib import Path
@@ -25,6 +26,7 @@ GPG = shutil.which("gpg")
 
 
 OWNER = "hazard_restore_owner"
+OWNER_PASSWORD = secrets.token_hex(16)
 
 
 @pytest.fixture(params=["superuser", "owner"])
@@ -39,11 +41,12 @@ def scratch(request, database_url, tmp_path):
         with admin.connect() as conn:
             if not conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": OWNER}):
                 conn.execute(text(f"CREATE ROLE {OWNER} LOGIN NOSUPERUSER"))
+            conn.execute(text(f"ALTER ROLE {OWNER} PASSWORD '{OWNER_PASSWORD}'"))  # the cluster asks for one
             conn.execute(text(f'ALTER DATABASE "{url.database}" OWNER TO {OWNER}'))
         with create_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text("CREATE EXTENSION postgis"))
             conn.execute(text(f"ALTER SCHEMA public OWNER TO {OWNER}"))
-        url = url.set(username=OWNER, password=None)
+        url = url.set(username=OWNER, password=OWNER_PASSWORD)
     url = url.render_as_string(hide_password=False)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": _app_url(url), "DATABASE_OWNER_URL": url,
                       "PHOTO_DIR": str(tmp_path / "restored_photos")})
@@ -105,7 +108,8 @@ def test_backup_and_restore_round_trip(app, owner_engine, photo_dir, http, as_us
                                 " AND NOT has_table_privilege(:r, 'report_event', 'UPDATE')"),
                            {"r": make_url(_app_url(str(restored.url))).username})
     token = {"Authorization": f"Bearer {accounts['admin']['token']}"}  # tokens and users came back too
-    assert restored_app.test_client().get(f"/api/v1/reports/{ids[0]}", headers=token).json["status"] == "accepted"
+    answer = restored_app.test_client().get(f"/api/v1/reports/{ids[0]}", headers=token)
+    assert answer.status_code == 200 and answer.json["status"] == "accepted", answer.text
     assert "not empty" in cli(restored_app, "restore", tmp_path / "b").output
 
 

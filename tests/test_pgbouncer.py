@@ -37,7 +37,8 @@ def bouncer(database_url):
         pytest.fail(f"{PGBOUNCER} missing: install Debian's pgbouncer (make test does, via .ci/apt.sh)")
     upstream, port = make_url(database_url), free_port()
     home = Path(tempfile.mkdtemp(prefix="hazard-pgbouncer-"))
-    (home / "users.txt").write_text('"postgres" ""\n"hazard_app" ""\n')
+    # PgBouncer logs in to the cluster with these passwords (the private cluster's are in its password file).
+    (home / "users.txt").write_text("".join(f'"{role}" "{pw}"\n' for role, pw in passwords(upstream).items()))
     (home / "pgbouncer.ini").write_text(f"""[databases]
 {upstream.database}_single = host={upstream.host} port={upstream.port} dbname={upstream.database} pool_size=1
 * = host={upstream.host} port={upstream.port}
@@ -65,6 +66,19 @@ logfile = {home}/pgbouncer.log
     os.killpg(proc.pid, signal.SIGTERM)
     proc.wait(timeout=30)
     shutil.rmtree(home, ignore_errors=True)
+
+
+def passwords(url) -> dict[str, str]:
+    """The roles' passwords: the URL's own, else from the libpq password file it names, else none."""
+    found = {"postgres": "", "hazard_app": ""}
+    passfile = url.query.get("passfile")
+    if passfile:
+        for line in Path(passfile).read_text().splitlines():
+            role, pw = line.split(":")[3:5]
+            found[role] = pw
+    if url.password:
+        found[url.username] = url.password
+    return found
 
 
 def through(url: str, port: int, database: str | None = None) -> str:

@@ -24,6 +24,7 @@ def replicated():
     work = Path(tempfile.mkdtemp(prefix="hazard-replica-"))
     primary, standby = chaos.Cluster(work / "primary"), chaos.Cluster(work / "standby")
     standby.env["HAZARD_PRIMARY_PORT"] = primary.env["HAZARD_PG_PORT"]
+    standby.env["HAZARD_PRIMARY_PASSFILE"] = str(work / "primary" / "pgpass")
     try:
         primary.pg("start")
         env, points = chaos.prepare(*primary.urls(), work / "photos")

@@ -1,5 +1,6 @@
 """Sessions and tokens end on a password change or disable; tokens expire; the login throttle; the DB role."""
 import re
+import secrets
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -170,7 +171,10 @@ def test_db_upgrade_migrates_as_owner_and_creates_the_app_role(database_url, pho
     owner = make_url(database_url).set(database=make_url(database_url).database + "_roles")
     owner_url = owner.render_as_string(hide_password=False)
     recreate_database(owner_url)
-    app_url = owner.set(username="hazard_app_cli").render_as_string(hide_password=False)
+    with create_engine(owner.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
+        conn.execute(text("DROP ROLE IF EXISTS hazard_app_cli"))  # created anew, with the URL's password
+    app_url = owner.set(username="hazard_app_cli", password=secrets.token_hex(16)).render_as_string(
+        hide_password=False)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app_url, "DATABASE_OWNER_URL": owner_url,
                       "PHOTO_DIR": str(photo_dir)})
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])

@@ -37,8 +37,8 @@ class Config:
     def __init__(self) -> None:
         env = os.environ.get
         self.SQLALCHEMY_DATABASE_URI = env(
-            "DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5439/hazard_snap"
-        )
+            "DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:5439/hazard_snap?passfile={ROOT}/var/pg/pgpass"
+        )  # the private cluster's owner (.ci/postgis.sh url); `make run` sets the app role's
         # Migrations and grants run as the schema owner; the app itself connects as a role that owns nothing.
         self.DATABASE_OWNER_URL = env("DATABASE_OWNER_URL") or self.SQLALCHEMY_DATABASE_URI
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
