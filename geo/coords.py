@@ -11,6 +11,7 @@ Every function accepts Python floats or numpy arrays; the scalar functions retur
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import shapely
@@ -30,6 +31,13 @@ _EARTH_MEAN_RADIUS_M = 6371008.8
 # Stop iterating once the forward image of the estimate is this close to the input (degrees, ~1e-6 m).
 _INVERSE_TOLERANCE_DEG = 1e-11
 _INVERSE_MAX_ITERATIONS = 30
+
+LON_RANGE = (-180.0, 180.0)
+LAT_RANGE = (-90.0, 90.0)
+# A plain decimal number, as a form or a CSV cell carries one. float() alone would also take "nan", "inf",
+# "1_000" and full-width digits, none of which a phone or a spreadsheet sends as a coordinate.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
+_MAX_NUMBER_CHARS = 64
 
 
 def out_of_china(lon, lat) -> bool | np.ndarray:
@@ -222,3 +230,41 @@ def metres_per_degree(lat: float) -> tuple[float, float]:
     prime_vertical = _WGS_A / math.sqrt(w)
     meridional = _WGS_A * (1.0 - _WGS_E2) / (w * math.sqrt(w))
     return math.radians(1.0) * prime_vertical * math.cos(phi), math.radians(1.0) * meridional
+
+
+class CoordinateError(ValueError):
+    """A coordinate that is not a finite number within its range; `field` names the offending value."""
+
+    def __init__(self, field: str, raw: object):
+        super().__init__(f"{field}: not a finite number within range: {str(raw)[:40]!r}")
+        self.field = field
+
+
+def parse_number(raw: object, low: float, high: float, field: str = "value") -> float:
+    """Return raw (a decimal string, an int or a float) as a finite float within [low, high], else raise."""
+    if isinstance(raw, str) and len(raw) <= _MAX_NUMBER_CHARS and _DECIMAL.fullmatch(raw.strip()):
+        value = float(raw.strip())  # 1e400 overflows to inf and is refused below
+    elif isinstance(raw, int | float) and not isinstance(raw, bool):  # True is an int, not a coordinate
+        value = float(raw) if abs(raw) < 1e308 else math.inf  # a huge int would overflow float()
+    else:
+        raise CoordinateError(field, raw)
+    if not math.isfinite(value) or not low <= value <= high:
+        raise CoordinateError(field, raw)
+    return value
+
+
+def parse_lonlat(lon: object, lat: object) -> tuple[float, float]:
+    """Return a (lon, lat) pair parsed by parse_number within the world's ranges, else raise CoordinateError."""
+    return parse_number(lon, *LON_RANGE, field="lon"), parse_number(lat, *LAT_RANGE, field="lat")
+
+
+def parse_bbox(raw: str) -> tuple[float, float, float, float]:
+    """Return 'minlon,minlat,maxlon,maxlat' as four floats (min below max), else raise CoordinateError."""
+    parts = raw.split(",") if isinstance(raw, str) else []
+    if len(parts) != 4:
+        raise CoordinateError("bbox", raw)
+    west, south = parse_lonlat(parts[0], parts[1])
+    east, north = parse_lonlat(parts[2], parts[3])
+    if not (west < east and south < north):
+        raise CoordinateError("bbox", raw)
+    return west, south, east, north

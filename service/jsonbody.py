@@ -7,8 +7,12 @@ or so deep that the parser itself gives up, is a 400 rather than a RecursionErro
 Why these values (settings MAX_JSON_BYTES, MAX_JSON_DEPTH): the largest body the API takes is a transition
 with a note of 2000 characters (about 6 KB in UTF-8 escapes at worst), so 64 KB is ten times that; no body
 nests more than two levels, so 16 is generous.
+
+NaN, Infinity and -Infinity are not JSON (RFC 8259), though Python's reader takes them, and a number such as
+1e400 overflows to infinity: all are a 400 here, so no view ever sees a non-finite float from a body.
 """
 import json
+import math
 
 from flask import current_app, request
 from flask_babel import gettext as _
@@ -25,12 +29,31 @@ def json_body():
     if len(raw) > limit:
         raise _too_large(limit)
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite)
     except RecursionError as e:
         raise _too_deep() from e
+    except NonFinite as e:
+        raise ApiError(
+            400, "bad_json_number", _("请求体中含有 NaN、Infinity 或超出范围的数字，请改为普通数值后重试。")
+        ) from e
     except ValueError as e:  # UnicodeDecodeError is a ValueError too
         raise ApiError(400, "bad_json", _("请求体不是有效的 JSON，请检查格式后重试。")) from e
     _check(value, current_app.config["MAX_JSON_DEPTH"])
+    return value
+
+
+class NonFinite(ValueError):
+    """A JSON number that is no finite float: the NaN/Infinity tokens Python's reader takes, or 1e400."""
+
+
+def _no_constant(token: str):
+    raise NonFinite(token)
+
+
+def _finite(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise NonFinite(token)
     return value
 
 

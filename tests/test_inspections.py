@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
+from . import bad_coordinates
 from .browser import located
 from .images import jpeg
 from .test_sites import METRE_LAT, imported, point_row, sites_env  # noqa: F401 (a fixture)
@@ -66,6 +67,29 @@ def test_check_in_far_from_the_site_is_refused(rounds_env, as_user, accounts, sp
     assert as_user("vol2").post(f"/api/v1/inspections/{mine['S-1']}/check-in",
                                 json={"lon": spot["lon"], "lat": spot["lat"]}).status_code == 404
     assert [i["id"] for i in vol.get("/api/v1/inspections/mine").json()["inspections"]] == sorted(mine.values())
+
+
+def test_check_in_refuses_non_finite_and_out_of_range_positions(rounds_env, as_user, accounts, spot, tmp_path,
+                                                                 owner_engine):
+    """NaN walked through the geofence (distance 0, POINT EMPTY stored, the round then finished on time); inf
+    was a 500. Every bad position, as text or as a JSON number, is refused and stores nothing."""
+    two_sites(rounds_env, tmp_path, spot)
+    [only] = planned(as_user("sup_a"), accounts, sites=("S-1",), who=("vol",)).json()["inspections"]
+    vol, url = as_user("vol"), f"/api/v1/inspections/{only['id']}"
+    for label, lon, lat in bad_coordinates.positions(spot):
+        for how in ("json", "data"):
+            r = vol.post(f"{url}/check-in", **{how: {"lon": lon, "lat": lat}})
+            assert r.status_code == 422, (label, how, r.status_code, r.text)
+            assert r.json()["error"]["code"] in ("bad_lon", "bad_lat", "bad_location"), (label, how)
+    for body in bad_coordinates.BAD_JSON:
+        r = vol.post(f"{url}/check-in", data=body, headers={"Content-Type": "application/json"})
+        assert r.status_code in (400, 422), (body, r.status_code, r.text)
+    with owner_engine.connect() as conn:
+        row = conn.execute(text("SELECT checked_in_at, checkin_location, checkin_distance_m FROM inspection"
+                                " WHERE id = :i"), {"i": only["id"]}).one()
+    assert tuple(row) == (None, None, None)
+    answers = {f"item_{c['code']}": "ok" for c in only["checklist"]}
+    assert vol.post(url, data=answers).status_code == 409  # never checked in: the round cannot be finished
 
 
 def test_a_hazard_item_becomes_a_report_through_intake(rounds_env, http, as_user, accounts, spot, tmp_path):

@@ -8,6 +8,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
 
+from geo import coords
 from service.core import localtime
 from service.core.errors import ApiError
 from service.core.models import Area, Report, ReportRollup
@@ -35,16 +36,11 @@ def _day(raw: str, field: str) -> date | None:
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
-    """Parse 'minlon,minlat,maxlon,maxlat' or raise a 422."""
+    """Parse 'minlon,minlat,maxlon,maxlat' (finite, in range, min below max) or raise a 422."""
     try:
-        values = tuple(float(v) for v in raw.split(","))
-        ok = len(values) == 4 and values[0] < values[2] and values[1] < values[3] and all(
-            -180 <= v <= 180 for v in values[::2]) and all(-90 <= v <= 90 for v in values[1::2])
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ApiError(422, "bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。"))
-    return values  # type: ignore[return-value]
+        return coords.parse_bbox(raw)
+    except coords.CoordinateError:
+        raise ApiError(422, "bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。")) from None
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,10 @@
 """Where a report is: parse sent coordinates, fall back to EXIF GPS, and flag doubtful positions."""
-import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 
 from geo import coords
 from service.core import localtime
@@ -23,36 +22,47 @@ class Location:
     source: str
 
 
-def number(form: MultiDict, name: str, low: float, high: float) -> float | None:
-    """Parse an optional finite number within [low, high] or raise a 422 naming the field."""
-    raw = (form.get(name) or "").strip()
-    if not raw:
+def number(form: Mapping, name: str, low: float, high: float) -> float | None:
+    """Parse an optional finite number within [low, high] or raise a 422 naming the field.
+
+    The service's one wrapper of geo.coords.parse_number for request fields: form text, or a JSON body's
+    numbers (service.jsonbody refuses NaN and Infinity tokens and numbers that overflow before this)."""
+    raw = form.get(name)
+    if raw is None or isinstance(raw, str) and not raw.strip():
         return None
     try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not low <= value <= high:
+        return coords.parse_number(raw, low, high, field=name)
+    except coords.CoordinateError:
         message = _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查后重试。",
                     name=name, low=low, high=high)
-        raise ApiError(422, "bad_" + name, message)
-    return value
+        raise ApiError(422, "bad_" + name, message) from None
 
 
-def parse_location(form: MultiDict, photo: Header | ProcessedPhoto | None) -> Location:
-    """Pick the device/map coordinates if sent, else the photo's EXIF GPS; convert to WGS-84."""
-    crs = (form.get("crs") or "wgs84").strip().lower()
-    if crs not in coords.CRS_NAMES:
-        raise ApiError(422, "bad_crs", _("坐标系 crs 只能是 wgs84、gcj02 或 bd09。"))
-    source = (form.get("location_source") or "device").strip()
-    if source not in ("device", "map"):
-        raise ApiError(422, "bad_location_source", _("location_source 只能是 device 或 map。"))
-    lon, lat = number(form, "lon", -180, 180), number(form, "lat", -90, 90)
+def position(form: Mapping) -> tuple[float, float] | None:
+    """The (lon, lat) a form or JSON object sends, as given (any crs), or None when it sends neither."""
+    lon, lat = number(form, "lon", *coords.LON_RANGE), number(form, "lat", *coords.LAT_RANGE)
     if (lon is None) != (lat is None):
         raise ApiError(422, "bad_location", _("经度 lon 和纬度 lat 必须同时提供。"))
-    if lon is not None:
-        wlon, wlat = coords.to_wgs84(lon, lat, crs)
-        return Location(wlon, wlat, (lon, lat), crs, source)
+    return None if lon is None else (lon, lat)
+
+
+def _word(form: Mapping, name: str, default: str) -> str | None:
+    raw = form.get(name)
+    return (raw or default).strip() if isinstance(raw, str | None) else None  # a JSON number is no word
+
+
+def parse_location(form: Mapping, photo: Header | ProcessedPhoto | None) -> Location:
+    """Pick the device/map coordinates if sent, else the photo's EXIF GPS; convert to WGS-84."""
+    crs = (_word(form, "crs", "wgs84") or "").lower()
+    if crs not in coords.CRS_NAMES:
+        raise ApiError(422, "bad_crs", _("坐标系 crs 只能是 wgs84、gcj02 或 bd09。"))
+    source = _word(form, "location_source", "device")
+    if source not in ("device", "map"):
+        raise ApiError(422, "bad_location_source", _("location_source 只能是 device 或 map。"))
+    sent = position(form)
+    if sent is not None:
+        wlon, wlat = coords.to_wgs84(*sent, crs)
+        return Location(wlon, wlat, sent, crs, source)
     if photo is not None and photo.gps is not None:
         return Location(photo.gps[0], photo.gps[1], photo.gps, "wgs84", "exif")
     raise ApiError(422, "no_location",

@@ -11,12 +11,11 @@ from shapely.geometry import Point
 from sqlalchemy import case, cast, func, select
 from werkzeug.datastructures import MultiDict
 
-from geo import coords
 from service.accounts import scope
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
-from service.reports import intake
+from service.reports import intake, location
 from service.reports.duplicates import GEOGRAPHY
 from service.sites.campaigns import today
 from service.sites.kinds import CHECK_ITEMS, DEFAULT_CHECKLISTS
@@ -111,11 +110,13 @@ def check_in(inspection_id, form, user: User) -> Inspection:
     found = get_own(inspection_id, user, for_update=True)
     if found.finished_at is not None:
         raise ApiError(409, "inspection_finished", _("该巡查已完成，不能再签到。"))
-    crs = form.get("crs") or "wgs84"
     try:
-        lon, lat = coords.to_wgs84(float(form.get("lon")), float(form.get("lat")), crs)
-    except (TypeError, ValueError):
+        loc = location.parse_location(form, None)  # finite and in range, or a 422 naming the field
+    except ApiError as e:
+        if e.code != "no_location":
+            raise
         raise ApiError(422, "bad_location", _("请允许定位后再签到：需要经度 lon、纬度 lat 和坐标系 crs。")) from None
+    lon, lat = loc.lon, loc.lat
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     distance = db.session.scalar(select(func.ST_Distance(cast(Site.geom, GEOGRAPHY), cast(point, GEOGRAPHY)))
                                  .where(Site.id == found.site_id))

@@ -8,7 +8,7 @@ from shapely import wkt
 from shapely.errors import GEOSException
 from shapely.geometry import Point, shape
 
-from geo.coords import transform_geometry
+from geo import coords
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 from service.volunteers import roster
 from service.volunteers.roster import FORMULA_STARTS, RosterError
@@ -46,22 +46,30 @@ def read_rows(path: str) -> list[tuple[int, tuple[str, ...]]]:
     return rows
 
 
+def _out_of_range() -> str:
+    return _("坐标无效：经度、纬度应为数字，经度在 -180 到 180 之间，纬度在 -90 到 90 之间。")
+
+
 def _geometry(raw_geometry: str, lon: str, lat: str, crs: str):
     """The row's geometry in WGS-84, or a reason it is unusable."""
     try:
         if raw_geometry.strip() and raw_geometry.strip() != "null":
             text = raw_geometry.strip()
             geom = shape(json.loads(text)) if text.startswith("{") else wkt.loads(text)
+        elif not lon.strip() and not lat.strip():
+            raise ValueError("no position")
         else:
-            geom = Point(float(lon), float(lat))
+            geom = Point(coords.parse_lonlat(lon, lat))  # finite and within range, or CoordinateError
+    except coords.CoordinateError:
+        return None, _out_of_range()
     except (ValueError, TypeError, KeyError, AttributeError, GEOSException):
         return None, _("位置无效：请填写经度和纬度，或在“几何”列填写点或面的 WKT/GeoJSON。")
     if geom.geom_type not in GEOMETRY_TYPES or geom.is_empty:
         return None, _("几何类型只能是点、面或多面。")
     if not all(math.isfinite(v) for v in geom.bounds) or not (-180 <= geom.bounds[0] <= geom.bounds[2] <= 180
                                                              and -90 <= geom.bounds[1] <= geom.bounds[3] <= 90):
-        return None, _("坐标超出范围：经度应在 -180 到 180 之间，纬度在 -90 到 90 之间。")
-    geom = transform_geometry(geom, crs)
+        return None, _out_of_range()
+    geom = coords.transform_geometry(geom, crs)
     if not geom.is_valid:
         return None, _("面的边界自相交或不闭合，请在制图软件中修复后重试。")
     return geom, None
