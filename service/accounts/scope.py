@@ -1,11 +1,14 @@
 """What a caller may see: one WHERE clause per role, applied inside every report query."""
-from flask import g, has_app_context
-from sqlalchemy import false, or_, select, true
+from datetime import datetime, timedelta
+
+from flask import current_app, g, has_app_context
+from sqlalchemy import and_, false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.core.db import db
 from service.core.models import Area, Report, ReportRollup, User
 from service.orders.models import ServiceAssignment, ServiceOrder
+from service.orders.workflow import CLOSED, COMING
 from service.sites.models import Site
 
 
@@ -49,9 +52,23 @@ def visible(user: User | None) -> ColumnElement:
 
 def visible_orders(user: User | None) -> ColumnElement:
     """Return the condition on ServiceOrder rows: staff by area as for reports, a volunteer the orders offered
-    to them."""
+    to them (in any state, so a late answer learns why it is refused); what the resident told is order_contact's."""
     return _by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: ServiceOrder.id.in_(
         select(ServiceAssignment.order_id).where(ServiceAssignment.volunteer_id == user.id)))
+
+
+def order_contact(user: User | None, now: datetime) -> ColumnElement:
+    """Return the condition on ServiceOrder rows whose private part (the resident's name, phone, address, exact
+    point, outcome photos) the user may read: staff by area; a volunteer only while they hold the order (accepted,
+    on site, checked out) and it is under way or completed less than ORDER_CONTACT_GRACE_H ago. An open offer
+    shows the kind, the window and the committee, enough to answer; a declined, expired or withdrawn offer and a
+    cancelled order show nothing private."""
+    grace = timedelta(hours=current_app.config["ORDER_CONTACT_GRACE_H"])
+    return _by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: and_(
+        ServiceOrder.id.in_(select(ServiceAssignment.order_id).where(
+            ServiceAssignment.volunteer_id == user.id, ServiceAssignment.state.in_(COMING))),
+        or_(ServiceOrder.status.not_in(CLOSED),
+            and_(ServiceOrder.status == "completed", ServiceOrder.completed_at > now - grace))))
 
 
 def visible_sites(user: User | None) -> ColumnElement:

@@ -134,6 +134,8 @@ class Config:
         # check-in and check-out farther than this from the order's point are refused (service/orders/onsite.py).
         self.ORDER_ACCEPT_WITHIN_H = _float("ORDER_ACCEPT_WITHIN_H", 2.0)
         self.ORDER_CHECKIN_MAX_M = _float("ORDER_CHECKIN_MAX_M", 200.0)
+        # A volunteer who took an order reads the resident's phone and address until it is completed plus this.
+        self.ORDER_CONTACT_GRACE_H = _float("ORDER_CONTACT_GRACE_H", 24.0)
         self.LOGIN_MAX_FAILURES = _int("LOGIN_MAX_FAILURES", 5)
         self.LOGIN_WINDOW_MINUTES = _int("LOGIN_WINDOW_MINUTES", 15)
         self.SMTP_HOST = env("SMTP_HOST", "127.0.0.1")

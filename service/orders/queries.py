@@ -1,8 +1,8 @@
 """Named selects of service orders: one within scope, the dispatcher's keyset queue, a volunteer's tasks."""
-from datetime import datetime
+from datetime import UTC, datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, String, cast, func, literal, select, tuple_
+from sqlalchemy import Select, String, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
@@ -11,7 +11,17 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent, ServiceOrderPhoto
-from service.orders.workflow import CLOSED, COMING, EVENT_LABELS, KINDS, OFFER_LABELS, STATUS_LABELS
+from service.orders.workflow import (
+    CLOSED,
+    COMING,
+    EVENT_LABELS,
+    KINDS,
+    MOVES,
+    OFFER_LABELS,
+    STATUS_LABELS,
+    VOLUNTEER,
+)
+from service.rules.roles import STAFF
 from service.volunteers.models import Volunteer
 from service.volunteers.queries import as_id
 from service.volunteers.registry import mask
@@ -74,14 +84,16 @@ def task_rows(user: User) -> Select:
                    ServiceAssignment.state.in_((*TASK_STATES, "checked_out"))))
 
 
-def load_tasks(ids: list[str], user: User) -> dict[str, tuple[ServiceOrder, ServiceAssignment]]:
-    """The orders of one /me/tasks page with the volunteer's own offer, in one query."""
+def load_tasks(ids: list[str], user: User) -> dict[str, tuple[ServiceOrder, ServiceAssignment, str | None]]:
+    """The orders of one /me/tasks page with the volunteer's own offer and the address when the scope rule lets
+    them read it (scope.order_contact), in one query."""
     wanted = [int(i) for i in ids]
-    rows = db.session.execute(select(ServiceOrder, ServiceAssignment)
+    shown = scope.order_contact(user, datetime.now(UTC))
+    rows = db.session.execute(select(ServiceOrder, ServiceAssignment, case((shown, ServiceOrder.address)))
                               .join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
                               .where(ServiceOrder.id.in_(wanted), ServiceAssignment.volunteer_id == user.id)
                               .options(selectinload(ServiceOrder.committee), selectinload(ServiceOrder.town)))
-    return {str(o.id): (o, a) for o, a in rows}
+    return {str(o.id): (o, a, address) for o, a, address in rows}
 
 
 def own_offer(order: ServiceOrder, user: User, for_update: bool = False) -> ServiceAssignment | None:
@@ -116,9 +128,16 @@ def photos(order: ServiceOrder) -> list[ServiceOrderPhoto]:
                               .order_by(ServiceOrderPhoto.id)).all()
 
 
-def lonlat(order: ServiceOrder) -> tuple[float, float]:
-    return tuple(db.session.execute(select(func.ST_X(ServiceOrder.location), func.ST_Y(ServiceOrder.location))
-                                    .where(ServiceOrder.id == order.id)).one())
+def contact(order: ServiceOrder, user: User | None) -> dict:
+    """The resident's contact and the order's exact point when the scope rule lets the user read them
+    (scope.order_contact), else the same keys with None and no outcome photos."""
+    row = db.session.execute(
+        select(ServiceOrder.contact_name, ServiceOrder.contact_phone, ServiceOrder.address,
+               func.ST_X(ServiceOrder.location), func.ST_Y(ServiceOrder.location))
+        .where(ServiceOrder.id == order.id, scope.order_contact(user, datetime.now(UTC)))).one_or_none()
+    keys = ("contact_name", "contact_phone", "address", "lon", "lat")
+    found = dict(zip(keys, row or (None,) * len(keys), strict=True)) | {"contact_visible": row is not None}
+    return found if row else found | {"photos": []}  # outcome photos are taken in the resident's home
 
 
 def tracking_json(order: ServiceOrder) -> dict:
@@ -130,24 +149,34 @@ def tracking_json(order: ServiceOrder) -> dict:
             "photos": [p.id for p in photos(order)]}
 
 
-def to_json(order: ServiceOrder) -> dict:
-    """An order as staff and its volunteers see it (with the contact and every offer)."""
-    lon, lat = lonlat(order)
-    return tracking_json(order) | {
-        "id": order.id, "description": order.description, "address": order.address, "lon": lon, "lat": lat,
+def to_json(order: ServiceOrder, user: User | None) -> dict:
+    """An order as staff and its volunteers see it: the contact only where scope.order_contact allows; every
+    offer, and who made each move, for staff; a volunteer sees their own offer and never another's name."""
+    staff = user is not None and user.role in STAFF
+    return tracking_json(order) | contact(order, user) | {
+        "id": order.id, "description": order.description,
         "committee": order.committee.code, "committee_name": order.committee.name, "town": order.town.code,
-        "town_name": order.town.name, "contact_name": order.contact_name, "contact_phone": order.contact_phone,
-        "volunteers_needed": order.volunteers_needed, "created_at": _iso(order.created_at),
-        "rating_comment": order.rating_comment,
+        "town_name": order.town.name, "volunteers_needed": order.volunteers_needed,
+        "created_at": _iso(order.created_at), "rating_comment": order.rating_comment,
         "offers": [{"volunteer_id": a.volunteer_id, "name": name, "state": a.state,
                     "state_label": str(OFFER_LABELS[a.state]), "offered_at": _iso(a.offered_at),
                     "checked_in_at": _iso(a.checked_in_at), "checked_in_distance_m": a.checked_in_distance_m,
                     "checked_out_at": _iso(a.checked_out_at), "hour_entry_id": a.hour_entry_id}
-                   for a, name in offers(order)],
+                   for a, name in offers(order) if staff or (user is not None and a.volunteer_id == user.id)],
         "events": [{"action": e.action, "label": str(EVENT_LABELS.get(e.action, e.action)),
-                    "from": e.from_status, "to": e.to_status, "actor": e.actor_label, "note": e.note,
-                    "at": _iso(e.created_at)} for e in events(order)],
+                    "from": e.from_status, "to": e.to_status, "note": e.note, "at": _iso(e.created_at),
+                    "actor": e.actor_label if staff or _shown_actor(e, user) else None}
+                   for e in events(order)],
     }
+
+
+def _shown_actor(event: ServiceOrderEvent, user: User | None) -> bool:
+    """Whether a volunteer sees who made a move: their own and staff's, never another volunteer's name nor the
+    resident's (the placing event carries the contact name, which is private as the phone is)."""
+    if user is not None and event.actor_id == user.id:
+        return True
+    move = MOVES.get(event.action)
+    return event.actor_id is not None and not (move is not None and move.roles == VOLUNTEER)
 
 
 def _iso(t: datetime | None) -> str | None:

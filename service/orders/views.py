@@ -164,4 +164,6 @@ def photo(order_id: str, photo_id: int):
         order = queries.get_order(order_id, actor())
     except ApiError:
         abort(404)
+    if not queries.contact(order, actor())["contact_visible"]:
+        abort(404)  # taken in the resident's home: private as the contact is (scope.order_contact)
     return _photo(order.id, photo_id)
