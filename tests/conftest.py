@@ -98,6 +98,7 @@ def app(database_url, app_database_url, owner_engine, photo_dir):
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": app_database_url, "DATABASE_OWNER_URL": database_url,
         "PHOTO_DIR": str(photo_dir),
         "PUBLIC_REPORTS_PER_HOUR": 100_000, "PUBLIC_REPORTS_PER_MINUTE": 100_000, "WTF_CSRF_ENABLED": True,
+        "OUTBOUND_ALLOW_HOSTS": frozenset({"127.0.0.1"}),  # the tests' robots and gateways listen there
     })
     with app.app_context():
         _load_demo(app)

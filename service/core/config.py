@@ -144,6 +144,10 @@ class Config:
         self.PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
         # Open311's jurisdiction_id: the district's division code (闵行区); any other is refused.
         self.OPEN311_JURISDICTION = env("OPEN311_JURISDICTION", "310112")
+        # Hosts outbound requests may reach although they are loopback or private (service/core/outbound.py):
+        # an SMS gateway or robot relay on the district's own network. Empty: public hosts only.
+        self.OUTBOUND_ALLOW_HOSTS = frozenset(h.strip().lower() for h in env("OUTBOUND_ALLOW_HOSTS", "").split(",")
+                                              if h.strip())
         self.SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")  # text messages to volunteers; empty: they wait
         # Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (service/metrics.py).
         self.METRICS_TOKEN = env("METRICS_TOKEN", "")

@@ -1,5 +1,6 @@
 """Delivery commands: where each area's notifications go, and the outbox worker."""
 import time
+from urllib.parse import urlsplit
 
 import click
 from flask.cli import with_appcontext
@@ -22,6 +23,8 @@ def contacts_add(area_code: str, webhook: str | None, email: str | None) -> None
     if bool(webhook) == bool(email):
         raise click.ClickException("give exactly one of --webhook or --email")
     channel, target = ("webhook", webhook) if webhook else ("email", email)
+    if webhook and urlsplit(webhook).scheme.lower() not in ("http", "https"):
+        raise click.ClickException("the webhook must be an http:// or https:// URL")
     db.session.add(AreaContact(area_id=area_option(area_code).id, channel=channel, target=target))
     db.session.commit()
     click.echo(f"{area_code}: {channel} {target}")

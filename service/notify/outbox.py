@@ -3,7 +3,9 @@
 Each area words its own messages (reports/notices.py, orders/notices.py, receipts/notices.py) and queues them
 with enqueue_worded; the outbox knows nothing of reports.
 
-Webhooks receive the text-message JSON that WeCom and DingTalk group robots accept; e-mail goes
+Every HTTP request goes through service.core.outbound (http/https only, public hosts unless listed, no
+redirect to another host, a timeout and a size cap). Webhooks receive the text-message JSON that WeCom and
+DingTalk group robots accept; e-mail goes
 through SMTP; a text message to one person (a volunteer's phone) goes to the SMS gateway at SMS_GATEWAY_URL
 as JSON {"phone", "text"}, and waits in the outbox until one is configured. Every try is recorded; a failed
 one is retried with exponential backoff (capped),
@@ -11,8 +13,6 @@ forever, so a receiver that is down for a while loses nothing.
 """
 import json
 import smtplib
-import urllib.error
-import urllib.request
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -20,6 +20,7 @@ from email.message import EmailMessage
 from flask import current_app
 from sqlalchemy import select
 
+from service.core import outbound
 from service.core.db import db
 from service.core.models import Area
 from service.notify.models import AreaContact, Notification, NotificationAttempt
@@ -46,9 +47,8 @@ def enqueue_worded(contacts: list[tuple[str, str]], subject: str, text: str, ref
 
 def _send_webhook(url: str, payload: dict) -> str:
     body = json.dumps({"msgtype": "text", "text": {"content": payload["text"]}}, ensure_ascii=False).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
-    with urllib.request.urlopen(req, timeout=current_app.config["NOTIFY_TIMEOUT_S"]) as resp:
-        answer = resp.read(4096).decode("utf-8", "replace")
+    resp = outbound.post_json(url, body, timeout=current_app.config["NOTIFY_TIMEOUT_S"])
+    answer = resp.body.decode("utf-8", "replace")
     try:  # chat robots answer 200 with {"errcode": N} on refusal
         errcode = json.loads(answer).get("errcode", 0)
     except (ValueError, AttributeError):
@@ -75,9 +75,7 @@ def _send_sms(phone: str, payload: dict) -> str:
     if not url:
         raise RuntimeError("no SMS gateway configured (SMS_GATEWAY_URL); kept for when one is")
     body = json.dumps({"phone": phone, "text": payload["text"]}, ensure_ascii=False).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json; charset=utf-8"})
-    with urllib.request.urlopen(req, timeout=current_app.config["NOTIFY_TIMEOUT_S"]) as resp:
-        return f"HTTP {resp.status}"
+    return f"HTTP {outbound.post_json(url, body, timeout=current_app.config['NOTIFY_TIMEOUT_S']).status}"
 
 
 SENDERS = {"webhook": _send_webhook, "email": _send_email, "sms": _send_sms}
