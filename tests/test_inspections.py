@@ -13,13 +13,19 @@ from .browser import located
 from .images import jpeg
 from .test_sites import METRE_LAT, imported, point_row, sites_env  # noqa: F401 (a fixture)
 from .test_workflow_browser import signed_in
+from .volunteer_fixtures import clear_volunteers, make_profiles
 
 
 @pytest.fixture
-def rounds_env(request, owner_engine):
-    yield request.getfixturevalue("sites_env")  # sites are cleared after the rounds
+def rounds_env(request, owner_engine, accounts):
+    """Sites to plan; vol and vol2 on the spot's committee's roster (inspectors in sup_a's town), vol_sib on its
+    sibling's, vol_far on another town's."""
+    app = request.getfixturevalue("sites_env")  # sites are cleared after the rounds
+    make_profiles(accounts, owner_engine)
+    yield app
     with owner_engine.begin() as conn:
         conn.execute(text("DELETE FROM inspection; DELETE FROM inspection_round; DELETE FROM campaign"))
+    clear_volunteers(owner_engine)
 
 
 def only_month() -> str:
@@ -141,7 +147,7 @@ def test_the_planning_page_names_inspectors_by_phone(rounds_env, as_user, accoun
     form = {"csrf_token": token, "title": "巡查", "starts_on": "2026-11-01", "ends_on": "2026-11-30",
             "sites": "S-1\nS-2", "inspectors": "13999999999"}
     bad = sup.post("/inspections/plan", data=form)
-    assert bad.status_code == 422 and "不是在册志愿者或居村委工作人员：13999999999" in bad.text
+    assert bad.status_code == 422 and "不在您的管辖范围内" in bad.text and "：13999999999。" in bad.text
     good = sup.post("/inspections/plan", data=form | {"inspectors": accounts["vol"]["phone"]})
     assert good.status_code == 200 and "已安排巡查：2 处场所" in good.text
     assert as_user("vol").get("/inspections/plan").status_code == 404

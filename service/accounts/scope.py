@@ -9,7 +9,10 @@ from service.core.db import db
 from service.core.models import Area, Report, ReportRollup, User
 from service.orders.models import ServiceAssignment, ServiceOrder
 from service.orders.workflow import CLOSED, COMING
+from service.rules.roles import STAFF
 from service.sites.models import Site
+from service.volunteers.models import Volunteer
+from service.volunteers.queries import town_committee_codes
 
 
 def _same_code(column, user: User) -> ColumnElement:
@@ -74,6 +77,29 @@ def order_contact(user: User | None, now: datetime) -> ColumnElement:
 def visible_sites(user: User | None) -> ColumnElement:
     """Return the condition on Site rows: staff by area as for reports; volunteers see no site registry."""
     return _by_area(user, Site.town_id, Site.committee_id, false)
+
+
+def directed(user: User | None) -> ColumnElement:
+    """Return the condition on User rows a user may name for work in their area (an inspection round's people):
+    the district admin anyone; a town supervisor the staff of the town or of one of its committees and the
+    volunteers on the roster of one of its committees; committee staff those of their own committee; anyone else
+    nobody. Areas are compared by code, so a new boundary generation changes nothing."""
+    if user is None:
+        return false()
+    if user.role == "district_admin":
+        return true()
+    if user.area is None or user.role not in ("town_supervisor", "committee_staff"):
+        return false()
+    code = user.area.code
+    if user.role == "town_supervisor":
+        committees = town_committee_codes(code)
+        staff_area = or_(Area.code == code, Area.code.in_(committees))
+    else:
+        committees = [code]
+        staff_area = Area.code == code
+    return or_(and_(User.role.in_(STAFF), User.area_id.in_(select(Area.id).where(staff_area))),
+               and_(User.role == "volunteer", User.id.in_(select(Volunteer.user_id).where(
+                   Volunteer.active, Volunteer.committee_code.in_(committees)))))
 
 
 def may_manage_committee(user: User, committee: Area) -> bool:

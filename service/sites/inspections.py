@@ -25,6 +25,7 @@ PLANNERS = frozenset({"town_supervisor", "district_admin"})
 INSPECTORS = frozenset({"volunteer", "committee_staff"})
 RESULTS = ("ok", "hazard", "na")
 MAX_SITES = 2000
+MAX_USER_ID = 2**31 - 1  # user.id is an integer column
 
 
 def checklist(kind: str) -> list[tuple[str, str]]:
@@ -41,7 +42,8 @@ def _day(raw, field: str) -> date:
 
 
 def plan(body: dict, user: User) -> InspectionRound:
-    """Plan a round: its sites (by external id, in the planner's scope) shared out in turn among its inspectors."""
+    """Plan a round: its sites (by external id, in the planner's scope) shared out in turn among its inspectors,
+    each of whom the planner must direct (_named); any refusal comes before anything is stored."""
     if user.role not in PLANNERS:
         raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以安排巡查。"))
     title = body.get("title")
@@ -53,16 +55,20 @@ def plan(body: dict, user: User) -> InspectionRound:
     wanted, people = body.get("sites"), body.get("inspectors")
     if not isinstance(wanted, list) or not 1 <= len(wanted) <= MAX_SITES or not all(isinstance(s, str) for s in wanted):
         raise ApiError(422, "bad_sites", _("请列出 1 到 2000 个场所编号。"))
-    if not isinstance(people, list) or not people or not all(isinstance(p, int) for p in people):
+    if not isinstance(people, list) or not people or not all(isinstance(p, int) and not isinstance(p, bool)
+                                                             for p in people):
         raise ApiError(422, "bad_inspectors", _("请至少指定一名巡查人员（用户编号）。"))
     sites = db.session.scalars(select(Site).where(Site.external_id.in_(wanted), scope.visible_sites(user))
                                .order_by(Site.name, Site.id)).all()
     if len(sites) != len(set(wanted)):
         raise ApiError(422, "unknown_sites", _("有场所编号不存在或不在您的管辖范围内，请核对后重试。"))
-    found = db.session.scalars(select(User.id).where(User.id.in_(people), User.active,
-                                                     User.role.in_(INSPECTORS))).all()
-    if len(found) != len(set(people)):
-        raise ApiError(422, "unknown_inspectors", _("巡查人员须为在册志愿者或居村委工作人员，请核对用户编号。"))
+    found = set(db.session.scalars(select(User.id).where(User.id.in_([p for p in people if 0 < p <= MAX_USER_ID]),
+                                                         *_named(user))))
+    outside = [str(p) for p in dict.fromkeys(people) if p not in found]
+    if outside:  # an unknown id gets the same answer as someone else's worker: ids cannot be probed
+        raise ApiError(422, "unknown_inspectors", _(
+            "巡查人员须为您管辖范围内在册的志愿者或居村委工作人员，这些用户编号不在您的管辖范围内：%(ids)s。",
+            ids="、".join(outside[:10])))
     rnd = InspectionRound(title=title.strip(), starts_on=starts, ends_on=ends, created_by=user.id)
     db.session.add(rnd)
     db.session.add_all(Inspection(round=rnd, site=site, inspector_id=who)
@@ -75,14 +81,21 @@ def of_round(round_id: int) -> list[Inspection]:
     return db.session.scalars(select(Inspection).where(Inspection.round_id == round_id).order_by(Inspection.id)).all()
 
 
-def inspector_ids(phones: list[str]) -> list[int]:
-    """The user ids of inspectors named by phone (the planning page's form); an unknown phone is a 422."""
-    found = dict(db.session.execute(select(User.phone, User.id).where(User.phone.in_(phones), User.active,
-                                                                       User.role.in_(INSPECTORS))).all())
-    unknown = [p for p in phones if p not in found]
-    if unknown:
-        raise ApiError(422, "unknown_inspectors", _("这些手机号不是在册志愿者或居村委工作人员：%(phones)s。",
-                                                    phones="、".join(unknown[:10])))
+def _named(user: User) -> tuple:
+    """The conditions on every person a round names: an active volunteer or committee worker the planner directs
+    (scope.directed: of the planner's town, or the district's for the district admin)."""
+    return User.active, User.role.in_(INSPECTORS), scope.directed(user)
+
+
+def inspector_ids(phones: list[str], user: User) -> list[int]:
+    """The user ids of inspectors named by phone (the planning page's form). A phone nobody registered and one of
+    a person outside the planner's area get the same 422, so the form cannot tell which phones are registered."""
+    found = dict(db.session.execute(select(User.phone, User.id).where(User.phone.in_(phones), *_named(user))).all())
+    outside = [p for p in dict.fromkeys(phones) if p not in found]
+    if outside:
+        raise ApiError(422, "unknown_inspectors", _(
+            "这些手机号不在您的管辖范围内（巡查人员须为辖区内在册的志愿者或居村委工作人员）：%(phones)s。",
+            phones="、".join(outside[:10])))
     return [found[p] for p in phones]
 
 

@@ -99,12 +99,12 @@ def plan_page():
         if not form.validate_on_submit():
             flash(_("页面已过期，请刷新页面后重试。"), "error")
             return redirect(url_for("sites.plan_page"), code=303)
-        data = request.form
+        data, planner = request.form, actor()
         try:
             rnd = inspections.plan({"title": data.get("title", ""), "starts_on": data.get("starts_on"),
                                     "ends_on": data.get("ends_on"), "sites": _lines(data.get("sites", "")),
-                                    "inspectors": inspections.inspector_ids(_lines(data.get("inspectors", "")))},
-                                   actor())
+                                    "inspectors": inspections.inspector_ids(_lines(data.get("inspectors", "")),
+                                                                            planner)}, planner)
         except ApiError as e:
             flash(e.message, "error")
             return render_template("sites/plan.html", form=form, values=data), e.status
