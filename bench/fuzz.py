@@ -9,7 +9,9 @@ Full form: `.venv/bin/python -m bench.fuzz --requests 10000` (a scratch cluster 
 tests/test_fuzz.py runs a short one on the test database.
 """
 import argparse
+import base64
 import io
+import json
 import re
 import shutil
 import sys
@@ -29,6 +31,13 @@ WORDS = ["", "0", "-1", "1", "2", "99999999999999999999", "1e309", "NaN", "null"
          "<script>alert(1)</script>", "{{7*7}}", "../../etc/passwd", "%00", "2026-02-30", "2026-11-30",
          "121.4,31.1,121.5,31.2", "open", "all", "closed", "submitted", "accepted", "combustibles", "major",
          "x" * 3000, "310112", "310112102", "a,b,,c", " ", "\u202e", "😀", "-0", "0x10", "1,2"]
+# Crafted keyset cursors (service/core/cursors.py): base64 JSON of the right shape with values out of range.
+CURSORS = [base64.urlsafe_b64encode(json.dumps(v).encode()).decode() for v in (
+    [0, "1e1000000", "hazard", "x"], ["0", "1e1000000", "hazard", "x"], ["0", "-1e400", "order", "1"],
+    ["99999-01-01T00:00:00+00:00", "00000000-0000-0000-0000-000000000000"], ["2026-01-01T00:00:00", "1"],
+    ["2026-01-01T00:00:00+00:00", "99999999999999999999999"], ["2026-02-30", "1"], ["a\u0000", "1"],
+    ["名称", "99999999999999999999"], [], [None], {"a": 1})]
+WORDS = WORDS + CURSORS
 QUERY_KEYS = ["status", "category", "risk", "since", "until", "committee", "town", "bbox", "overdue", "cursor",
               "limit", "lang", "next", "z", "section", "q", "site", "from", "to", "team", "format", "page"]
 FORM_KEYS = ["category", "description", "lon", "lat", "crs", "accuracy_m", "client_report_id", "to", "note",

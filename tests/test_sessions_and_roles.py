@@ -171,10 +171,11 @@ def test_db_upgrade_migrates_as_owner_and_creates_the_app_role(database_url, pho
     owner = make_url(database_url).set(database=make_url(database_url).database + "_roles")
     owner_url = owner.render_as_string(hide_password=False)
     recreate_database(owner_url)
+    password = secrets.token_hex(16)
     with create_engine(owner.set(database="postgres"), isolation_level="AUTOCOMMIT").connect() as conn:
-        conn.execute(text("DROP ROLE IF EXISTS hazard_app_cli"))  # created anew, with the URL's password
-    app_url = owner.set(username="hazard_app_cli", password=secrets.token_hex(16)).render_as_string(
-        hide_password=False)
+        if conn.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = 'hazard_app_cli'")):  # from an earlier run
+            conn.execute(text(f"ALTER ROLE hazard_app_cli PASSWORD '{password}'"))  # (other databases grant it)
+    app_url = owner.set(username="hazard_app_cli", password=password).render_as_string(hide_password=False)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app_url, "DATABASE_OWNER_URL": owner_url,
                       "PHOTO_DIR": str(photo_dir)})
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from service.accounts.auth import actor, client_addr
+from service.core import cursors
 from service.core.db import db
 from service.core.errors import ApiError
 from service.jsonbody import json_body
@@ -97,13 +98,7 @@ def rate(token: str):
 
 def _cursor() -> tuple[datetime, int] | None:
     raw = request.args.get("cursor") or ""
-    if not raw:
-        return None
-    at, _sep, last = raw.rpartition("_")
-    try:
-        return datetime.fromisoformat(at), int(queries.as_id(last))
-    except (TypeError, ValueError) as e:
-        raise ApiError(422, "bad_cursor", _("cursor 应为上一页返回的 next_cursor。")) from e
+    return cursors.decode(raw, cursors.DATETIME, cursors.INT) if raw else None
 
 
 def page_args() -> tuple[tuple[str, ...], tuple[datetime, int] | None, int]:
@@ -116,7 +111,7 @@ def page_args() -> tuple[tuple[str, ...], tuple[datetime, int] | None, int]:
 
 def next_cursor(found: list, limit: int) -> str | None:
     last = found[limit - 1] if len(found) > limit else None
-    return f"{last.created_at.isoformat()}_{last.id}" if last else None
+    return cursors.encode(last.created_at, last.id) if last else None
 
 
 @bp.get("/api/v1/orders")

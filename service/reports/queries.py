@@ -1,6 +1,4 @@
 """Read, list and move reports; the JSON shape the API and pages share."""
-import base64
-import json
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
 from service.areas import assignment
-from service.core import localtime
+from service.core import cursors, localtime
 from service.core.cubes import ReportStatsTown
 from service.core.db import db
 from service.core.errors import ApiError
@@ -159,17 +157,12 @@ def get_report(report_id: str, user: User | None, for_update: bool = False) -> R
 
 
 def _cursor(report: Report, by_due: bool) -> str:
-    key = report.due_at if by_due else report.created_at
-    return base64.urlsafe_b64encode(json.dumps([key.isoformat(), str(report.id)]).encode()).decode()
+    return cursors.encode(report.due_at if by_due else report.created_at, report.id)
 
 
 def _after(cursor: str, by_due: bool) -> ColumnElement:
     """Rows strictly after the cursor in the list's order (keyset pagination: stable under inserts)."""
-    try:
-        key, rid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        key, rid = datetime.fromisoformat(key), uuid.UUID(rid)
-    except (ValueError, TypeError, UnicodeError):
-        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+    key, rid = cursors.decode(cursor, cursors.DATETIME, cursors.UUID)
     if by_due:
         return tuple_(Report.due_at, Report.id) > tuple_(key, rid)
     return tuple_(Report.created_at, Report.id) < tuple_(key, rid)

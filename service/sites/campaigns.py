@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import case, func, or_, select, text, tuple_
 
 from service.accounts import scope
-from service.core import localtime
+from service.core import cursors, localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Area, Report, User
@@ -103,11 +103,7 @@ def page(cursor: str = "") -> tuple[list[Campaign], str | None]:
     """One page of all campaigns, the latest starting first (keyset on starts_on, id), and the next page's cursor."""
     query = select(Campaign)
     if cursor:
-        key = queries.decode(cursor)
-        try:
-            after = (date.fromisoformat(key[0]), int(key[1]))
-        except ValueError:
-            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+        after = cursors.decode(cursor, cursors.DATE, cursors.INT)
         query = query.where(tuple_(Campaign.starts_on, Campaign.id) < tuple_(*after))
     rows = db.session.scalars(query.order_by(Campaign.starts_on.desc(), Campaign.id.desc())
                               .limit(queries.PAGE + 1)).all()

@@ -1,17 +1,12 @@
 """Named selects of the site pages: the scoped registry in pages, a site's reports and its figures."""
-import base64
-import json
-import re
-import uuid
 from datetime import UTC, datetime
 
-from flask_babel import gettext as _
 from sqlalchemy import case, func, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
+from service.core import cursors
 from service.core.db import db
-from service.core.errors import ApiError
 from service.core.models import Report, User
 from service.reports import deadlines
 from service.rules.workflow import OPEN_SQL
@@ -20,26 +15,11 @@ from service.sites.models import Inspection, Site
 PAGE = 50
 
 
-def decode(cursor: str, size: int = 2) -> list[str]:
-    """The key a cursor of encode() carries, or a 422 for anything else."""
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, TypeError, UnicodeError):
-        key = None
-    if not isinstance(key, list) or len(key) != size or not all(isinstance(k, str) for k in key):
-        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。"))
-    return key
-
-
-def encode(*key) -> str:
-    return base64.urlsafe_b64encode(json.dumps([str(k) for k in key]).encode()).decode()
-
-
 def split(rows: list, key) -> tuple[list, str | None]:
     """A page of PAGE rows (fetched PAGE + 1) and the cursor of the next page, or None on the last."""
     more = len(rows) > PAGE
     rows = rows[:PAGE]
-    return rows, (encode(*key(rows[-1])) if more else None)
+    return rows, (cursors.encode(*key(rows[-1])) if more else None)
 
 
 def sites_page(user: User, cursor: str = "", kind: str = "") -> tuple[list[Site], str | None]:
@@ -48,10 +28,8 @@ def sites_page(user: User, cursor: str = "", kind: str = "") -> tuple[list[Site]
     if kind:
         query = query.where(Site.kind == kind)
     if cursor:
-        name, sid = decode(cursor)
-        if not re.fullmatch("[0-9]{1,9}", sid):
-            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。"))
-        query = query.where(tuple_(Site.name, Site.id) > tuple_(name, int(sid)))
+        name, sid = cursors.decode(cursor, cursors.TEXT, cursors.INT)
+        query = query.where(tuple_(Site.name, Site.id) > tuple_(name, sid))
     return split(db.session.scalars(query.order_by(Site.name, Site.id).limit(PAGE + 1)).all(),
                  lambda s: (s.name, s.id))
 
@@ -62,12 +40,8 @@ def reports_page(site: Site, user: User, cursor: str = "") -> tuple[list[Report]
     query = (select(Report).where(Report.site_id == site.id, scope.visible(user))
              .options(selectinload(Report.committee)))
     if cursor:
-        at, rid = decode(cursor)
-        try:
-            query = query.where(tuple_(Report.created_at, Report.id) < tuple_(datetime.fromisoformat(at),
-                                                                              uuid.UUID(rid)))
-        except ValueError:
-            raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+        at, rid = cursors.decode(cursor, cursors.DATETIME, cursors.UUID)
+        query = query.where(tuple_(Report.created_at, Report.id) < tuple_(at, rid))
     rows = db.session.scalars(query.order_by(Report.created_at.desc(), Report.id.desc()).limit(PAGE + 1)).all()
     return split(rows, lambda r: (r.created_at.isoformat(), r.id))
 

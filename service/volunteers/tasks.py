@@ -5,18 +5,14 @@ kind, id (text), status, is_open, due_at, updated_at; `load(ids, user)` fetches 
 in one query; `card` is the template that shows one. The page is one UNION ALL over the sources: open tasks
 first, soonest deadline first, then closed ones, most recent first; a keyset cursor continues it.
 """
-import base64
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
-from flask_babel import gettext as _
 from sqlalchemy import Numeric, Select, String, case, cast, extract, func, literal, select, tuple_, union_all
 from sqlalchemy.orm import selectinload
 
+from service.core import cursors
 from service.core.db import db
-from service.core.errors import ApiError
 from service.core.models import Report, User
 from service.orders import queries as orders
 from service.rules.workflow import OPEN
@@ -68,8 +64,10 @@ def page(user: User, cursor: str = "", limit: int = PAGE) -> tuple[list[Task], s
                else_=-extract("epoch", merged.c.updated_at))
     query = select(merged.c.kind, merged.c.id, merged.c.status, rank.label("rank"), key.label("key"))
     if cursor:
-        r, k, kind, tid = _read(cursor)
-        query = query.where(tuple_(rank, key, merged.c.kind, merged.c.id) > tuple_(r, cast(k, Numeric), kind, tid))
+        r, k, kind, tid = cursors.decode(cursor, cursors.choice("0", "1"), cursors.NUMBER, cursors.WORD,
+                                         cursors.WORD)
+        query = query.where(tuple_(rank, key, merged.c.kind, merged.c.id) > tuple_(int(r), cast(k, Numeric), kind,
+                                                                                    tid))
     rows = db.session.execute(query.order_by(rank, key, merged.c.kind, merged.c.id).limit(limit + 1)).all()
     more, rows = len(rows) > limit, rows[:limit]
     items = {}
@@ -77,20 +75,5 @@ def page(user: User, cursor: str = "", limit: int = PAGE) -> tuple[list[Task], s
         ids = [r.id for r in rows if r.kind == kind]
         items[kind] = source.load(ids, user) if ids else {}
     tasks = [Task(r.kind, r.id, r.status, items[r.kind].get(r.id), SOURCES[r.kind].card) for r in rows]
-    last = rows[-1] if rows else None
-    return [t for t in tasks if t.item is not None], _write(last) if more else None
-
-
-def _write(row) -> str:
-    return base64.urlsafe_b64encode(json.dumps([row.rank, str(row.key), row.kind, row.id]).encode()).decode()
-
-
-def _read(cursor: str) -> tuple[int, str, str, str]:
-    try:
-        r, k, kind, tid = json.loads(base64.urlsafe_b64decode(cursor.encode()))
-        Decimal(k)
-        if r not in (0, 1) or not all(isinstance(v, str) for v in (k, kind, tid)):
-            raise ValueError(cursor)
-    except (ValueError, TypeError, UnicodeError, InvalidOperation):
-        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
-    return r, k, kind, tid
+    following = cursors.encode(rows[-1].rank, rows[-1].key, rows[-1].kind, rows[-1].id) if more else None
+    return [t for t in tasks if t.item is not None], following
