@@ -15,8 +15,9 @@ def make_profiles(accounts, owner_engine) -> dict[str, int]:
         codes = {"vol": accounts["staff_a"]["area"], "vol2": accounts["staff_a"]["area"],
                  "vol_sib": accounts["sibling_code"], "vol_far": accounts["elsewhere_code"]}
         for name, uid in plan.items():
-            conn.execute(text("INSERT INTO volunteer (user_id, real_name, committee_code, team, skills)"
-                              " VALUES (:id, :n, :c, '七宝志愿服务队', ARRAY['电工'])"),
+            # Joined well before any hours a test records (the ledger refuses days before joining).
+            conn.execute(text("INSERT INTO volunteer (user_id, real_name, committee_code, team, skills, created_at)"
+                              " VALUES (:id, :n, :c, '七宝志愿服务队', ARRAY['电工'], now() - interval '3 years')"),
                          {"id": uid, "n": f"志愿者{name}", "c": codes[name]})
     return plan
 

@@ -130,6 +130,8 @@ class Config:
                                           .split(","))
         # Service hours credited (pending approval) to a volunteer whose hazard report is verified; 0 turns it off.
         self.REPORT_CREDIT_HOURS = _float("REPORT_CREDIT_HOURS", 0.5)
+        # Service hours may be recorded for days at most this long ago (and never before the volunteer joined).
+        self.HOURS_MAX_AGE_DAYS = _int("HOURS_MAX_AGE_DAYS", 365)
         # 三单 service orders: offers unanswered this long go back to the dispatcher (`hazard-snap orders escalate`);
         # check-in and check-out farther than this from the order's point are refused (service/orders/onsite.py).
         self.ORDER_ACCEPT_WITHIN_H = _float("ORDER_ACCEPT_WITHIN_H", 2.0)

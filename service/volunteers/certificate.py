@@ -2,14 +2,22 @@
 
 The link carries what the public may read and nothing else: the masked name, the stars, the approved hours
 and the date of issue. Signed with its own salt, so neither a session cookie nor a CSRF token can pass for one,
-and any edit of the link fails the check. The verification page reads only the link, never the database.
+and any edit of the link fails the check. The link only names the volunteer: the verification page shows the
+hours and stars the ledger holds now (a correction since printing shows, beside the printed figures), and a
+certificate whose account is disabled or gone is no longer valid (status()).
 """
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import segno
 from flask import current_app, url_for
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from service.core.db import db
+from service.core.models import User
+from service.volunteers import stars
+from service.volunteers.models import Volunteer
 
 SALT = "volunteer-certificate"
 
@@ -41,6 +49,31 @@ def read(token: str) -> Certificate | None:
         return Certificate(int(vid), str(name), int(stars), str(hours), date.fromisoformat(issued))
     except (BadSignature, ValueError, TypeError):
         return None
+
+
+@dataclass(frozen=True)
+class Status:
+    """What a genuine link shows today: valid with the ledger's current figures, or revoked (no figures)."""
+    valid: bool
+    stars: int = 0
+    hours: str = ""
+    changed: bool = False  # the figures differ from those printed on the certificate
+
+
+def status(cert: Certificate) -> Status:
+    """The certificate's standing now: revoked when the account is disabled or erased or has no volunteer
+    profile; else the approved hours and stars computed from the ledger."""
+    user = db.session.get(User, cert.volunteer_id)
+    if user is None or not user.active or db.session.get(Volunteer, cert.volunteer_id) is None:
+        return Status(valid=False)
+    summary = stars.summaries([cert.volunteer_id])[cert.volunteer_id]
+    hours = hours_text(summary["approved_hours"])
+    return Status(True, summary["stars"], hours, changed=(hours, summary["stars"]) != (cert.hours, cert.stars))
+
+
+def hours_text(hours: float) -> str:
+    """Hours as printed on a certificate: two decimals."""
+    return f"{Decimal(str(hours)).quantize(Decimal('0.01')):f}"
 
 
 def verify_url(token: str) -> str:

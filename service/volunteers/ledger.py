@@ -3,7 +3,9 @@
 Rules for every new entry, checked under a lock on the volunteer's profile so two requests cannot both pass:
 - hours are never negative and one entry is at most 24 h; only a correction may be 0 h (it voids the original);
 - the volunteer's live hours on one day (the local date the service started) stay within 24 h;
-- a timed entry may not overlap another live timed entry of the same volunteer.
+- a timed entry may not overlap another live timed entry of the same volunteer;
+- the service day lies within HOURS_MAX_AGE_DAYS of today and not before the volunteer joined (the profile's
+  created_at); a correction that keeps its original's day is exempt, so an old entry can still be put right.
 "Live" means not refused and not replaced by a correction; the entry being corrected is left out of both checks.
 An entry counts towards hours and stars once approved by committee staff or the town (queries.counted).
 """
@@ -40,10 +42,11 @@ def add_entry(volunteer: Volunteer, item: EntryInput, author: User | None, sourc
               report_id=None) -> ServiceHourEntry:
     """Append one entry for a volunteer after the ledger's checks (module docstring); the caller commits."""
     db.session.execute(select(Volunteer.user_id).where(Volunteer.user_id == volunteer.user_id).with_for_update())
-    if item.corrects_id is not None:
-        _check_correction(volunteer, item.corrects_id)
-    elif item.hours <= 0:
+    original = _check_correction(volunteer, item.corrects_id) if item.corrects_id is not None else None
+    if original is None and item.hours <= 0:
         raise ApiError(422, "zero_hours", _("服务时长必须大于 0 小时，请填写实际服务时长。"))
+    if original is None or original.service_date != item.service_date:
+        _check_day(volunteer, item.service_date)
     held = Decimal(db.session.scalar(queries.day_hours(volunteer.user_id, item.service_date, item.corrects_id)))
     if held + item.hours > DAY:
         raise ApiError(422, "day_over_24h", _("该志愿者 %(day)s 已登记 %(held)s 小时，加上本条将超过 24 小时，"
@@ -63,7 +66,33 @@ def add_entry(volunteer: Volunteer, item: EntryInput, author: User | None, sourc
     return entry
 
 
-def _check_correction(volunteer: Volunteer, entry_id: int) -> None:
+def allowed_days(volunteer: Volunteer) -> tuple[date, date, date | None]:
+    """The first and last local day a new entry of this volunteer may name (within HOURS_MAX_AGE_DAYS of today,
+    not before they joined, not after today), and the day they joined."""
+    zone = localtime.zone()
+    today = datetime.now(zone).date()
+    joined = volunteer.created_at.astimezone(zone).date() if volunteer.created_at is not None else None
+    earliest = today - timedelta(days=max(int(current_app.config["HOURS_MAX_AGE_DAYS"]), 0))
+    return max(earliest, joined or earliest), today, joined
+
+
+def _check_day(volunteer: Volunteer, day: date) -> None:
+    earliest, latest, joined = allowed_days(volunteer)
+    if day > latest:
+        raise ApiError(422, "future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
+    if day >= earliest:
+        return
+    span = {"day": day.isoformat(), "earliest": earliest.isoformat(), "latest": latest.isoformat()}
+    if joined == earliest:
+        raise ApiError(422, "hours_before_joining", _("服务日期 %(day)s 早于该志愿者加入的日期，只能登记 "
+                                                      "%(earliest)s 至 %(latest)s 之间的服务时长，请核对日期。",
+                                                      **span))
+    raise ApiError(422, "hours_too_old", _("服务日期 %(day)s 距今超过 %(n)d 天，只能登记 %(earliest)s 至 %(latest)s "
+                                           "之间的服务时长，请核对日期。",
+                                           n=int(current_app.config["HOURS_MAX_AGE_DAYS"]), **span))
+
+
+def _check_correction(volunteer: Volunteer, entry_id: int) -> ServiceHourEntry:
     original = db.session.get(ServiceHourEntry, entry_id)
     if original is None or original.volunteer_id != volunteer.user_id:
         raise ApiError(422, "unknown_entry", _("要更正的时长记录不存在或不属于该志愿者，请核对记录编号。"))
@@ -72,6 +101,7 @@ def _check_correction(volunteer: Volunteer, entry_id: int) -> None:
         raise ApiError(409, "entry_refused", _("该记录已被驳回，不计入时长，无需更正；请直接新增一条记录。"))
     if db.session.scalar(queries.has_live_correction(entry_id)):
         raise ApiError(409, "already_corrected", _("该记录已有更正，请对最新的更正记录进行更正。"))
+    return original
 
 
 def decide(entry_id: int | str, reviewer: User, approved: bool, note: str = "") -> ServiceHourDecision:

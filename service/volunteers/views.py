@@ -1,8 +1,7 @@
 """The volunteer's phone pages: /me (hours, stars, reports, tasks), /me/tasks, the certificate and its check."""
 from datetime import datetime
-from decimal import Decimal
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from flask_wtf import FlaskForm
@@ -97,20 +96,19 @@ def my_certificate():
         abort(404)
     issued = datetime.now(localtime.zone()).date()
     cert = certificate.Certificate(user.id, registry.mask(profile.real_name), summary["stars"],
-                                   _hours(summary["approved_hours"]), issued)
+                                   certificate.hours_text(summary["approved_hours"]), issued)
     url = certificate.verify_url(certificate.sign(cert))
     return render_template("volunteers/certificate.html", profile=profile, summary=summary, cert=cert, url=url,
                            qr=certificate.qr_svg(url))
 
 
-def _hours(hours: float) -> str:
-    return f"{Decimal(str(hours)).quantize(Decimal('0.01')):f}"
-
-
 @bp.get("/certificates/<token>")
 def verify(token: str):
-    """Show what a certificate link says, for anyone, or a 404 when the link was not signed as it is."""
+    """Show a certificate to anyone: the ledger's current hours and stars (and the printed ones if they changed),
+    "no longer valid" once the account is disabled or erased, or a 404 when the link was not signed as it is."""
     cert = certificate.read(token)
     if cert is None:
         return render_template("volunteers/verify.html", cert=None), 404
-    return render_template("volunteers/verify.html", cert=cert)
+    response = make_response(render_template("volunteers/verify.html", cert=cert, now=certificate.status(cert)))
+    response.headers["Cache-Control"] = "no-cache"  # revocations and corrections show at once, never a kept copy
+    return response
