@@ -12,9 +12,9 @@ TABLES = {"area", "area_cell", "report", "photo", "report_event", "user", "api_t
           "notification", "notification_attempt", "upload_attempt", "report_rollup", "volunteer", "service_hour_entry",
           "service_hour_decision", "boundary_generation", "boundary_change",
           "service_order", "service_order_event", "service_assignment", "service_order_photo",
-          "report_stats", "report_stats_month", "report_stats_town",
+          "report_stats", "report_stats_month", "report_stats_town", "report_stats_recurrence",
           "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating",
-          "user_session"}
+          "user_session", "contact_code", "verified_contact"}
 
 
 @pytest.fixture

@@ -4,7 +4,9 @@ import pytest
 from playwright.sync_api import expect
 
 from .browser import assert_clean, located, photo_file
+from .test_contact_codes import the_code, wrong
 from .test_csp_browser import RECORD_VIOLATIONS
+from .test_receipts import sent, track_path
 from .test_workflow_api import walk
 
 
@@ -56,3 +58,26 @@ def test_receipt_is_kept_on_the_phone_and_opens_the_tracking_page(open_page, as_
     assert page.evaluate("() => window.__csp") == []
     assert_clean(log, expected_url=lambda url: url == kept_url)  # the 404 is the one expected error
     assert log.blocked == []
+
+
+@pytest.mark.browser
+def test_a_phone_typed_on_the_tracking_page_is_confirmed_by_its_code(open_page, anon_http, spot, app, tmp_path):
+    body = sent(anon_http, spot)
+    page, log = open_page(track_path(body), is_mobile=True, has_touch=True)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.fill("#contact", "13912345678")
+    page.click("section.card form button[type=submit]")
+    expect(page.locator(".flash.ok")).to_contain_text("验证码已发送至 139****5678")
+    expect(page.locator("#confirm-form")).to_be_visible()
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390  # nothing scrolls sideways
+    page.screenshot(path=str(tmp_path / "track-code.png"), full_page=True)
+    page.fill("#code", wrong(the_code(app, body["id"])))
+    page.click("#confirm")
+    expect(page.locator(".flash.error")).to_contain_text("验证码不正确")
+    page.fill("#code", the_code(app, body["id"]))
+    page.click("#confirm")
+    expect(page.locator(".flash.ok")).to_contain_text("验证成功，处理进展将发送至 139****5678")
+    expect(page.locator("#notify-state")).to_contain_text("处理进展将发送至 139****5678")
+    expect(page.locator("#confirm-form")).to_have_count(0)
+    page.screenshot(path=str(tmp_path / "track-confirmed.png"), full_page=True)
+    assert_clean(log, expected_url=lambda url: url.endswith("/confirm"))  # the wrong code's 422

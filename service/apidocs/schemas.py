@@ -104,6 +104,9 @@ class Nearby(Schema):
 class Receipt(Schema):
     number = text(description="short number to quote on the phone, e.g. MH-7K3Q-9XPA")
     tracking_url = text(description="private tracking page; whoever holds it sees the report's progress")
+    updates = req(fields.String(validate=validate.OneOf(["on", "code_sent", "off"]), metadata={
+        "description": "status updates to the contact the report names: on (a confirmed address), code_sent (a "
+                       "one-time code was sent there and must be typed on the tracking page first) or off"}))
 
 
 class Report(Schema):

@@ -117,6 +117,15 @@ class Config:
         # Guessed tracking links: misses per address within a window (service/receipts/misses.py).
         self.TRACKING_MISSES = _int("TRACKING_MISSES", 20)
         self.TRACKING_MISS_WINDOW_S = _int("TRACKING_MISS_WINDOW_S", 600)
+        # One-time codes that confirm a resident's contact before any update goes there
+        # (service/receipts/verification.py): lifetime, wrong entries allowed, and how many may be sent per report
+        # (and how soon after the last), per address and in all, within a day.
+        self.CONTACT_CODE_TTL_MIN = _int("CONTACT_CODE_TTL_MIN", 10)
+        self.CONTACT_CODE_TRIES = _int("CONTACT_CODE_TRIES", 5)
+        self.CONTACT_CODE_INTERVAL_S = _int("CONTACT_CODE_INTERVAL_S", 60)
+        self.CONTACT_CODES_PER_REPORT = _int("CONTACT_CODES_PER_REPORT", 3)
+        self.CONTACT_CODES_PER_ADDRESS = _int("CONTACT_CODES_PER_ADDRESS", 5)
+        self.CONTACT_CODES_PER_DAY = _int("CONTACT_CODES_PER_DAY", 2000)
         # Open311 posts per api_key (service/open311/requests.py): an integration forwards many residents' reports,
         # so its limit is a platform's peak (a busy district sees a few hundred reports a day), not one person's.
         self.OPEN311_KEY_PER_MINUTE = _int("OPEN311_KEY_PER_MINUTE", 60)

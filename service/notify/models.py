@@ -42,13 +42,15 @@ class Notification(db.Model):
     __table_args__ = (
         CheckConstraint("status IN ('pending', 'sent')", name="status"),
         Index("ix_notification_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
-        # Caused by a report's event or a service order's (service/orders), never both.
-        CheckConstraint("(event_id IS NULL) <> (order_event_id IS NULL)", name="source"),
+        # Caused by exactly one thing: a report's event, a service order's (service/orders), or a contact's
+        # one-time code (service/receipts/verification.py).
+        CheckConstraint("num_nonnulls(event_id, order_event_id, contact_code_id) = 1", name="source"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     order_event_id: Mapped[int | None] = mapped_column(ForeignKey("service_order_event.id"))
+    contact_code_id: Mapped[int | None] = mapped_column(ForeignKey("contact_code.id"), index=True)
     channel: Mapped[str] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict] = mapped_column(JSONB)

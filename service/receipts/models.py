@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, SmallInteger, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -42,3 +42,36 @@ class ReportRating(db.Model):
     rater_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # None: the resident, by receipt
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
+
+
+class ContactCode(db.Model):
+    """A one-time code sent to a contact a resident left, before anything else goes there (its HMAC only)."""
+
+    __tablename__ = "contact_code"
+    __table_args__ = (
+        CheckConstraint("channel IN ('email', 'sms')", name="channel"),
+        # The limits per report, per address and per day (service/receipts/verification.py) count these.
+        Index("ix_contact_code_report", "report_id", "created_at"),
+        Index("ix_contact_code_target", "target", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("report_receipt.report_id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(8))
+    target: Mapped[str] = mapped_column(Text)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    tries: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
+    confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class VerifiedContact(db.Model):
+    """An address whose code came back once: later reports send it updates without asking again. Kept as a
+    keyed digest (HMAC with the SECRET_KEY), so the table alone names no one."""
+
+    __tablename__ = "verified_contact"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

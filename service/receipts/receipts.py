@@ -6,7 +6,8 @@ keeps only the token's SHA-256, so a copy of the database alone cannot open any 
 final: its link is a 404 from then on, and a resend no longer returns it.
 
 Updates: a contact the resident left (an e-mail address, or a mainland mobile number for text messages) is
-where status changes are sent (service.receipts.notices); other text in the contact field gets no updates.
+where status changes are sent (service.receipts.notices), once it is confirmed by a one-time code
+(service.receipts.verification); other text in the contact field gets no updates.
 """
 import base64
 import hashlib
@@ -16,12 +17,15 @@ import secrets
 from datetime import UTC, datetime
 
 from flask import current_app, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.accounts.auth import token_digest
 from service.core.db import db
+from service.core.errors import ApiError
 from service.core.models import Report
+from service.receipts import verification
 from service.receipts.models import ReportReceipt
 from service.reports.queries import is_overdue
 from service.rules.workflow import CLOCK_RUNNING
@@ -55,23 +59,60 @@ def notify_target(contact: str | None) -> tuple[str, str] | tuple[None, None]:
 
 
 def ensure(report: Report) -> dict | None:
-    """The receipt of an anonymous report as the API returns it, made on first call; None once revoked."""
+    """The receipt of an anonymous report as the API returns it, made on first call; None once revoked.
+    Made, it sends a code to the contact the report names (or points updates at it, if confirmed before);
+    a code limit reached leaves the receipt without updates, which the tracking page can ask for later."""
     receipt = db.session.get(ReportReceipt, report.id)
     for _attempt in range(3):
         if receipt is not None:
             break
-        channel, target = notify_target(report.contact)
-        db.session.add(ReportReceipt(report_id=report.id, number=new_number(), notify_channel=channel,
-                                     notify_target=target, token_hash=token_digest(token_for(report.id))))
+        db.session.add(ReportReceipt(report_id=report.id, number=new_number(),
+                                     token_hash=token_digest(token_for(report.id))))
         try:
             db.session.commit()
         except IntegrityError:  # a concurrent resend made it first, or (rarely) the number was taken
             db.session.rollback()
+        else:
+            receipt = db.session.get(ReportReceipt, report.id)
+            _first_updates(receipt, report.contact)
         receipt = db.session.get(ReportReceipt, report.id)
     token = token_for(report.id)
     if receipt is None or receipt.revoked_at is not None or receipt.token_hash != token_digest(token):
         return None  # revoked, or made under an earlier SECRET_KEY: that link still works, this one would not
-    return {"number": receipt.number, "tracking_url": url_for("receipts.track", token=token, _external=True)}
+    return {"number": receipt.number, "tracking_url": url_for("receipts.track", token=token, _external=True),
+            "updates": updates_state(receipt)}
+
+
+def _first_updates(receipt: ReportReceipt, contact: str | None) -> None:
+    channel, target = notify_target(contact)
+    if channel is None:
+        return
+    try:
+        verification.request(receipt, channel, target, receipt.number)
+    except ApiError:  # a limit reached: the report and its receipt stand, without updates for now
+        db.session.rollback()
+        return
+    db.session.commit()
+
+
+def updates_state(receipt: ReportReceipt) -> str:
+    """"on" (updates go to a confirmed address), "code_sent" (a code waits to be typed) or "off"."""
+    if verification.pending(receipt) is not None:
+        return "code_sent"
+    return "on" if receipt.notify_channel else "off"
+
+
+def set_updates(receipt: ReportReceipt, contact: str) -> str:
+    """Send updates to the contact typed on the tracking page (after its code, unless confirmed before), or
+    stop them (an empty contact); returns "on", "code_sent" or "off". Bad input or a limit is an ApiError and
+    nothing changes. The caller commits."""
+    if not contact:
+        receipt.notify_channel = receipt.notify_target = None
+        return "off"
+    channel, target = notify_target(contact)
+    if channel is None:
+        raise ApiError(422, "bad_contact", _("请填写有效的手机号（11 位）或电子邮箱。"))
+    return "on" if verification.request(receipt, channel, target, receipt.number) == "confirmed" else "code_sent"
 
 
 def by_token(token: str) -> ReportReceipt | None:
@@ -87,19 +128,9 @@ def revoke(receipt: ReportReceipt) -> None:
     db.session.commit()
 
 
-def stop_updates(receipt: ReportReceipt) -> None:
-    """Keep the link, send no more updates."""
-    receipt.notify_channel = receipt.notify_target = None
-    db.session.commit()
-
-
 def masked(receipt: ReportReceipt) -> str:
     """Where updates go, shown without giving the whole address or number away."""
-    target = receipt.notify_target or ""
-    if receipt.notify_channel == "sms":
-        return target[:3] + "****" + target[-4:]
-    name, _at, host = target.partition("@")
-    return f"{name[:1]}***@{host}" if host else ""
+    return verification.mask(receipt.notify_channel, receipt.notify_target)
 
 
 def progress(report: Report) -> dict:

@@ -8,7 +8,7 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Photo, Report
 from service.photos.views import send_stored
-from service.receipts import misses, ratings, receipts
+from service.receipts import misses, ratings, receipts, verification
 from service.receipts.models import ReportReceipt
 from service.reports import queries
 
@@ -60,7 +60,7 @@ def _page(token, receipt, report, error: str | None = None, status: int = 200):
     rating = ratings.ratings_of([report.id]).get(report.id)
     return render_template("receipts/track.html", token=token, receipt=receipt, report=report, error=error,
                            progress=receipts.progress(report), rating=rating,
-                           notify=receipts.masked(receipt)), status
+                           notify=receipts.masked(receipt), pending=verification.pending(receipt)), status
 
 
 def _done(token: str, message: str):
@@ -80,18 +80,49 @@ def track_rating(token: str):
 
 @bp.post("/track/<token>/updates")
 def track_updates(token: str):
-    """Send updates to a contact, or stop them (an empty contact)."""
+    """Send updates to a contact (after its one-time code, unless confirmed before), or stop them (empty)."""
     receipt, report = _opened(token)
-    contact = (request.form.get("contact") or "").strip()
-    if not contact:
-        receipts.stop_updates(receipt)
-        return _done(token, _("已停止发送进展通知。"))
-    channel, target = receipts.notify_target(contact)
-    if channel is None:
-        return _page(token, receipt, report, _("请填写有效的手机号（11 位）或电子邮箱。"), 422)
-    receipt.notify_channel, receipt.notify_target = channel, target
+    try:
+        state = receipts.set_updates(receipt, (request.form.get("contact") or "").strip())
+    except ApiError as e:
+        db.session.rollback()
+        return _page(token, receipt, report, e.message, e.status)
     db.session.commit()
-    return _done(token, _("处理进展将发送至 %(to)s。", to=receipts.masked(receipt)))
+    return _done(token, _UPDATES_SAID[state](receipt))
+
+
+_UPDATES_SAID = {
+    "off": lambda _receipt: _("已停止发送进展通知。"),
+    "on": lambda receipt: _("处理进展将发送至 %(to)s。", to=receipts.masked(receipt)),
+    "code_sent": lambda receipt: _("验证码已发送至 %(to)s，请在下方输入，确认后才会发送处理进展。",
+                                   to=verification.pending(receipt).to),
+}
+
+
+@bp.post("/track/<token>/confirm")
+def track_confirm(token: str):
+    """The resident types the one-time code back: from now on the updates go to that address."""
+    receipt, report = _opened(token)
+    try:
+        to = verification.confirm(receipt, request.form.get("code"))
+    except ApiError as e:
+        db.session.commit()  # a wrong entry counts
+        return _page(token, receipt, report, e.message, e.status)
+    db.session.commit()
+    return _done(token, _("验证成功，处理进展将发送至 %(to)s。", to=to))
+
+
+@bp.post("/track/<token>/resend")
+def track_resend(token: str):
+    """Send a new code to the address the last one went to."""
+    receipt, report = _opened(token)
+    try:
+        verification.resend(receipt, receipt.number)
+    except ApiError as e:
+        db.session.rollback()
+        return _page(token, receipt, report, e.message, e.status)
+    db.session.commit()
+    return _done(token, _UPDATES_SAID["code_sent"](receipt))
 
 
 @bp.post("/track/<token>/revoke")
