@@ -47,3 +47,20 @@ class ReportStatsTown(Figures, db.Model):
     __tablename__ = "report_stats_town"
 
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+
+
+class ReportStatsRecurrence(db.Model):
+    """Verified reports per committee (and town row), category, key site (0: none) and local month of verification:
+    how many, how many recurred, how many were rectified in time and did not recur (migration 0027)."""
+
+    __tablename__ = "report_stats_recurrence"
+    __table_args__ = (Index("ix_report_stats_recurrence_month", "month", "town_id"),)
+
+    committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    town_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(32), primary_key=True)
+    site_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    verified: Mapped[int] = mapped_column(BigInteger)
+    recurred: Mapped[int] = mapped_column(BigInteger)
+    on_time: Mapped[int] = mapped_column(BigInteger)

@@ -5,6 +5,7 @@ from datetime import datetime
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -208,6 +209,8 @@ class Report(db.Model):
     duplicate_photo_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
     # The report verified lately at this spot that this one repeats (service/sites/recurrence.py).
     recurrence_of: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("report.id"))
+    # Some report names this one in recurrence_of: kept by the report_recurred_* triggers (migration 0027).
+    recurred: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     site_id: Mapped[int | None] = mapped_column(ForeignKey("site.id"))  # the key site it was seen at
     client_fingerprint: Mapped[str | None] = mapped_column(String(64))
     warnings: Mapped[list] = mapped_column(JSONB, default=list, server_default="[]")
