@@ -133,8 +133,9 @@ def histograms(user: User | None, filt: ReportFilter, dim: str, now: datetime) -
 
 
 def not_yet_due(user: User | None, filt: ReportFilter, dim: str, now: datetime) -> dict:
-    """Running reports not yet overdue (due from now on, or with no deadline) per dim: the live part of overdue."""
-    column = {"town": Report.town_id, "committee": Report.committee_id}[dim]
+    """Running reports not yet overdue (due from now on, or with no deadline) per dim (town, committee, or local
+    month of creation): the live part of overdue."""
+    column = {"town": Report.town_id, "committee": Report.committee_id, "month": _month(Report.created_at)}[dim]
     halves = union_all(*(select(column.label("place")).where(scope.visible(user), *filt.conditions(now), half)
                          for half in deadlines.pending(now))).subquery()
     return dict(db.session.execute(select(halves.c.place, func.count()).group_by(halves.c.place)).all())

@@ -7,6 +7,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from service.core import localtime
 from service.core.db import db
 from service.core.models import Area, User
 from service.dashboard import cube
@@ -104,6 +105,40 @@ def _month_end(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
 
+def next_month(month: date) -> date:
+    return _month_end(month) + timedelta(days=1)
+
+
+def this_and_last_month(now: datetime) -> tuple[date, date]:
+    """The first days of the local month of now and of the month before."""
+    first = now.astimezone(localtime.zone()).date().replace(day=1)
+    return first, (first - timedelta(days=1)).replace(day=1)
+
+
+def by_month(user: User, filt: ReportFilter, months: tuple[date, ...], now: datetime) -> dict[date, dict]:
+    """The figures (Tally.as_json) of the reports created in each of the given local months, under the filter's
+    scope, category, risk and place (its own dates are replaced by the months'): summed from the month cube, with
+    the live part of overdue counted as for the totals. The first screen's "this month" and "last month"."""
+    undated = replace(filt, since=min(months), until=_month_end(max(months)))
+    tallies = {m: Tally() for m in months}
+    for month, status, *measures in cube.grouped(user, undated, ("month", "status"), now):
+        if month in tallies:
+            tallies[month].add(status, *measures)
+    for month, hists in cube.histograms(user, undated, "month", now).items():
+        if month in tallies:
+            tallies[month].absorb(0, 0, hists)
+    waiting = cube.not_yet_due(user, undated, "month", now)
+    return {m: tallies[m].as_json(waiting.get(m, 0)) for m in months}
+
+
+def headline(user: User, filt: ReportFilter, now: datetime) -> dict:
+    """This month's and last month's figures of the reports created in them (by_month), keyed "this" and "last"."""
+    this, last = this_and_last_month(now)
+    found = by_month(user, filt, (last, this), now)
+    return {"this_month": this.strftime("%Y-%m"), "last_month": last.strftime("%Y-%m"),
+            "this": found[this], "last": found[last]}
+
+
 def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
     """Every hazard figure the user may see under the filter, as JSON."""
     level = place_level(user, filt)
@@ -117,15 +152,40 @@ def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
               for month, n, on_time, late in sorted(cube.grouped(user, filt, ("month",), now))]
     return {
         "level": level, "totals": totals, "places": places, "by_category": categories, "by_month": months,
+        "headline": headline(user, filt, now),
         "status_labels": {s: str(label) for s, label in STATUS_LABELS.items()},
         "charts": _charts(level, places, categories, months),
     }
 
 
+RANKED = 15  # places in the first screen's ranking (a town has about 40 committees; the table below has all)
+TREND_MONTHS = 12
+
+
+def ranking(level: str, places: list[dict]) -> list[dict]:
+    """The places with the most overdue hazards first (then the lowest on-time rate, then the most open)."""
+    def key(p):
+        rate = p["on_time_rate"] if p["on_time_rate"] is not None else 1.0
+        return (-p["overdue"], rate, -p["open"], p["code"])
+    return sorted(places, key=key)[:RANKED]
+
+
 def _charts(level: str, places: list[dict], categories: list[dict], months: list[dict]) -> list[dict]:
-    """What static/dashboard.js draws: labels, series and a link per label (a click opens the filtered list)."""
+    """What static/dashboard.js draws: labels, series and a link per label (a click opens the filtered list).
+    The first two are the first screen's: the ranking by overdue and the monthly trend."""
     open_statuses = [s for s in TRANSITIONS if s in OPEN]
+    ranked, recent = ranking(level, places), months[-TREND_MONTHS:]
     return [
+        {"id": "hazards-ranking", "kind": "hbar", "first": True,
+         "title": _("各街镇逾期隐患排名") if level == "town" else _("各居村委逾期隐患排名"),
+         "labels": [p["name"] for p in ranked], "links": [p["links"]["list"] for p in ranked],
+         "series": [{"name": _("已逾期"), "data": [p["overdue"] for p in ranked]},
+                    {"name": _("未办结"), "data": [p["open"] for p in ranked]}]},
+        {"id": "hazards-trend", "kind": "line", "first": True, "title": _("每月上报与按期整改"),
+         "labels": [m["month"] for m in recent], "links": [m["links"]["list"] for m in recent],
+         "series": [{"name": _("隐患数"), "data": [m["n"] for m in recent]},
+                    {"name": _("按期整改"), "data": [m["rectified_on_time"] for m in recent]},
+                    {"name": _("逾期后整改"), "data": [m["rectified_late"] for m in recent]}]},
         {"id": "hazards-places", "kind": "bar", "stack": True,
          "title": _("各街镇未办结隐患") if level == "town" else _("各居村委未办结隐患"),
          "labels": [p["name"] for p in places], "links": [p["links"]["list"] for p in places],
@@ -134,8 +194,4 @@ def _charts(level: str, places: list[dict], categories: list[dict], months: list
         {"id": "hazards-categories", "kind": "pie", "title": _("隐患类别"),
          "labels": [c["name"] for c in categories], "links": [c["links"]["list"] for c in categories],
          "series": [{"name": _("隐患数"), "data": [c["n"] for c in categories]}]},
-        {"id": "hazards-months", "kind": "line", "title": _("每月上报"),
-         "labels": [m["month"] for m in months], "links": [m["links"]["list"] for m in months],
-         "series": [{"name": _("隐患数"), "data": [m["n"] for m in months]},
-                    {"name": _("按期整改"), "data": [m["rectified_on_time"] for m in months]}]},
     ]

@@ -5,23 +5,23 @@ with labels, series and a link per label), add it to SECTIONS, and add a templat
 tables. A figures function scopes every query itself, in SQL over the whole table.
 """
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select
 
-from service.accounts import scope
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
 from service.dashboard import hazards
-from service.orders.models import ServiceAssignment, ServiceOrder
+from service.orders.models import ServiceAssignment, ServiceOrder, visible_orders
 from service.orders.workflow import COMING
 from service.reports.filters import ReportFilter, local_midnight
 from service.rules.roles import STAFF
+from service.rules.workflow import OPEN
 from service.sites import campaigns, inspections, recurrence
 from service.volunteers import queries as volunteer_queries
 from service.volunteers.models import ServiceHourEntry, Volunteer
@@ -35,7 +35,8 @@ class Section:
 
 
 def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
-    """Active volunteers and approved service hours per month, of the volunteers the user may see."""
+    """Active volunteers and approved service hours per month, of the volunteers the user may see; "serving": the
+    volunteers with approved hours served this month and last month (the first screen's)."""
     mine = [volunteer_queries.visible(user)]
     if filt.committee:
         mine.append(Volunteer.committee_code == filt.committee)
@@ -51,7 +52,15 @@ def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
         .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
         .where(volunteer_queries.counted(), *mine, *dated).group_by(month).order_by(month)).all()
     months = [{"month": m.strftime("%Y-%m"), "hours": float(h), "volunteers": v} for m, h, v in hours]
-    return {"active_volunteers": active, "hours_by_month": months, **_orders(user, filt), "charts": [
+    this, last = hazards.this_and_last_month(now)
+    serving = dict(db.session.execute(
+        select(month, func.count(func.distinct(entry.volunteer_id)))
+        .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
+        .where(volunteer_queries.counted(), *mine, entry.service_date >= last,
+               entry.service_date < hazards.next_month(this)).group_by(month)).all())
+    return {"active_volunteers": active, "hours_by_month": months,
+            "serving": {"this": serving.get(this, 0), "last": serving.get(last, 0)},
+            **_orders(user, filt), "charts": [
         {"id": "volunteers-hours", "kind": "bar", "title": _("每月志愿服务时长（已审核，小时）"),
          "labels": [m["month"] for m in months], "links": [],
          "series": [{"name": _("服务时长"), "data": [m["hours"] for m in months]}]}]}
@@ -61,7 +70,7 @@ def _orders(user: User, filt: ReportFilter) -> dict:
     """三单 in the user's scope and the filter's days: orders made and served, and the median hours from an offer to
     its acceptance and from an order to its completion."""
     order, offer = ServiceOrder, ServiceAssignment
-    where = [scope.visible_orders(user)]
+    where = [visible_orders(user)]
     where += [order.created_at >= local_midnight(filt.since)] if filt.since else []
     where += [order.created_at < local_midnight(filt.until + timedelta(days=1))] if filt.until else []
     hours = 3600.0
@@ -91,6 +100,38 @@ SECTIONS = (
 )
 
 
+def _card(key: str, label, value, this, last, kind: str, link: str | None = None) -> dict:
+    delta = None if this is None or last is None else round(this - last, 4)
+    return {"key": key, "label": str(label), "value": value, "this": this, "last": last, "delta": delta,
+            "kind": kind, "link": link}
+
+
+def overview(sections: dict, filt: ReportFilter) -> list[dict]:
+    """The first screen's key figures, from the hazards and volunteers sections: each the whole table's value now
+    (under the filter) with this month's and last month's (of the reports created in each month; of the volunteers
+    who served in each), and their difference. "kind" says how to show it: count, rate (0..1) or hours."""
+    hazard, serving = sections["hazards"], sections["volunteers"]["serving"]
+    totals, month = hazard["totals"], hazard["headline"]
+    this, last = month["this"], month["last"]
+
+    def linked(**narrow) -> str:
+        return hazards.links(replace(filt, **narrow))["list"]
+
+    return [
+        _card("open", _("未办结"), totals["open"], this["open"], last["open"], "count",
+              linked(statuses=tuple(sorted(OPEN)))),
+        _card("overdue", _("已逾期"), totals["overdue"], this["overdue"], last["overdue"], "count",
+              linked(overdue=True)),
+        _card("on_time_rate", _("按期整改率"), totals["on_time_rate"], this["on_time_rate"], last["on_time_rate"],
+              "rate"),
+        _card("median_hours", _("整改用时中位数（小时）"), totals["hours_to_rectified"]["median"],
+              this["hours_to_rectified"]["median"], last["hours_to_rectified"]["median"], "hours"),
+        _card("new", _("本月新增"), this["total"], this["total"], last["total"], "count",
+              linked(since=date.fromisoformat(month["this_month"] + "-01"), until=None)),
+        _card("volunteers", _("本月服务志愿者"), serving["this"], serving["this"], serving["last"], "count"),
+    ]
+
+
 def build(user: User, filt: ReportFilter, now: datetime, only: str = "") -> dict:
     """The sections' figures under one filter (all, or those named in `only`, comma-separated), for the page's
     JSON block and GET /api/v1/stats."""
@@ -98,9 +139,11 @@ def build(user: User, filt: ReportFilter, now: datetime, only: str = "") -> dict
     if not wanted <= {s.key for s in SECTIONS}:
         keys = "、".join(s.key for s in SECTIONS)
         raise ApiError(422, "bad_section", _("section 取值无效，可选：%(keys)s。", keys=keys))
-    return {"filter": filt.query_string(), "generated_at": now.isoformat(),
-            "sections": {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS
-                         if s.key in wanted}}
+    built = {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS if s.key in wanted}
+    found = {"filter": filt.query_string(), "generated_at": now.isoformat(), "sections": built}
+    if {"hazards", "volunteers"} <= wanted:
+        found["overview"] = overview(built, filt)
+    return found
 
 
 def figures(user: User | None, only: str = "") -> tuple[ReportFilter, dict]:

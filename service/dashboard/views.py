@@ -1,6 +1,7 @@
 """The dashboard page: the figures of GET /api/v1/stats as charts and tables (service/dashboard/sections.py)."""
 
 from flask import render_template
+from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -19,5 +20,7 @@ def page():
     if actor().role == "district_admin":  # the newest generation's name of each town
         towns = dict(db.session.execute(select(Area.code, Area.name).where(Area.level == "town")
                                         .order_by(Area.code, Area.generation)).all())
+    area = actor().area
     return render_template("dashboard/dashboard.html", data=data, filt=filt, towns=towns,
-                           links=hazards.links(filt), sections=sections.SECTIONS)
+                           links=hazards.links(filt), sections=sections.SECTIONS,
+                           scope_name=area.name if area is not None else _("全区"))
