@@ -64,10 +64,11 @@ class InMemoryUploads(Request):
 
 
 def _subscribe() -> None:
-    """Each area subscribes its handlers to the events of others (service/core/events.py)."""
-    from service import receipts, reports, sites, volunteers
+    """Each area subscribes its handlers to the events of others (service/core/events.py), and adds what it
+    offers to lists below it (an order source on the volunteers' tasks page)."""
+    from service import orders, receipts, reports, sites, volunteers
 
-    for area in (sites, reports, receipts, volunteers):
+    for area in (sites, reports, receipts, volunteers, orders):
         area.subscribe()
 
 

@@ -9,8 +9,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from service.accounts import cli as accounts_cli
+from service.accounts import scope
 from service.areas import cli as areas_cli
-from service.core import migrate
+from service.core import events, migrate
 from service.core.db import db
 from service.notify import cli as notify_cli
 from service.open311 import cli as open311_cli
@@ -109,7 +110,24 @@ def restore_cmd(directory: Path) -> None:
     _grant_app_role()
 
 
-COMMANDS = (db_group, serve, backup_cmd, restore_cmd, *areas_cli.COMMANDS, *photos_cli.COMMANDS, *reports_cli.COMMANDS,
+@click.command("events")
+@with_appcontext
+def events_cmd() -> None:
+    """Print who reacts to each domain event (the subscriptions each area made)."""
+    for kind, handler in events.describe():
+        click.echo(f"{kind}\t{handler}")
+
+
+@click.command("scope")
+@with_appcontext
+def scope_cmd() -> None:
+    """Print every visibility rule: where it is stated and what it lets each role see."""
+    for name, said in scope.describe():
+        click.echo(f"{name}\t{said}")
+
+
+COMMANDS = (db_group, serve, backup_cmd, restore_cmd, events_cmd, scope_cmd, *areas_cli.COMMANDS, *photos_cli.COMMANDS,
+            *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
             *orders_cli.COMMANDS, *open311_cli.COMMANDS)
 

@@ -1,21 +1,35 @@
-"""What a caller may see: one WHERE clause per role, applied inside every report query."""
-from datetime import datetime, timedelta
+"""What a caller may see: one WHERE clause per role, applied inside every query.
 
-from flask import current_app, g, has_app_context
-from sqlalchemy import and_, false, or_, select, true
+This module holds the mechanism (by_area: the role ladder of all, one town, one committee, else the area's own
+rule for everyone else) and the rules on the tables every room shares (reports, areas, the counts). Each area
+states the rule on its own tables next to them, marked @scope.rule: orders (service/orders/models.py), sites
+(service/sites/models.py), the people a planner may direct (service/volunteers/queries.py). describe() lists
+every rule with its first line, so the whole policy reads in one place (`hazard-snap scope`).
+"""
+from collections.abc import Callable
+
+from flask import g, has_app_context
+from sqlalchemy import false, or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.core.db import db
 from service.core.models import Area, Report, ReportRollup, User
-from service.orders.models import ServiceAssignment, ServiceOrder
-from service.orders.workflow import CLOSED, COMING
-from service.rules.roles import STAFF
-from service.sites.models import Site
-from service.volunteers.models import Volunteer
-from service.volunteers.queries import town_committee_codes
+
+RULES: dict[str, Callable] = {}
 
 
-def _same_code(column, user: User) -> ColumnElement:
+def rule(fn: Callable) -> Callable:
+    """Mark a function as a visibility rule (a WHERE clause for a user), so describe() lists it."""
+    RULES[f"{fn.__module__}.{fn.__name__}"] = fn
+    return fn
+
+
+def describe() -> list[tuple[str, str]]:
+    """Every visibility rule of the service, (where it is, what it says), in the order of their modules."""
+    return sorted((name, (fn.__doc__ or "").strip().splitlines()[0]) for name, fn in RULES.items())
+
+
+def same_code(column, user: User) -> ColumnElement:
     """By code, not id: a new boundary generation may give the same town or committee a new row.
 
     The ids are looked up first (once per request) and written into the condition as values: with one id the
@@ -34,72 +48,24 @@ def _area_ids(code: str) -> list[int]:
     return cache[code]
 
 
-def _by_area(user: User | None, town_column, committee_column, otherwise):
-    """The role ladder shared by reports and their rollup: all, one town, one committee, else `otherwise()`."""
+def by_area(user: User | None, town_column, committee_column, otherwise):
+    """The role ladder every area's rule shares: all, one town, one committee, else `otherwise()`."""
     if user is None:
         return false()
     if user.role == "district_admin":
         return true()
     if user.role == "town_supervisor" and user.area is not None:
-        return _same_code(town_column, user)
+        return same_code(town_column, user)
     if user.role == "committee_staff" and user.area is not None:
-        return _same_code(committee_column, user)
+        return same_code(committee_column, user)
     return otherwise()
 
 
+@rule
 def visible(user: User | None) -> ColumnElement:
     """Return the condition on Report rows the user may read."""
-    return _by_area(user, Report.town_id, Report.committee_id,
+    return by_area(user, Report.town_id, Report.committee_id,
                     lambda: or_(Report.reporter_id == user.id, Report.assignee_id == user.id))
-
-
-def visible_orders(user: User | None) -> ColumnElement:
-    """Return the condition on ServiceOrder rows: staff by area as for reports, a volunteer the orders offered
-    to them (in any state, so a late answer learns why it is refused); what the resident told is order_contact's."""
-    return _by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: ServiceOrder.id.in_(
-        select(ServiceAssignment.order_id).where(ServiceAssignment.volunteer_id == user.id)))
-
-
-def order_contact(user: User | None, now: datetime) -> ColumnElement:
-    """Return the condition on ServiceOrder rows whose private part (the resident's name, phone, address, exact
-    point, outcome photos) the user may read: staff by area; a volunteer only while they hold the order (accepted,
-    on site, checked out) and it is under way or completed less than ORDER_CONTACT_GRACE_H ago. An open offer
-    shows the kind, the window and the committee, enough to answer; a declined, expired or withdrawn offer and a
-    cancelled order show nothing private."""
-    grace = timedelta(hours=current_app.config["ORDER_CONTACT_GRACE_H"])
-    return _by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: and_(
-        ServiceOrder.id.in_(select(ServiceAssignment.order_id).where(
-            ServiceAssignment.volunteer_id == user.id, ServiceAssignment.state.in_(COMING))),
-        or_(ServiceOrder.status.not_in(CLOSED),
-            and_(ServiceOrder.status == "completed", ServiceOrder.completed_at > now - grace))))
-
-
-def visible_sites(user: User | None) -> ColumnElement:
-    """Return the condition on Site rows: staff by area as for reports; volunteers see no site registry."""
-    return _by_area(user, Site.town_id, Site.committee_id, false)
-
-
-def directed(user: User | None) -> ColumnElement:
-    """Return the condition on User rows a user may name for work in their area (an inspection round's people):
-    the district admin anyone; a town supervisor the staff of the town or of one of its committees and the
-    volunteers on the roster of one of its committees; committee staff those of their own committee; anyone else
-    nobody. Areas are compared by code, so a new boundary generation changes nothing."""
-    if user is None:
-        return false()
-    if user.role == "district_admin":
-        return true()
-    if user.area is None or user.role not in ("town_supervisor", "committee_staff"):
-        return false()
-    code = user.area.code
-    if user.role == "town_supervisor":
-        committees = town_committee_codes(code)
-        staff_area = or_(Area.code == code, Area.code.in_(committees))
-    else:
-        committees = [code]
-        staff_area = Area.code == code
-    return or_(and_(User.role.in_(STAFF), User.area_id.in_(select(Area.id).where(staff_area))),
-               and_(User.role == "volunteer", User.id.in_(select(Volunteer.user_id).where(
-                   Volunteer.active, Volunteer.committee_code.in_(committees)))))
 
 
 def may_manage_committee(user: User, committee: Area) -> bool:
@@ -109,6 +75,7 @@ def may_manage_committee(user: User, committee: Area) -> bool:
     return user.role == "town_supervisor" and committee.parent is not None and committee.parent.code == user.area.code
 
 
+@rule
 def visible_committees(user: User) -> ColumnElement:
     """Return the condition on committee Area rows a user's map may draw: their own area's, by code."""
     if user.role == "district_admin":
@@ -121,6 +88,7 @@ def visible_committees(user: User) -> ColumnElement:
     return Area.code == user.area.code
 
 
+@rule
 def visible_towns(user: User) -> ColumnElement:
     """Return the condition on town Area rows a user's map may outline: all, their town, or their committee's."""
     if user.role == "district_admin":
@@ -131,16 +99,18 @@ def visible_towns(user: User) -> ColumnElement:
     return false() if town is None else Area.code == town.code
 
 
+@rule
 def visible_rollup(user: User | None) -> ColumnElement | None:
     """The condition on ReportRollup rows for a user, or None when counts cannot come from the rollup
     (a volunteer sees reports by reporter or assignee, which the rollup does not keep)."""
     return visible_cube(user, ReportRollup)
 
 
+@rule
 def visible_cube(user: User | None, cube) -> ColumnElement | None:
     """The condition on the rows of a table of counts per town (and committee) for a user, or None when its rows
     cannot tell what the user may see (committee staff on a per-town table; volunteers, who see by reporter)."""
     committee = getattr(cube, "committee_id", None)
     if user is not None and user.role == "committee_staff" and committee is None:
         return None
-    return _by_area(user, cube.town_id, committee, lambda: None)
+    return by_area(user, cube.town_id, committee, lambda: None)

@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def refuse_nul():
         # PostgreSQL text cannot hold NUL; refuse it up front rather than fail at INSERT time. JSON bodies
-        # are not read here: only the routes that take JSON parse it, with caps (service/jsonbody.py).
+        # are not read here: only the routes that take JSON parse it, with caps (service/web/jsonbody.py).
         if request.method == "POST" and (None in request.form or None in request.files):
             abort(400)  # a multipart part without a name (Flask-WTF's CSRF check would crash on it)
         form = request.form.values() if request.method == "POST" else ()  # a GET with a body pays nothing

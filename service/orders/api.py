@@ -9,12 +9,12 @@ from service.accounts.auth import actor, client_addr
 from service.core import cursors
 from service.core.db import db
 from service.core.errors import ApiError
-from service.jsonbody import json_body
 from service.orders import intake, moves, onsite, queries, suggest
 from service.orders.workflow import KINDS, STATUS_LABELS
 from service.receipts import misses
 from service.reports import attempts
 from service.reports.api import csrf_for_cookie_sessions, require_user
+from service.web.jsonbody import json_body
 
 bp = Blueprint("orders_api", __name__)
 bp.before_request(csrf_for_cookie_sessions)

@@ -1,6 +1,7 @@
 """The service order, its append-only history, each volunteer's offer (assignment) and the outcome photos."""
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
@@ -14,14 +15,20 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     func,
+    or_,
+    select,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
+from service.accounts import scope
 from service.core.db import db
-from service.orders.workflow import BUSY, KINDS, OFFER_LABELS, STATUS_LABELS, sql_list
+from service.core.models import User
+from service.orders.workflow import BUSY, CLOSED, COMING, KINDS, OFFER_LABELS, STATUS_LABELS, sql_list
 
 SRID = 4326
 
@@ -151,3 +158,26 @@ class ServiceOrderPhoto(db.Model):
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+@scope.rule
+def visible_orders(user: User | None) -> ColumnElement:
+    """Return the condition on ServiceOrder rows: staff by area as for reports, a volunteer the orders offered
+    to them (in any state, so a late answer learns why it is refused); what the resident told is order_contact's."""
+    return scope.by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: ServiceOrder.id.in_(
+        select(ServiceAssignment.order_id).where(ServiceAssignment.volunteer_id == user.id)))
+
+
+@scope.rule
+def order_contact(user: User | None, now: datetime) -> ColumnElement:
+    """Return the condition on ServiceOrder rows whose private part (the resident's name, phone, address, exact
+    point, outcome photos) the user may read: staff by area; a volunteer only while they hold the order (accepted,
+    on site, checked out) and it is under way or completed less than ORDER_CONTACT_GRACE_H ago. An open offer
+    shows the kind, the window and the committee, enough to answer; a declined, expired or withdrawn offer and a
+    cancelled order show nothing private."""
+    grace = timedelta(hours=current_app.config["ORDER_CONTACT_GRACE_H"])
+    return scope.by_area(user, ServiceOrder.town_id, ServiceOrder.committee_id, lambda: and_(
+        ServiceOrder.id.in_(select(ServiceAssignment.order_id).where(
+            ServiceAssignment.volunteer_id == user.id, ServiceAssignment.state.in_(COMING))),
+        or_(ServiceOrder.status.not_in(CLOSED),
+            and_(ServiceOrder.status == "completed", ServiceOrder.completed_at > now - grace))))

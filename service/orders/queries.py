@@ -5,12 +5,18 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, String, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import selectinload
 
-from service.accounts import scope
 from service.accounts.auth import token_digest
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
-from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent, ServiceOrderPhoto
+from service.orders.models import (
+    ServiceAssignment,
+    ServiceOrder,
+    ServiceOrderEvent,
+    ServiceOrderPhoto,
+    order_contact,
+    visible_orders,
+)
 from service.orders.workflow import (
     CLOSED,
     COMING,
@@ -34,7 +40,7 @@ def get_order(order_id: int | str, user: User | None, for_update: bool = False) 
     """Return an order the user may see; an unknown or out-of-scope id is the same 404."""
     wanted, found = as_id(order_id), None
     if wanted is not None:
-        query = select(ServiceOrder).where(ServiceOrder.id == wanted, scope.visible_orders(user))
+        query = select(ServiceOrder).where(ServiceOrder.id == wanted, visible_orders(user))
         found = db.session.scalar(query.with_for_update(of=ServiceOrder) if for_update else query)
     if found is None:
         raise ApiError(404, "order_not_found", _("找不到该服务单，请检查编号是否正确。"))
@@ -52,7 +58,7 @@ def by_token(token: str, for_update: bool = False) -> ServiceOrder:
 
 def queue(user: User, statuses: tuple[str, ...], after: tuple[datetime, int] | None, limit: int) -> Select:
     """One keyset page of the visible orders in these statuses, oldest first (created_at, id)."""
-    query = (select(ServiceOrder).where(scope.visible_orders(user), ServiceOrder.status.in_(statuses))
+    query = (select(ServiceOrder).where(visible_orders(user), ServiceOrder.status.in_(statuses))
              .order_by(ServiceOrder.created_at, ServiceOrder.id).limit(limit))
     if after is not None:
         query = query.where(tuple_(ServiceOrder.created_at, ServiceOrder.id) > tuple_(*after))
@@ -61,7 +67,7 @@ def queue(user: User, statuses: tuple[str, ...], after: tuple[datetime, int] | N
 
 def count(user: User, statuses: tuple[str, ...]) -> int:
     return db.session.scalar(select(func.count()).select_from(ServiceOrder).where(
-        scope.visible_orders(user), ServiceOrder.status.in_(statuses)))
+        visible_orders(user), ServiceOrder.status.in_(statuses)))
 
 
 def tasks_for(user_id: int, limit: int = 50, after: int = 0) -> list[tuple[ServiceOrder, ServiceAssignment]]:
@@ -86,9 +92,9 @@ def task_rows(user: User) -> Select:
 
 def load_tasks(ids: list[str], user: User) -> dict[str, tuple[ServiceOrder, ServiceAssignment, str | None]]:
     """The orders of one /me/tasks page with the volunteer's own offer and the address when the scope rule lets
-    them read it (scope.order_contact), in one query."""
+    them read it (order_contact), in one query."""
     wanted = [int(i) for i in ids]
-    shown = scope.order_contact(user, datetime.now(UTC))
+    shown = order_contact(user, datetime.now(UTC))
     rows = db.session.execute(select(ServiceOrder, ServiceAssignment, case((shown, ServiceOrder.address)))
                               .join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
                               .where(ServiceOrder.id.in_(wanted), ServiceAssignment.volunteer_id == user.id)
@@ -130,11 +136,11 @@ def photos(order: ServiceOrder) -> list[ServiceOrderPhoto]:
 
 def contact(order: ServiceOrder, user: User | None) -> dict:
     """The resident's contact and the order's exact point when the scope rule lets the user read them
-    (scope.order_contact), else the same keys with None and no outcome photos."""
+    (order_contact), else the same keys with None and no outcome photos."""
     row = db.session.execute(
         select(ServiceOrder.contact_name, ServiceOrder.contact_phone, ServiceOrder.address,
                func.ST_X(ServiceOrder.location), func.ST_Y(ServiceOrder.location))
-        .where(ServiceOrder.id == order.id, scope.order_contact(user, datetime.now(UTC)))).one_or_none()
+        .where(ServiceOrder.id == order.id, order_contact(user, datetime.now(UTC)))).one_or_none()
     keys = ("contact_name", "contact_phone", "address", "lon", "lat")
     found = dict(zip(keys, row or (None,) * len(keys), strict=True)) | {"contact_visible": row is not None}
     return found if row else found | {"photos": []}  # outcome photos are taken in the resident's home
@@ -150,7 +156,7 @@ def tracking_json(order: ServiceOrder) -> dict:
 
 
 def to_json(order: ServiceOrder, user: User | None) -> dict:
-    """An order as staff and its volunteers see it: the contact only where scope.order_contact allows; every
+    """An order as staff and its volunteers see it: the contact only where order_contact allows; every
     offer, and who made each move, for staff; a volunteer sees their own offer and never another's name."""
     staff = user is not None and user.role in STAFF
     return tracking_json(order) | contact(order, user) | {

@@ -165,5 +165,5 @@ def photo(order_id: str, photo_id: int):
     except ApiError:
         abort(404)
     if not queries.contact(order, actor())["contact_visible"]:
-        abort(404)  # taken in the resident's home: private as the contact is (scope.order_contact)
+        abort(404)  # taken in the resident's home: private as the contact is (order_contact in models.py)
     return _photo(order.id, photo_id)

@@ -16,10 +16,10 @@ from werkzeug.datastructures import MultiDict
 
 from geo.exif import parse_exif_time
 from service.core.errors import ApiError
+from service.core.fields import number
 from service.photos.check import Header
 from service.photos.decode import PUBLIC_MAX
 from service.photos.pipeline import ProcessedPhoto
-from service.reports.location import number
 
 FIELDS = ("photo_original_sha256", "photo_original_bytes", "photo_exif_lon", "photo_exif_lat",
           "photo_exif_taken_at", "photo_exif_orientation")

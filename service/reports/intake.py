@@ -14,12 +14,13 @@ from service.core import events
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.events import ReportCreated, ReportPrepared
+from service.core.fields import number
 from service.core.models import Report, ReportEvent
 from service.photos import phone as phone_photos
 from service.photos.pipeline import ProcessedPhoto, inspect, process_photos
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.reports import deadlines, duplicates
-from service.reports.location import number, parse_location, taken_at_aware, warnings_for
+from service.reports.location import parse_location, taken_at_aware, warnings_for
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 
 MAX_DESCRIPTION = 2000

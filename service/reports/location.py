@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from geo import coords
 from service.core import localtime
 from service.core.errors import ApiError
+from service.core.fields import number
 from service.photos.check import Header
 from service.photos.pipeline import ProcessedPhoto
 
@@ -20,22 +21,6 @@ class Location:
     submitted: tuple[float, float]
     crs: str
     source: str
-
-
-def number(form: Mapping, name: str, low: float, high: float) -> float | None:
-    """Parse an optional finite number within [low, high] or raise a 422 naming the field.
-
-    The service's one wrapper of geo.coords.parse_number for request fields: form text, or a JSON body's
-    numbers (service.jsonbody refuses NaN and Infinity tokens and numbers that overflow before this)."""
-    raw = form.get(name)
-    if raw is None or isinstance(raw, str) and not raw.strip():
-        return None
-    try:
-        return coords.parse_number(raw, low, high, field=name)
-    except coords.CoordinateError:
-        message = _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查后重试。",
-                    name=name, low=low, high=high)
-        raise ApiError(422, "bad_" + name, message) from None
 
 
 def position(form: Mapping) -> tuple[float, float] | None:

@@ -5,11 +5,11 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from service.core.errors import ApiError
-from service.jsonbody import json_body
 from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.reports.filters import ReportFilter
 from service.rules.roles import STAFF
 from service.sites import campaigns, inspections, queries, recurrence, registry
+from service.web.jsonbody import json_body
 
 api = Blueprint("sites_api", __name__)  # bearer clients need no CSRF token; cookie sessions are checked
 api.before_request(csrf_for_cookie_sessions)

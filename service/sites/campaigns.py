@@ -17,7 +17,7 @@ from service.core.models import Area, Report, User
 from service.rules.categories import CATEGORIES
 from service.sites import queries
 from service.sites.kinds import SITE_KINDS
-from service.sites.models import Campaign, Inspection, Site
+from service.sites.models import Campaign, Inspection, Site, visible_sites
 from service.sites.recurrence import day_bounds
 
 MAX_TITLE, MAX_GUIDANCE, MAX_DAYS = 100, 500, 366
@@ -144,10 +144,10 @@ def results(c: Campaign, user: User) -> dict:
                func.count(case((during & text("report.status = 'verified'"), 1))))
         .where(Report.created_at >= before, Report.created_at < end, or_(*focus), *towns, scope.visible(user))).one()
     in_towns = [Site.town_id.in_(select(Area.id).where(Area.code.in_(c.target_towns)))] if c.target_towns else []
-    sites = select(func.count()).select_from(Site).where(Site.kind.in_(c.focus_site_kinds), scope.visible_sites(user),
+    sites = select(func.count()).select_from(Site).where(Site.kind.in_(c.focus_site_kinds), visible_sites(user),
                                                          *in_towns)
     inspected = (select(func.count(func.distinct(Inspection.site_id))).join(Site, Site.id == Inspection.site_id)
-                 .where(Inspection.finished_at >= start, Inspection.finished_at < end, scope.visible_sites(user),
+                 .where(Inspection.finished_at >= start, Inspection.finished_at < end, visible_sites(user),
                         *in_towns, *([Site.kind.in_(c.focus_site_kinds)] if c.focus_site_kinds else [])))
     return {"campaign": to_json(c), "from": start.isoformat(), "to": end.isoformat(), "reports": row[0],
             "reports_before": row[1], "rectified_on_time": row[2], "verified": row[3],

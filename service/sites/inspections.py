@@ -11,7 +11,6 @@ from shapely.geometry import Point
 from sqlalchemy import case, cast, func, select
 from werkzeug.datastructures import MultiDict
 
-from service.accounts import scope
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
@@ -19,7 +18,8 @@ from service.reports import intake, location
 from service.reports.duplicates import GEOGRAPHY
 from service.sites.campaigns import today
 from service.sites.kinds import CHECK_ITEMS, DEFAULT_CHECKLISTS
-from service.sites.models import Inspection, InspectionRound, Site
+from service.sites.models import Inspection, InspectionRound, Site, visible_sites
+from service.volunteers.queries import directed
 
 PLANNERS = frozenset({"town_supervisor", "district_admin"})
 INSPECTORS = frozenset({"volunteer", "committee_staff"})
@@ -58,7 +58,7 @@ def plan(body: dict, user: User) -> InspectionRound:
     if not isinstance(people, list) or not people or not all(isinstance(p, int) and not isinstance(p, bool)
                                                              for p in people):
         raise ApiError(422, "bad_inspectors", _("请至少指定一名巡查人员（用户编号）。"))
-    sites = db.session.scalars(select(Site).where(Site.external_id.in_(wanted), scope.visible_sites(user))
+    sites = db.session.scalars(select(Site).where(Site.external_id.in_(wanted), visible_sites(user))
                                .order_by(Site.name, Site.id)).all()
     if len(sites) != len(set(wanted)):
         raise ApiError(422, "unknown_sites", _("有场所编号不存在或不在您的管辖范围内，请核对后重试。"))
@@ -83,8 +83,8 @@ def of_round(round_id: int) -> list[Inspection]:
 
 def _named(user: User) -> tuple:
     """The conditions on every person a round names: an active volunteer or committee worker the planner directs
-    (scope.directed: of the planner's town, or the district's for the district admin)."""
-    return User.active, User.role.in_(INSPECTORS), scope.directed(user)
+    (directed: of the planner's town, or the district's for the district admin)."""
+    return User.active, User.role.in_(INSPECTORS), directed(user)
 
 
 def inspector_ids(phones: list[str], user: User) -> list[int]:
@@ -193,7 +193,7 @@ def coverage(user: User, month: date) -> dict:
         select(Site.id, Site.name, func.count(), func.count(case((on_time, 1))), func.count(case((late, 1))),
                func.count(case((overdue, 1))))
         .select_from(Inspection).join(InspectionRound).join(Site)
-        .where(InspectionRound.ends_on >= first, InspectionRound.ends_on < last, scope.visible_sites(user))
+        .where(InspectionRound.ends_on >= first, InspectionRound.ends_on < last, visible_sites(user))
         .group_by(Site.id, Site.name).order_by(Site.name, Site.id)).all()
     by_site = [{"id": r[0], "name": r[1], "due": r[2], "on_time": r[3], "late": r[4], "overdue": r[5]} for r in rows]
     total = {k: sum(s[k] for s in by_site) for k in ("due", "on_time", "late", "overdue")}

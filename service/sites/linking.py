@@ -3,14 +3,13 @@ whether it repeats a hazard verified here lately."""
 from flask import current_app
 from sqlalchemy import select, text
 
-from service.accounts import scope
 from service.core import events
 from service.core.db import db
 from service.core.models import Report, ReportEvent, User
 from service.reports import deadlines
 from service.rules.categories import RISK_LEVELS
 from service.sites import recurrence
-from service.sites.models import Site
+from service.sites.models import Site, visible_sites
 
 RISK_ORDER = list(RISK_LEVELS)  # general < major < suspected_severe
 
@@ -83,6 +82,6 @@ def at_intake(report: Report, lon: float, lat: float) -> list[ReportEvent]:
 
 def for_detail(report: Report, user: User) -> dict:
     """What the detail page shows of the links: the site (if the user may see it) and the earlier report."""
-    site = db.session.scalar(select(Site).where(Site.id == report.site_id, scope.visible_sites(user))) \
+    site = db.session.scalar(select(Site).where(Site.id == report.site_id, visible_sites(user))) \
         if report.site_id else None
     return {"site": site, "earlier": recurrence.earlier(report, user)}

@@ -13,13 +13,17 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql.elements import ColumnElement
 
+from service.accounts import scope
 from service.core.db import db
+from service.core.models import User
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 
 
@@ -124,3 +128,9 @@ class Inspection(db.Model):
 
     round = relationship("InspectionRound")
     site = relationship("Site")
+
+
+@scope.rule
+def visible_sites(user: User | None) -> ColumnElement:
+    """Return the condition on Site rows: staff by area as for reports; volunteers see no site registry."""
+    return scope.by_area(user, Site.town_id, Site.committee_id, false)

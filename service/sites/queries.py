@@ -10,7 +10,7 @@ from service.core.db import db
 from service.core.models import Report, User
 from service.reports import deadlines
 from service.rules.workflow import OPEN_SQL
-from service.sites.models import Inspection, Site
+from service.sites.models import Inspection, Site, visible_sites
 
 PAGE = 50
 
@@ -24,7 +24,7 @@ def split(rows: list, key) -> tuple[list, str | None]:
 
 def sites_page(user: User, cursor: str = "", kind: str = "") -> tuple[list[Site], str | None]:
     """One page of the sites the user may see, by name (keyset on name, id), and the next page's cursor."""
-    query = select(Site).where(scope.visible_sites(user)).options(selectinload(Site.committee))
+    query = select(Site).where(visible_sites(user)).options(selectinload(Site.committee))
     if kind:
         query = query.where(Site.kind == kind)
     if cursor:

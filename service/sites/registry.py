@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text, update
 
-from service.accounts import scope
 from service.areas.assignment import max_distance
 from service.core.db import copy_rows, db
 from service.core.errors import ApiError
@@ -15,7 +14,7 @@ from service.core.models import Report, ReportEvent, User
 from service.reports import queries
 from service.rules.roles import STAFF
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
-from service.sites.models import Site
+from service.sites.models import Site, visible_sites
 
 RELINK_HELP = _l("请求体应为 JSON 对象，例如 {\"site\": \"场所编号\"}；取消关联时 site 为 null。")
 STAGE_COLUMNS = ("line", "external_id", "kind", "name", "address", "geom", "contact", "risk_class")
@@ -72,7 +71,7 @@ def upsert_staged(staged: int, outside: list[int]) -> UpsertResult:
 def get_site(site_id, user: User) -> Site:
     """Return a site the user may see; an unknown or out-of-scope id is the same 404."""
     wanted = int(site_id) if re.fullmatch("[0-9]{1,9}", str(site_id)) else None
-    found = db.session.scalar(select(Site).where(Site.id == wanted, scope.visible_sites(user))) if wanted else None
+    found = db.session.scalar(select(Site).where(Site.id == wanted, visible_sites(user))) if wanted else None
     if found is None:
         raise ApiError(404, "site_not_found", _("找不到该场所，请检查编号是否正确。"))
     return found
@@ -93,7 +92,7 @@ def relink(report_id: str, external_id: str | None, user: User, note: str = "") 
     report = queries.get_report(report_id, user, for_update=True)
     site = None
     if external_id:
-        site = db.session.scalar(select(Site).where(Site.external_id == external_id, scope.visible_sites(user)))
+        site = db.session.scalar(select(Site).where(Site.external_id == external_id, visible_sites(user)))
         if site is None:
             raise ApiError(422, "unknown_site", _("场所编号不存在或不在您的管辖范围内，请核对后重试。"))
     before = db.session.get(Site, report.site_id) if report.site_id else None

@@ -1,10 +1,12 @@
 """Named selects of the volunteer registry and ledger: who sees whom, the keyset page, hours that count."""
 import re
 
-from sqlalchemy import BigInteger, ColumnElement, Select, and_, exists, false, func, literal, not_, select, true
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, exists, false, func, literal, not_, or_, select, true
 from sqlalchemy.orm import aliased
 
+from service.accounts import scope
 from service.core.models import Area, User
+from service.rules.roles import STAFF
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
 Entry, Decision = ServiceHourEntry, ServiceHourDecision
@@ -120,3 +122,27 @@ def has_live_correction(entry_id: int) -> Select:
     fix, fix_decision = aliased(Entry), aliased(Decision)
     refused = exists().where(fix_decision.entry_id == fix.id, fix_decision.approved.is_(False))
     return select(exists().where(fix.corrects_id == entry_id, not_(refused)))
+
+
+@scope.rule
+def directed(user: User | None) -> ColumnElement:
+    """Return the condition on User rows a user may name for work in their area (an inspection round's people):
+    the district admin anyone; a town supervisor the staff of the town or of one of its committees and the
+    volunteers on the roster of one of its committees; committee staff those of their own committee; anyone else
+    nobody. Areas are compared by code, so a new boundary generation changes nothing."""
+    if user is None:
+        return false()
+    if user.role == "district_admin":
+        return true()
+    if user.area is None or user.role not in ("town_supervisor", "committee_staff"):
+        return false()
+    code = user.area.code
+    if user.role == "town_supervisor":
+        committees = town_committee_codes(code)
+        staff_area = or_(Area.code == code, Area.code.in_(committees))
+    else:
+        committees = [code]
+        staff_area = Area.code == code
+    return or_(and_(User.role.in_(STAFF), User.area_id.in_(select(Area.id).where(staff_area))),
+               and_(User.role == "volunteer", User.id.in_(select(Volunteer.user_id).where(
+                   Volunteer.active, Volunteer.committee_code.in_(committees)))))

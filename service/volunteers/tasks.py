@@ -1,9 +1,11 @@
 """A volunteer's tasks from every source, merged and paged in SQL: hazards dispatched to them, and more.
 
-A source is a TaskSource in SOURCES: `select(user)` gives that user's own tasks as rows of the columns
-kind, id (text), status, is_open, due_at, updated_at; `load(ids, user)` fetches the page's items of that kind
-in one query; `card` is the template that shows one. The page is one UNION ALL over the sources: open tasks
-first, soonest deadline first, then closed ones, most recent first; a keyset cursor continues it.
+A source is a TaskSource in SOURCES (hazards here; another area adds its own with register(), from its
+subscribe() when the app is made, so this module names no area above it): `select(user)` gives that user's
+own tasks as rows of the columns kind, id (text), status, is_open, due_at, updated_at; `load(ids, user)`
+fetches the page's items of that kind in one query; `card` is the template that shows one. The page is one
+UNION ALL over the sources: open tasks first, soonest deadline first, then closed ones, most recent first; a
+keyset cursor continues it.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +16,6 @@ from sqlalchemy.orm import selectinload
 from service.core import cursors
 from service.core.db import db
 from service.core.models import Report, User
-from service.orders import queries as orders
 from service.rules.workflow import OPEN
 
 PAGE = 20
@@ -42,8 +43,12 @@ def load_hazards(ids: list[str], user: User) -> dict[str, Report]:
 
 SOURCES: dict[str, TaskSource] = {
     "hazard": TaskSource(hazard_tasks, load_hazards, "volunteers/_task_hazard.html"),
-    "order": TaskSource(orders.task_rows, orders.load_tasks, "orders/_task_order.html"),  # 三单 service orders
 }
+
+
+def register(kind: str, source: TaskSource) -> None:
+    """Add another area's tasks to every volunteer's page (e.g. 三单 service orders, service/orders)."""
+    SOURCES[kind] = source
 
 
 @dataclass(frozen=True)
