@@ -9,6 +9,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select, text, true
 
+from service.core import sheets
 from service.core.db import db
 from service.core.models import Area
 from service.reports import exports
@@ -137,8 +138,8 @@ def test_formula_injection_is_neutralised_in_csv_and_xlsx(http, spot, owner_engi
 
 def test_neutralise_leaves_harmless_cells_alone():
     harmless = ["楼道 = 堵塞", -121.5, "", None]  # a number is no formula, whatever its sign
-    assert exports.neutralise(harmless) == harmless
-    assert exports.neutralise(INJECTIONS) == ["'" + p for p in INJECTIONS]
+    assert sheets.neutralise(harmless) == harmless
+    assert sheets.neutralise(INJECTIONS) == ["'" + p for p in INJECTIONS]
 
 
 def test_geojson_is_an_rfc7946_feature_collection(http, spot):
@@ -170,14 +171,14 @@ def copies(owner_engine, n: int) -> None:
 
 def test_many_rows_span_several_chunks(http, spot, owner_engine):
     reported(http, spot)
-    copies(owner_engine, exports.BATCH + 10)
-    assert len(csv_rows(http.get("/api/v1/reports.csv"))) == exports.BATCH + 12
-    assert len(geojson(http.get("/api/v1/reports.geojson"))["features"]) == exports.BATCH + 11
+    copies(owner_engine, sheets.BATCH + 10)
+    assert len(csv_rows(http.get("/api/v1/reports.csv"))) == sheets.BATCH + 12
+    assert len(geojson(http.get("/api/v1/reports.geojson"))["features"]) == sheets.BATCH + 11
 
 
 def test_the_export_streams_from_a_server_side_cursor(app, http, spot, accounts, owner_engine):
     reported(http, spot)
-    copies(owner_engine, exports.BATCH + 10)
+    copies(owner_engine, sheets.BATCH + 10)
     client = app.test_client()
     response = client.get("/api/v1/reports.csv", headers={"Authorization": f"Bearer {accounts['admin']['token']}"},
                           buffered=False)

@@ -10,11 +10,11 @@ from service.accounts import scope
 from service.accounts.auth import actor, authenticated_by_token, client_addr
 from service.core.errors import ApiError
 from service.core.models import User
-from service.web.jsonbody import json_body
 from service.receipts import receipts
 from service.reports import attempts, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
 from service.rules import categories
+from service.web.jsonbody import json_body
 
 bp = Blueprint("reports_api", __name__)
 

@@ -8,6 +8,7 @@ from sqlalchemy import select, true
 from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
+from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import User
@@ -60,7 +61,7 @@ def export(path: str, phone: str | None, overdue: bool, **filters: str) -> None:
     Without --as it exports every report of the district (district scope: the command line has no user).
     """
     fmt = Path(path).suffix.lower().lstrip(".")
-    if fmt not in exports.MEDIA_TYPES:
+    if fmt not in sheets.MEDIA_TYPES:
         raise click.ClickException(_("只支持 .csv、.geojson 或 .xlsx 文件，请换一个文件名后重试。"))
     try:
         filt = ReportFilter.from_args(MultiDict({**filters, "overdue": "1" if overdue else ""}))

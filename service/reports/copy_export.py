@@ -1,5 +1,6 @@
 """The reports' CSV and GeoJSON written by PostgreSQL itself (`COPY (…) TO STDOUT`): labels, local times and the
-formula guard are SQL expressions built from the constants of exports.py, so the bytes only pass through Python.
+formula guard are SQL expressions built from the constants of core/sheets.py and reports/exports.py, so the bytes
+only pass through Python.
 The XLSX still takes the rows (ReportExport is also an iterator of them).
 """
 import csv
@@ -13,7 +14,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.core import localtime
 from service.core.db import db
-from service.reports.exports import FORMULA_STARTS, HEADERS, Labels, neutralise, select_rows, stream
+from service.core.sheets import FORMULA_STARTS, Labels, neutralise, stream
+from service.reports.exports import HEADERS, select_rows
 from service.reports.filters import ReportFilter
 
 

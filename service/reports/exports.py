@@ -1,38 +1,23 @@
-"""Report exports (CSV, GeoJSON, XLSX): one streamed row query under the list's scope and filters, and the writers.
+"""Report exports (CSV, GeoJSON, XLSX): one streamed row query under the list's scope and filters, the reports'
+table of cells, and the writers of service/core/sheets.py.
 
-Every writer takes an iterator of rows and keeps only one batch in memory, so 10^6 reports cost what 10^3 do.
 The reports' CSV and GeoJSON are written by PostgreSQL itself (reports/copy_export.py); Python rows remain for the
-XLSX and for other tables.
-The CSV and XLSX writers take a Table (headers, one row's cells, sheet name), so other areas' exports (the
-volunteers' service hours) are written by the same code: the BOM, neutralised cells, sheets of SHEET_ROWS.
+XLSX.
 """
-import csv
-import io
-import tempfile
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
-from itertools import islice
+from collections.abc import Iterable, Iterator
 
-from flask import Response, send_file, stream_with_context
+from flask import Response
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, String, func, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.core import localtime
-from service.core.db import db
+from service.core import sheets
 from service.core.models import Area, Report
+from service.core.sheets import Labels, Table, neutralise, stream
 from service.reports.filters import ReportFilter
-from service.rules.categories import CATEGORIES, RISK_LEVELS
-from service.rules.workflow import STATUS_LABELS
 
-BATCH = 2000  # rows per server-side fetch and per chunk sent
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-SHEET_ROWS = 1_000_000  # a sheet holds 1,048,576 rows: a larger export goes on over further sheets
-MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "geojson": "application/geo+json",
-               "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 HEADERS = (_l("编号"), _l("上报时间"), _l("状态"), _l("隐患类别"), _l("子类"), _l("风险等级"), _l("描述"),
            _l("详细地址"), _l("居村委代码"), _l("居村委"), _l("街镇代码"), _l("街镇名称"), _l("经度"), _l("纬度"),
            _l("整改期限"), _l("整改完成时间"))
@@ -54,42 +39,8 @@ def select_rows(visible: ColumnElement, filt: ReportFilter) -> Select:
 
 
 def rows(visible: ColumnElement, filt: ReportFilter) -> Iterator[Row]:
-    """Yield the matching rows through a server-side cursor, BATCH at a time (scope is the caller's, always)."""
+    """Yield the matching rows through a server-side cursor, sheets.BATCH at a time (scope is the caller's, always)."""
     return stream(select_rows(visible, filt))
-
-
-def stream(query: Select) -> Iterator[Row]:
-    """Yield a query's rows through a server-side cursor, BATCH at a time."""
-    # Core, not the ORM's session.execute: plain rows need none of its per-row loading work.
-    result = db.session.connection().execution_options(yield_per=BATCH).execute(query)
-    try:
-        yield from result
-    finally:
-        result.close()
-
-
-def neutralise(cells: Iterable) -> list:
-    """Put an apostrophe before each text cell a spreadsheet would otherwise run as a formula (CSV and XLSX)."""
-    return ["'" + c if c.__class__ is str and c.startswith(FORMULA_STARTS) else c for c in cells]
-
-
-class Labels:
-    """The names people read for codes, translated once per export (in the request's language), and the clock."""
-
-    def __init__(self):
-        self.status = {k: str(v) for k, v in STATUS_LABELS.items()}
-        self.category = {k: str(c.name) for k, c in CATEGORIES.items()}
-        self.subcategory = {k: str(v) for c in CATEGORIES.values() for k, v in c.subtypes}
-        self.risk = {k: str(v) for k, v in RISK_LEVELS.items()}
-        self.zone = localtime.zone()
-
-    def of(self, status: str, category: str, sub: str | None, risk: str) -> tuple[str, str, str, str]:
-        """Status, category, subcategory and risk names (an unknown code shows as itself)."""
-        return (self.status.get(status, status), self.category.get(category, category),
-                self.subcategory.get(sub, sub or ""), self.risk.get(risk, risk))
-
-    def when(self, t: datetime | None) -> str:
-        return localtime.show(t, self.zone) if t else ""
 
 
 def sheet_row(row: Row, labels: Labels) -> list:
@@ -99,107 +50,15 @@ def sheet_row(row: Row, labels: Labels) -> list:
                        address or "", *areas, round(lon, 7), round(lat, 7), labels.when(due), labels.when(rectified)))
 
 
-@dataclass(frozen=True)
-class Table:
-    """What a spreadsheet export writes: its headers, one row's cells (neutralised) and the sheet's name."""
-
-    headers: tuple
-    cells: Callable[[Row, Labels], list]
-    sheet: object
-
-
 REPORTS = Table(HEADERS, sheet_row, _l("隐患上报"))
+STEM = "hazard-reports"
 
 
-def _batches(found: Iterable) -> Iterator[list]:
-    rows_left = iter(found)
-    while batch := list(islice(rows_left, BATCH)):
-        yield batch
+def write_file(fmt: str, found: Iterable[Row], path: str) -> int:
+    """Write a reports export to a file; return how many rows it holds."""
+    return sheets.write_file(fmt, found, path, REPORTS)
 
 
-def csv_chunks(found: Iterable[Row], table: Table = REPORTS) -> Iterator[bytes]:
-    """The CSV Excel opens cleanly: UTF-8 with a BOM, the headers in the reader's language, local times."""
-    labels, buffer = Labels(), io.StringIO()
-    out = csv.writer(buffer)
-    buffer.write("\ufeff")
-    out.writerow(neutralise(str(h) for h in table.headers))
-    for batch in _batches(found):
-        out.writerows(table.cells(row, labels) for row in batch)
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue().encode()
-
-
-def write_xlsx(found: Iterable[Row], target, table: Table = REPORTS) -> None:
-    """Write a workbook in openpyxl's write-only mode (rows go to disk as they come) to a path or binary file."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    def clean(value):  # XML 1.0 has no place for most control characters; tab, LF and CR stay
-        return ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-
-    labels, book, sheet = Labels(), Workbook(write_only=True), None
-    header = neutralise(str(h) for h in table.headers)
-    for n, row in enumerate(found):
-        if n % SHEET_ROWS == 0:
-            sheet = book.create_sheet(str(table.sheet) + (f" {n // SHEET_ROWS + 1}" if n else ""))
-            sheet.append(header)
-        sheet.append([clean(c) for c in table.cells(row, labels)])
-    if sheet is None:
-        book.create_sheet(str(table.sheet)).append(header)
-    book.save(target)
-
-
-def xlsx_file(found: Iterable[Row], table: Table = REPORTS):
-    """The workbook in an anonymous temporary file, rewound, to be streamed (it is gone once closed)."""
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    try:
-        write_xlsx(found, handle, table)
-    except BaseException:
-        handle.close()
-        raise
-    handle.seek(0)
-    return handle
-
-
-class Counted:
-    """Count the rows that pass through, for the command's closing line."""
-
-    def __init__(self, found: Iterable):
-        self.found, self.n = found, 0
-
-    def __iter__(self):
-        for row in self.found:
-            self.n += 1
-            yield row
-
-
-def _chunks(fmt: str, found: Iterable[Row], table: Table) -> Iterator[bytes]:
-    """A source that writes itself (copy_export.ReportExport: CSV and GeoJSON from PostgreSQL), else the CSV writer."""
-    return found.chunks(fmt) if hasattr(found, "chunks") else csv_chunks(found, table)
-
-
-def write_file(fmt: str, found: Iterable[Row], path: str, table: Table = REPORTS) -> int:
-    """Write an export to a file; return how many rows it holds."""
-    counted = found if hasattr(found, "n") else Counted(found)  # a ReportExport counts its own rows
-    if fmt == "xlsx":
-        write_xlsx(counted, path, table)
-    else:
-        with open(path, "wb") as f:
-            f.writelines(_chunks(fmt, counted, table))
-    return counted.n
-
-
-def download(fmt: str, found: Iterable[Row], table: Table = REPORTS, stem: str = "hazard-reports") -> Response:
-    """The export as an HTTP download: CSV and GeoJSON streamed as written, XLSX from a temporary file."""
-    name, media = filename(fmt, stem), MEDIA_TYPES[fmt]
-    if fmt == "xlsx":  # a zip is written whole, to a temporary file, then streamed from disk
-        return send_file(xlsx_file(found, table), mimetype=media, as_attachment=True, download_name=name)
-    return Response(stream_with_context(_chunks(fmt, found, table)), mimetype=media,
-                    headers={"Content-Disposition": f"attachment; filename={name}"})
-
-
-def filename(fmt: str, stem: str = "hazard-reports") -> str:
-    """A download name with the local time of the export, ASCII so every browser keeps it."""
-    return f"{stem}-{datetime.now(localtime.zone()):%Y%m%d-%H%M}.{fmt}"
+def download(fmt: str, found: Iterable[Row]) -> Response:
+    """A reports export as an HTTP download."""
+    return sheets.download(fmt, found, REPORTS, STEM)

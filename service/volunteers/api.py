@@ -2,9 +2,9 @@
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
+from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
-from service.reports import exports as report_exports
 from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.rules.roles import STAFF
 from service.volunteers import exports, ledger, profile, queries, registry, stars, tasks
@@ -85,9 +85,9 @@ def export_hours(fmt: str):
     user = require_user()
     if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("只有居村委工作人员、街镇或区级可以导出服务时长。"))
-    found = report_exports.stream(exports.select_rows(queries.visible(user), exports.HourFilter.from_args(
+    found = sheets.stream(exports.select_rows(queries.visible(user), exports.HourFilter.from_args(
         request.args)))
-    return report_exports.download(fmt, found, exports.HOURS, stem="volunteer-hours")
+    return sheets.download(fmt, found, exports.HOURS, stem="volunteer-hours")
 
 
 @bp.patch("/api/v1/volunteers/<volunteer_id>")

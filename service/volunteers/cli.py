@@ -7,9 +7,9 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy import true
 
+from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
-from service.reports import exports as report_exports
 from service.reports.cli import person
 from service.volunteers import exports, queries, registry, roster
 
@@ -114,8 +114,8 @@ def hours_export(path: str, phone: str | None, start: str, end: str, **filters: 
     except ApiError as e:
         raise click.ClickException(e.message) from e
     visible = queries.visible(person(phone)) if phone else true()
-    found = report_exports.stream(exports.select_rows(visible, filt))
-    count = report_exports.write_file(fmt, found, path, exports.HOURS)
+    found = sheets.stream(exports.select_rows(visible, filt))
+    count = sheets.write_file(fmt, found, path, exports.HOURS)
     click.echo(_("已导出 %(n)d 条服务时长记录到 %(path)s。", n=count, path=path))
 
 

@@ -1,5 +1,5 @@
 """Service-hour exports for the volunteer-service record systems: the hours that count, per team, committee,
-town and period, in the viewer's scope, streamed through the report exports' writers (service/reports/exports.py).
+town and period, in the viewer's scope, streamed through the shared writers (service/core/sheets.py).
 """
 from dataclasses import dataclass
 from datetime import date
@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.core.errors import ApiError
 from service.core.models import User
-from service.reports.exports import Labels, Table, neutralise
+from service.core.sheets import Labels, Table, neutralise
 from service.volunteers import queries
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
