@@ -6,10 +6,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from service.accounts import auth
-from service.areas.cli import area_option
 from service.core.db import db
 from service.core.models import User
 from service.rules.roles import ROLES
+from service.web.commands import area_option
 
 users_group = click.Group("users", help="Manage accounts.")
 

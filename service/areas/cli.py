@@ -8,19 +8,8 @@ from geo import boundaries as geo_boundaries
 from geo import demo
 from service.areas import boundaries, generations
 from service.core.errors import ApiError
-from service.core.models import Area
 
 boundaries_group = click.Group("boundaries", help="Import administrative boundaries.")
-
-
-def area_option(code: str | None) -> Area | None:
-    """The area an --area option names, or a clear error."""
-    if not code:
-        return None
-    area = boundaries.latest(code)
-    if area is None:
-        raise click.ClickException(f"no area with code {code}")
-    return area
 
 
 @boundaries_group.command("import")

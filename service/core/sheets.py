@@ -5,6 +5,10 @@ CSV and XLSX writers take a Table (headers, one row's cells, sheet name), so eve
 volunteers' service hours) is written by the same code: the BOM, neutralised cells, sheets of SHEET_ROWS, local
 times. A source that writes itself (an object with chunks(fmt), such as the reports' COPY export) is streamed
 as it is.
+
+Imports read the same two formats (read_rows: CSV in UTF-8 or GBK as Excel in Chinese saves it, or XLSX) into
+(line, cells) pairs by the columns an area names (the volunteers' roster, the key sites' file); an area checks its
+rows and reports the bad ones as BadRow (write_problems saves them for the person to work through).
 """
 import csv
 import io
@@ -13,8 +17,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
+from operator import itemgetter
+from pathlib import Path
 
 from flask import Response, send_file, stream_with_context
+from flask_babel import gettext as _
 from sqlalchemy import Select
 from sqlalchemy.engine import Row
 
@@ -166,3 +173,114 @@ def download(fmt: str, found: Iterable[Row], table: Table, stem: str) -> Respons
 def filename(fmt: str, stem: str) -> str:
     """A download name with the local time of the export, ASCII so every browser keeps it."""
     return f"{stem}-{datetime.now(localtime.zone()):%Y%m%d-%H%M}.{fmt}"
+
+
+def write_table(path: str, header: list[str], rows: Iterable[list], sheet_name: str,
+                progress: Callable[[int], None] | None = None) -> int:
+    """Write rows under a header to a CSV (UTF-8 with BOM, for Excel) or XLSX file, in the shape read_rows reads
+    back; return how many rows were written."""
+    count = 0
+    if Path(path).suffix.lower() == ".xlsx":
+        from openpyxl import Workbook
+
+        book = Workbook(write_only=True)
+        sheet = book.create_sheet(sheet_name)
+        sheet.append(header)
+        for row in rows:
+            sheet.append(row)
+            count += 1
+            progress and progress(1)
+        book.save(path)
+        return count
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(header)
+        for row in rows:
+            out.writerow(row)
+            count += 1
+            progress and progress(1)
+    return count
+
+
+class SheetError(Exception):
+    """The file as a whole cannot be read (format, encoding, headers); the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    column: str
+    reason: str
+
+
+def read_rows(path: str, columns, required) -> list[tuple[int, tuple[str, ...]]]:
+    """Read a table file (CSV or XLSX; columns: (field, header) pairs, English field names accepted as
+    headers too) into (line number, texts in columns order) pairs; raise SheetError if unreadable."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        table = _csv_rows(Path(path).read_bytes())
+    elif suffix == ".xlsx":
+        table = _xlsx_rows(path)
+    else:
+        raise SheetError(_("只支持 .csv 或 .xlsx 文件，请另存为这两种格式之一后重试。"))
+    header = next(table, None)
+    if header is None:
+        raise SheetError(_("文件是空的，请确认选择了正确的花名册文件。"))
+    width = len(header[1])
+    pick = itemgetter(*_positions(header[1], columns, required))  # a column the file lacks reads "" padding
+    return [(line, pick(cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells[:width] + [""]))
+            for line, cells in table if any(c.strip() for c in cells)]
+
+
+def _csv_rows(data: bytes) -> Iterable[tuple[int, list[str]]]:
+    try:
+        decoded = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        decoded = data.decode("gb18030", errors="replace")  # Excel in Chinese saves CSV as GBK
+    reader = csv.reader(io.StringIO(decoded, newline=""))
+    start = 1
+    for cells in reader:
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _xlsx_rows(path: str) -> Iterable[tuple[int, list[str]]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as e:  # openpyxl raises several unrelated types for a damaged or fake workbook
+        raise SheetError(_("无法读取该 Excel 文件，请确认它是 .xlsx 格式且未损坏。")) from e
+    try:
+        for n, values in enumerate(book.active.iter_rows(values_only=True), start=1):
+            yield n, [cell_text(v) for v in values]
+    finally:
+        book.close()
+
+
+def cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # a phone or code typed as a number
+    return str(value)
+
+
+def _positions(header: list[str], columns, required) -> list[int]:
+    """The column of each field in the file (len(header), the padding cell, for an absent optional one)."""
+    by_name = {h: f for f, h in columns} | {f: f for f, _h in columns}
+    found = {}
+    for i, h in enumerate(header):
+        found.setdefault(by_name.get(h.strip()), i)
+    missing = [dict(columns)[f] for f in required if f not in found]
+    if missing:
+        raise SheetError(_("第 1 行缺少必填列：%(cols)s。请使用导出文件的表头。", cols="、".join(missing)))
+    return [found.get(f, len(header)) for f, _h in columns]
+
+
+def write_problems(path: str, bad: list[BadRow]) -> None:
+    """Save the bad rows as a CSV a person can work through (行号, 列, 原因)."""
+    with open(path, "w", encoding="utf-8-sig", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["行号", "列", "原因"])
+        out.writerows([b.line, b.column, b.reason] for b in bad)

@@ -5,10 +5,10 @@ from urllib.parse import urlsplit
 import click
 from flask.cli import with_appcontext
 
-from service.areas.cli import area_option
 from service.core.db import db
 from service.notify import outbox
 from service.notify.models import AreaContact
+from service.web.commands import area_option
 
 contacts_group = click.Group("contacts", help="Where each area's notifications go.")
 

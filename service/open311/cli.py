@@ -12,9 +12,9 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from service.accounts import auth
-from service.areas.cli import area_option
 from service.core.db import db
 from service.core.models import ApiToken, User
+from service.web.commands import area_option
 
 apikeys_group = click.Group("apikeys", help="Open311 API keys for other systems.")
 ROLE_OF_LEVEL = {"district": "district_admin", "town": "town_supervisor", "committee": "committee_staff"}

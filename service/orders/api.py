@@ -13,7 +13,7 @@ from service.orders import intake, moves, onsite, queries, suggest
 from service.orders.workflow import KINDS, STATUS_LABELS
 from service.receipts import misses
 from service.reports import attempts
-from service.reports.api import csrf_for_cookie_sessions, require_user
+from service.web.guards import csrf_for_cookie_sessions, require_user
 from service.web.jsonbody import json_body
 
 bp = Blueprint("orders_api", __name__)

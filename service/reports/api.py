@@ -2,42 +2,22 @@
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
-from flask_wtf.csrf import validate_csrf
 from werkzeug.datastructures import MultiDict
-from wtforms.validators import ValidationError
 
 from service.accounts import scope
-from service.accounts.auth import actor, authenticated_by_token, client_addr
+from service.accounts.auth import actor, client_addr
 from service.core.errors import ApiError
-from service.core.models import User
 from service.receipts import receipts
 from service.reports import attempts, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
 from service.rules import categories
+from service.web.guards import csrf_for_cookie_sessions, require_user
 from service.web.jsonbody import json_body
 
 bp = Blueprint("reports_api", __name__)
 
 
-@bp.before_request
-def csrf_for_cookie_sessions():
-    """A browser signed in by cookie must prove the request came from our page; bearer clients need not.
-
-    Only a token that really authenticated the request skips the check: any other Authorization header
-    (wrong, expired, or beside a session cookie, which Flask-Login reads first) does not.
-    """
-    if request.method not in ("GET", "HEAD", "OPTIONS") and actor() is not None and not authenticated_by_token():
-        try:
-            validate_csrf(request.headers.get("X-CSRFToken", ""))
-        except ValidationError as e:
-            raise ApiError(400, "csrf", _("页面已过期，请刷新页面后重试。")) from e
-
-
-def require_user() -> User:
-    user = actor()
-    if user is None:
-        raise ApiError(401, "login_required", _("请先登录，或在 Authorization 头中提供 Bearer 令牌。"))
-    return user
+bp.before_request(csrf_for_cookie_sessions)
 
 
 @bp.get("/api/v1/categories")

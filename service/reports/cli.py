@@ -4,16 +4,16 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
-from sqlalchemy import select, true
+from sqlalchemy import true
 from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
 from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
-from service.core.models import User
 from service.reports import copy_export, deadlines, exports, reassign
 from service.reports.filters import ReportFilter
+from service.web.commands import person
 
 
 @click.command("escalate")
@@ -40,14 +40,6 @@ def _filter_options(command):
 def _visible(phone: str | None):
     """Everything without --as (the command line has no user); with it, that active person's scope."""
     return scope.visible(person(phone)) if phone else true()
-
-
-def person(phone: str) -> User:
-    """The active account an `--as PHONE` option names, or a clear error."""
-    user = db.session.scalar(select(User).where(User.phone == phone))
-    if user is None or not user.active:
-        raise click.ClickException(_("找不到手机号为 %(phone)s 的在用账号。", phone=phone))
-    return user
 
 
 @click.command("export")

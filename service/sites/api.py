@@ -5,10 +5,10 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
 from service.core.errors import ApiError
-from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.reports.filters import ReportFilter
 from service.rules.roles import STAFF
 from service.sites import campaigns, inspections, queries, recurrence, registry
+from service.web.guards import csrf_for_cookie_sessions, require_user
 from service.web.jsonbody import json_body
 
 api = Blueprint("sites_api", __name__)  # bearer clients need no CSRF token; cookie sessions are checked

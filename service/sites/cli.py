@@ -6,9 +6,9 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from geo.coords import CRS_NAMES
+from service.core.sheets import BadRow, SheetError
 from service.sites import registry, sitefile
-from service.volunteers.cli import refuse_rows, upsert_or_refuse
-from service.volunteers.roster import BadRow, RosterError
+from service.web.commands import refuse_rows, upsert_or_refuse
 
 sites_group = click.Group("sites", help="Import the key-site registry.")
 
@@ -26,7 +26,7 @@ def import_sites(path: str, crs: str, skip_bad: bool, report_path: str | None) -
     (a site outside the district is bad), unless --skip-bad."""
     try:
         rows = sitefile.read_rows(path)
-    except RosterError as e:
+    except SheetError as e:
         raise click.ClickException(str(e)) from e
     with click.progressbar(length=len(rows), label=_("校验场所"), file=sys.stderr) as bar:
         good, bad = sitefile.validate(rows, crs, bar.update)

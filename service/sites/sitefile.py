@@ -9,9 +9,11 @@ from shapely.errors import GEOSException
 from shapely.geometry import Point, shape
 
 from geo import coords
+from service.core import sheets
+from service.core.sheets import SheetError
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 from service.volunteers import roster
-from service.volunteers.roster import FORMULA_STARTS, RosterError
+from service.volunteers.roster import FORMULA_STARTS
 
 # Columns of a CSV/XLSX file, and property names of a GeoJSON feature: field, header.
 COLUMNS = (("external_id", "编号"), ("kind", "类型"), ("name", "名称"), ("address", "地址"), ("lon", "经度"),
@@ -25,22 +27,22 @@ RISK_CODES = {str(label): code for code, label in RISK_CLASSES.items()} | {c: c 
 
 
 def read_rows(path: str) -> list[tuple[int, tuple[str, ...]]]:
-    """Read a site file into (line or feature number, texts in COLUMNS order); raise RosterError if unreadable."""
+    """Read a site file into (line or feature number, texts in COLUMNS order); raise SheetError if unreadable."""
     if Path(path).suffix.lower() not in (".geojson", ".json"):
-        return roster.read_rows(path, COLUMNS, REQUIRED)
+        return sheets.read_rows(path, COLUMNS, REQUIRED)
     try:
         data = json.loads(Path(path).read_bytes())
         features = data["features"] if data.get("type") == "FeatureCollection" else None
     except (ValueError, AttributeError, KeyError) as e:
-        raise RosterError(_("无法读取该 GeoJSON 文件，请确认它是 FeatureCollection 且未损坏。")) from e
+        raise SheetError(_("无法读取该 GeoJSON 文件，请确认它是 FeatureCollection 且未损坏。")) from e
     if not isinstance(features, list) or not features:
-        raise RosterError(_("GeoJSON 文件中没有任何要素，请确认选择了正确的场所文件。"))
+        raise SheetError(_("GeoJSON 文件中没有任何要素，请确认选择了正确的场所文件。"))
     by_name = {h: f for f, h in COLUMNS} | {f: f for f, _h in COLUMNS}
     rows = []
     for n, feature in enumerate(features, start=1):
         feature = feature if isinstance(feature, dict) else {}
         props = feature.get("properties") if isinstance(feature.get("properties"), dict) else {}
-        texts = {by_name[k]: roster._cell_text(v) for k, v in props.items() if k in by_name}
+        texts = {by_name[k]: sheets.cell_text(v) for k, v in props.items() if k in by_name}
         texts["geometry"] = json.dumps(feature.get("geometry"))
         rows.append((n, tuple(texts.get(f, "") for f, _h in COLUMNS)))
     return rows

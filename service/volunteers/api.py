@@ -5,10 +5,10 @@ from flask_babel import gettext as _
 from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
-from service.reports.api import csrf_for_cookie_sessions, require_user
 from service.rules.roles import STAFF
 from service.volunteers import exports, ledger, profile, queries, registry, stars, tasks
 from service.volunteers.models import ServiceHourEntry
+from service.web.guards import csrf_for_cookie_sessions, require_user
 from service.web.jsonbody import json_body
 
 bp = Blueprint("volunteers", __name__)

@@ -10,11 +10,10 @@ from sqlalchemy import true
 from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
-from service.reports.cli import person
 from service.volunteers import exports, queries, registry, roster
+from service.web.commands import person, refuse_rows, upsert_or_refuse
 
 volunteers_group = click.Group("volunteers", help="Import and export the volunteer roster.")
-SHOWN_BAD_ROWS = 50
 
 
 @volunteers_group.command("import")
@@ -27,7 +26,7 @@ def import_roster(path: str, skip_bad: bool, report_path: str | None) -> None:
     """Import a roster (CSV or XLSX); idempotent by phone. Nothing is written if a row is bad, unless --skip-bad."""
     try:
         rows = roster.read_rows(path)
-    except roster.RosterError as e:
+    except sheets.SheetError as e:
         raise click.ClickException(str(e)) from e
     committees = set(registry.current_committees())
     with click.progressbar(length=len(rows), label=_("校验花名册"), file=sys.stderr) as bar:
@@ -36,46 +35,11 @@ def import_roster(path: str, skip_bad: bool, report_path: str | None) -> None:
         refuse_rows(bad, report_path)
     with click.progressbar(length=len(good), label=_("写入数据库"), file=sys.stderr) as bar:
         taken = registry.stage_roster(good, bar.update)
-    staff = [roster.BadRow(line, roster.HEADERS["phone"], _("该手机号已是工作人员账号，不能登记为志愿者；"
+    staff = [sheets.BadRow(line, roster.HEADERS["phone"], _("该手机号已是工作人员账号，不能登记为志愿者；"
                                                           "请核对手机号。")) for line in taken]
     result, bad = upsert_or_refuse(bad, staff, skip_bad, report_path, lambda: registry.upsert_staged(len(good), taken))
     click.echo(_("导入完成：新增 %(i)d 人，更新 %(u)d 人，未变 %(n)d 人，跳过错误行 %(b)d 行。",
                  i=result.inserted, u=result.updated, n=result.unchanged, b=len({b.line for b in bad})))
-
-
-def upsert_or_refuse(bad: list[roster.BadRow], late: list[roster.BadRow], skip_bad: bool, report_path: str | None,
-                     upsert):
-    """After staging: refuse the import if the database found bad rows (late), else upsert, commit and show
-    every bad row left out; return upsert()'s result and all the bad rows."""
-    if late and not skip_bad:
-        db.session.rollback()
-        refuse_rows(bad + late, report_path)
-    result = upsert()
-    db.session.commit()
-    bad = bad + late
-    if bad:
-        show_problems(bad, report_path)
-    return result, bad
-
-
-def refuse_rows(bad: list[roster.BadRow], report_path: str | None) -> None:
-    """Show the bad rows, say that nothing was imported, and exit with status 1."""
-    show_problems(bad, report_path)
-    click.echo(_("未导入任何数据：请改正以上 %(n)d 行后重新导入，或加 --skip-bad 只导入正确的行。",
-                 n=len({b.line for b in bad})), err=True)
-    sys.exit(1)
-
-
-def show_problems(bad: list[roster.BadRow], report_path: str | None) -> None:
-    """Print the first bad rows in line order, and save all of them to report_path when given."""
-    bad = sorted(bad, key=lambda b: b.line)
-    for b in bad[:SHOWN_BAD_ROWS]:
-        click.echo(_("第 %(line)d 行，“%(col)s”列：%(reason)s", line=b.line, col=b.column, reason=b.reason), err=True)
-    if len(bad) > SHOWN_BAD_ROWS:
-        click.echo(_("……另有 %(n)d 处问题未显示，用 --report 文件名 保存全部问题。", n=len(bad) - SHOWN_BAD_ROWS),
-                   err=True)
-    if report_path:
-        roster.write_problems(report_path, bad)
 
 
 @volunteers_group.command("export")

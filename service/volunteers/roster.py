@@ -1,15 +1,11 @@
 """The volunteer roster as a file (CSV or XLSX): reading, row-level validation, and export in the same shape."""
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import lru_cache
-from operator import itemgetter
-from pathlib import Path
 
 from flask_babel import gettext as _
 
+from service.core import sheets
 from service.volunteers.registry import AVAILABILITY
 
 # Roster columns: field, header as read and written. English field names are accepted as headers too.
@@ -28,85 +24,14 @@ MAX_ITEMS, MAX_ITEM_CHARS, MAX_NAME_CHARS, MAX_TEAM_CHARS = 20, 30, 50, 100
 AVAILABILITY_CODES = {label: code for code, label in AVAILABILITY.items()} | {c: c for c in AVAILABILITY}
 
 
-class RosterError(Exception):
-    """The file as a whole cannot be read (format, encoding, headers); the message says what to fix."""
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    column: str
-    reason: str
-
-
-def read_rows(path: str, columns=COLUMNS, required=REQUIRED) -> list[tuple[int, tuple[str, ...]]]:
-    """Read a roster file (or another table of these columns: (field, header) pairs) into (line number,
-    texts in columns order) pairs; raise RosterError if unreadable."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".csv":
-        table = _csv_rows(Path(path).read_bytes())
-    elif suffix == ".xlsx":
-        table = _xlsx_rows(path)
-    else:
-        raise RosterError(_("只支持 .csv 或 .xlsx 文件，请另存为这两种格式之一后重试。"))
-    header = next(table, None)
-    if header is None:
-        raise RosterError(_("文件是空的，请确认选择了正确的花名册文件。"))
-    width = len(header[1])
-    pick = itemgetter(*_positions(header[1], columns, required))  # a column the file lacks reads "" padding
-    return [(line, pick(cells + [""] * (width + 1 - len(cells)) if len(cells) <= width else cells[:width] + [""]))
-            for line, cells in table if any(c.strip() for c in cells)]
-
-
-def _csv_rows(data: bytes) -> Iterable[tuple[int, list[str]]]:
-    try:
-        decoded = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        decoded = data.decode("gb18030", errors="replace")  # Excel in Chinese saves CSV as GBK
-    reader = csv.reader(io.StringIO(decoded, newline=""))
-    start = 1
-    for cells in reader:
-        yield start, cells
-        start = reader.line_num + 1
-
-
-def _xlsx_rows(path: str) -> Iterable[tuple[int, list[str]]]:
-    from openpyxl import load_workbook
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises several unrelated types for a damaged or fake workbook
-        raise RosterError(_("无法读取该 Excel 文件，请确认它是 .xlsx 格式且未损坏。")) from e
-    try:
-        for n, values in enumerate(book.active.iter_rows(values_only=True), start=1):
-            yield n, [_cell_text(v) for v in values]
-    finally:
-        book.close()
-
-
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)  # a phone or code typed as a number
-    return str(value)
-
-
-def _positions(header: list[str], columns, required) -> list[int]:
-    """The column of each field in the file (len(header), the padding cell, for an absent optional one)."""
-    by_name = {h: f for f, h in columns} | {f: f for f, _h in columns}
-    found = {}
-    for i, h in enumerate(header):
-        found.setdefault(by_name.get(h.strip()), i)
-    missing = [dict(columns)[f] for f in required if f not in found]
-    if missing:
-        raise RosterError(_("第 1 行缺少必填列：%(cols)s。请使用导出文件的表头。", cols="、".join(missing)))
-    return [found.get(f, len(header)) for f, _h in columns]
+def read_rows(path: str) -> list[tuple[int, tuple[str, ...]]]:
+    """Read a roster file into (line number, texts in COLUMNS order) pairs; raise SheetError if unreadable."""
+    return sheets.read_rows(path, COLUMNS, REQUIRED)
 
 
 def validate(rows: list[tuple[int, tuple[str, ...]]], committees: set[str],
              progress: Callable[[int], None] | None = None, check=None, headers=HEADERS
-             ) -> tuple[list[tuple], list[BadRow]]:
+             ) -> tuple[list[tuple], list[sheets.BadRow]]:
     """Check every row; return COPY-ready tuples of the good rows and the problems of the bad ones.
 
     check(line, raw, context, seen) -> (problems as (field, reason), row) checks one row of another table
@@ -116,7 +41,7 @@ def validate(rows: list[tuple[int, tuple[str, ...]]], committees: set[str],
     for n, (line, raw) in enumerate(rows, start=1):
         problems, row = (check or _check_row)(line, raw, committees, seen)
         if problems:
-            bad.extend(BadRow(line, headers[field], reason) for field, reason in problems)
+            bad.extend(sheets.BadRow(line, headers[field], reason) for field, reason in problems)
         else:
             good.append(row)
         if progress and n % PROGRESS_EVERY == 0:
@@ -191,33 +116,4 @@ def export_row(phone: str, v) -> list[str]:
 
 def write(path: str, rows: Iterable[list[str]], progress: Callable[[int], None] | None = None) -> int:
     """Write roster rows under the roster header to a CSV (UTF-8 with BOM, for Excel) or XLSX file."""
-    header = [h for _f, h in COLUMNS]
-    count = 0
-    if Path(path).suffix.lower() == ".xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook(write_only=True)
-        sheet = book.create_sheet("志愿者")
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-            count += 1
-            progress and progress(1)
-        book.save(path)
-        return count
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(header)
-        for row in rows:
-            out.writerow(row)
-            count += 1
-            progress and progress(1)
-    return count
-
-
-def write_problems(path: str, bad: list[BadRow]) -> None:
-    """Save the bad rows as a CSV a person can work through (行号, 列, 原因)."""
-    with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(["行号", "列", "原因"])
-        out.writerows([b.line, b.column, b.reason] for b in bad)
+    return sheets.write_table(path, [h for _f, h in COLUMNS], rows, "志愿者", progress)
