@@ -42,11 +42,12 @@ def _template_helpers(app: Flask) -> None:
     from datetime import UTC, datetime
 
     from service.core import localtime
+    from service.core.fields import MAX_NOTE
     from service.rules.categories import CATEGORIES, RISK_LEVELS
     from service.rules.workflow import CLOCK_RUNNING, STATUS_LABELS
 
     app.jinja_env.globals.update(get_locale=get_locale, categories=CATEGORIES, status_labels=STATUS_LABELS,
-                                 clock_running=CLOCK_RUNNING, risk_levels=RISK_LEVELS)
+                                 clock_running=CLOCK_RUNNING, risk_levels=RISK_LEVELS, max_note=MAX_NOTE)
 
     app.jinja_env.filters["localtime"] = localtime.show
 

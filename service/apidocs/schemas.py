@@ -7,6 +7,7 @@ against them, so a shape changed in one place and not the other fails the suite.
 from marshmallow import INCLUDE, fields, validate
 from marshmallow import Schema as Strict
 
+from service.core.fields import MAX_NOTE
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import TRANSITIONS
 
@@ -278,7 +279,7 @@ class NewReport(LocationArgs):
     category = req(fields.String(validate=validate.OneOf(list(CATEGORIES))))
     subcategory = fields.String()
     risk_level = fields.String(validate=validate.OneOf(list(RISK_LEVELS)))
-    description = fields.String(validate=validate.Length(max=2000))
+    description = fields.String(validate=validate.Length(max=MAX_NOTE))
     address = fields.String(validate=validate.Length(max=200))
     accuracy_m = fields.Float()
     location_source = fields.String(validate=validate.OneOf(["device", "map"]))
@@ -289,14 +290,14 @@ class NewReport(LocationArgs):
 
 class Move(Schema):
     to = req(fields.String(validate=validate.OneOf(STATUSES)))
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=MAX_NOTE))
     duplicate_of = fields.UUID()
     assignee_id = fields.Integer()
 
 
 class Reassign(Schema):
     committee = req(fields.String(metadata={"description": "12-digit committee code"}))
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=MAX_NOTE))
 
 
 class VolunteerArgs(Schema):
@@ -314,9 +315,9 @@ class NewHours(Schema):
     date = fields.Date()
     started_at = fields.DateTime()
     ended_at = fields.DateTime()
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=MAX_NOTE))
     corrects = fields.Integer(validate=validate.Range(1), metadata={"description": "id of the entry corrected"})
 
 
 class Decision(Schema):
-    note = fields.String(validate=validate.Length(max=2000))
+    note = fields.String(validate=validate.Length(max=MAX_NOTE))

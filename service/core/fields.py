@@ -1,4 +1,4 @@
-"""Numbers from request fields, for every area that reads them (form text, or a JSON body's values)."""
+"""Numbers and notes from request fields, for every area that reads them (form text, or a JSON body's values)."""
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
@@ -21,3 +21,15 @@ def number(form: Mapping, name: str, low: float, high: float) -> float | None:
         message = _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查后重试。",
                     name=name, low=low, high=high)
         raise ApiError(422, "bad_" + name, message) from None
+
+
+MAX_NOTE = 2000  # characters of a note on a move, a decision or a link (the forms' maxlength says the same)
+
+
+def note(value) -> str:
+    """A note as sent: text of at most MAX_NOTE characters ("" when absent), else a 422; never cut short."""
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > MAX_NOTE:
+        raise ApiError(422, "bad_note", _("备注必须是不超过 %(n)d 字的文本。", n=MAX_NOTE))
+    return value

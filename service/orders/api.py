@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from service.accounts.auth import actor, client_addr
-from service.core import cursors
+from service.core import cursors, fields
 from service.core.db import db
 from service.core.errors import ApiError
 from service.orders import intake, moves, onsite, queries, suggest
@@ -38,11 +38,8 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def note(fields) -> str:
-    text = fields.get("note") or ""
-    if len(text) > 2000:
-        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
-    return text
+def note(sent) -> str:
+    return fields.note(sent.get("note") or None)
 
 
 def admit_resident() -> None:

@@ -5,6 +5,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor, client_addr
+from service.core import fields
 from service.core.db import db
 from service.core.errors import ApiError
 from service.orders import intake, moves, onsite, queries, suggest
@@ -135,8 +136,9 @@ def move(order_id: str, move: str):
     """Apply one move from the order's page."""
     if not CsrfForm().validate_on_submit():
         return _detail(order_id, _("页面已过期，请刷新页面后重试。"), 400)
-    user, form, note = actor(), request.form, (request.form.get("note") or "")[:2000]
+    user, form = actor(), request.form
     try:
+        note = fields.note(form.get("note"))
         if move == "dispatch":
             moves.dispatch(order_id, user, form.getlist("volunteer_ids"), (form.get("team") or "").strip() or None,
                            note)

@@ -6,6 +6,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
 from service.accounts.auth import actor, client_addr
+from service.core import fields
 from service.core.errors import ApiError
 from service.receipts import receipts
 from service.reports import attempts, copy_export, duplicates, exports, intake, moves, queries
@@ -93,9 +94,7 @@ def transition(report_id: str):
             not isinstance(body.get(k) or "", str) for k in ("note", "duplicate_of")) or not isinstance(
             body.get("assignee_id") or "", int | str) or isinstance(body.get("assignee_id"), bool):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"to\": 目标状态, \"note\": 备注}。"))
-    note = body.get("note") or ""
-    if len(note) > 2000:
-        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
+    note = fields.note(body.get("note") or None)
     report = moves.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
     return jsonify(_detail(report))
 
@@ -115,7 +114,7 @@ def regrade(report_id: str):
     body = json_body() if request.is_json else None
     if not isinstance(body, dict) or not isinstance(body.get("note") or "", str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"risk_level\": 风险等级, \"note\": 备注}。"))
-    report = moves.regrade(report_id, body.get("risk_level"), user, str(body.get("note") or "")[:2000])
+    report = moves.regrade(report_id, body.get("risk_level"), user, fields.note(body.get("note")))
     return jsonify(_detail(report))
 
 
@@ -127,5 +126,5 @@ def reassign(report_id: str):
     if not isinstance(body, dict) or not isinstance(body.get("committee"), str) or not isinstance(
             body.get("note") or "", str):
         raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"committee\": 居村委代码, \"note\": 备注}。"))
-    report = moves.reassign(report_id, body["committee"], user, str(body.get("note") or "")[:2000])
+    report = moves.reassign(report_id, body["committee"], user, fields.note(body.get("note")))
     return jsonify(_detail(report))

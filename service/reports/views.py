@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.areas.boundaries import committee_choices
+from service.core import fields
 from service.core.errors import ApiError
 from service.core.tiles import base_layer, base_maps
 from service.reports import bulk, duplicates, moves, offline, queries
@@ -119,7 +120,12 @@ def bulk_move():
     if not ids:
         flash(_("请先勾选要处理的隐患。"), "error")
         return redirect(back, code=303)
-    done, refused = bulk.move_many(ids, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000])
+    try:
+        note = fields.note(request.form.get("note"))
+    except ApiError as e:
+        flash(e.message, "error")
+        return redirect(back, code=303)
+    done, refused = bulk.move_many(ids, request.form.get("to", ""), actor(), note)
     if done:
         flash(_("已处理 %(n)d 条。", n=len(done)), "ok")
     for report_id, reason in refused[:5]:
@@ -162,7 +168,7 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
 def move(report_id: str):
     """Apply a move from the detail page's form."""
     return _act(report_id, lambda: moves.move(report_id, request.form.get("to", ""), actor(),
-                                              request.form.get("note", "")[:2000], request.files.getlist("photo"),
+                                              fields.note(request.form.get("note")), request.files.getlist("photo"),
                                               request.form))
 
 
@@ -171,7 +177,7 @@ def move(report_id: str):
 def regrade(report_id: str):
     """Re-grade the risk level from the detail page's form (supervisors); the deadline is recomputed."""
     return _act(report_id, lambda: moves.regrade(report_id, request.form.get("risk_level", ""), actor(),
-                                                 request.form.get("note", "")[:2000]))
+                                                 fields.note(request.form.get("note"))))
 
 
 def _act(report_id: str, action):

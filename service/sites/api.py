@@ -4,6 +4,7 @@ from datetime import date
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
+from service.core import fields
 from service.core.errors import ApiError
 from service.reports.filters import ReportFilter
 from service.rules.roles import STAFF
@@ -46,7 +47,7 @@ def relink_site(report_id: str):
     if not isinstance(body, dict) or not isinstance(body.get("site"), str | None) \
             or not isinstance(body.get("note", ""), str):
         raise ApiError(400, "bad_body", str(registry.RELINK_HELP))
-    report = registry.relink(report_id, body.get("site"), user, body.get("note", "")[:2000])
+    report = registry.relink(report_id, body.get("site"), user, fields.note(body.get("note")))
     return jsonify(id=str(report.id), site=body.get("site"))
 
 

@@ -2,7 +2,7 @@
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from service.core import sheets
+from service.core import fields, sheets
 from service.core.db import db
 from service.core.errors import ApiError
 from service.rules.roles import STAFF
@@ -140,9 +140,7 @@ def reject(entry_id: str):
 def _decide(entry_id: str, approved: bool):
     user = require_user()
     body = (json_body() if request.is_json else None) or {}
-    note = body.get("note") or "" if isinstance(body, dict) else ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
+    note = fields.note(body.get("note") or None if isinstance(body, dict) else None)
     decision = ledger.decide(entry_id, user, approved, note)
     db.session.commit()
     entry = db.session.get(ServiceHourEntry, decision.entry_id)

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from service.core import events, localtime
+from service.core import events, fields, localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Report, User
@@ -174,9 +174,7 @@ def parse_entry(body: dict) -> EntryInput:
     corrects = body.get("corrects")
     if corrects is not None and (not isinstance(corrects, int) or isinstance(corrects, bool) or corrects < 1):
         raise ApiError(422, "bad_corrects", _("corrects 应为要更正的时长记录编号（正整数）。"))
-    note = body.get("note") or ""
-    if not isinstance(note, str) or len(note) > 2000:
-        raise ApiError(422, "bad_note", _("备注必须是不超过 2000 字的文本。"))
+    note = fields.note(body.get("note") or None)
     return EntryInput(hours, day, started, ended, note, corrects)
 
 

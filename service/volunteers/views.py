@@ -7,7 +7,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
-from service.core import localtime
+from service.core import fields, localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.reports import moves, queries
@@ -76,7 +76,7 @@ def move_hazard(report_id: str):
     if not TaskForm().validate_on_submit():
         return _tasks_page(_("页面已过期，请刷新页面后重试。"), 400)
     try:
-        moves.move(report_id, request.form.get("to", ""), actor(), request.form.get("note", "")[:2000],
+        moves.move(report_id, request.form.get("to", ""), actor(), fields.note(request.form.get("note")),
                    request.files.getlist("photo"), {})
     except ApiError as e:
         if e.status == 404:
