@@ -179,26 +179,26 @@ def write_table(path: str, header: list[str], rows: Iterable[list], sheet_name: 
                 progress: Callable[[int], None] | None = None) -> int:
     """Write rows under a header to a CSV (UTF-8 with BOM, for Excel) or XLSX file, in the shape read_rows reads
     back; return how many rows were written."""
-    count = 0
     if Path(path).suffix.lower() == ".xlsx":
         from openpyxl import Workbook
 
         book = Workbook(write_only=True)
         sheet = book.create_sheet(sheet_name)
-        sheet.append(header)
-        for row in rows:
-            sheet.append(row)
-            count += 1
-            progress and progress(1)
+        count = _append_all(sheet.append, header, rows, progress)
         book.save(path)
         return count
     with open(path, "w", encoding="utf-8-sig", newline="") as f:
-        out = csv.writer(f)
-        out.writerow(header)
-        for row in rows:
-            out.writerow(row)
-            count += 1
-            progress and progress(1)
+        return _append_all(csv.writer(f).writerow, header, rows, progress)
+
+
+def _append_all(append: Callable[[list], object], header: list[str], rows: Iterable[list],
+                progress: Callable[[int], None] | None) -> int:
+    append(header)
+    count = 0
+    for row in rows:
+        append(row)
+        count += 1
+        progress and progress(1)
     return count
 
 

@@ -1,14 +1,13 @@
 """`hazard-snap sites ...`: import the key-site registry."""
-import sys
 
 import click
 from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from geo.coords import CRS_NAMES
-from service.core.sheets import BadRow, SheetError
+from service.core.sheets import BadRow
 from service.sites import registry, sitefile
-from service.web.commands import refuse_rows, upsert_or_refuse
+from service.web.commands import import_rows
 
 sites_group = click.Group("sites", help="Import the key-site registry.")
 
@@ -24,19 +23,12 @@ sites_group = click.Group("sites", help="Import the key-site registry.")
 def import_sites(path: str, crs: str, skip_bad: bool, report_path: str | None) -> None:
     """Import sites (GeoJSON, CSV or XLSX); idempotent by external id. Nothing is written if a row is bad
     (a site outside the district is bad), unless --skip-bad."""
-    try:
-        rows = sitefile.read_rows(path)
-    except SheetError as e:
-        raise click.ClickException(str(e)) from e
-    with click.progressbar(length=len(rows), label=_("校验场所"), file=sys.stderr) as bar:
-        good, bad = sitefile.validate(rows, crs, bar.update)
-    if bad and not skip_bad:
-        refuse_rows(bad, report_path)
-    with click.progressbar(length=len(good), label=_("写入数据库"), file=sys.stderr) as bar:
-        outside = registry.stage(good, bar.update)
-    far = [BadRow(line, sitefile.HEADERS["geometry"], _("该场所不在本区范围内，请核对坐标和坐标系（--crs）。"))
-           for line in outside]
-    result, bad = upsert_or_refuse(bad, far, skip_bad, report_path, lambda: registry.upsert_staged(len(good), outside))
+    def far(outside):
+        return [BadRow(line, sitefile.HEADERS["geometry"], _("该场所不在本区范围内，请核对坐标和坐标系（--crs）。"))
+                for line in outside]
+
+    result, bad = import_rows(lambda: sitefile.read_rows(path), lambda rows, step: sitefile.validate(rows, crs, step),
+                              registry.stage, far, registry.upsert_staged, _("校验场所"), skip_bad, report_path)
     click.echo(_("导入完成：新增 %(i)d 个，更新 %(u)d 个，未变 %(n)d 个，跳过错误行 %(b)d 行。",
                  i=result.inserted, u=result.updated, n=result.unchanged, b=len({b.line for b in bad})))
 

@@ -11,7 +11,7 @@ from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
 from service.volunteers import exports, queries, registry, roster
-from service.web.commands import person, refuse_rows, upsert_or_refuse
+from service.web.commands import import_rows, person
 
 volunteers_group = click.Group("volunteers", help="Import and export the volunteer roster.")
 
@@ -24,20 +24,17 @@ volunteers_group = click.Group("volunteers", help="Import and export the volunte
 @with_appcontext
 def import_roster(path: str, skip_bad: bool, report_path: str | None) -> None:
     """Import a roster (CSV or XLSX); idempotent by phone. Nothing is written if a row is bad, unless --skip-bad."""
-    try:
-        rows = roster.read_rows(path)
-    except sheets.SheetError as e:
-        raise click.ClickException(str(e)) from e
     committees = set(registry.current_committees())
-    with click.progressbar(length=len(rows), label=_("校验花名册"), file=sys.stderr) as bar:
-        good, bad = roster.validate(rows, committees, bar.update)
-    if bad and not skip_bad:
-        refuse_rows(bad, report_path)
-    with click.progressbar(length=len(good), label=_("写入数据库"), file=sys.stderr) as bar:
-        taken = registry.stage_roster(good, bar.update)
-    staff = [sheets.BadRow(line, roster.HEADERS["phone"], _("该手机号已是工作人员账号，不能登记为志愿者；"
-                                                          "请核对手机号。")) for line in taken]
-    result, bad = upsert_or_refuse(bad, staff, skip_bad, report_path, lambda: registry.upsert_staged(len(good), taken))
+
+    def staff(taken):
+        return [sheets.BadRow(line, roster.HEADERS["phone"], _("该手机号已是工作人员账号，不能登记为志愿者；"
+                                                              "请核对手机号。")) for line in taken]
+
+    def checked(rows, step):
+        return roster.validate(rows, committees, step)
+
+    result, bad = import_rows(lambda: roster.read_rows(path), checked, registry.stage_roster, staff,
+                              registry.upsert_staged, _("校验花名册"), skip_bad, report_path)
     click.echo(_("导入完成：新增 %(i)d 人，更新 %(u)d 人，未变 %(n)d 人，跳过错误行 %(b)d 行。",
                  i=result.inserted, u=result.updated, n=result.unchanged, b=len({b.line for b in bad})))
 

@@ -1,6 +1,7 @@
-"""What every area's commands share: the --area and --as options' lookups, and refusing or importing a file's
-rows with the bad ones shown (and saved with --report)."""
+"""What every area's commands share: the --area and --as options' lookups, and importing a file's rows (read,
+checked, staged, upserted) or refusing them with the bad ones shown (and saved with --report)."""
 import sys
+from collections.abc import Callable
 
 import click
 from flask_babel import gettext as _
@@ -65,3 +66,21 @@ def show_problems(bad: list[sheets.BadRow], report_path: str | None) -> None:
                    err=True)
     if report_path:
         sheets.write_problems(report_path, bad)
+
+
+def import_rows(read: Callable, validate: Callable, stage: Callable, late: Callable, upsert: Callable, label: str,
+                skip_bad: bool, report_path: str | None):
+    """The flow of every file import: read() the file (its SheetError is the command's error), validate(rows,
+    progress) each row, refuse or stage(good, progress) them, turn what staging found into bad rows with
+    late(staged), then upsert(count, staged) and commit; return upsert()'s result and all the bad rows."""
+    try:
+        rows = read()
+    except sheets.SheetError as e:
+        raise click.ClickException(str(e)) from e
+    with click.progressbar(length=len(rows), label=label, file=sys.stderr) as bar:
+        good, bad = validate(rows, bar.update)
+    if bad and not skip_bad:
+        refuse_rows(bad, report_path)
+    with click.progressbar(length=len(good), label=_("写入数据库"), file=sys.stderr) as bar:
+        staged = stage(good, bar.update)
+    return upsert_or_refuse(bad, late(staged), skip_bad, report_path, lambda: upsert(len(good), staged))
