@@ -162,9 +162,10 @@ class Report(db.Model):
         Index("ix_report_assignee", "assignee_id"),
         Index("ix_report_category_created", "category", "created_at"),
         Index("ix_report_risk_created", "risk_level", "created_at"),
-        # Covering: overdue counts per place subtract the running reports not yet due, index-only (migration 0015).
+        # Covering: overdue counts per place (and month of creation) subtract the running reports not yet due,
+        # index-only (migrations 0015, 0027).
         Index("ix_report_running_due", "due_at", "id", postgresql_where=text(f"status IN ({CLOCK_RUNNING_SQL})"),
-              postgresql_include=["town_id", "committee_id", "status", "category", "risk_level"]),
+              postgresql_include=["town_id", "committee_id", "status", "category", "risk_level", "created_at"]),
         Index("ix_report_status_due", "status", "due_at", "id"),  # a queue of one status, by deadline
         Index("ix_report_open_geog", text("(location::geography)"), postgresql_using="gist",
               postgresql_where=text(f"status IN ({OPEN_SQL})")),

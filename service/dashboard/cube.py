@@ -123,13 +123,21 @@ def grouped(user: User | None, filt: ReportFilter, dims: tuple[str, ...], now: d
     return [(*r[:len(dims)], *(int(v or 0) for v in r[len(dims):])) for r in found]
 
 
-def histograms(user: User | None, filt: ReportFilter, dim: str, now: datetime) -> dict:
-    """dim value -> (hours to rectified, hours to verified) as bucket counts, over the rows that hold either."""
+def histograms(user: User | None, filt: ReportFilter, dim: str, now: datetime, kinds=KINDS) -> dict:
+    """dim value -> (hours to rectified, hours to verified) as bucket counts, over the rows that hold either; a
+    kind not in `kinds` is not summed (all zeros)."""
     src = choose(user, filt, {dim, "status"}, now)  # the source of the same figures' counts
     hist = src.hist()
-    found = db.session.execute(select(src.dims[dim], *hist["rectify"], *hist["verify"])
+    found = db.session.execute(select(src.dims[dim], *(c for k in kinds for c in hist[k]))
                                .where(*src.where, src.timed).group_by(src.dims[dim]))
-    return {r[0]: ([int(v or 0) for v in r[1:1 + BUCKETS]], [int(v or 0) for v in r[1 + BUCKETS:]]) for r in found}
+    empty = [0] * BUCKETS
+
+    def part(row, kind):
+        if kind not in kinds:
+            return list(empty)
+        at = 1 + kinds.index(kind) * BUCKETS
+        return [int(v or 0) for v in row[at:at + BUCKETS]]
+    return {r[0]: (part(r, "rectify"), part(r, "verify")) for r in found}
 
 
 def not_yet_due(user: User | None, filt: ReportFilter, dim: str, now: datetime) -> dict:

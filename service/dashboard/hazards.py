@@ -115,26 +115,32 @@ def this_and_last_month(now: datetime) -> tuple[date, date]:
     return first, (first - timedelta(days=1)).replace(day=1)
 
 
-def by_month(user: User, filt: ReportFilter, months: tuple[date, ...], now: datetime) -> dict[date, dict]:
+def by_month(user: User, filt: ReportFilter, months: tuple[date, ...], now: datetime,
+             counted: list[tuple] | None = None) -> dict[date, dict]:
     """The figures (Tally.as_json) of the reports created in each of the given local months, under the filter's
     scope, category, risk and place (its own dates are replaced by the months'): summed from the month cube, with
-    the live part of overdue counted as for the totals. The first screen's "this month" and "last month"."""
+    the live part of overdue counted as for the totals. The first screen's "this month" and "last month".
+    Hours to verified are not summed (their figures are None). `counted`: the (month, status, n, on_time, late)
+    rows already read for the same filter without dates, if any."""
     undated = replace(filt, since=min(months), until=_month_end(max(months)))
     tallies = {m: Tally() for m in months}
-    for month, status, *measures in cube.grouped(user, undated, ("month", "status"), now):
+    for month, status, *measures in counted or cube.grouped(user, undated, ("month", "status"), now):
         if month in tallies:
             tallies[month].add(status, *measures)
-    for month, hists in cube.histograms(user, undated, "month", now).items():
+    for month, hists in cube.histograms(user, undated, "month", now, kinds=("rectify",)).items():
         if month in tallies:
             tallies[month].absorb(0, 0, hists)
     waiting = cube.not_yet_due(user, undated, "month", now)
-    return {m: tallies[m].as_json(waiting.get(m, 0)) for m in months}
+    found = {m: tallies[m].as_json(waiting.get(m, 0)) for m in months}
+    for figures in found.values():
+        figures["hours_to_verified"] = {"n": None, "median": None, "p90": None}
+    return found
 
 
-def headline(user: User, filt: ReportFilter, now: datetime) -> dict:
+def headline(user: User, filt: ReportFilter, now: datetime, counted: list[tuple] | None = None) -> dict:
     """This month's and last month's figures of the reports created in them (by_month), keyed "this" and "last"."""
     this, last = this_and_last_month(now)
-    found = by_month(user, filt, (last, this), now)
+    found = by_month(user, filt, (last, this), now, counted)
     return {"this_month": this.strftime("%Y-%m"), "last_month": last.strftime("%Y-%m"),
             "this": found[this], "last": found[last]}
 
@@ -146,13 +152,21 @@ def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
     categories = [{"category": code, "name": str(CATEGORIES[code].name) if code in CATEGORIES else code, "n": n,
                    "links": links(replace(filt, categories=(code,)))}
                   for code, n, *_ in sorted(cube.grouped(user, filt, ("category",), now), key=lambda r: -r[1])]
+    # Without dates, the monthly trend and the first screen's months come from the same rows (month x status).
+    by_status = None if filt.since or filt.until else cube.grouped(user, filt, ("month", "status"), now)
+    per_month: dict[date, list[int]] = {}
+    for month, _status, n, on_time, late in by_status or ():
+        got = per_month.setdefault(month, [0, 0, 0])
+        got[:] = [got[0] + n, got[1] + on_time, got[2] + late]
+    counted = ([(m, *v) for m, v in per_month.items()] if by_status is not None
+               else cube.grouped(user, filt, ("month",), now))
     months = [{"month": month.strftime("%Y-%m"), "n": n, "rectified_on_time": on_time, "rectified_late": late,
                "links": links(replace(filt, since=max(month, filt.since or month),
                                       until=min(_month_end(month), filt.until or _month_end(month))))}
-              for month, n, on_time, late in sorted(cube.grouped(user, filt, ("month",), now))]
+              for month, n, on_time, late in sorted(counted)]
     return {
         "level": level, "totals": totals, "places": places, "by_category": categories, "by_month": months,
-        "headline": headline(user, filt, now),
+        "headline": headline(user, filt, now, by_status),
         "status_labels": {s: str(label) for s, label in STATUS_LABELS.items()},
         "charts": _charts(level, places, categories, months),
     }

@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Date, cast, func, select
+from sqlalchemy import Date, cast, func, select, text
 
 from service.core.db import db
 from service.core.errors import ApiError
@@ -139,6 +139,9 @@ def build(user: User, filt: ReportFilter, now: datetime, only: str = "") -> dict
     if not wanted <= {s.key for s in SECTIONS}:
         keys = "、".join(s.key for s in SECTIONS)
         raise ApiError(422, "bad_section", _("section 取值无效，可选：%(keys)s。", keys=keys))
+    # Each statement here reads a few thousand cube rows, but the wide histogram sums cost past jit_above_cost:
+    # compiling them took longer than running them (every section at 10^6: 133 -> 94 ms). For this request only.
+    db.session.execute(text("SET LOCAL jit = off"))
     built = {s.key: {"title": str(s.title), **s.figures(user, filt, now)} for s in SECTIONS if s.key in wanted}
     found = {"filter": filt.query_string(), "generated_at": now.isoformat(), "sections": built}
     if {"hazards", "volunteers"} <= wanted:
