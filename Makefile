@@ -6,8 +6,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
-APT_RUN := postgresql-15 postgresql-15-postgis-3
-APT_TEST := $(APT_RUN) chromium pgbouncer gnupg
+# libpango and the Noto CJK fonts: WeasyPrint's text layout and the monthly report's Chinese type (embedded in it).
+APT_RUN := postgresql-15 postgresql-15-postgis-3 libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
+# poppler-utils: the monthly report's tests read the PDF back (pdftotext, pdffonts, pdfinfo).
+APT_TEST := $(APT_RUN) chromium pgbouncer gnupg poppler-utils
 PRIVATE_URL := $(shell .ci/postgis.sh url)
 # The app connects as its own role (DATABASE_URL); migrations run as the owner (DATABASE_OWNER_URL).
 # With DATABASE_URL given (an existing PostGIS), DATABASE_OWNER_URL defaults to it: see README, Database roles.

@@ -13,6 +13,7 @@ from service.accounts import scope
 from service.areas import cli as areas_cli
 from service.core import events, migrate
 from service.core.db import db
+from service.dashboard import cli as dashboard_cli
 from service.notify import cli as notify_cli
 from service.open311 import cli as open311_cli
 from service.ops import backup
@@ -129,7 +130,7 @@ def scope_cmd() -> None:
 COMMANDS = (db_group, serve, backup_cmd, restore_cmd, events_cmd, scope_cmd, *areas_cli.COMMANDS, *photos_cli.COMMANDS,
             *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
-            *orders_cli.COMMANDS, *open311_cli.COMMANDS)
+            *orders_cli.COMMANDS, *open311_cli.COMMANDS, *dashboard_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:

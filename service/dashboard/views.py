@@ -1,6 +1,6 @@
 """The dashboard page: the figures of GET /api/v1/stats as charts and tables (service/dashboard/sections.py)."""
 
-from flask import render_template
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -8,7 +8,7 @@ from sqlalchemy import select
 from service.accounts.auth import actor
 from service.core.db import db
 from service.core.models import Area
-from service.dashboard import bp, hazards, sections
+from service.dashboard import bp, hazards, monthly_render, sections
 
 
 @bp.get("/dashboard")
@@ -24,3 +24,10 @@ def page():
     return render_template("dashboard/dashboard.html", data=data, filt=filt, towns=towns,
                            links=hazards.links(filt), sections=sections.SECTIONS,
                            scope_name=area.name if area is not None else _("全区"))
+
+
+@bp.get("/dashboard/monthly.<any(pdf, xlsx):fmt>")
+@login_required
+def monthly_report(fmt: str):
+    """The monthly report (月度通报) of ?month=YYYY-MM (and &town=CODE) in the caller's scope, as PDF or XLSX."""
+    return monthly_render.respond(actor(), request.args, fmt)
