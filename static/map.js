@@ -29,17 +29,25 @@
     return div;
   }
 
-  // --- reports: single points from DETAIL_ZOOM on, counted grid cells below it ---
-  // Radii stay above 10 px: Leaflet treats a smaller circle as a marker and asks it for a LatLng, which
-  // VectorGrid's tile-local symbols do not have, so the click would never reach us.
-  var MIN_RADIUS = 11;
+  // --- reports: one symbol per 64 px cell of a screen grid, at every zoom (service/maps/vector_tiles.py) ---
+  // A cell holding one report shows it (red when overdue, else its status' colour); any other cell shows a
+  // cluster, its radius (p.r, from the server) by count and its fill by the share overdue. Each symbol lies
+  // inside its cell, so none overlaps another and none is cut at a tile edge. Radii stay above 10 px: Leaflet
+  // treats a smaller circle as a marker and asks it for a LatLng, which VectorGrid's symbols do not have.
+  var STROKE = 2;
   function pointStyle(p) {
-    return { radius: MIN_RADIUS, weight: 2, color: "#ffffff", fill: true, fillColor: data.colours[p.status] || "#000000",
-             fillOpacity: 0.9, className: "hazard-report" };
+    return { radius: p.r || 11, weight: STROKE, color: "#ffffff", fill: true, fillOpacity: 0.95,
+             fillColor: p.overdue ? data.overdueColour : (data.colours[p.status] || "#000000"),
+             className: "hazard-report" };
+  }
+  function clusterShade(p) {
+    var share = p.count ? (p.overdue || 0) / p.count : 0, colour = data.clusterShades[0][1];
+    data.clusterShades.forEach(function (s) { if (share >= s[0]) colour = s[1]; });
+    return colour;
   }
   function clusterStyle(p) {
-    return { radius: Math.min(30, MIN_RADIUS + 3 * Math.log2(p.count)), weight: 2, color: "#ffffff", fill: true,
-             fillColor: p.overdue > 0 ? "#e53935" : "#fb8c00", fillOpacity: 0.8, className: "hazard-cluster" };
+    return { radius: p.r || 11, weight: STROKE, color: "#ffffff", fill: true, fillColor: clusterShade(p),
+             fillOpacity: 0.9, className: "hazard-cluster" };
   }
   var reports = L.vectorGrid.protobuf(withCrs(data.tiles.reports), {
     vectorTileLayerStyles: { reports: pointStyle, clusters: clusterStyle },
@@ -80,7 +88,7 @@
   reports.on("click", function (e) {
     var p = e.layer.properties;
     if (p.id) { openReport(p.id, e.latlng); return; }
-    map.setView(e.latlng, Math.min(Math.max(map.getZoom() + 2, 1), data.detailZoom));  // a cluster: zoom in
+    map.setView(e.latlng, Math.min(map.getZoom() + 2, map.getMaxZoom()));  // a cluster: zoom in on it
   });
   reports.on("mouseover", function (e) {
     var p = e.layer.properties;
@@ -92,17 +100,18 @@
     L.tooltip({ sticky: true }).setLatLng(e.latlng).setContent(box).openOn(map);
   });
 
-  // --- committees: a choropleth of open reports, scoped like every other query ---
-  var GRADES = [[0, "#f5f5f5"], [1, "#ffe0b2"], [5, "#ffb74d"], [20, "#fb8c00"], [50, "#e65100"]];  // [from, colour]
-  function shade(open) {
-    var colour = GRADES[0][1];
-    GRADES.forEach(function (g) { if ((open || 0) >= g[0]) colour = g[1]; });
+  // --- committees: a choropleth of overdue reports (open but none overdue: pale), scoped like every query ---
+  var SHADES = data.committeeShades;
+  function shade(p) {
+    if (!p.overdue) return p.open ? SHADES.open : SHADES.none;
+    var colour = SHADES.overdue[0][1];
+    SHADES.overdue.forEach(function (g) { if (p.overdue >= g[0]) colour = g[1]; });
     return colour;
   }
   var committees = L.vectorGrid.protobuf(withCrs(data.tiles.committees), {
     vectorTileLayerStyles: {
       committees: function (p) {
-        return { weight: 1, color: "#37474f", fill: true, fillColor: shade(p.open), fillOpacity: 0.35,
+        return { weight: 1, color: "#37474f", fill: true, fillColor: shade(p), fillOpacity: 0.55,
                  className: "hazard-committee" };
       }
     },
@@ -114,6 +123,9 @@
     box.appendChild(row(labels.code, p.code));
     box.appendChild(row(labels.open, p.open));
     box.appendChild(row(labels.overdue, p.overdue));
+    var list = el("a", "hazard-committee-list", labels.committee_list);  // its queue, narrowed to it
+    list.href = data.committeeList.replace("CODE", encodeURIComponent(p.code));
+    box.appendChild(list);
     L.popup().setLatLng(e.latlng).setContent(box).openOn(map);
   });
 
@@ -163,25 +175,44 @@
     refreshHeat();
   });
 
-  // --- legend and the filter form (its state lives in the URL, so a link reproduces the view) ---
+  // --- legend: exactly what the layers draw, from the same settings ---
   var legend = el("aside", "hazard-legend");  // a landmark of its own, as is the filter form (role search)
   legend.setAttribute("aria-label", labels.legend);
-  legend.appendChild(el("b", null, labels.legend));
-  data.legend.forEach(function (item) {
-    var line = el("div"), dot = el("i");
-    dot.style.background = item[1];
-    line.appendChild(dot);
-    line.appendChild(document.createTextNode(item[0]));
+  legend.tabIndex = 0;  // it may scroll on a short screen: a keyboard must reach it
+  function entry(colour, text, kind) {
+    var line = el("div"), mark = el("i", kind || null);
+    mark.style.background = colour;
+    line.appendChild(mark);
+    line.appendChild(document.createTextNode(text));
     legend.appendChild(line);
+    return mark;
+  }
+  function range(from, next) {
+    return next === undefined ? "≥ " + from : (from === next - 1 ? String(from) : from + "–" + (next - 1));
+  }
+  legend.appendChild(el("b", null, labels.singles));
+  entry(data.overdueColour, labels.overdue);
+  data.legend.forEach(function (item) { entry(item[1], item[0]); });
+  legend.appendChild(el("b", null, labels.clusters));
+  [labels.no_overdue, labels.some_overdue, labels.most_overdue].forEach(function (text, i) {
+    entry(data.clusterShades[i][1], text);
   });
+  var sizes = el("div", "hazard-sizes");
+  sizes.appendChild(document.createTextNode(labels.sizes + " "));
+  data.sizes.forEach(function (s, i) {
+    var ring = el("span", "hazard-size"), next = data.sizes[i + 1];
+    ring.style.width = ring.style.height = (s[1] * 2 * 0.6) + "px";  // 60 % of the drawn size, in one line
+    ring.setAttribute("aria-hidden", "true");
+    sizes.appendChild(ring);
+    sizes.appendChild(document.createTextNode(range(s[0], next && next[0]) + " "));
+  });
+  legend.appendChild(sizes);
   legend.appendChild(el("b", null, labels.choropleth));
-  GRADES.forEach(function (g, i) {
-    var line = el("div"), box = el("i", "square"), next = GRADES[i + 1];
-    box.style.background = g[1];
-    line.appendChild(box);
-    line.appendChild(document.createTextNode(next ? (g[0] === next[0] - 1 ? String(g[0]) : g[0] + "–" + (next[0] - 1))
-                                                   : "≥ " + g[0]));
-    legend.appendChild(line);
+  entry(SHADES.none, labels.no_open, "square");
+  entry(SHADES.open, labels.open_only, "square");
+  SHADES.overdue.forEach(function (g, i) {
+    var next = SHADES.overdue[i + 1];
+    entry(g[1], range(g[0], next && next[0]), "square");
   });
   document.body.appendChild(legend);
 

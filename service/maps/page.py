@@ -30,9 +30,12 @@ from folium.template import Template
 from service.core.tiles import PROVIDERS, TileSource
 from service.rules.workflow import STATUS_LABELS
 
+# Red means overdue and nothing else (issue 23): a single report past its deadline is drawn OVERDUE_COLOUR
+# whatever its status; the statuses' own colours leave red out.
+OVERDUE_COLOUR = "#c62828"
 STATUS_COLOURS: dict[str, str] = {
-    "submitted": "#e53935",
-    "accepted": "#fb8c00",
+    "submitted": "#f9a825",
+    "accepted": "#6d4c41",
     "rejected": "#757575",
     "duplicate": "#b0bec5",
     "dispatched": "#8e24aa",
@@ -41,6 +44,11 @@ STATUS_COLOURS: dict[str, str] = {
     "verified": "#43a047",
 }
 UNKNOWN_COLOUR = "#000000"
+# A cluster's fill: the share of its reports overdue ([from share, colour], the first class is exactly 0).
+CLUSTER_SHADES = [[0, "#546e7a"], [0.000001, "#ef6c00"], [0.5, OVERDUE_COLOUR]]
+# A committee's fill: none open, open but none overdue, then by its overdue count ([from overdue, colour]).
+COMMITTEE_NONE, COMMITTEE_OPEN = "#eceff1", "#fff3c4"
+COMMITTEE_OVERDUE = [[1, "#ffcdd2"], [5, "#ef9a9a"], [20, "#e57373"], [100, "#d32f2f"]]
 
 DEFAULT_CENTER = (31.112, 121.381)  # Minhang district, (lat, lon)
 LEAFLET_JS = "vendor/leaflet/leaflet.js"
@@ -107,7 +115,11 @@ def labels() -> dict:
         "loading": _("加载中…"), "load_failed": _("加载失败，请稍后重试。"), "filter": _("筛选"),
         "all": _("全部"), "closed": _("已办结"), "risk": _("风险等级"), "since": _("起始日期"),
         "until": _("截止日期"), "apply": _("应用筛选"), "only_overdue": _("只看逾期"),
-        "heat": _("热力图"), "towns": _("街镇边界"), "choropleth": _("居村委未办结隐患数"),
+        "heat": _("热力图"), "towns": _("街镇边界"), "choropleth": _("居村委：逾期隐患数"),
+        "singles": _("单条隐患：按状态着色"), "clusters": _("聚合点：大小为隐患数，颜色为逾期占比"),
+        "no_overdue": _("无逾期"), "some_overdue": _("逾期不足一半"), "most_overdue": _("逾期过半"),
+        "no_open": _("无未办结"), "open_only": _("有未办结、无逾期"), "committee_list": _("查看本居村委隐患清单"),
+        "sizes": _("隐患数"),
     }
 
 
@@ -173,7 +185,9 @@ def render_map(
     page = _VIEWPORT.sub(ZOOMABLE_VIEWPORT, fmap.get_root().render(), count=1)
     data = script_json({"map": fmap.get_name(), "bases": layers, "labels": labels(),
                         "legend": [[str(STATUS_LABELS[s]), c] for s, c in STATUS_COLOURS.items()],
-                        "colours": STATUS_COLOURS, **config})
+                        "colours": STATUS_COLOURS, "overdueColour": OVERDUE_COLOUR, "clusterShades": CLUSTER_SHADES,
+                        "committeeShades": {"none": COMMITTEE_NONE, "open": COMMITTEE_OPEN,
+                                            "overdue": COMMITTEE_OVERDUE}, **config})
     block = (f'<script type="application/json" id="hazard-map-data">{data}</script>\n'
              + "".join(f'<script src="{html.escape(static_url(js))}"></script>' for js in scripts) + after)
     head, slot, tail = page.partition(DATA_SLOT)

@@ -1,16 +1,23 @@
 """Mapbox vector tiles straight from PostGIS (ST_AsMVT): reports and committees, inside the caller's scope.
 
 The page stays the same size whatever the number of reports: the browser asks for the tiles of its viewport.
-From DETAIL_ZOOM on the reports are single points. Below it they are counted on the server: per committee from
-the trigger-kept rollup (migration 0008) when the filter allows, else per grid cell over the matching rows.
+
+The reports are drawn on a screen grid of CELL_PX cells, at every zoom and for any number of reports: a cell
+holding one report shows it (coloured by status, or as overdue), a cell holding more shows one cluster sized by
+its count and coloured by the share of it overdue; a click on a cluster zooms in. The grid divides the tile, so
+every cell lies in one tile, and each symbol is drawn wholly inside its cell: no two symbols overlap and none is
+cut at a tile edge, whatever the zoom or the density (issue 23). Below DETAIL_ZOOM the cells add up the
+committees' totals from the trigger-kept rollup (migration 0008) when the filter allows, else the matching rows.
 """
+import math
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from sqlalchemy import Integer, String, cast, func, literal_column, select, union_all
+from sqlalchemy import Integer, String, and_, case, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from geo.coords import wgs84_to_gcj02
 from service.accounts import scope
 from service.core.db import db
 from service.core.models import Area, Report, ReportRollup, User
@@ -19,13 +26,17 @@ from service.reports.filters import ReportFilter
 from service.rules.workflow import CLOCK_RUNNING
 
 EXTENT = 4096  # tile coordinate space
-BUFFER = 64  # pixels beyond the edge, so symbols straddling tiles are not cut
-DETAIL_ZOOM = 14
-CELL_PX = 48  # grid cell of the aggregated layer, in screen pixels
+BUFFER = 64  # tile units beyond the edge, so outlines straddling tiles join
+DETAIL_ZOOM = 15  # from it the cells count the rows (a tile holds a few thousand at 10^6), below it the rollup
+CELL_PX = 64  # the symbols' screen grid: it divides the 256 px tile, so a cell never straddles a tile edge
+SYMBOL_STROKE_PX = 2  # map.js draws every symbol with this white outline
+# (from count, radius px), largest first: a symbol and its stroke fit in its cell (radius + 1 <= CELL_PX / 2)
+SIZE_CLASSES = ((10000, 28), (1000, 24), (100, 20), (10, 17), (2, 14), (1, 11))
 WORLD_M = 40075016.685578488  # the Web Mercator world's width in metres
 MAX_ZOOM = 22
 DRAWN_CRS = ("wgs84", "gcj02")  # what a tile may be drawn in: the base map's system (高德 tiles are GCJ-02)
 GCJ02_MARGIN_DEG = 0.01  # the GCJ-02 offset stays under ~700 m in China: fetch that much beyond the tile
+GCJ02_OFFSET_SLACK_DEG = 0.0005  # ~50 m: how far the offset may change across a tile, with room to spare
 
 
 def valid_tile(z: int, x: int, y: int) -> bool:
@@ -45,13 +56,42 @@ def _tile_box(z: int, x: int, y: int, crs: str, margin_m: float = 0.0):
 
 
 def _in_tile(z: int, x: int, y: int, crs: str) -> ColumnElement:
-    return Report.location.op("&&")(_tile_box(z, x, y, crs, WORLD_M / 2**z * BUFFER / EXTENT))
+    """The rows drawn in a tile; on GCJ-02 tiles those the tile's offset (_drawn_in_tile) brings into it."""
+    if crs != "gcj02":
+        return Report.location.op("&&")(_tile_box(z, x, y, crs))
+    (lon, lat), (glon, glat) = _gcj02_offset(z, x, y)
+    box = func.ST_Translate(_tile_box(z, x, y, "wgs84"), lon - glon, lat - glat)
+    return Report.location.op("&&")(func.ST_Expand(box, GCJ02_OFFSET_SLACK_DEG))
 
 
 def _drawn(geom, crs: str):
     """A WGS-84 geometry as drawn on the base map, in Web Mercator: shifted to GCJ-02 on 高德 tiles
     (SQL function `to_gcj02`, migration 0017, held to geo.coords by the tests)."""
     return func.ST_Transform(func.to_gcj02(geom) if crs == "gcj02" else geom, 3857)
+
+
+def _drawn_in_tile(geom, z: int, x: int, y: int, crs: str):
+    """As _drawn, for the many rows of one tile: on GCJ-02 tiles shifted by the offset at the tile's centre. The
+    offset changes by about 0.5 m a kilometre in Shanghai (under 0.5 px of any tile), and the per-row function
+    would cost a second at z15 and 10^6 reports."""
+    plain = func.ST_Transform(geom, 3857)
+    if crs != "gcj02":
+        return plain
+    (x0, y0), (x1, y1) = (_mercator(*p) for p in _gcj02_offset(z, x, y))
+    return func.ST_Translate(plain, x1 - x0, y1 - y0)
+
+
+def _gcj02_offset(z: int, x: int, y: int) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The tile's centre (lon, lat) and where GCJ-02 draws it."""
+    n = 2**z
+    lon = (x + 0.5) / n * 360 - 180
+    lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + 0.5) / n))))
+    return (lon, lat), wgs84_to_gcj02(lon, lat)
+
+
+def _mercator(lon: float, lat: float) -> tuple[float, float]:
+    r = WORLD_M / (2 * math.pi)
+    return math.radians(lon) * r, math.log(math.tan(math.pi / 4 + math.radians(lat) / 2)) * r
 
 
 def _mvt(rows, layer: str) -> bytes:
@@ -61,30 +101,62 @@ def _mvt(rows, layer: str) -> bytes:
 
 
 def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: str = "wgs84") -> bytes:
-    """The `reports` layer of one tile: points (id, status, category, overdue) or counted grid cells."""
-    env, now = _envelope(z, x, y), datetime.now(UTC)
-    where = (scope.visible(user), _in_tile(z, x, y, crs), *filt.conditions(now))
-    overdue = deadlines.overdue(now)
-    if z >= DETAIL_ZOOM:
-        geom = func.ST_AsMVTGeom(_drawn(Report.location, crs), env, EXTENT, BUFFER, True)
-        rows = select(geom.label("geom"), cast(Report.id, String).label("id"), Report.status, Report.category,
-                      cast(overdue, Integer).label("overdue")).where(*where)
-        return _mvt(rows, "reports")
-    counts = _rollup_counts(user, filt)
+    """The `reports` and `clusters` layers of one tile: at most one symbol per CELL_PX cell (module docstring).
+
+    Below DETAIL_ZOOM the cells count the committees' totals (at a point inside each committee) when the rollup
+    can answer the filter: constant work whatever the number of reports. Otherwise they count the rows."""
+    now = datetime.now(UTC)
+    shown = _current_committees_in(z, x, y, crs)
+    counts = _committee_counts(user, filt, now, shown) if z < DETAIL_ZOOM else None
     if counts is not None:
-        return _committee_clusters(counts, z, x, y, crs)
-    cells = _grid_cells(where, overdue, WORLD_M / 2**z * CELL_PX / 256).subquery()
-    rows = select(func.ST_AsMVTGeom(_drawn(cells.c.geom, crs), env, EXTENT, BUFFER, True).label("geom"),
-                  cells.c.count, cells.c.overdue)
-    return _mvt(rows, "clusters")
+        points = (select(_drawn(func.ST_PointOnSurface(Area.geom), crs).label("geom"), counts.c.n.label("n"),
+                         counts.c.late.label("late"), cast(null(), String).label("id"),
+                         cast(null(), String).label("status"), cast(null(), String).label("category"))
+                  .join(counts, counts.c.code == Area.code).where(*shown))
+    else:
+        points = select(_drawn_in_tile(Report.location, z, x, y, crs).label("geom"), literal_column("1").label("n"),
+                        cast(deadlines.overdue(now), Integer).label("late"), cast(Report.id, String).label("id"),
+                        Report.status, Report.category).where(scope.visible(user), _in_tile(z, x, y, crs),
+                                                              *filt.conditions(now))
+    return _cell_tile(points.subquery(), z, x, y)
 
 
-def _grid_cells(where, overdue, cell_m: float):
-    """The matching reports counted per square grid cell (cell_m in Web Mercator metres), at their centroid."""
-    snapped = func.ST_SnapToGrid(func.ST_Transform(Report.location, 3857), cell_m)
-    return (select(func.ST_Centroid(func.ST_Collect(Report.location)).label("geom"),
-                   func.count().label("count"), func.count().filter(overdue).label("overdue"))
-            .where(*where).group_by(snapped))
+def radius_px(count) -> ColumnElement:
+    """The symbol's radius for a count (SQL): the step of SIZE_CLASSES it reaches."""
+    return case(*((count >= low, radius) for low, radius in SIZE_CLASSES))
+
+
+def _cell_tile(points, z: int, x: int, y: int) -> bytes:
+    """Points (drawn, Web Mercator; n reports each, late of them overdue) inside one tile, one symbol per cell:
+    at the cell's weighted centroid moved just enough that the symbol and its stroke lie inside the cell. A cell
+    holding one report is that report (layer `reports`), any other a cluster (layer `clusters`)."""
+    tile_m = WORLD_M / 2**z
+    x0, y0 = -WORLD_M / 2 + x * tile_m, WORLD_M / 2 - (y + 1) * tile_m  # the tile's south-west corner
+    cell, px_m = tile_m * CELL_PX / 256, tile_m / 256
+    gx, gy = func.ST_X(points.c.geom), func.ST_Y(points.c.geom)
+    i, j, n = func.floor((gx - x0) / cell), func.floor((gy - y0) / cell), func.sum(points.c.n)
+    cells = (select(i.label("i"), j.label("j"), n.label("n"), func.sum(points.c.late).label("late"),
+                    (func.sum(gx * points.c.n) / n).label("cx"), (func.sum(gy * points.c.n) / n).label("cy"),
+                    func.count().label("k"), func.min(points.c.id).label("id"),
+                    func.min(points.c.status).label("status"), func.min(points.c.category).label("category"))
+             .where(gx >= x0, gx < x0 + tile_m, gy >= y0, gy < y0 + tile_m, points.c.n > 0)
+             .group_by(i, j).subquery())
+    radius = radius_px(cells.c.n)
+    half = (radius + SYMBOL_STROKE_PX / 2) * px_m
+
+    def inside(centre, index, origin: float):
+        return func.least(func.greatest(centre, origin + index * cell + half), origin + (index + 1) * cell - half)
+
+    at = func.ST_SetSRID(func.ST_MakePoint(inside(cells.c.cx, cells.c.i, x0), inside(cells.c.cy, cells.c.j, y0)),
+                         3857)
+    single = and_(cells.c.k == 1, cells.c.id.is_not(None))
+    q = select(func.ST_AsMVTGeom(at, _envelope(z, x, y), EXTENT, 0, False).label("geom"),
+               case((single, cells.c.id)).label("id"), case((single, cells.c.status)).label("status"),
+               case((single, cells.c.category)).label("category"), cast(cells.c.n, Integer).label("count"),
+               cast(cells.c.late, Integer).label("overdue"), radius.label("r")).subquery("q")
+    layers = [func.coalesce(func.ST_AsMVT(literal_column("q"), name, EXTENT, "geom").filter(where), b"")
+              for name, where in (("reports", q.c.id.is_not(None)), ("clusters", q.c.id.is_(None)))]
+    return bytes(db.session.scalar(select(layers[0].op("||")(layers[1])).select_from(q)) or b"")
 
 
 def _rollup_counts(user: User, filt: ReportFilter):
@@ -98,6 +170,26 @@ def _rollup_counts(user: User, filt: ReportFilter):
             .group_by(held.code).having(func.sum(ReportRollup.n) > 0).subquery())
 
 
+def _committee_counts(user: User, filt: ReportFilter, now: datetime, shown: list[ColumnElement], late: bool = True):
+    """(code, n, late) for the committees `shown`: n reports matching the filter, late of them overdue, from the
+    rollup (overdue: the running ones less those not yet due, as _late_counts); None when the rollup cannot
+    answer. With late=False the overdue count is left out (0) unless the filter asks for overdue only."""
+    base = replace(filt, overdue=False)
+    if _rollup_counts(user, base) is None:
+        return None
+    held = aliased(Area)
+    in_shown = Report.committee_id.in_(select(held.id).where(held.code.in_(select(Area.code).where(*shown))))
+    if filt.overdue:
+        overdue = _late_counts(user, base, in_shown, now)
+        return select(overdue.c.code, overdue.c.n.label("n"), overdue.c.n.label("late")).subquery()
+    matching = _rollup_counts(user, filt)
+    if not late:
+        return select(matching.c.code, matching.c.n, literal_column("0").label("late")).subquery()
+    overdue = _late_counts(user, filt, in_shown, now)
+    return (select(matching.c.code, matching.c.n, func.coalesce(overdue.c.n, 0).label("late"))
+            .outerjoin(overdue, overdue.c.code == matching.c.code).subquery())
+
+
 def _current_committees_in(z: int, x: int, y: int, crs: str = "wgs84") -> list[ColumnElement]:
     from service.areas.boundaries import current_generation
 
@@ -105,43 +197,41 @@ def _current_committees_in(z: int, x: int, y: int, crs: str = "wgs84") -> list[C
             Area.geom.op("&&")(_tile_box(z, x, y, crs))]
 
 
-def _committee_points(counts, where):
-    """One counted point per committee (inside its polygon): constant work whatever the number of reports."""
-    return (select(func.ST_PointOnSurface(Area.geom).label("geom"), cast(counts.c.n, Integer).label("count"),
-                   Area.code).join(counts, counts.c.code == Area.code).where(*where))
-
-
-def _committee_clusters(counts, z: int, x: int, y: int, crs: str) -> bytes:
-    points = _committee_points(counts, _current_committees_in(z, x, y, crs)).subquery()
-    rows = select(func.ST_AsMVTGeom(_drawn(points.c.geom, crs), _envelope(z, x, y), EXTENT, BUFFER, True)
-                  .label("geom"), points.c.count, points.c.code)
-    return _mvt(rows, "clusters")
-
-
 HEAT_CELL_PX = 16  # heat is finer than the clusters: the canvas blurs it
 HEAT_MAX_SPAN_PX = 4096  # a view wider than this at its zoom is refused (no whole-world heat at z18)
+HEAT_ROWS_ZOOM = 15  # below it heat weighs the committees' totals; from it, the rows (a few 10^4 in a view at 10^6)
 
 
 def heat_points(user: User, filt: ReportFilter, bbox: tuple[float, float, float, float], z: int,
                 crs: str = "wgs84") -> list[list[float]]:
-    """[lat, lon, count] for the heat layer over a view: per committee from the rollup below DETAIL_ZOOM when
+    """[lat, lon, count] for the heat layer over a view: per committee from the rollup below HEAT_ROWS_ZOOM when
     the filter allows, else per grid cell over the matching rows; in the base map's system (GCJ-02 on 高德)."""
+    from service.areas.boundaries import current_generation
+
     now = datetime.now(UTC)
     box = func.ST_MakeEnvelope(*bbox, 4326)
     if crs == "gcj02":
         box = func.ST_Expand(box, GCJ02_MARGIN_DEG)
-    counts = _rollup_counts(user, filt) if z < DETAIL_ZOOM else None
+    shown = [Area.level == "committee", Area.geom.op("&&")(box), Area.generation == current_generation("committee")]
+    counts = _committee_counts(user, filt, now, shown, late=False) if z < HEAT_ROWS_ZOOM else None
     if counts is not None:
-        from service.areas.boundaries import current_generation
-
-        points = _committee_points(counts, [Area.level == "committee", Area.geom.op("&&")(box),
-                                            Area.generation == current_generation("committee")]).subquery()
+        points = (select(func.ST_PointOnSurface(Area.geom).label("geom"), cast(counts.c.n, Integer).label("count"))
+                  .join(counts, counts.c.code == Area.code).where(*shown, counts.c.n > 0).subquery())
+        lon, lat = func.ST_X(points.c.geom), func.ST_Y(points.c.geom)
     else:
-        where = (scope.visible(user), Report.location.op("&&")(box), *filt.conditions(now))
-        points = _grid_cells(where, deadlines.overdue(now), WORLD_M / 2**z * HEAT_CELL_PX / 256).subquery()
-    drawn = func.to_gcj02(points.c.geom) if crs == "gcj02" else points.c.geom
-    rows = db.session.execute(select(func.ST_Y(drawn), func.ST_X(drawn), points.c.count))
-    return [[round(lat, 6), round(lon, 6), int(n)] for lat, lon, n in rows]
+        # A grid in degrees (the latitude step shrunk by the cosine, as Web Mercator draws it): no per-row transform
+        step = 360.0 / 2**z * HEAT_CELL_PX / 256
+        rows = (scope.visible(user), Report.location.op("&&")(box), *filt.conditions(now))
+        cell = func.ST_SnapToGrid(Report.location, 0, 0, step, step * math.cos(math.radians((bbox[1] + bbox[3]) / 2)))
+        points = (select(func.avg(func.ST_X(Report.location)).label("lon"),
+                         func.avg(func.ST_Y(Report.location)).label("lat"), func.count().label("count"))
+                  .where(*rows).group_by(cell).subquery())
+        lon, lat = points.c.lon, points.c.lat
+    if crs == "gcj02":
+        drawn = func.to_gcj02(func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326))
+        lon, lat = func.ST_X(drawn), func.ST_Y(drawn)
+    found = db.session.execute(select(lat, lon, points.c.count))
+    return [[round(la, 6), round(lo, 6), int(n)] for la, lo, n in found]
 
 
 def heat_span_ok(bbox: tuple[float, float, float, float], z: int) -> bool:

@@ -36,7 +36,8 @@ def map_config(filt: ReportFilter) -> dict:
         "tiles": {"reports": _tile_url("reports", filt), "committees": _tile_url("committees", filt),
                   "towns": _tile_url("towns", ReportFilter())},
         "heat": url_for("maps.heat", **filt.query_string()),
-        "detailZoom": vector_tiles.DETAIL_ZOOM,
+        "sizes": [list(c) for c in reversed(vector_tiles.SIZE_CLASSES)],
+        "committeeList": url_for("reports.queues", committee="CODE"),
         "reportApi": url_for("reports_api.get_report", report_id="ID"),
         "reportPage": url_for("reports.detail", report_id="ID"),
         "filter": filt.query_string(),
@@ -85,7 +86,9 @@ def tile(layer: str, z: int, x: int, y: int):
 @login_required
 def heat():
     """The heat layer's weighted points for one view (`bbox`, `z`), counted on the server, scoped and filtered."""
-    filt = ReportFilter.from_args(request.args, default_status="open")
+    args = request.args.copy()
+    args.pop("bbox", None)  # the view, not a filter: a filter's bbox would deny the rollup (the rows at any zoom)
+    filt = ReportFilter.from_args(args, default_status="open")
     z = request.args.get("z", type=int)
     if not request.args.get("bbox") or z is None or not 0 <= z <= vector_tiles.MAX_ZOOM:
         raise ApiError(400, "bad_view", _("请提供视图范围 bbox 和缩放级别 z（0–22）。"))
