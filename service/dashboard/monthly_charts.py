@@ -54,8 +54,11 @@ def ranking(rows: list[dict], title: str, rate_label: str, overdue_label: str) -
             body.append(_text(left + 4, y + bar_h - 2, "—", size=10, fill=COLOURS["muted"]))
         else:
             w = max(span * rate, 0.5)
-            body += [f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{COLOURS["rate"]}"/>',
-                     _text(left + w + 4, y + bar_h - 2, f"{rate * 100:.1f}%", size=9)]
+            body.append(f'<rect x="{left}" y="{y:.1f}" width="{w:.1f}" height="{bar_h}" fill="{COLOURS["rate"]}"/>')
+            if rate > 0.8:  # inside the bar, so it never runs into the overdue count at the right
+                body.append(_text(left + w - 4, y + bar_h - 2, f"{rate * 100:.1f}%", "end", 9, "#ffffff"))
+            else:
+                body.append(_text(left + w + 4, y + bar_h - 2, f"{rate * 100:.1f}%", size=9))
         if row["overdue"]:
             body.append(_text(WIDTH - 4, y + bar_h - 2, f"{overdue_label} {row['overdue']}", "end", 9,
                               COLOURS["overdue"]))
@@ -63,7 +66,8 @@ def ranking(rows: list[dict], title: str, rate_label: str, overdue_label: str) -
 
 
 def trend(months: list[dict], title: str, names: dict[str, str]) -> str:
-    """Bars of new hazards per month, with the rectified on time, rectified late and overdue among them."""
+    """Bars of new hazards per month, and beside each, stacked, the rectified on time, rectified late and still
+    overdue among them."""
     left, right, top, bottom = 44, 10, 48, 30
     height = 260
     span_w, span_h = WIDTH - left - right, height - top - bottom
@@ -81,12 +85,10 @@ def trend(months: list[dict], title: str, names: dict[str, str]) -> str:
     bar = slot * 0.36
     for i, m in enumerate(months):
         x = left + i * slot + slot * 0.1
-        parts = [("new", m["new"], 0)]
+        h = span_h * m["new"] / ceiling
+        body.append(f'<rect x="{x:.1f}" y="{top + span_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                    f'fill="{COLOURS["new"]}"/>')
         stacked = [("on_time", m["rectified_on_time"]), ("late", m["rectified_late"]), ("overdue", m["overdue"])]
-        for key, value, offset in parts:
-            h = span_h * value / ceiling
-            body.append(f'<rect x="{x + offset:.1f}" y="{top + span_h - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
-                        f'fill="{COLOURS[key]}"/>')
         base = 0.0
         for key, value in stacked:
             h = span_h * value / ceiling
