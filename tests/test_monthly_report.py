@@ -5,6 +5,7 @@ table's counts and the key figures equal plain SQL over the seeded rows; the XLS
 each role gets only its own scope; bad months and towns are refused in Chinese and the command writes no file.
 """
 import io
+import math
 import re
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 
+from service.dashboard import cube
 from service.rules.workflow import CLOCK_RUNNING
 
 from .test_dashboard import seeded  # noqa: F401 (the fixture)
@@ -82,7 +84,10 @@ def _plain(owner_engine, level: str, month: date, now: datetime, where: str = ""
     with owner_engine.connect() as conn:
         made = conn.execute(text(
             f"SELECT {place}.code, count(*), count(*) FILTER (WHERE r.rectified_at <= r.due_at),"
-            f" count(*) FILTER (WHERE r.status IN ({RUNNING}) AND r.due_at < :now)"
+            f" count(*) FILTER (WHERE r.status IN ({RUNNING}) AND r.due_at < :now),"
+            " count(*) FILTER (WHERE r.rectified_at > r.due_at),"
+            " array_agg(extract(epoch FROM r.rectified_at - r.created_at) / 3600)"
+            "  FILTER (WHERE r.rectified_at IS NOT NULL)"
             " FROM report r JOIN area c ON c.id = r.committee_id JOIN area t ON t.id = r.town_id"
             f" WHERE {IN_MONTH.format(col='r.created_at')} {where} GROUP BY 1"), {"m": month, "now": now, **params})
         done = conn.execute(text(
@@ -92,8 +97,9 @@ def _plain(owner_engine, level: str, month: date, now: datetime, where: str = ""
             f" WHERE r.status = 'verified' AND {IN_MONTH.format(col='r.updated_at')} {where} GROUP BY 1"),
             {"m": month, **params})
         found: dict[str, dict] = {}
-        for code, n, on_time, overdue in made:
-            found[code] = {"new": n, "rectified_on_time": on_time, "overdue": overdue}
+        for code, n, on_time, overdue, late, hours in made:
+            found[code] = {"new": n, "rectified_on_time": on_time, "overdue": overdue, "late": late,
+                           "hours": [float(h) for h in hours or ()]}
         for code, verified, recurred, ratings, stars in done:
             found.setdefault(code, {}).update(verified=verified, recurred=recurred, ratings=ratings,
                                               stars=round(stars / ratings, 2) if ratings else None)
@@ -101,11 +107,23 @@ def _plain(owner_engine, level: str, month: date, now: datetime, where: str = ""
 
 
 def _total(per: dict[str, dict]) -> dict:
-    keys = ("new", "rectified_on_time", "overdue", "verified", "recurred", "ratings")
+    keys = ("new", "rectified_on_time", "overdue", "late", "verified", "recurred", "ratings")
     total = {k: sum(p.get(k, 0) for p in per.values()) for k in keys}
+    total["hours"] = sorted(h for p in per.values() for h in p.get("hours", ()))
+    judged = total["rectified_on_time"] + total["late"] + total["overdue"]
+    total["rate"] = f"{total['rectified_on_time'] / judged * 100:.1f}%" if judged else "—"
     stars = sum(p["stars"] * p["ratings"] for p in per.values() if p.get("ratings"))
     total["stars"] = round(stars / total["ratings"], 2) if total["ratings"] else None
     return total
+
+
+def _near_median(shown: str, hours: list[float]) -> bool:
+    """The printed median (one decimal) lies in the histogram bucket of the exact nearest-rank one (cube.py)."""
+    if not hours:
+        return shown == "—"
+    exact = hours[math.ceil(0.5 * len(hours)) - 1]
+    b = next(i for i, edge in enumerate(cube.EDGES + [math.inf]) if exact < edge)
+    return cube.EDGES[b - 1] - 0.05 <= float(shown) <= cube.EDGES[min(b, len(cube.EDGES) - 1)] + 0.05
 
 
 def pdf_text(body: bytes) -> str:
@@ -168,6 +186,8 @@ def test_the_district_report_names_every_town_and_counts_as_sql(month_data, cloc
     for label, key in (("新增隐患", "new"), ("按期整改", "rectified_on_time"), ("逾期未改", "overdue"),
                        ("整改后复发", "recurred"), ("核查结案", "verified")):
         assert shown[label] == (f"{total[key]:,}", f"{before[key]:,}"), label
+    assert shown["按期整改率"] == (total["rate"], before["rate"])
+    assert _near_median(shown["整改用时中位数（小时）"][0], total["hours"])
     assert shown["居民评价（星）"] == tuple(f"{v['stars']:.2f}" if v["stars"] is not None else "—"
                                       for v in (total, before))
     assert "全区" in txt and "测试admin" in txt and "区级管理员" in txt  # whose report, who made it
@@ -300,3 +320,31 @@ def test_english_is_a_switch(month_data, http):
     txt = pdf_text(http.get(f"/dashboard/monthly.pdf?month={_ym(LAST)}&lang=en").content)
     assert "Ranking" in txt and "New hazards" in txt and "Page 1 of" in txt
     assert "考核排名" not in txt
+
+
+def test_the_figures_take_as_many_statements_for_12_towns_as_for_40_committees(month_data, app, accounts):
+    """No statement per place: the district's report and a town's run the same statements."""
+    from sqlalchemy import event
+
+    from service.core.db import db
+    from service.core.models import User
+    from service.dashboard import monthly
+
+    counts = {}
+    with app.test_request_context("/"):
+        for who in ("admin", "sup_a"):
+            user = db.session.get(User, accounts[who]["id"])
+            req = monthly.check(user, LAST, "")
+            seen: list[str] = []
+
+            def listen(*args, seen=seen):
+                seen.append(args[2])  # the statement
+            event.listen(db.engine, "before_cursor_execute", listen)
+            try:
+                data = monthly.build(req, datetime.now(UTC))
+            finally:
+                event.remove(db.engine, "before_cursor_execute", listen)
+            counts[who] = (len(seen), len(data["ranking"]))
+        db.session.rollback()
+    assert counts["admin"][1] >= 10 and counts["sup_a"][1] >= 30
+    assert counts["admin"][0] == counts["sup_a"][0] < 40, counts
