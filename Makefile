@@ -20,7 +20,7 @@ else
 export DATABASE_OWNER_URL ?= $(DATABASE_URL)
 endif
 
-.PHONY: run test stop db deps-run deps-test venv translations lint bench messages
+.PHONY: run test stop db deps-run deps-test venv translations lint bench messages docs-check
 
 run: deps-run venv db var/secret_key
 	$(BIN)/hazard-snap db upgrade
@@ -34,6 +34,10 @@ test: deps-test venv db
 
 stop:
 	.ci/postgis.sh stop
+
+# The docs against the tree: paths, commands (--help), settings (tests/test_docs.py; no database needed).
+docs-check: venv
+	$(BIN)/python -m pytest tests/test_docs.py $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check service geo tests bench migrations
