@@ -1,10 +1,10 @@
 // Get a photo ready to send: read its EXIF facts with exifr, shrink it to the public size and hash the
 // original with SubtleCrypto, so a 4 MB camera photo goes up as ~0.5 MB without losing what it proves.
-// The server checks the facts like device fields (service/reports/phone_photos.py). A photo the browser
+// The server checks the facts like device fields (service/photos/phone.py). A photo the browser
 // cannot decode (often HEIC) or that would not get smaller goes up unchanged. window.HazardPhotoPrep.
 (function (root) {
   "use strict";
-  var MAX_SIDE = 2048, QUALITY = 0.85;  // the server's public size (service/reports/photo_decode.py)
+  var MAX_SIDE = 2048, QUALITY = 0.85;  // the server's public size (service/photos/decode.py)
 
   function exifFacts(file) {
     if (!root.exifr) return Promise.resolve({});

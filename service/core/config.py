@@ -45,7 +45,7 @@ class Config:
         # DATABASE_URL goes through PgBouncer in transaction mode: no prepared statements (service/core/db.py).
         self.DATABASE_POOLED = env("DATABASE_POOLED", "0") in ("1", "true", "yes")
         # Tiles, stats and exports read from this streaming replica; whoever just wrote reads from the primary
-        # for REPLICA_STICKY_S seconds (service/replica.py).
+        # for REPLICA_STICKY_S seconds (service/ops/replica.py).
         self.DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
         self.REPLICA_STICKY_S = _float("REPLICA_STICKY_S", 15.0)
         # Only HAZARD_ENV=development relaxes anything; unset means production (fail closed).
@@ -111,7 +111,7 @@ class Config:
         }
         self.ESCALATE_TO_DISTRICT_AFTER_H = _float("ESCALATE_TO_DISTRICT_AFTER_H", 48)
         self.PUBLIC_REPORTS = env("PUBLIC_REPORTS", "1") not in ("0", "false", "no")
-        # Anonymous upload attempts per address, refused ones included (service/attempts.py).
+        # Anonymous upload attempts per address, refused ones included (service/reports/attempts.py).
         self.PUBLIC_REPORTS_PER_HOUR = _int("PUBLIC_REPORTS_PER_HOUR", 30)
         self.PUBLIC_REPORTS_PER_MINUTE = _int("PUBLIC_REPORTS_PER_MINUTE", 6)
         # Guessed tracking links: misses per address within a window (service/receipts/misses.py).
@@ -160,7 +160,7 @@ class Config:
         self.OUTBOUND_ALLOW_HOSTS = frozenset(h.strip().lower() for h in env("OUTBOUND_ALLOW_HOSTS", "").split(",")
                                               if h.strip())
         self.SMS_GATEWAY_URL = env("SMS_GATEWAY_URL", "")  # text messages to volunteers; empty: they wait
-        # Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (service/metrics.py).
+        # Prometheus scrapes /metrics with this bearer token; unset, /metrics does not exist (service/ops/metrics.py).
         self.METRICS_TOKEN = env("METRICS_TOKEN", "")
         self.LOG_LEVEL = env("LOG_LEVEL", "INFO")
         self.NOTIFY_TIMEOUT_S = _float("NOTIFY_TIMEOUT_S", 10)
