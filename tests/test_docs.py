@@ -214,3 +214,12 @@ def test_every_setting_the_docs_name_exists():
                 if name not in known and name not in NOT_SETTINGS:
                     unknown.append(f"{relative(path)}: {name}")
     assert not unknown, "names that look like settings but are none:\n" + "\n".join(sorted(set(unknown)))
+
+
+def test_the_readme_is_a_door():
+    """At most ~150 lines, and a link to every page behind it."""
+    readme = text(ROOT / "README.md")
+    assert len(readme.splitlines()) <= 150, "the README grew past 150 lines: move the detail into docs/"
+    linked = {(ROOT / target.partition("#")[0]).resolve() for target in LINK.findall(readme)}
+    unlinked = [relative(p) for p in DOCS[1:] if p.resolve() not in linked]
+    assert not unlinked, f"docs the README does not link to: {unlinked}"
