@@ -4,6 +4,8 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-28
 """
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 from geoalchemy2 import Geometry
@@ -14,38 +16,13 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-# The one assignment rule, used both for a single point and for bulk re-assignment:
+# The one assignment rule (migrations/sql/0001_assign_point.sql), used both for a single point and for bulk
+# re-assignment:
 # covered by one committee -> covers; by several (shared edge/vertex) -> lowest code, edge;
 # by none -> nearest committee within max_m metres (geography distance), nearest.
 # The degree pre-filter lets the GiST index find candidates; it is wider than max_m anywhere
 # below 80 degrees of latitude, and the geography test then decides exactly.
-ASSIGN_FUNCTION = """
-CREATE FUNCTION assign_point(pt geometry, max_m double precision)
-RETURNS TABLE (committee_id integer, town_id integer, method text, distance_m double precision)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH cur AS (
-    SELECT max(generation) AS gen FROM area WHERE level = 'committee'
-  ), covering AS (
-    SELECT a.id, a.parent_id, count(*) OVER () AS n
-    FROM area a, cur
-    WHERE a.level = 'committee' AND a.generation = cur.gen AND ST_Covers(a.geom, pt)
-    ORDER BY a.code
-    LIMIT 1
-  ), nearest AS (
-    SELECT a.id, a.parent_id, ST_Distance(a.geom::geography, pt::geography) AS d
-    FROM area a, cur
-    WHERE NOT EXISTS (SELECT 1 FROM covering)
-      AND a.level = 'committee' AND a.generation = cur.gen
-      AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
-      AND ST_DWithin(a.geom::geography, pt::geography, max_m)
-    ORDER BY d, a.code
-    LIMIT 1
-  )
-  SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8 FROM covering
-  UNION ALL
-  SELECT id, parent_id, 'nearest', d FROM nearest
-$$;
-"""
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
 
 
 def _ts(name: str, **kw) -> sa.Column:
@@ -88,7 +65,7 @@ def upgrade() -> None:
     )
     _create_report()
     _create_photo_and_event()
-    op.execute(ASSIGN_FUNCTION)
+    op.execute((SQL / "0001_assign_point.sql").read_text(encoding="utf-8"))
 
 
 def _create_report() -> None:

@@ -10,6 +10,8 @@ Revision ID: 0008
 Revises: 0007
 Create Date: 2026-11-30
 """
+from pathlib import Path
+
 from alembic import op
 
 revision = "0008"
@@ -19,19 +21,9 @@ depends_on = None
 
 KEY = "committee_id, town_id, status, category, risk_level"
 
-ADD = f"""
-  INSERT INTO report_rollup ({KEY}, n)
-  SELECT {KEY}, count(*) FROM new_rows GROUP BY {KEY}
-  ON CONFLICT (committee_id, status, category, risk_level) DO UPDATE SET n = report_rollup.n + EXCLUDED.n;"""
-SUBTRACT = f"""
-  UPDATE report_rollup r SET n = r.n - o.n
-    FROM (SELECT {KEY}, count(*) AS n FROM old_rows GROUP BY {KEY}) o
-   WHERE r.committee_id = o.committee_id AND r.status = o.status AND r.category = o.category
-     AND r.risk_level = o.risk_level;"""
-BODIES = {"report_rollup_add": ADD, "report_rollup_remove": SUBTRACT, "report_rollup_move": SUBTRACT + ADD,
-          "report_rollup_clear": "\n  DELETE FROM report_rollup;"}
-FUNCTIONS = "\n".join(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN{body}\n  RETURN NULL;\n"
-                      "END $$;" for name, body in BODIES.items())
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
+# The trigger functions report_rollup_add, _remove, _move and _clear: migrations/sql/0008_report_rollup.sql.
+FUNCTIONS = ("report_rollup_add", "report_rollup_remove", "report_rollup_move", "report_rollup_clear")
 
 TRIGGERS = {
     "report_rollup_insert": "AFTER INSERT ON report REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
@@ -56,7 +48,7 @@ def upgrade() -> None:
             CONSTRAINT pk_report_rollup PRIMARY KEY (committee_id, status, category, risk_level)
         )""")
     op.execute("CREATE INDEX ix_report_rollup_town ON report_rollup (town_id)")
-    op.execute(FUNCTIONS)
+    op.execute((SQL / "0008_report_rollup.sql").read_text(encoding="utf-8"))
     for name, body in TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
         op.execute(f"ALTER TABLE report ENABLE ALWAYS TRIGGER {name}")
@@ -66,6 +58,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER {name} ON report")
-    for name in BODIES:
+    for name in FUNCTIONS:
         op.execute(f"DROP FUNCTION {name}()")
     op.execute("DROP TABLE report_rollup")

@@ -11,8 +11,10 @@ Revision ID: 0012
 Revises: 0011
 Create Date: 2026-11-30
 """
+from pathlib import Path
+
 import sqlalchemy as sa
-from alembic import context, op
+from alembic import op
 from geoalchemy2 import Geometry
 
 revision = "0012"
@@ -23,42 +25,14 @@ depends_on = None
 ASSIGN_SIGNATURE = "assign_point(geometry, double precision)"
 NEW_SIGNATURE = "assign_point(geometry, double precision, integer)"
 
-# The one assignment rule, for a single point and for bulk re-assignment:
+# The one assignment rule (migrations/sql/0012_assign_point.sql), for a single point and for bulk re-assignment:
 # covered by one committee -> covers; by several (shared edge/vertex) -> lowest code, edge;
 # by none -> nearest committee within max_m metres (geography distance), nearest.
 # `gen` picks the committee generation to answer for (NULL = the one in force); a row is in force in
 # every generation from generation_low to generation. The degree pre-filter lets the GiST index find
 # candidates; it is wider than max_m anywhere below 80 degrees of latitude, and the geography test then
 # decides exactly.
-ASSIGN_FUNCTION = """
-CREATE FUNCTION assign_point(pt geometry, max_m double precision, gen integer DEFAULT NULL)
-RETURNS TABLE (committee_id integer, town_id integer, method text, distance_m double precision,
-               generation integer)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH cur AS (
-    SELECT coalesce(gen, (SELECT max(a.generation) FROM area a WHERE a.level = 'committee')) AS g
-  ), covering AS (
-    SELECT a.id, a.parent_id, count(*) OVER () AS n
-    FROM area a, cur
-    WHERE a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g AND ST_Covers(a.geom, pt)
-    ORDER BY a.code
-    LIMIT 1
-  ), nearest AS (
-    SELECT a.id, a.parent_id, ST_Distance(a.geom::geography, pt::geography) AS d
-    FROM area a, cur
-    WHERE NOT EXISTS (SELECT 1 FROM covering)
-      AND a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g
-      AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
-      AND ST_DWithin(a.geom::geography, pt::geography, max_m)
-    ORDER BY d, a.code
-    LIMIT 1
-  )
-  SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8, (SELECT g FROM cur)
-    FROM covering
-  UNION ALL
-  SELECT id, parent_id, 'nearest', d, (SELECT g FROM cur) FROM nearest
-$$;
-"""
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
 
 def upgrade() -> None:
     op.create_table(
@@ -101,12 +75,12 @@ def upgrade() -> None:
     op.create_index("ix_boundary_change_level_generation", "boundary_change", ["level", "generation"])
     op.create_index("idx_boundary_change_geom", "boundary_change", ["geom"], postgresql_using="gist")
     op.execute(f"DROP FUNCTION {ASSIGN_SIGNATURE}")
-    op.execute(ASSIGN_FUNCTION)
+    op.execute((SQL / "0012_assign_point.sql").read_text(encoding="utf-8"))
 
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {NEW_SIGNATURE}")
-    op.execute(context.script.get_revision("0001").module.ASSIGN_FUNCTION)  # restored, not copied
+    op.execute((SQL / "0012_assign_point_downgrade.sql").read_text(encoding="utf-8"))  # 0001's, frozen here
     op.drop_table("boundary_change")
     op.drop_index("ix_report_nearest_location", "report")
     op.drop_column("report", "assigned_generation")

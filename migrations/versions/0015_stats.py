@@ -29,7 +29,9 @@ Revision ID: 0015
 Revises: 0014
 Create Date: 2026-11-30
 """
-from alembic import context, op
+from pathlib import Path
+
+from alembic import op
 
 revision = "0015"
 down_revision = "0014"
@@ -64,6 +66,10 @@ CUBES = {
 COLUMNS = {"on_time": "bigint NOT NULL DEFAULT 0", "late": "bigint NOT NULL DEFAULT 0",
            **{name: "integer[]" for name in DURATIONS}}
 FIGURES = tuple(COLUMNS)
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
+# The report triggers' functions (0008's statements for report_rollup, then the same for each cube, from
+# _grouped over new_rows / old_rows) are frozen in migrations/sql/0015_report_rollup.sql: _grouped below
+# fills the cubes once and is what tests/test_dashboard.py rebuilds them with; editing it changes no trigger.
 
 
 def _histogram(name: str) -> str:
@@ -78,45 +84,12 @@ def _grouped(key: str, rows: str) -> str:
             + f" FROM (SELECT {ROW} FROM {rows}) r GROUP BY {key}")
 
 
-def _add(table: str) -> str:
-    key, pk = CUBES[table]
-    sums = ", ".join(f"{c} = t.{c} + EXCLUDED.{c}" for c in ("n", "on_time", "late"))
-    hists = ", ".join(f"{h} = report_hist_add(t.{h}, EXCLUDED.{h}, 1)" for h in DURATIONS)
-    return (f"\n  INSERT INTO {table} AS t ({key}, n, {', '.join(FIGURES)})\n  {_grouped(key, 'new_rows')}\n"
-            f"  ON CONFLICT ({pk}) DO UPDATE SET {sums}, {hists};")
-
-
-def _subtract(table: str) -> str:
-    key, pk = CUBES[table]
-    sums = ", ".join(f"{c} = t.{c} - o.{c}" for c in ("n", "on_time", "late"))
-    hists = ", ".join(f"{h} = report_hist_add(t.{h}, o.{h}, -1)" for h in DURATIONS)
-    match = " AND ".join(f"t.{c} = o.{c}" for c in pk.split(", "))
-    return f"\n  UPDATE {table} t SET {sums}, {hists}\n    FROM ({_grouped(key, 'old_rows')}) o\n   WHERE {match};"
-
-
 HIST_ADD = """
 CREATE FUNCTION report_hist_add(a int[], b int[], sign int) RETURNS int[] LANGUAGE sql IMMUTABLE AS $$
   SELECT CASE WHEN b IS NULL THEN a
               WHEN a IS NULL THEN (SELECT array_agg(y * sign ORDER BY i) FROM unnest(b) WITH ORDINALITY u(y, i))
               ELSE (SELECT array_agg(x + y * sign ORDER BY i) FROM unnest(a, b) WITH ORDINALITY u(x, y, i)) END
 $$"""
-
-
-def _bodies() -> dict[str, str]:
-    """0008's statements for report_rollup, then the same for each cube."""
-    old, tables = context.script.get_revision("0008").module.BODIES, list(CUBES)
-    return {
-        "report_rollup_add": old["report_rollup_add"] + "".join(_add(t) for t in tables),
-        "report_rollup_remove": old["report_rollup_remove"] + "".join(_subtract(t) for t in tables),
-        "report_rollup_move": old["report_rollup_move"] + "".join(_subtract(t) + _add(t) for t in tables),
-        "report_rollup_clear": old["report_rollup_clear"] + "".join(f"\n  DELETE FROM {t};" for t in tables),
-    }
-
-
-def _replace(bodies: dict[str, str]) -> None:
-    for name, body in bodies.items():
-        op.execute(f"CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN{body}\n"
-                   "  RETURN NULL;\nEND $$;")
 
 
 def upgrade() -> None:
@@ -147,15 +120,14 @@ def upgrade() -> None:
             )""")
     op.execute("CREATE INDEX ix_report_stats_town ON report_stats (town_id)")
     op.execute(HIST_ADD)
-    _replace(_bodies())
+    op.execute((SQL / "0015_report_rollup.sql").read_text(encoding="utf-8"))
     # Fill the cubes from the rows, in the same shape the triggers keep.
     for table, (key, _pk) in CUBES.items():
         op.execute(f"INSERT INTO {table} ({key}, n, {', '.join(FIGURES)}) {_grouped(key, 'report')}")
 
 
 def downgrade() -> None:
-    old = context.script.get_revision("0008").module
-    _replace(old.BODIES)
+    op.execute((SQL / "0015_report_rollup_downgrade.sql").read_text(encoding="utf-8"))  # 0008's, frozen here
     op.execute("DROP FUNCTION report_hist_add(int[], int[], int)")
     for table in CUBES:
         op.execute(f"DROP TABLE {table}")

@@ -17,7 +17,9 @@ Revision ID: 0019
 Revises: 0018
 Create Date: 2026-11-30
 """
-from alembic import context, op
+from pathlib import Path
+
+from alembic import op
 
 revision = "0019"
 down_revision = "0018"
@@ -74,42 +76,10 @@ CREATE TRIGGER area_cell_sync AFTER INSERT OR UPDATE OF geom, level, generation,
   FOR EACH ROW EXECUTE FUNCTION area_cell_sync();
 """
 
-# The one assignment rule, as in revision 0012; `covering` now finds the committee rows through the point's
-# grid cell (a point on the line between two parts of one committee is one committee: DISTINCT).
-ASSIGN_FUNCTION = """
-CREATE FUNCTION assign_point(pt geometry, max_m double precision, gen integer DEFAULT NULL)
-RETURNS TABLE (committee_id integer, town_id integer, method text, distance_m double precision,
-               generation integer)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH cur AS (
-    SELECT coalesce(gen, (SELECT max(a.generation) FROM area a WHERE a.level = 'committee')) AS g
-  ), hits AS MATERIALIZED (  -- first the point's cell, then its rows: not every row of the level in code order
-    SELECT DISTINCT c.area_id FROM area_cell c, cur
-     WHERE c.cx = area_cell_x(pt) AND c.cy = area_cell_y(pt) AND c.generation >= cur.g AND c.generation_low <= cur.g
-       AND (c.geom IS NULL OR ST_Covers(c.geom, pt))
-  ), covering AS (
-    SELECT a.id, a.parent_id, count(*) OVER () AS n
-    FROM hits h JOIN area a ON a.id = h.area_id
-    ORDER BY a.code
-    LIMIT 1
-  ), nearest AS (  -- the geography distance once per candidate (not again in an ST_DWithin): d <= max_m
-    SELECT id, parent_id, d FROM (
-      SELECT a.id, a.parent_id, a.code, ST_Distance(a.geom::geography, pt::geography) AS d
-      FROM area a, cur
-      WHERE NOT EXISTS (SELECT 1 FROM covering)
-        AND a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g
-        AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
-      OFFSET 0) near
-    WHERE d <= max_m
-    ORDER BY d, code
-    LIMIT 1
-  )
-  SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8, (SELECT g FROM cur)
-    FROM covering
-  UNION ALL
-  SELECT id, parent_id, 'nearest', d, (SELECT g FROM cur) FROM nearest
-$$;
-"""
+# The one assignment rule, as in revision 0012 (migrations/sql/0019_assign_point.sql); `covering` now finds the
+# committee rows through the point's grid cell (a point on the line between two parts of one committee is one
+# committee: DISTINCT).
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
 SIGNATURE = "assign_point(geometry, double precision, integer)"
 
 
@@ -133,12 +103,12 @@ def upgrade() -> None:
          WHERE a.level = 'committee'""")
     op.execute("ANALYZE area_cell")
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute(ASSIGN_FUNCTION)
+    op.execute((SQL / "0019_assign_point.sql").read_text(encoding="utf-8"))
 
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute(context.script.get_revision("0012").module.ASSIGN_FUNCTION)  # restored, not copied
+    op.execute((SQL / "0019_assign_point_downgrade.sql").read_text(encoding="utf-8"))  # 0012's, frozen here
     op.execute("DROP TRIGGER area_cell_sync ON area")
     op.execute("DROP FUNCTION area_cell_sync(), area_cells(geometry), area_cell_x(geometry), area_cell_y(geometry)")
     op.execute("DROP TABLE area_cell")

@@ -15,7 +15,9 @@ Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-30
 """
-from alembic import context, op
+from pathlib import Path
+
+from alembic import op
 
 revision = "0020"
 down_revision = "0019"
@@ -24,45 +26,21 @@ depends_on = None
 
 KEY = "committee_id, town_id, status, category, risk_level"
 OLD_KEY = "committee_id, status, category, risk_level"
-ADD = f"""
-  INSERT INTO report_rollup ({KEY}, n)
-  SELECT {KEY}, count(*) FROM new_rows GROUP BY {KEY}
-  ON CONFLICT ({KEY}) DO UPDATE SET n = report_rollup.n + EXCLUDED.n;"""
-SUBTRACT = f"""
-  UPDATE report_rollup r SET n = r.n - o.n
-    FROM (SELECT {KEY}, count(*) AS n FROM old_rows GROUP BY {KEY}) o
-   WHERE {" AND ".join(f"r.{c} = o.{c}" for c in KEY.split(", "))};"""
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
+# The report triggers' add, remove and move functions with report_rollup and report_stats keyed by KEY
+# (migrations/sql/0020_report_rollup.sql), and as 0015 left them for the downgrade (..._downgrade.sql);
+# report_stats filled from the reports as 0015 did (0020_report_stats_rebuild.sql).
 
 
-def _stats():
-    return context.script.get_revision("0015").module
+def _sql(name: str) -> str:
+    return (SQL / f"0020_{name}.sql").read_text(encoding="utf-8")
 
 
-def _bodies(rollup_add: str, rollup_subtract: str, stats_pk: str) -> dict[str, str]:
-    """Revision 0015's trigger bodies, with these report_rollup statements and report_stats keyed by stats_pk."""
-    stats = _stats()
-    saved = stats.CUBES["report_stats"]
-    stats.CUBES["report_stats"] = (saved[0], stats_pk)
-    try:
-        tables = list(stats.CUBES)
-        return {
-            "report_rollup_add": rollup_add + "".join(stats._add(t) for t in tables),
-            "report_rollup_remove": rollup_subtract + "".join(stats._subtract(t) for t in tables),
-            "report_rollup_move": rollup_subtract + rollup_add
-            + "".join(stats._subtract(t) + stats._add(t) for t in tables),
-        }
-    finally:
-        stats.CUBES["report_stats"] = saved
-
-
-def _rebuild(key: str) -> None:
-    stats = _stats()
-    figures = ", ".join(stats.FIGURES)
+def _rebuild() -> None:
     op.execute("DELETE FROM report_rollup")
     op.execute(f"INSERT INTO report_rollup ({KEY}, n) SELECT {KEY}, count(*) FROM report GROUP BY {KEY}")
     op.execute("DELETE FROM report_stats")
-    op.execute(f"INSERT INTO report_stats ({stats.CUBES['report_stats'][0]}, n, {figures}) "
-               f"{stats._grouped(stats.CUBES['report_stats'][0], 'report')}")
+    op.execute(_sql("report_stats_rebuild"))
 
 
 def _key(key: str) -> None:
@@ -73,12 +51,11 @@ def _key(key: str) -> None:
 
 def upgrade() -> None:
     _key(KEY)
-    _stats()._replace(_bodies(ADD, SUBTRACT, KEY))
-    _rebuild(KEY)
+    op.execute(_sql("report_rollup"))
+    _rebuild()
 
 
 def downgrade() -> None:
-    rollup = context.script.get_revision("0008").module
-    _stats()._replace(_bodies(rollup.ADD, rollup.SUBTRACT, OLD_KEY))
-    _rebuild(KEY)
+    op.execute(_sql("report_rollup_downgrade"))
+    _rebuild()
     _key(OLD_KEY)

@@ -15,61 +15,26 @@ Revision ID: 0021
 Revises: 0020
 Create Date: 2026-11-30
 """
-from alembic import context, op
+from pathlib import Path
+
+from alembic import op
 
 revision = "0021"
 down_revision = "0020"
 branch_labels = None
 depends_on = None
 
-# The one assignment rule, as in revision 0019, but for the distance of `nearest`.
-ASSIGN_FUNCTION = """
-CREATE FUNCTION assign_point(pt geometry, max_m double precision, gen integer DEFAULT NULL)
-RETURNS TABLE (committee_id integer, town_id integer, method text, distance_m double precision,
-               generation integer)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-  WITH cur AS (  -- the generation, and metres per degree east and north at the point (WGS-84 ellipsoid)
-    SELECT coalesce(gen, (SELECT max(a.generation) FROM area a WHERE a.level = 'committee')) AS g,
-           radians(1.0) * 6378137.0 * cos(s.phi) / sqrt(s.w) AS mx,
-           radians(1.0) * 6378137.0 * (1.0 - 0.00669437999014) / (s.w * sqrt(s.w)) AS my
-      FROM (SELECT radians(ST_Y(pt)) AS phi, 1.0 - 0.00669437999014 * sin(radians(ST_Y(pt))) ^ 2 AS w) s
-  ), hits AS MATERIALIZED (  -- first the point's cell, then its rows: not every row of the level in code order
-    SELECT DISTINCT c.area_id FROM area_cell c, cur
-     WHERE c.cx = area_cell_x(pt) AND c.cy = area_cell_y(pt) AND c.generation >= cur.g AND c.generation_low <= cur.g
-       AND (c.geom IS NULL OR ST_Covers(c.geom, pt))
-  ), covering AS (
-    SELECT a.id, a.parent_id, count(*) OVER () AS n
-    FROM hits h JOIN area a ON a.id = h.area_id
-    ORDER BY a.code
-    LIMIT 1
-  ), nearest AS (  -- metres in the plane at the point, once per candidate: d <= max_m
-    SELECT id, parent_id, d FROM (
-      SELECT a.id, a.parent_id, a.code,
-             ST_Distance(ST_Affine(a.geom, cur.mx, 0, 0, cur.my, -ST_X(pt) * cur.mx, -ST_Y(pt) * cur.my),
-                         ST_SetSRID(ST_Point(0, 0), 4326)) AS d
-      FROM area a, cur
-      WHERE NOT EXISTS (SELECT 1 FROM covering)
-        AND a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g
-        AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
-      OFFSET 0) near
-    WHERE d <= max_m
-    ORDER BY d, code
-    LIMIT 1
-  )
-  SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8, (SELECT g FROM cur)
-    FROM covering
-  UNION ALL
-  SELECT id, parent_id, 'nearest', d, (SELECT g FROM cur) FROM nearest
-$$;
-"""
+# The one assignment rule, as in revision 0019, but for the distance of `nearest`: today's assign_point,
+# in migrations/sql/0021_assign_point.sql (tests/test_migration_sql.py holds the database to it).
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
 SIGNATURE = "assign_point(geometry, double precision, integer)"
 
 
 def upgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute(ASSIGN_FUNCTION)
+    op.execute((SQL / "0021_assign_point.sql").read_text(encoding="utf-8"))
 
 
 def downgrade() -> None:
     op.execute(f"DROP FUNCTION {SIGNATURE}")
-    op.execute(context.script.get_revision("0019").module.ASSIGN_FUNCTION)  # restored, not copied
+    op.execute((SQL / "0021_assign_point_downgrade.sql").read_text(encoding="utf-8"))  # 0019's, frozen here

@@ -11,47 +11,23 @@ Revision ID: 0022
 Revises: 0021
 Create Date: 2026-11-30
 """
-from alembic import context
+from pathlib import Path
+
+from alembic import op
 
 revision = "0022"
 down_revision = "0021"
 branch_labels = None
 depends_on = None
 
-
-def _revision(number: str):
-    return context.script.get_revision(number).module
-
-
-def _grouped(key: str, rows: str) -> str:
-    """0015's _grouped, with the histograms over the rows that have a duration only."""
-    stats = _revision("0015")
-    cols = key.split(", ")
-    durations = " OR ".join(f"{name} IS NOT NULL" for name in stats.DURATIONS)
-    return (f"SELECT k.*, {', '.join(f'h.{name}' for name in stats.DURATIONS)} FROM ("
-            f"SELECT {key}, count(*) AS n, count(*) FILTER (WHERE rectified_at <= due_at) AS on_time, "
-            f"count(*) FILTER (WHERE rectified_at > due_at) AS late"
-            f" FROM (SELECT {stats.ROW} FROM {rows}) r GROUP BY {key}) k LEFT JOIN ("
-            f"SELECT {key}, " + ", ".join(f"{stats._histogram(name)} AS {name}" for name in stats.DURATIONS)
-            + f" FROM (SELECT {stats.ROW} FROM {rows}) r WHERE {durations} GROUP BY {key}) h"
-            f" ON {' AND '.join(f'h.{c} = k.{c}' for c in cols)}")
-
-
-def _bodies(grouped) -> dict[str, str]:
-    """Revision 0020's trigger bodies, with each cube's rows grouped by `grouped`."""
-    stats, keyed = _revision("0015"), _revision("0020")
-    saved = stats._grouped
-    stats._grouped = grouped
-    try:
-        return keyed._bodies(keyed.ADD, keyed.SUBTRACT, keyed.KEY)
-    finally:
-        stats._grouped = saved
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
+# The report triggers' add, remove and move functions with each cube's rows grouped in two aggregates
+# (migrations/sql/0022_report_rollup.sql), and 0020's for the downgrade (..._downgrade.sql).
 
 
 def upgrade() -> None:
-    _revision("0015")._replace(_bodies(_grouped))
+    op.execute((SQL / "0022_report_rollup.sql").read_text(encoding="utf-8"))
 
 
 def downgrade() -> None:
-    stats = _revision("0015")
-    stats._replace(_bodies(stats._grouped))
+    op.execute((SQL / "0022_report_rollup_downgrade.sql").read_text(encoding="utf-8"))  # 0020's, frozen here

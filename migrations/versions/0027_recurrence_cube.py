@@ -17,14 +17,16 @@ A period of whole months is summed from the cube (a few thousand rows); one that
 the rows, as the hazard cubes do.
 
 ix_report_running_due also covers created_at, so the first screen's overdue per month of creation is counted
-index-only. The other cubes' subtraction now groups the old rows first (see _materialized_subtract): updating
+index-only. The other cubes' subtraction now groups the old rows first (see SQL below): updating
 many closed reports in one statement was quadratic.
 
 Revision ID: 0027
 Revises: 0026
 Create Date: 2026-12-06
 """
-from alembic import context, op
+from pathlib import Path
+
+from alembic import op
 
 revision = "0027"
 down_revision = "0026"
@@ -46,12 +48,6 @@ def grouped(rows: str) -> str:
             f"count(*) FILTER (WHERE in_time) AS on_time "
             f"FROM (SELECT {ROW} FROM {rows} WHERE status = 'verified') r GROUP BY {KEY}")
 
-
-ADD = (f"\n  INSERT INTO {TABLE} AS t ({KEY}, {', '.join(MEASURES)})\n  {grouped('new_rows')}\n"
-       f"  ON CONFLICT ({KEY}) DO UPDATE SET " + ", ".join(f"{m} = t.{m} + EXCLUDED.{m}" for m in MEASURES) + ";")
-SUBTRACT = (f"\n  UPDATE {TABLE} t SET " + ", ".join(f"{m} = t.{m} - o.{m}" for m in MEASURES)
-            + f"\n    FROM ({grouped('old_rows')}) o\n   WHERE "
-            + " AND ".join(f"t.{c} = o.{c}" for c in KEY.split(", ")) + ";")
 
 # The flag of the reports named in recurrence_of by the changed rows, before or after, from the rows as they are.
 # Only when some row names one: a statement trigger fires for an UPDATE of no rows too, and this one updates report.
@@ -75,44 +71,27 @@ NAMED = {
 }
 
 
-def _cubes():
-    return context.script.get_revision("0022").module
+SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
+# The report triggers' functions: 0022's, with this cube kept beside the others (its rows from `grouped` over
+# new_rows / old_rows) and the other cubes' subtraction grouping the rows to subtract first
+# (WITH o AS MATERIALIZED (...) UPDATE ... FROM o): inside UPDATE ... FROM, 0022's join of counts and
+# histograms, both over old_rows, was planned as a nested loop under the cube's index lookup, quadratic in the
+# statement's rows (2,000 verified reports moved: 5 s; 20,000: minutes). Today's report_rollup_add, _remove,
+# _move and _clear: migrations/sql/0027_report_rollup.sql; 0022's (and 0015's _clear) for the downgrade in
+# 0027_report_rollup_downgrade.sql. tests/test_migration_sql.py holds the database to the first.
+RUNNING_DUE = ("CREATE INDEX ix_report_running_due ON report (due_at, id) {}"
+               "WHERE status IN ('submitted', 'accepted', 'dispatched', 'rectifying')")  # as 0015 made it
+RUNNING_DUE_0015 = "INCLUDE (town_id, committee_id, status, category, risk_level) "
 
 
-def _materialized_subtract(table: str) -> str:
-    """0015's subtraction, with the rows to subtract grouped first (MATERIALIZED). Inside UPDATE ... FROM, 0022's
-    join of counts and histograms, both over old_rows, was planned as a nested loop under the cube's index
-    lookup: quadratic in the statement's rows (2,000 verified reports moved: 5 s; 20,000: minutes)."""
-    stats = _cubes()._revision("0015")
-    key, pk = stats.CUBES[table]
-    sums = ", ".join(f"{c} = t.{c} - o.{c}" for c in ("n", "on_time", "late"))
-    hists = ", ".join(f"{h} = report_hist_add(t.{h}, o.{h}, -1)" for h in stats.DURATIONS)
-    match = " AND ".join(f"t.{c} = o.{c}" for c in pk.split(", "))
-    return (f"\n  WITH o AS MATERIALIZED ({stats._grouped(key, 'old_rows')})\n  UPDATE {table} t SET {sums}, {hists}"
-            f"\n    FROM o\n   WHERE {match};")
-
-
-def _bodies() -> dict[str, str]:
-    """0022's trigger bodies, with the cubes' subtraction grouped first, and this cube kept beside the others."""
-    stats = _cubes()._revision("0015")
-    saved = stats._subtract
-    stats._subtract = _materialized_subtract
-    try:
-        bodies = _cubes()._bodies(_cubes()._grouped)
-    finally:
-        stats._subtract = saved
-    return {"report_rollup_add": bodies["report_rollup_add"] + ADD,
-            "report_rollup_remove": bodies["report_rollup_remove"] + SUBTRACT,
-            "report_rollup_move": bodies["report_rollup_move"] + SUBTRACT + ADD,
-            "report_rollup_clear": context.script.get_revision("0015").module._bodies()["report_rollup_clear"]
-            + f"\n  DELETE FROM {TABLE};"}
+def _sql(name: str) -> str:
+    return (SQL / f"0027_{name}.sql").read_text(encoding="utf-8")
 
 
 def _running_due(include: str) -> None:
     """0015's ix_report_running_due, covering the given columns."""
-    stats = _cubes()._revision("0015")
     op.execute("DROP INDEX ix_report_running_due")
-    op.execute(f"CREATE INDEX ix_report_running_due {stats.RUNNING_DUE.format(include)}")
+    op.execute(RUNNING_DUE.format(include))
 
 
 # The first screen splits overdue by month of creation (service/dashboard/hazards.by_month): the live part, the
@@ -142,7 +121,7 @@ def upgrade() -> None:
             CONSTRAINT pk_{TABLE} PRIMARY KEY ({KEY})
         )""")
     op.execute(f"CREATE INDEX ix_{TABLE}_month ON {TABLE} (month, town_id)")
-    _cubes()._revision("0015")._replace(_bodies())
+    op.execute(_sql("report_rollup"))
     for name, (event, tables, named) in NAMED.items():
         op.execute(f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN"
                    f"{MARK.format(named=named)}\n  RETURN NULL;\nEND $$;")
@@ -156,9 +135,7 @@ def downgrade() -> None:
     for name in NAMED:
         op.execute(f"DROP TRIGGER {name} ON report")
         op.execute(f"DROP FUNCTION {name}()")
-    cubes = _cubes()
-    cubes._revision("0015")._replace({**cubes._bodies(cubes._grouped),
-                                      "report_rollup_clear": cubes._revision("0015")._bodies()["report_rollup_clear"]})
+    op.execute(_sql("report_rollup_downgrade"))
     op.execute(f"DROP TABLE {TABLE}")
     op.execute("ALTER TABLE report DROP COLUMN recurred")
-    _running_due(cubes._revision("0015").COVERED)
+    _running_due(RUNNING_DUE_0015)

@@ -1,0 +1,27 @@
+CREATE FUNCTION assign_point(pt geometry, max_m double precision, gen integer DEFAULT NULL)
+RETURNS TABLE (committee_id integer, town_id integer, method text, distance_m double precision,
+               generation integer)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+  WITH cur AS (
+    SELECT coalesce(gen, (SELECT max(a.generation) FROM area a WHERE a.level = 'committee')) AS g
+  ), covering AS (
+    SELECT a.id, a.parent_id, count(*) OVER () AS n
+    FROM area a, cur
+    WHERE a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g AND ST_Covers(a.geom, pt)
+    ORDER BY a.code
+    LIMIT 1
+  ), nearest AS (
+    SELECT a.id, a.parent_id, ST_Distance(a.geom::geography, pt::geography) AS d
+    FROM area a, cur
+    WHERE NOT EXISTS (SELECT 1 FROM covering)
+      AND a.level = 'committee' AND a.generation >= cur.g AND a.generation_low <= cur.g
+      AND ST_DWithin(a.geom, pt, max_m * 1.5 / (110574.0 * cos(radians(least(abs(ST_Y(pt)), 80)))))
+      AND ST_DWithin(a.geom::geography, pt::geography, max_m)
+    ORDER BY d, a.code
+    LIMIT 1
+  )
+  SELECT id, parent_id, CASE WHEN n > 1 THEN 'edge' ELSE 'covers' END, 0.0::float8, (SELECT g FROM cur)
+    FROM covering
+  UNION ALL
+  SELECT id, parent_id, 'nearest', d, (SELECT g FROM cur) FROM nearest
+$$;
