@@ -120,7 +120,7 @@ def measure_http(base: str, tokens: dict, runs: int) -> None:
                   f"  ({p50 / healthz[0]:.0f}x /healthz)")
 
 
-def measure_browser(base: str, token: str) -> None:
+def measure_browser(base: str, token: str, shots: Path | None = None) -> None:
     """Chromium on the running server: what the map draws from the opening view to z16."""
     from playwright.sync_api import sync_playwright
 
@@ -136,8 +136,12 @@ def measure_browser(base: str, token: str) -> None:
         page = context.new_page()
         page.goto(base + "/map", wait_until="load")
         for z, found in drawn_at(page, zooms=(None, 12, 13, 14, 15, 16)):
-            print(f"  Chromium z{z:<2}: {found.symbols:4d} symbols drawn, {found.overlapping:3d} overlapping a "
-                  f"neighbour by > 1/4 ({found.share:.1%}), {found.cut} cut at a tile edge")
+            print(f"  Chromium z{z:<2}: {found.symbols:4d} symbols drawn ({found.clusters} clusters), "
+                  f"{found.overlapping:3d} overlapping another by > 1/4 of its area ({found.share:.1%}, "
+                  f"{found.pairs} pairs), {found.cut} cut at a tile edge")
+            if shots:
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / f"map_z{z}.png"))
         browser.close()
 
 
@@ -152,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--keep", action="store_true", help="do not drop the database afterwards")
     parser.add_argument("--drop", action="store_true", help="drop the database at the end (after --reuse)")
     parser.add_argument("--browser", action="store_true", help="also measure what Chromium draws")
+    parser.add_argument("--shots", type=Path, help="with --browser: save a screenshot per zoom in this directory")
     args = parser.parse_args(argv)
     url = args.database_url or cluster_url()
     if args.reuse:
@@ -174,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             measure_http(server.base, tokens, args.runs)
             if args.browser:
-                measure_browser(server.base, tokens["district_admin"])
+                measure_browser(server.base, tokens["district_admin"], args.shots)
         finally:
             server.stop()
     if (args.drop or not args.keep) and not (args.reuse and not args.drop):

@@ -47,7 +47,7 @@
   }
   function clusterStyle(p) {
     return { radius: p.r || 11, weight: STROKE, color: "#ffffff", fill: true, fillColor: clusterShade(p),
-             fillOpacity: 0.9, className: "hazard-cluster" };
+             fillOpacity: 0.8, className: "hazard-cluster" };  // the choropleth shows through a little
   }
   var reports = L.vectorGrid.protobuf(withCrs(data.tiles.reports), {
     vectorTileLayerStyles: { reports: pointStyle, clusters: clusterStyle },
@@ -179,21 +179,28 @@
   var legend = el("aside", "hazard-legend");  // a landmark of its own, as is the filter form (role search)
   legend.setAttribute("aria-label", labels.legend);
   legend.tabIndex = 0;  // it may scroll on a short screen: a keyboard must reach it
+  var group = legend;  // entries go into the current two-column group
+  function columns() {
+    group = el("div", "hazard-columns");
+    legend.appendChild(group);
+  }
   function entry(colour, text, kind) {
     var line = el("div"), mark = el("i", kind || null);
     mark.style.background = colour;
     line.appendChild(mark);
     line.appendChild(document.createTextNode(text));
-    legend.appendChild(line);
+    group.appendChild(line);
     return mark;
   }
   function range(from, next) {
     return next === undefined ? "≥ " + from : (from === next - 1 ? String(from) : from + "–" + (next - 1));
   }
   legend.appendChild(el("b", null, labels.singles));
+  columns();
   entry(data.overdueColour, labels.overdue);
   data.legend.forEach(function (item) { entry(item[1], item[0]); });
   legend.appendChild(el("b", null, labels.clusters));
+  columns();
   [labels.no_overdue, labels.some_overdue, labels.most_overdue].forEach(function (text, i) {
     entry(data.clusterShades[i][1], text);
   });
@@ -201,13 +208,14 @@
   sizes.appendChild(document.createTextNode(labels.sizes + " "));
   data.sizes.forEach(function (s, i) {
     var ring = el("span", "hazard-size"), next = data.sizes[i + 1];
-    ring.style.width = ring.style.height = (s[1] * 2 * 0.6) + "px";  // 60 % of the drawn size, in one line
+    ring.style.width = ring.style.height = Math.round(s[1] * 2 * 0.5) + "px";  // half the drawn size
     ring.setAttribute("aria-hidden", "true");
     sizes.appendChild(ring);
     sizes.appendChild(document.createTextNode(range(s[0], next && next[0]) + " "));
   });
   legend.appendChild(sizes);
   legend.appendChild(el("b", null, labels.choropleth));
+  columns();
   entry(SHADES.none, labels.no_open, "square");
   entry(SHADES.open, labels.open_only, "square");
   SHADES.overdue.forEach(function (g, i) {

@@ -31,7 +31,7 @@ DETAIL_ZOOM = 15  # from it the cells count the rows (a tile holds a few thousan
 CELL_PX = 64  # the symbols' screen grid: it divides the 256 px tile, so a cell never straddles a tile edge
 SYMBOL_STROKE_PX = 2  # map.js draws every symbol with this white outline
 # (from count, radius px), largest first: a symbol and its stroke fit in its cell (radius + 1 <= CELL_PX / 2)
-SIZE_CLASSES = ((10000, 28), (1000, 24), (100, 20), (10, 17), (2, 14), (1, 11))
+SIZE_CLASSES = ((10000, 24), (1000, 21), (100, 18), (10, 15), (2, 13), (1, 11))
 WORLD_M = 40075016.685578488  # the Web Mercator world's width in metres
 MAX_ZOOM = 22
 DRAWN_CRS = ("wgs84", "gcj02")  # what a tile may be drawn in: the base map's system (高德 tiles are GCJ-02)
@@ -159,11 +159,14 @@ def _cell_tile(points, z: int, x: int, y: int) -> bytes:
     return bytes(db.session.scalar(select(layers[0].op("||")(layers[1])).select_from(q)) or b"")
 
 
-def _rollup_counts(user: User, filt: ReportFilter):
-    """Report counts per committee code from the rollup, or None when the scope or filter needs the rows."""
+def _rollup_counts(user: User, filt: ReportFilter, committees=None):
+    """Report counts per committee code from the rollup, or None when the scope or filter needs the rows;
+    `committees` (a select of area ids) narrows the sum to them (the rollup's key starts with the committee)."""
     where, visible = filt.rollup_conditions(), scope.visible_rollup(user)
     if where is None or visible is None:
         return None
+    if committees is not None:
+        where = [*where, ReportRollup.committee_id.in_(committees)]
     held = aliased(Area)
     return (select(held.code.label("code"), func.sum(ReportRollup.n).label("n"))
             .join(held, held.id == ReportRollup.committee_id).where(visible, *where)
@@ -178,14 +181,15 @@ def _committee_counts(user: User, filt: ReportFilter, now: datetime, shown: list
     if _rollup_counts(user, base) is None:
         return None
     held = aliased(Area)
-    in_shown = Report.committee_id.in_(select(held.id).where(held.code.in_(select(Area.code).where(*shown))))
+    ids = select(held.id).where(held.code.in_(select(Area.code).where(*shown)))  # of every generation
+    in_shown = Report.committee_id.in_(ids)
     if filt.overdue:
-        overdue = _late_counts(user, base, in_shown, now)
+        overdue = _late_counts(user, base, in_shown, now, ids)
         return select(overdue.c.code, overdue.c.n.label("n"), overdue.c.n.label("late")).subquery()
-    matching = _rollup_counts(user, filt)
+    matching = _rollup_counts(user, filt, ids)
     if not late:
         return select(matching.c.code, matching.c.n, literal_column("0").label("late")).subquery()
-    overdue = _late_counts(user, filt, in_shown, now)
+    overdue = _late_counts(user, filt, in_shown, now, ids, total=matching)
     return (select(matching.c.code, matching.c.n, func.coalesce(overdue.c.n, 0).label("late"))
             .outerjoin(overdue, overdue.c.code == matching.c.code).subquery())
 
@@ -249,9 +253,10 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
     shown = [*_current_committees_in(z, x, y, crs), scope.visible_committees(user)]  # one generation lookup
     here = select(Area.code).where(*shown)
     held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code
-    in_tile = Report.committee_id.in_(select(held.id).where(held.code.in_(here)))
-    late = _late_counts(user, filt, in_tile, now)
-    matching = _rollup_counts(user, filt)
+    ids = select(held.id).where(held.code.in_(here))
+    in_tile = Report.committee_id.in_(ids)
+    late = _late_counts(user, filt, in_tile, now, ids)
+    matching = _rollup_counts(user, filt, ids)
     if matching is None:
         matching = (select(held.code.label("code"), func.count().label("n")).select_from(Report)
                     .join(held, held.id == Report.committee_id)
@@ -266,7 +271,8 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
     return _mvt(rows, "committees")
 
 
-def _late_counts(user: User, filt: ReportFilter, in_tile: ColumnElement, now: datetime):
+def _late_counts(user: User, filt: ReportFilter, in_tile: ColumnElement, now: datetime, committees=None,
+                 total=None):
     """Overdue reports per committee code. As for the list's totals (queries.count_reports): the running reports
     from the rollup minus those not yet due, which are only the last deadline period's intake; the rows themselves
     when the rollup cannot answer the filter."""
@@ -279,7 +285,9 @@ def _late_counts(user: User, filt: ReportFilter, in_tile: ColumnElement, now: da
 
     statuses = tuple(sorted(set(filt.statuses or CLOCK_RUNNING) & CLOCK_RUNNING))
     running = replace(filt, overdue=False, statuses=statuses)
-    total = _rollup_counts(user, running) if statuses else None
+    if total is None or replace(running, statuses=filt.statuses) != filt or set(statuses) != set(filt.statuses):
+        # `total`: the caller's counts of `filt`, usable only when those are the running reports
+        total = _rollup_counts(user, running, committees) if statuses else None
     if total is None:
         return per_code(deadlines.overdue(now), *filt.conditions(now)).subquery()
     halves = [per_code(*running.conditions(now), half) for half in deadlines.pending(now)]  # each index-only
