@@ -130,6 +130,10 @@ class Config:
         # so its limit is a platform's peak (a busy district sees a few hundred reports a day), not one person's.
         self.OPEN311_KEY_PER_MINUTE = _int("OPEN311_KEY_PER_MINUTE", 60)
         self.OPEN311_KEY_PER_HOUR = _int("OPEN311_KEY_PER_HOUR", 1000)
+        # Anonymous Open311 reads per address (service/open311/api.py): a public map polls, a resident checks a few
+        # requests; a caller with an api_key is not limited here.
+        self.OPEN311_READS_PER_MINUTE = _int("OPEN311_READS_PER_MINUTE", 60)
+        self.OPEN311_READS_PER_HOUR = _int("OPEN311_READS_PER_HOUR", 600)
         # Hosts (host or host:port, comma-separated) whose Open311 media_url may be fetched; empty: none is.
         self.OPEN311_MEDIA_HOSTS = frozenset(h.strip().lower() for h in env("OPEN311_MEDIA_HOSTS", "").split(",")
                                              if h.strip())

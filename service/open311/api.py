@@ -13,6 +13,7 @@ from service.core.errors import ApiError, http_message
 from service.core.models import User
 from service.open311 import formats, queries, services
 from service.open311 import requests as service_requests
+from service.reports import attempts
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 FMT = "<any(json, xml):fmt>"
@@ -64,6 +65,18 @@ def caller() -> User | None:
     return auth.actor() if auth.authenticated_by_token() else None
 
 
+def reader() -> User | None:
+    """caller(), and an anonymous one counted under the upload limiter's table (settings OPEN311_READS_*)."""
+    user = caller()
+    if user is None:
+        cfg = current_app.config
+        attempts.admit(f"open311_read:{auth.client_addr()}",
+                       (cfg["OPEN311_READS_PER_MINUTE"], cfg["OPEN311_READS_PER_HOUR"]),
+                       (_("查询过于频繁，请一分钟后再试；对接系统请使用 api_key。"),
+                        _("查询过于频繁，请一小时后再试；对接系统请使用 api_key。")))
+    return user
+
+
 @bp.get(f"/discovery.{FMT}")
 def discovery(fmt: str):
     endpoint = {"specification": SPECIFICATION, "url": url_for("open311.discovery", fmt=fmt, _external=True)
@@ -102,26 +115,26 @@ def _render_requests(fmt: str, found, user: User | None):
 
 @bp.get(f"/requests.{FMT}")
 def list_requests(fmt: str):
-    user = caller()
+    user = reader()
     return _render_requests(fmt, queries.find_requests(request.args, user), user)
 
 
 @bp.get(f"/requests/<request_id>.{FMT}")
 def get_request(request_id: str, fmt: str):
-    user = caller()
+    user = reader()
     return _render_requests(fmt, [queries.one_request(request_id, user)], user)
 
 
 @bp.get(f"/tokens/<token>.{FMT}")
 def token(token: str, fmt: str):
-    report = queries.by_token(token, caller())
+    report = queries.by_token(token, reader())
     return formats.render(fmt, "service_requests", [{"service_request_id": str(report.id), "token": token}])
 
 
 @bp.get(f"/servicerequestupdates.{FMT}")
 def updates(fmt: str):
     """FixMyStreet's extension: status changes by date range, for clients following their requests."""
-    user = caller()
+    user = reader()
     found = queries.find_updates(request.args, user)
     full = queries.in_full([e.report for e in found], user)
     return formats.render(fmt, "service_requests_updates",

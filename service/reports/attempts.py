@@ -23,10 +23,11 @@ from service.core.models import UploadAttempt
 LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended('upload_attempt:' || :addr, 0))")
 
 
-def admit(addr: str, limits: tuple[int, int] | None = None) -> None:
+def admit(addr: str, limits: tuple[int, int] | None = None, messages: tuple[str, str] | None = None) -> None:
     """Record one anonymous upload attempt from addr, or raise a 429 when its burst or hourly limit is used.
 
-    `limits` (per minute, per hour) count someone else under their own key instead, e.g. an Open311 api_key.
+    `limits` (per minute, per hour) count someone else under their own key instead, e.g. an Open311 api_key;
+    `messages` (the burst's, the hour's) say what was refused when it is not an upload, e.g. Open311 reads.
     """
     cfg, now = current_app.config, datetime.now(UTC)
     per_minute, per_hour = limits or (cfg["PUBLIC_REPORTS_PER_MINUTE"], cfg["PUBLIC_REPORTS_PER_HOUR"])
@@ -40,11 +41,11 @@ def admit(addr: str, limits: tuple[int, int] | None = None) -> None:
             func.count(), func.count().filter(UploadAttempt.at > minute_ago),
         ).where(UploadAttempt.remote_addr == addr)).one()
         if minute >= per_minute:
-            message = _("上报过于频繁，请一分钟后再试。") if limits else \
+            message = messages[0] if messages else _("上报过于频繁，请一分钟后再试。") if limits else \
                 _("上报过于频繁，请一分钟后再试；志愿者请登录后上报。")
             raise ApiError(429, "rate_limited_burst", message, retry_after=60)
         if hour >= per_hour:
-            message = _("上报过于频繁，请一小时后再试。") if limits else \
+            message = messages[1] if messages else _("上报过于频繁，请一小时后再试。") if limits else \
                 _("上报过于频繁，请一小时后再试；志愿者请登录后上报。")
             raise ApiError(429, "rate_limited", message, retry_after=3600)
         db.session.add(UploadAttempt(remote_addr=addr, at=now))

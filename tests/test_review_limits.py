@@ -1,0 +1,24 @@
+"""Issue 27 item 12: what an outside review found but did not confirm, measured and capped (bench/open311.py,
+bench/uploads_rss.py)."""
+import re
+
+from .test_open311 import V2, errors_of
+
+
+def test_open311_anonymous_pages_are_capped_and_reads_limited(anon_http, http, app, monkeypatch):
+    monkeypatch.setitem(app.config, "OPEN311_READS_PER_MINUTE", 7)  # the five anonymous reads below, then two
+    for params, code in (({"page_size": 101}, 400), ({"page_size": 100, "page": 101}, 400),
+                         ({"page_size": 1, "page": 1_000_000}, 400)):
+        r = anon_http.get(f"{V2}/requests.json", params=params)
+        [(status, description)] = errors_of(r, "json")
+        assert r.status_code == status == code and re.search("[\u4e00-\u9fff]", description), r.text
+    assert "start_date" in errors_of(anon_http.get(f"{V2}/requests.xml", params={"page": 200}), "xml")[0][1]
+    assert anon_http.get(f"{V2}/requests.json", params={"page_size": 100, "page": 100}).status_code == 200
+    # an api_key caller keeps the spec's 1000 rows a page, within the same depth
+    assert http.get(f"{V2}/requests.json", params={"page_size": 1000, "page": 10}).status_code == 200
+    assert http.get(f"{V2}/requests.json", params={"page_size": 1000, "page": 11}).status_code == 400
+    statuses = [anon_http.get(f"{V2}/requests.json").status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]  # refused pages counted as well
+    r = anon_http.get(f"{V2}/servicerequestupdates.xml")
+    assert r.status_code == 429 and "api_key" in errors_of(r, "xml")[0][1]
+    assert http.get(f"{V2}/requests.json").status_code == 200  # an api_key is not limited here
