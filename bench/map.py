@@ -22,6 +22,7 @@ from pathlib import Path
 
 import requests
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bench.assign import drop_database
 from bench.chaos import Gunicorn
@@ -184,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             server.stop()
     if (args.drop or not args.keep) and not (args.reuse and not args.drop):
         drop_database(url)
-        print(f"dropped {url.rsplit('/', 1)[-1]}")
+        print(f"dropped {make_url(url).database}")
 
 
 if __name__ == "__main__":
