@@ -109,7 +109,7 @@ def _hashes(html: str) -> tuple[str, str]:
 
 
 def add_security_headers(response: Response, tile_sources: str) -> Response:
-    """Set CSP, nosniff, framing and referrer headers (every response, errors included)."""
+    """Set CSP, nosniff, framing and referrer headers (every response, errors included), and HSTS over HTTPS."""
     nonce = f"'nonce-{csp_nonce()}'"
     script = style = nonce
     if request.endpoint in FOLIUM_ENDPOINTS and response.mimetype == "text/html" and not response.direct_passthrough:
@@ -119,4 +119,12 @@ def add_security_headers(response: Response, tile_sources: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
+    if request.is_secure and current_app.config["HSTS_MAX_AGE"] > 0:
+        response.headers["Strict-Transport-Security"] = strict_transport_security(current_app.config)
     return response
+
+
+def strict_transport_security(cfg) -> str:
+    """HSTS, sent only over HTTPS: request.is_secure believes X-Forwarded-Proto only behind PROXY_HOPS proxies
+    (ProxyFix), so a forged header over plain http gets none; includeSubDomains only when configured."""
+    return f"max-age={cfg['HSTS_MAX_AGE']}" + ("; includeSubDomains" if cfg["HSTS_INCLUDE_SUBDOMAINS"] else "")

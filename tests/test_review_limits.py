@@ -2,6 +2,8 @@
 bench/uploads_rss.py)."""
 import re
 
+from service import create_app
+
 from .test_open311 import V2, errors_of
 
 
@@ -22,3 +24,15 @@ def test_open311_anonymous_pages_are_capped_and_reads_limited(anon_http, http, a
     r = anon_http.get(f"{V2}/servicerequestupdates.xml")
     assert r.status_code == 429 and "api_key" in errors_of(r, "xml")[0][1]
     assert http.get(f"{V2}/requests.json").status_code == 200  # an api_key is not limited here
+
+
+def test_hsts_only_over_https_and_a_forwarded_scheme_only_behind_a_proxy(app, app_database_url, photo_dir):
+    plain = app.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})  # no proxy configured
+    assert "Strict-Transport-Security" not in plain.headers
+    tls = app.test_client().get("/login", base_url="https://localhost")
+    assert tls.headers["Strict-Transport-Security"] == "max-age=31536000"
+    proxied = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": app_database_url, "PHOTO_DIR": str(photo_dir),
+                          "PROXY_HOPS": 1, "HSTS_MAX_AGE": 600, "HSTS_INCLUDE_SUBDOMAINS": True})
+    forwarded = proxied.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
+    assert forwarded.headers["Strict-Transport-Security"] == "max-age=600; includeSubDomains"
+    assert "Strict-Transport-Security" not in proxied.test_client().get("/login").headers  # plain http

@@ -58,6 +58,10 @@ class Config:
         self.STAFF_SESSION_MAX_DAYS = _float("STAFF_SESSION_MAX_DAYS", 7)
         self.VOLUNTEER_SESSION_DAYS = _float("VOLUNTEER_SESSION_DAYS", 30)
         self.PROXY_HOPS = _int("PROXY_HOPS", 0)  # reverse proxies in front (trust their X-Forwarded-For)
+        # Strict-Transport-Security on HTTPS responses (service/security.py): a year; 0 sends none. Subdomains only
+        # when every one of them is served over HTTPS too.
+        self.HSTS_MAX_AGE = _int("HSTS_MAX_AGE", 365 * 86400)
+        self.HSTS_INCLUDE_SUBDOMAINS = env("HSTS_INCLUDE_SUBDOMAINS", "0") in ("1", "true", "yes")
         self.WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PHOTO_DIR = env("PHOTO_DIR", str(ROOT / "var" / "photos"))
