@@ -68,8 +68,11 @@ def measure(symbols: list[dict]) -> Drawn:
 
 
 def settle(page) -> None:
-    """Wait until the tiles of the view are in and Leaflet has dropped the previous zoom's."""
+    """Wait until the tiles of the view are in (no layer of the map still loading, however slow the machine) and
+    Leaflet has dropped the previous zoom's."""
     page.wait_for_load_state("networkidle")
+    page.wait_for_function(f"() => {{ let busy = false; {MAP}.eachLayer(l => {{ if (l.isLoading && l.isLoading())"
+                           " busy = true; }); return !busy; }")
     page.wait_for_timeout(400)
 
 

@@ -96,9 +96,23 @@ def html(data: dict) -> str:
 
 def pdf(data: dict) -> bytes:
     """The report as an A4 PDF (fonts embedded as subsets by WeasyPrint)."""
-    from weasyprint import HTML  # imported when used: it loads Pango, which the rest of the service never needs
+    from weasyprint import CSS, HTML  # imported when used: it loads Pango, which the rest of the service never needs
 
-    return HTML(string=html(data)).write_pdf()
+    return HTML(string=html(data)).write_pdf(stylesheets=[CSS(string=_page_numbers())])
+
+
+def _css_text(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _page_numbers() -> str:
+    """The footer's "page N of M" as a CSS rule: the translated words around WeasyPrint's page counters (built
+    here, not in the template, where they would have to pass unescaped)."""
+    words = _("第 %(page)s 页，共 %(pages)s 页", page="\0", pages="\1")
+    before, _page, rest = words.partition("\0")
+    middle, _pages, after = rest.partition("\1")
+    return ("@page { @bottom-right { content: " + _css_text(before) + " counter(page) " + _css_text(middle)
+            + " counter(pages) " + _css_text(after) + "; font-size: 8pt; color: #444; } }")
 
 
 def xlsx(data: dict) -> bytes:
