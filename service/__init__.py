@@ -1,6 +1,5 @@
 """火患随手拍: the Flask application factory."""
 import importlib
-import io
 
 from flask import Flask, Request, has_request_context, request
 from flask_babel import Babel, get_locale
@@ -56,12 +55,12 @@ def _template_helpers(app: Flask) -> None:
         return {"now": datetime.now(UTC)}
 
 
-class InMemoryUploads(Request):
-    """Keep uploaded files in memory (bounded by MAX_CONTENT_LENGTH): Werkzeug would spool every part over
-    500 kB to a temporary file on disk, only for intake to read it straight back."""
-
-    def _get_file_stream(self, total_content_length, content_type, filename=None, content_length=None):
-        return io.BytesIO()
+class SpooledUploads(Request):
+    """Multipart file parts go to anonymous temporary files, not memory (Werkzeug's default for a body over
+    500 kB; text fields stay capped by MAX_FORM_MEMORY_SIZE). The form is parsed before the caller is known
+    (the NUL and CSRF checks) and before the upload limit, so an in-memory part made every anonymous post
+    cost its whole body in RAM: 8 parallel 60 MB posts grew a worker by 1.0x their size (bench/uploads_rss.py).
+    A Content-Length over MAX_CONTENT_LENGTH is refused with a 413 before anything is read."""
 
 
 def _subscribe() -> None:
@@ -118,7 +117,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure an app instance."""
     load_tables()
     app = Flask(__name__, static_folder="../static", static_url_path="/static")
-    app.request_class = InMemoryUploads
+    app.request_class = SpooledUploads
     app.config.from_object(Config())
     if test_config:
         app.config.update(test_config)

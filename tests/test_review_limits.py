@@ -1,6 +1,12 @@
 """Issue 27 item 12: what an outside review found but did not confirm, measured and capped (bench/open311.py,
 bench/uploads_rss.py)."""
+import io
+import json
 import re
+import socket
+from urllib.parse import urlsplit
+
+from flask import request
 
 from service import create_app
 
@@ -36,3 +42,19 @@ def test_hsts_only_over_https_and_a_forwarded_scheme_only_behind_a_proxy(app, ap
     forwarded = proxied.test_client().get("/login", headers={"X-Forwarded-Proto": "https"})
     assert forwarded.headers["Strict-Transport-Security"] == "max-age=600; includeSubDomains"
     assert "Strict-Transport-Security" not in proxied.test_client().get("/login").headers  # plain http
+
+
+def test_multipart_files_are_spooled_to_disk_and_an_oversized_body_is_refused_unread(app, live_server):
+    body = b"--b\r\nContent-Disposition: form-data; name=\"photos\"; filename=\"a.jpg\"\r\n\r\n" + \
+        b"x" * 2**20 + b"\r\n--b--\r\n"
+    with app.test_request_context("/api/v1/reports", method="POST", data=body,
+                                  content_type="multipart/form-data; boundary=b"):
+        stream = request.files["photos"].stream
+        assert not isinstance(stream, io.BytesIO) and stream.fileno() >= 0  # a temporary file, not RAM
+    host, port = urlsplit(live_server).hostname, urlsplit(live_server).port
+    with socket.create_connection((host, port), timeout=10) as sock:  # announce 100 MB, send none of it
+        sock.sendall(b"POST /api/v1/reports HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b"
+                     b"\r\nContent-Length: 104857600\r\nConnection: close\r\n\r\n")
+        answer = sock.makefile("rb").read().decode()
+    assert answer.startswith("HTTP/1.1 413")
+    assert "上传内容过大" in json.loads(answer.split("\r\n\r\n", 1)[1])["error"]["message"]

@@ -72,6 +72,7 @@ class Config:
         self.MAX_PHOTO_BYTES = _int("MAX_PHOTO_MB", 20) * 1024 * 1024
         # Three full-size photos plus the form fields must fit in one request.
         self.MAX_CONTENT_LENGTH = _int("MAX_UPLOAD_MB", 3 * self.MAX_PHOTO_BYTES // 2**20 + 2) * 1024 * 1024
+        self.MAX_FORM_MEMORY_SIZE = 500 * 1024  # a multipart text field; file parts are spooled to disk
         self.MAX_PHOTO_PIXELS = _int("MAX_PHOTO_PIXELS", 64_000_000)
         # The report page shrinks photos to the public size before upload (service/photos/phone.py);
         # 0 keeps full-size uploads for districts that need the camera's own file.
