@@ -111,3 +111,30 @@ def test_the_largest_circle_is_at_most_three_modules():
             visit(v)
     largest = max(circles, key=len)
     assert len(largest) <= 3, sorted(largest)
+
+
+def test_domain_modules_name_what_went_wrong_and_leave_the_status_to_errors_py():
+    """Only the web layer (views, API, CLI, service/web/) and errors.py itself say an HTTP status: a domain module
+    raises a Refused kind (Invalid, NotFound, ...) and service/core/errors.py's STATUS maps it, in one place."""
+    stated = []
+    for module, path in modules().items():
+        parts = module.split(".")
+        if parts[-1] in WEB_MODULES or module.startswith("service.web") or module in (
+                "service.core.errors", "service"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "ApiError":
+                stated.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert stated == [], stated
+
+
+def test_every_refusal_kind_has_its_status():
+    from service.core import errors
+
+    kinds = {k for k in vars(errors).values()
+             if isinstance(k, type) and issubclass(k, errors.Refused) and k is not errors.Refused}
+    assert kinds == set(errors.STATUS), kinds ^ set(errors.STATUS)
+    for kind, status in errors.STATUS.items():
+        refused = kind("code", "消息")
+        assert (refused.status, refused.code, refused.message) == (status, "code", "消息")
+        assert isinstance(refused, errors.ApiError)  # caught and answered like every refusal

@@ -1,6 +1,6 @@
 """Who reads a resident's phone and address on a 三单 service order (order_contact in service/orders/models.py):
-the volunteer who holds the order, until it is completed plus ORDER_CONTACT_GRACE_H; never one who declined or was only offered it; and
-other volunteers' names only for staff."""
+the volunteer who holds the order, until it is completed plus ORDER_CONTACT_GRACE_H; never one who declined or was
+only offered it; and other volunteers' names only for staff."""
 from datetime import timedelta
 
 import pytest

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import text
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 
 # How a report came to its committee, as the detail page says it.
 METHODS = {"covers": _l("位于该居村委辖区内"), "edge": _l("位于两个居村委的交界上，按代码较小者"),
@@ -38,5 +38,5 @@ def assign_point(lon: float, lat: float, generation: int | None = None) -> Assig
     ).first()
     if row is not None and row.town_id is None:
         # Only possible with hand-made data: the import refuses committees whose town is unknown.
-        raise ApiError(422, "area_incomplete", _("该居村委缺少所属街镇数据，暂时无法受理，请联系管理员。"))
+        raise Invalid("area_incomplete", _("该居村委缺少所属街镇数据，暂时无法受理，请联系管理员。"))
     return Assignment(*row) if row else None

@@ -20,7 +20,7 @@ from service.areas import boundaries
 from service.areas.models import BoundaryGeneration
 from service.core import events
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 from service.core.models import Area
 
 CHILD = {"district": "town", "town": "committee"}
@@ -47,7 +47,7 @@ class ImportResult:
 
 
 def refuse(code: str, message: str, **extra):
-    raise ApiError(422, code, message, **extra)
+    raise Invalid(code, message, **extra)
 
 
 def _unit(level: str):

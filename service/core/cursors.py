@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask_babel import gettext as _
 
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 
 MAX_CHARS = 1024
 _INT = re.compile(r"-?[0-9]{1,18}")
@@ -86,4 +86,4 @@ def decode(cursor: str, *kinds: Callable[[str], object]) -> tuple:
             raise _Bad(cursor[:40])
         return tuple(kind(part) for kind, part in zip(kinds, parts, strict=True))
     except (ValueError, TypeError, UnicodeError, binascii.Error, InvalidOperation, OverflowError):
-        raise ApiError(422, "bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None
+        raise Invalid("bad_cursor", _("翻页参数无效，请从第一页重新开始。")) from None

@@ -8,7 +8,10 @@ from werkzeug.exceptions import HTTPException
 
 
 class ApiError(Exception):
-    """A client-facing failure with a status code, an error code and a translated message."""
+    """A client-facing failure with a status code, an error code and a translated message.
+
+    The web layer (views, the API, request parsing) raises it with the status it means. Domain modules raise one of
+    the Refused kinds below instead, which name what went wrong and leave the status to STATUS."""
 
     def __init__(self, status: int, code: str, message: str, **extra):
         super().__init__(message)
@@ -20,6 +23,59 @@ class ApiError(Exception):
             return render_template("error.html", status=self.status, message=self.message), self.status
         body = {"error": {"code": self.code, "message": self.message, **self.extra}}
         return jsonify(body), self.status
+
+
+class Refused(ApiError):
+    """A domain refusal: a stable code and a message a person can act on; its kind (the subclass) says what went
+    wrong, and STATUS, the one place that knows HTTP, gives the status."""
+
+    def __init__(self, code: str, message: str, **extra):
+        super().__init__(STATUS[type(self)], code, message, **extra)
+
+
+class Malformed(Refused):
+    """The request is not in the shape asked for (a field of the wrong kind, a parameter that cannot be read)."""
+
+
+class NotSignedIn(Refused):
+    """Nobody (or nobody valid) is signed in."""
+
+
+class Forbidden(Refused):
+    """The caller is known but may not do this."""
+
+
+class NotFound(Refused):
+    """No such thing, or not one the caller may see (the same answer, so scope does not leak)."""
+
+
+class Conflict(Refused):
+    """The thing is not in a state that allows this (a transition, a duplicate, a stale version)."""
+
+
+class TooLarge(Refused):
+    """More than a limit allows in one piece (a file, a batch)."""
+
+
+class UnsupportedType(Refused):
+    """A file of a kind the service does not take."""
+
+
+class Invalid(Refused):
+    """Readable, but a value breaks a rule (out of range, too long, unknown code)."""
+
+
+class TooMany(Refused):
+    """A rate or quota is used up; try again later."""
+
+
+class Unavailable(Refused):
+    """Something the service needs is not there right now."""
+
+
+STATUS: dict[type[Refused], int] = {Malformed: 400, NotSignedIn: 401, Forbidden: 403, NotFound: 404, Conflict: 409,
+                                    TooLarge: 413, UnsupportedType: 415, Invalid: 422, TooMany: 429,
+                                    Unavailable: 503}
 
 
 def http_message(e: HTTPException) -> tuple[str, str]:

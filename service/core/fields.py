@@ -4,7 +4,7 @@ from collections.abc import Mapping
 from flask_babel import gettext as _
 
 from geo import coords
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 
 
 def number(form: Mapping, name: str, low: float, high: float) -> float | None:
@@ -20,7 +20,7 @@ def number(form: Mapping, name: str, low: float, high: float) -> float | None:
     except coords.CoordinateError:
         message = _("参数 %(name)s 的取值无效（应在 %(low)s 到 %(high)s 之间），请检查后重试。",
                     name=name, low=low, high=high)
-        raise ApiError(422, "bad_" + name, message) from None
+        raise Invalid("bad_" + name, message) from None
 
 
 MAX_NOTE = 2000  # characters of a note on a move, a decision or a link (the forms' maxlength says the same)
@@ -31,5 +31,5 @@ def note(value) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > MAX_NOTE:
-        raise ApiError(422, "bad_note", _("备注必须是不超过 %(n)d 字的文本。", n=MAX_NOTE))
+        raise Invalid("bad_note", _("备注必须是不超过 %(n)d 字的文本。", n=MAX_NOTE))
     return value

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from service.accounts import scope
 from service.areas import boundaries
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Forbidden, Invalid, NotFound, NotSignedIn
 from service.core.models import Area, Report, User
 from service.dashboard import hazards
 from service.receipts.models import ReportRating
@@ -57,10 +57,10 @@ def parse_month(raw: str | None, today: date) -> date:
             raise ValueError(raw)
         month = date(int(raw[:4]), int(raw[5:]), 1)
     except ValueError:
-        raise ApiError(422, "bad_month", _("month 应为 YYYY-MM 格式的月份，例如 %(example)s。",
+        raise Invalid("bad_month", _("month 应为 YYYY-MM 格式的月份，例如 %(example)s。",
                                            example=today.strftime("%Y-%m"))) from None
     if month < EARLIEST or month > today.replace(day=1):
-        raise ApiError(422, "bad_month", _("month 应在 %(first)s 至 %(last)s 之间，不能是尚未开始的月份。",
+        raise Invalid("bad_month", _("month 应在 %(first)s 至 %(last)s 之间，不能是尚未开始的月份。",
                                            first=EARLIEST.strftime("%Y-%m"), last=today.strftime("%Y-%m")))
     return month
 
@@ -68,16 +68,16 @@ def parse_month(raw: str | None, today: date) -> date:
 def check(user: User | None, month: date, town: str) -> Request:
     """Who may have which report: staff only; a town code must name a town (404) the caller may see (403)."""
     if user is None:
-        raise ApiError(401, "login_required", _("请先登录，或在 Authorization 头中提供 Bearer 令牌。"))
+        raise NotSignedIn("login_required", _("请先登录，或在 Authorization 头中提供 Bearer 令牌。"))
     if user.role not in STAFF:
-        raise ApiError(403, "forbidden", _("月度通报仅对居村委、街镇和区级工作人员开放。"))
+        raise Forbidden("forbidden", _("月度通报仅对居村委、街镇和区级工作人员开放。"))
     town = (town or "").strip()
     if town:
         area = boundaries.latest(town[:12], "town")
         if area is None:
-            raise ApiError(404, "town_not_found", _("找不到街镇代码 %(code)s，请检查后重试。", code=town[:12]))
+            raise NotFound("town_not_found", _("找不到街镇代码 %(code)s，请检查后重试。", code=town[:12]))
         if user.role != "district_admin" and town != _own_town(user):
-            raise ApiError(403, "town_forbidden", _("只能生成本辖区的月度通报，请去掉 town 参数或换成本街镇的代码。"))
+            raise Forbidden("town_forbidden", _("只能生成本辖区的月度通报，请去掉 town 参数或换成本街镇的代码。"))
     return Request(month, town, user)
 
 

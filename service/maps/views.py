@@ -5,8 +5,9 @@ from flask_login import login_required
 
 from service.accounts.auth import actor
 from service.core import tiles
+from service.core.errors import ApiError
 from service.maps import page, vector_tiles
-from service.reports.filters import ApiError, ReportFilter, parse_bbox
+from service.reports.filters import ReportFilter, parse_bbox
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import STATUS_LABELS
 

@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from service.core import outbound
-from service.core.errors import ApiError
+from service.core.errors import Malformed, TooLarge
 
 
 def allowed(url: str) -> bool:
@@ -32,7 +32,7 @@ def allowed(url: str) -> bool:
 def fetch(url: str) -> FileStorage:
     """The photo at an allow-listed media_url, as an upload; a 400 (or 413) naming the way out otherwise."""
     if not allowed(url):
-        raise ApiError(400, "media_url_not_fetched",
+        raise Malformed("media_url_not_fetched",
                        _("本服务只下载允许列表中主机的 media_url，请以 multipart 文件字段 media 上传隐患照片。"))
     limit, cfg = current_app.config["MAX_PHOTO_BYTES"], current_app.config
     try:  # the listed media hosts are the district's own, so they may be on its private network
@@ -41,10 +41,10 @@ def fetch(url: str) -> FileStorage:
         if answer.status != 200:
             raise outbound.OutboundError(f"HTTP {answer.status}")
     except outbound.TooLarge:
-        raise ApiError(413, "photo_too_large",
+        raise TooLarge("photo_too_large",
                        _("单张照片不能超过 %(mb)s MB，请压缩后重试。", mb=limit // 2**20)) from None
     except outbound.OutboundError as e:
         current_app.logger.info("media_url %s not fetched: %s", url, e)
-        raise ApiError(400, "media_url_unreachable",
+        raise Malformed("media_url_unreachable",
                        _("无法下载 media_url，请稍后重试，或以 multipart 文件字段 media 上传隐患照片。")) from None
     return FileStorage(io.BytesIO(answer.body), filename=urlsplit(url).path.rsplit("/", 1)[-1] or "media")

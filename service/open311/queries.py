@@ -27,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 from service.accounts import scope
 from service.core import localtime
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Malformed, NotFound
 from service.core.models import Report, ReportEvent, User
 from service.open311.services import check_codes
 from service.reports.filters import STATUS_GROUPS, ReportFilter
@@ -59,7 +59,7 @@ def _when(args: MultiDict, name: str) -> datetime | None:
     try:
         return localtime.attach(datetime.fromisoformat(raw))  # a time without offset is local time
     except ValueError:
-        raise ApiError(400, "bad_" + name, _("%(name)s 必须是 W3C 日期时间，例如 2026-11-30T08:00:00+08:00。",
+        raise Malformed("bad_" + name, _("%(name)s 必须是 W3C 日期时间，例如 2026-11-30T08:00:00+08:00。",
                                              name=name)) from None
 
 
@@ -71,9 +71,9 @@ def window(args: MultiDict) -> tuple[datetime, datetime]:
     if start is None:
         start = end - WINDOW
     if start > end:
-        raise ApiError(400, "bad_dates", _("start_date 不能晚于 end_date。"))
+        raise Malformed("bad_dates", _("start_date 不能晚于 end_date。"))
     if end - start > WINDOW:
-        raise ApiError(400, "window_too_long", _("查询时间范围不能超过 90 天，请缩小 start_date 与 end_date 的间隔。"))
+        raise Malformed("window_too_long", _("查询时间范围不能超过 90 天，请缩小 start_date 与 end_date 的间隔。"))
     return start, end
 
 
@@ -85,9 +85,9 @@ def _page(args: MultiDict, caller: User | None) -> tuple[int, int]:
     except ValueError:
         size = page = 0
     if not (1 <= size <= largest and page >= 1):
-        raise ApiError(400, "bad_page", _("page_size 应为 1 到 %(n)s 的整数，page 应为正整数。", n=largest))
+        raise Malformed("bad_page", _("page_size 应为 1 到 %(n)s 的整数，page 应为正整数。", n=largest))
     if page * size > MAX_DEPTH:
-        raise ApiError(400, "page_too_deep", _("翻页过深：page × page_size 不能超过 %(n)s，请用 start_date 与 "
+        raise Malformed("page_too_deep", _("翻页过深：page × page_size 不能超过 %(n)s，请用 start_date 与 "
                                                "end_date 缩小时间范围后再查询。", n=MAX_DEPTH))
     return size, (page - 1) * size
 
@@ -95,7 +95,7 @@ def _page(args: MultiDict, caller: User | None) -> tuple[int, int]:
 def _statuses(raw: str) -> tuple[str, ...]:
     groups = [g for g in raw.split(",") if g]
     if any(g not in ("open", "closed") for g in groups):
-        raise ApiError(400, "bad_status", _("status 只能是 open 或 closed（可用逗号分隔）。"))
+        raise Malformed("bad_status", _("status 只能是 open 或 closed（可用逗号分隔）。"))
     return tuple(sorted(s for g in groups for s in STATUS_GROUPS[g]))
 
 
@@ -134,7 +134,7 @@ def one_request(raw_id: str, caller: User | None) -> Report:
     report = db.session.scalars(_with_details(select(Report).where(shown(caller), Report.id.in_(ids)))).first() \
         if ids and len(ids) == 1 else None
     if report is None:
-        raise ApiError(404, "request_not_found", _("找不到该 service_request_id。"))
+        raise NotFound("request_not_found", _("找不到该 service_request_id。"))
     return report
 
 
@@ -144,7 +144,7 @@ def by_token(token: str, caller: User | None) -> Report:
         shown(caller), Report.client_report_id == token[:64],
         func.coalesce(Report.reporter_id, 0) == (caller.id if caller else 0))).first()
     if report is None:
-        raise ApiError(404, "token_not_found", _("找不到该 token 对应的上报。"))
+        raise NotFound("token_not_found", _("找不到该 token 对应的上报。"))
     return report
 
 

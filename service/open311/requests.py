@@ -26,7 +26,7 @@ from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from service.core.errors import ApiError
+from service.core.errors import Forbidden, Malformed
 from service.core.models import Report, ReportEvent, User
 from service.open311 import media as open311_media
 from service.open311.formats import w3c
@@ -69,13 +69,13 @@ def create(form: MultiDict, media: list[FileStorage], caller: User | None, addr:
     check_codes(form.get("service_code") or "-")  # a missing code is as unknown as a wrong one
     media = [f for f in media if f and f.filename is not None]
     if not media and not form.get("media_url"):
-        raise ApiError(400, "media_missing", _("请以 multipart 文件字段 media 上传至少一张隐患照片。"))
+        raise Malformed("media_missing", _("请以 multipart 文件字段 media 上传至少一张隐患照片。"))
     if not media and not open311_media.allowed(form["media_url"]):
         open311_media.fetch(form["media_url"])  # refuses, saying why, before anything is counted
     native = native_form(form, idempotency_key)
     if caller is None and not intake.known_client_id(None, idempotency_key):  # a retry is never rate-limited
         if not current_app.config["PUBLIC_REPORTS"]:
-            raise ApiError(403, "api_key_required", _("本服务不接受匿名上报，请提供有效的 api_key。"))
+            raise Forbidden("api_key_required", _("本服务不接受匿名上报，请提供有效的 api_key。"))
         attempts.admit(addr)
     elif caller is not None and not intake.known_client_id(caller.id, idempotency_key):
         cfg = current_app.config  # per key: one integration's burst does not use up another's

@@ -7,7 +7,7 @@ Attribute codes are the native API's field names, so `attribute[risk_level]=majo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from service.core.errors import ApiError
+from service.core.errors import Malformed, NotFound
 from service.rules.categories import CATEGORIES, RISK_LEVELS, Category
 
 GROUP = _l("火灾隐患")
@@ -31,7 +31,7 @@ def category(service_code: str) -> Category:
     """The category of a service_code, or a 404 naming the way to the list."""
     found = CATEGORIES.get(service_code)
     if found is None:
-        raise ApiError(404, "unknown_service_code", _("找不到该 service_code，请先查询 services 列表。"))
+        raise NotFound("unknown_service_code", _("找不到该 service_code，请先查询 services 列表。"))
     return found
 
 
@@ -39,7 +39,7 @@ def check_codes(raw: str) -> tuple[str, ...]:
     """Return the comma-separated service codes if all are known, else a 400 (a bad argument, not a 404)."""
     codes = tuple(code for code in raw.split(",") if code)
     if not set(codes) <= set(CATEGORIES):
-        raise ApiError(400, "bad_service_code", _("service_code 无效，请先查询 services 列表。"))
+        raise Malformed("bad_service_code", _("service_code 无效，请先查询 services 列表。"))
     return codes
 
 

@@ -12,7 +12,7 @@ from service.accounts.auth import token_digest
 from service.areas import assignment
 from service.core import localtime
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 from service.orders import notices
 from service.orders.models import ServiceOrder, ServiceOrderEvent
 from service.orders.workflow import KINDS
@@ -28,7 +28,7 @@ FURTHEST_START = timedelta(days=60)
 def _text(form: MultiDict, name: str, limit: int) -> str:
     value = (form.get(name) or "").strip()
     if len(value) > limit:
-        raise ApiError(422, "bad_" + name, _("“%(name)s”不能超过 %(n)s 个字，请精简后重试。", name=name, n=limit))
+        raise Invalid("bad_" + name, _("“%(name)s”不能超过 %(n)s 个字，请精简后重试。", name=name, n=limit))
     return value
 
 
@@ -39,34 +39,34 @@ def parse_time(raw, name: str) -> datetime:
     except ValueError:
         t = None
     if t is None:
-        raise ApiError(422, "bad_" + name, _("请填写有效的服务时间（%(name)s），例如 2026-12-01T09:00。", name=name))
+        raise Invalid("bad_" + name, _("请填写有效的服务时间（%(name)s），例如 2026-12-01T09:00。", name=name))
     return localtime.attach(t).astimezone(UTC)
 
 
 def _window(form: MultiDict, now: datetime) -> tuple[datetime, datetime]:
     start, end = parse_time(form.get("window_start"), "window_start"), parse_time(form.get("window_end"), "window_end")
     if end <= start:
-        raise ApiError(422, "window_backwards", _("结束时间必须晚于开始时间，请重新选择服务时段。"))
+        raise Invalid("window_backwards", _("结束时间必须晚于开始时间，请重新选择服务时段。"))
     if end <= now:
-        raise ApiError(422, "window_past", _("服务时段已经过去，请选择今后的时间。"))
+        raise Invalid("window_past", _("服务时段已经过去，请选择今后的时间。"))
     if end - start > MAX_WINDOW:
-        raise ApiError(422, "window_too_long", _("服务时段不能超过 12 小时，请缩短时段或分成几单。"))
+        raise Invalid("window_too_long", _("服务时段不能超过 12 小时，请缩短时段或分成几单。"))
     if start > now + FURTHEST_START:
-        raise ApiError(422, "window_too_far", _("只能预约 60 天以内的服务，请重新选择日期。"))
+        raise Invalid("window_too_far", _("只能预约 60 天以内的服务，请重新选择日期。"))
     return start, end
 
 
 def _phone(form: MultiDict) -> str:
     phone = normalize_phone((form.get("contact_phone") or "").strip())
     if not (PHONE.fullmatch(phone) or LANDLINE.fullmatch(phone)):
-        raise ApiError(422, "bad_contact_phone", _("请填写正确的联系电话（11 位手机号或固定电话），方便志愿者联系您。"))
+        raise Invalid("bad_contact_phone", _("请填写正确的联系电话（11 位手机号或固定电话），方便志愿者联系您。"))
     return phone
 
 
 def _needed(form: MultiDict) -> int:
     raw = (form.get("volunteers_needed") or "1").strip()
     if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= 10:
-        raise ApiError(422, "bad_volunteers_needed", _("所需志愿者人数应为 1 到 10 之间的整数。"))
+        raise Invalid("bad_volunteers_needed", _("所需志愿者人数应为 1 到 10 之间的整数。"))
     return int(raw)
 
 
@@ -74,7 +74,7 @@ def create_order(form: MultiDict, requester_ip: str | None = None) -> tuple[Serv
     """Create an order from form fields; return it with its tracking token (shown once, stored hashed)."""
     kind = (form.get("kind") or "").strip()
     if kind not in KINDS:
-        raise ApiError(422, "bad_kind", _("服务类型无效，请从列表中选择一种服务。"))
+        raise Invalid("bad_kind", _("服务类型无效，请从列表中选择一种服务。"))
     description, address = _text(form, "description", MAX_TEXT), _text(form, "address", MAX_ADDRESS)
     name, phone = _text(form, "contact_name", MAX_NAME), _phone(form)
     now = datetime.now(UTC)
@@ -83,7 +83,7 @@ def create_order(form: MultiDict, requester_ip: str | None = None) -> tuple[Serv
     loc = parse_location(form, None)
     assigned = assignment.assign_point(loc.lon, loc.lat)
     if assigned is None:
-        raise ApiError(422, "outside_area", _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），"
+        raise Invalid("outside_area", _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），"
                                               "请确认定位或重新选点。", m=int(assignment.max_distance())))
     token = secrets.token_urlsafe(24)
     order = ServiceOrder(

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Conflict, Forbidden, Invalid
 from service.core.models import User
 from service.orders import notices, queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderEvent
@@ -26,14 +26,14 @@ def check(order: ServiceOrder, move: str, role: str, offer: ServiceAssignment | 
     """Refuse a move the table does not allow now (409) or to this role (403)."""
     action = MOVES[move].label
     if not legal(move, order.status):
-        raise ApiError(409, "illegal_move", _("服务单当前状态为“%(status)s”，不能执行“%(action)s”。",
+        raise Conflict("illegal_move", _("服务单当前状态为“%(status)s”，不能执行“%(action)s”。",
                                               status=STATUS_LABELS[order.status], action=action))
     if not may(role, move):
-        raise ApiError(403, "forbidden", _("您的角色无权对服务单执行“%(action)s”。", action=action))
+        raise Forbidden("forbidden", _("您的角色无权对服务单执行“%(action)s”。", action=action))
     wanted = MOVES[move].offer_from
     if wanted is not None and (offer is None or offer.state not in wanted):
         state = OFFER_LABELS[offer.state] if offer else _("未派给您")
-        raise ApiError(409, "illegal_offer_move", _("您的派单状态为“%(state)s”，不能执行“%(action)s”。",
+        raise Conflict("illegal_offer_move", _("您的派单状态为“%(state)s”，不能执行“%(action)s”。",
                                                     state=state, action=action))
 
 
@@ -71,15 +71,15 @@ def _chosen(order: ServiceOrder, user: User, ids: list, team: str | None) -> lis
     if team:
         found = db.session.scalars(query.where(Volunteer.team == team).limit(TEAM_LIMIT), params).all()
         if not found:
-            raise ApiError(422, "team_unavailable",
+            raise Invalid("team_unavailable",
                            _("该服务队没有此时段可派的志愿者，请换一个服务队或直接选择志愿者。"))
         return list(found)
     wanted = {volunteer_queries.as_id(i) for i in ids}
     if not ids or None in wanted or len(ids) > TEAM_LIMIT:
-        raise ApiError(422, "volunteers_required", _("请选择 1 到 50 位志愿者，或填写一个服务队。"))
+        raise Invalid("volunteers_required", _("请选择 1 到 50 位志愿者，或填写一个服务队。"))
     found = set(db.session.scalars(query.where(Volunteer.user_id.in_(wanted)), params))
     if missing := sorted(wanted - found):
-        raise ApiError(422, "volunteer_unavailable", _("编号为 %(ids)s 的志愿者不可派：不在您的辖区、已停用、"
+        raise Invalid("volunteer_unavailable", _("编号为 %(ids)s 的志愿者不可派：不在您的辖区、已停用、"
                                                        "已派过此单或该时段已有服务，请重新选择。",
                                                        ids="、".join(map(str, missing))))
     return sorted(found)
@@ -130,7 +130,7 @@ def _refuse_double_booking(order: ServiceOrder, user: User) -> None:
         .where(ServiceAssignment.volunteer_id == user.id, ServiceAssignment.state.in_(BUSY),
                ServiceOrder.id != order.id, overlap).limit(1))
     if clash is not None:
-        raise ApiError(409, "double_booked", _("您在该时段已接了第 %(id)d 号服务单，不能再接这一单；"
+        raise Conflict("double_booked", _("您在该时段已接了第 %(id)d 号服务单，不能再接这一单；"
                                                "如需调整，请联系派单的街镇。", id=clash))
 
 
@@ -152,12 +152,12 @@ def rate(order: ServiceOrder, rating, comment: str) -> ServiceOrder:
     db.session.refresh(order, with_for_update=True)
     check(order, "rate", "resident")
     if order.rated_at is not None:
-        raise ApiError(409, "already_rated", _("您已评价过本次服务，感谢您的反馈。"))
+        raise Conflict("already_rated", _("您已评价过本次服务，感谢您的反馈。"))
     value = str(rating or "").strip()
     if value not in ("1", "2", "3", "4", "5"):
-        raise ApiError(422, "bad_rating", _("请选择 1 到 5 星的评分。"))
+        raise Invalid("bad_rating", _("请选择 1 到 5 星的评分。"))
     if len(comment) > 500:
-        raise ApiError(422, "bad_comment", _("评价内容不能超过 500 字。"))
+        raise Invalid("bad_comment", _("评价内容不能超过 500 字。"))
     order.rating, order.rating_comment, order.rated_at = int(value), comment or None, datetime.now(UTC)
     record(order, "rate", None, order.status, comment, {"rating": int(value)}, label=_("居民"))
     db.session.commit()

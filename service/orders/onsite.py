@@ -19,7 +19,7 @@ from sqlalchemy import cast, func, select, update
 
 from service.core import localtime
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import ApiError, Invalid
 from service.core.models import User
 from service.orders import queries
 from service.orders.models import ServiceAssignment, ServiceOrder, ServiceOrderPhoto
@@ -40,14 +40,14 @@ def _position(order: ServiceOrder, form) -> tuple[Point, float]:
     except ApiError as e:
         if e.code != "no_location":
             raise
-        raise ApiError(422, "no_location", _("签到和签退需要您的位置：请允许浏览器定位后重试。")) from e
+        raise Invalid("no_location", _("签到和签退需要您的位置：请允许浏览器定位后重试。")) from e
     point = Point(loc.lon, loc.lat)
     here = cast(func.ST_SetSRID(func.ST_MakePoint(loc.lon, loc.lat), 4326), Geography)
     distance = db.session.scalar(select(func.ST_Distance(cast(ServiceOrder.location, Geography), here))
                                  .where(ServiceOrder.id == order.id))
     limit = current_app.config["ORDER_CHECKIN_MAX_M"]
     if distance > limit:
-        raise ApiError(422, "too_far", _("您距服务地点约 %(d)s 米，超过 %(limit)s 米，不能签到或签退；"
+        raise Invalid("too_far", _("您距服务地点约 %(d)s 米，超过 %(limit)s 米，不能签到或签退；"
                                          "请到达现场后重试。", d=round(distance), limit=round(limit)))
     return point, distance
 
@@ -74,7 +74,7 @@ def check_out(order_id, user: User, form, files=()) -> ServiceOrder:
     check(order, "check_out", user.role, offer)
     outcome = (form.get("outcome") or "").strip()
     if len(outcome) > MAX_OUTCOME:
-        raise ApiError(422, "bad_outcome", _("服务结果不能超过 %(n)s 字。", n=MAX_OUTCOME))
+        raise Invalid("bad_outcome", _("服务结果不能超过 %(n)s 字。", n=MAX_OUTCOME))
     point, distance = _position(order, form)
     photos = process_uploads(read_uploads(files)) if any(f and f.filename for f in files) else []
     now, before = datetime.now(UTC), order.status
@@ -104,7 +104,7 @@ def _hours(offer: ServiceAssignment, order: ServiceOrder) -> int | None:
     span = offer.checked_out_at - offer.checked_in_at
     hours = Decimal(span.total_seconds() / 3600).quantize(Decimal("0.01"))
     if hours > ledger.DAY:
-        raise ApiError(422, "hours_over_day", _("签到至签退超过 24 小时，无法登记服务时长；"
+        raise Invalid("hours_over_day", _("签到至签退超过 24 小时，无法登记服务时长；"
                                                 "请联系居村委工作人员按天手工登记。"))
     if hours <= 0:
         return None

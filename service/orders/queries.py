@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from service.accounts.auth import token_digest
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import NotFound
 from service.core.models import User
 from service.orders.models import (
     ServiceAssignment,
@@ -43,7 +43,7 @@ def get_order(order_id: int | str, user: User | None, for_update: bool = False) 
         query = select(ServiceOrder).where(ServiceOrder.id == wanted, visible_orders(user))
         found = db.session.scalar(query.with_for_update(of=ServiceOrder) if for_update else query)
     if found is None:
-        raise ApiError(404, "order_not_found", _("找不到该服务单，请检查编号是否正确。"))
+        raise NotFound("order_not_found", _("找不到该服务单，请检查编号是否正确。"))
     return found
 
 
@@ -52,7 +52,7 @@ def by_token(token: str, for_update: bool = False) -> ServiceOrder:
     query = select(ServiceOrder).where(ServiceOrder.tracking_hash == token_digest(token or ""))
     found = db.session.scalar(query.with_for_update() if for_update else query)
     if found is None:
-        raise ApiError(404, "order_not_found", _("找不到该服务单，请检查链接是否完整。"))
+        raise NotFound("order_not_found", _("找不到该服务单，请检查链接是否完整。"))
     return found
 
 

@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from PIL import Image, UnidentifiedImageError
 
 from geo.exif import gps_from_image, taken_at_from_image
-from service.core.errors import ApiError
+from service.core.errors import Invalid, Malformed, UnsupportedType
 from service.photos.decode import DECODE_ERRORS
 
 # MPO is how Pillow names the multi-picture JPEGs many phone cameras write.
@@ -72,19 +72,19 @@ def sniff(data: bytes) -> str | None:
 def inspect(data: bytes, limits: Limits) -> Header:
     """Return what the headers say about a photo, or raise a 4xx when it is not one or asks too much."""
     if not data:
-        raise ApiError(400, "photo_empty", _("照片内容为空，请重新拍照或选择照片。"))
+        raise Malformed("photo_empty", _("照片内容为空，请重新拍照或选择照片。"))
     plugin = sniff(data)
     if plugin is None:
-        raise ApiError(415, "photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。"))
+        raise UnsupportedType("photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。"))
     if plugin == "JPEG" and data.count(SOS) > limits.max_jpeg_scans:
-        raise ApiError(422, "photo_too_complex",
+        raise Invalid("photo_too_complex",
                        _("照片内部结构异常（扫描段过多），无法处理；请用相机重新拍摄，或另存为普通 JPEG 后上传。"))
     img, frames = _open(data, plugin)
     if img.format not in FORMATS:
-        raise ApiError(415, "photo_type", _("不支持的照片格式，请上传 JPEG、PNG、WebP 或 HEIC 照片。"))
+        raise UnsupportedType("photo_type", _("不支持的照片格式，请上传 JPEG、PNG、WebP 或 HEIC 照片。"))
     _check_size(img, len(data), limits)
     if frames > limits.max_frames:
-        raise ApiError(422, "photo_frames",
+        raise Invalid("photo_frames",
                        _("照片中包含的画面过多（超过 %(n)s 帧），请只上传一张普通照片。", n=limits.max_frames))
     return Header(img.format, img.width, img.height, frames, gps_from_image(img), taken_at_from_image(img))
 
@@ -92,10 +92,10 @@ def inspect(data: bytes, limits: Limits) -> Header:
 def _check_size(img: Image.Image, size: int, limits: Limits) -> None:
     pixels = img.width * img.height
     if pixels > limits.max_pixels:
-        raise ApiError(422, "photo_pixels", _("照片像素过多（超过 %(n)s 百万像素），请缩小后重新上传。",
+        raise Invalid("photo_pixels", _("照片像素过多（超过 %(n)s 百万像素），请缩小后重新上传。",
                                               n=limits.max_pixels // 1_000_000))
     if pixels > PIXEL_FLOOR and pixels > size * limits.max_pixels_per_byte:
-        raise ApiError(422, "photo_pixels_per_byte",
+        raise Invalid("photo_pixels_per_byte",
                        _("照片的像素尺寸与文件大小明显不符，疑似异常文件；请上传相机拍摄的原始照片。"))
 
 
@@ -108,8 +108,8 @@ def _open(data: bytes, plugin: str) -> tuple[Image.Image, int]:
             return img, getattr(img, "n_frames", 1)
     except (UnidentifiedImageError, Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         if isinstance(e, UnidentifiedImageError):
-            raise ApiError(415, "photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。")) from e
-        raise ApiError(422, "photo_pixels", _("照片像素过多，请缩小后重新上传。")) from e
+            raise UnsupportedType("photo_type", _("无法识别的照片文件，请上传 JPEG、PNG、WebP 或 HEIC 照片。")) from e
+        raise Invalid("photo_pixels", _("照片像素过多，请缩小后重新上传。")) from e
     except DECODE_ERRORS as e:
-        raise ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
+        raise Invalid("photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。")) from e
 

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from geo.exif import parse_exif_time
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 from service.core.fields import number
 from service.photos.check import Header
 from service.photos.decode import PUBLIC_MAX
@@ -41,7 +41,7 @@ def read_facts(form: MultiDict, count: int) -> list[PhoneResize | None]:
     if not any(lists.values()):
         return [None] * count
     if any(len(values) != count for values in lists.values()):
-        raise ApiError(422, "bad_photo_facts",
+        raise Invalid("bad_photo_facts",
                        _("照片信息与照片数量不符（每张照片各一项），请刷新页面后重新提交。"))
     return [_one(MultiDict({name: values[i].strip() for name, values in lists.items()})) for i in range(count)]
 
@@ -50,21 +50,21 @@ def _one(raw: MultiDict) -> PhoneResize | None:
     sha = raw["photo_original_sha256"].lower()
     if not sha:
         if any(raw.values()):
-            raise ApiError(422, "bad_photo_facts", _("缺少原图的 SHA-256，请刷新页面后重新提交。"))
+            raise Invalid("bad_photo_facts", _("缺少原图的 SHA-256，请刷新页面后重新提交。"))
         return None
     if not SHA256.fullmatch(sha):
-        raise ApiError(422, "bad_photo_original_sha256",
+        raise Invalid("bad_photo_original_sha256",
                        _("原图 SHA-256 应为 64 位十六进制数字，请刷新页面后重新提交。"))
     size = number(raw, "photo_original_bytes", 1, 2**40)
     lon, lat = number(raw, "photo_exif_lon", -180, 180), number(raw, "photo_exif_lat", -90, 90)
     orientation = number(raw, "photo_exif_orientation", 1, 8)
     if size is None or size % 1 or (orientation is not None and orientation % 1):
-        raise ApiError(422, "bad_photo_facts", _("原图大小和方向须为整数，请刷新页面后重新提交。"))
+        raise Invalid("bad_photo_facts", _("原图大小和方向须为整数，请刷新页面后重新提交。"))
     if (lon is None) != (lat is None):
-        raise ApiError(422, "bad_photo_exif_gps", _("照片的 GPS 经度和纬度必须同时提供。"))
+        raise Invalid("bad_photo_exif_gps", _("照片的 GPS 经度和纬度必须同时提供。"))
     taken = parse_exif_time(raw["photo_exif_taken_at"]) if raw["photo_exif_taken_at"] else None
     if raw["photo_exif_taken_at"] and taken is None:
-        raise ApiError(422, "bad_photo_exif_taken_at",
+        raise Invalid("bad_photo_exif_taken_at",
                        _("照片拍摄时间应为 YYYY:MM:DD HH:MM:SS 格式，请刷新页面后重新提交。"))
     return PhoneResize(sha, int(size), None if orientation is None else int(orientation),
                        None if lon is None else (lon, lat), taken)
@@ -75,7 +75,7 @@ def apply(header: Header, facts: PhoneResize | None) -> Header:
     if facts is None:
         return header
     if max(header.width, header.height) > PUBLIC_MAX:
-        raise ApiError(422, "photo_not_resized",
+        raise Invalid("photo_not_resized",
                        _("标为手机压缩的照片不能超过 %(px)s 像素，请刷新页面后重新提交。", px=PUBLIC_MAX))
     return replace(header, gps=facts.gps, taken_at=facts.taken_at)
 

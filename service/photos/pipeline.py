@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from flask import current_app, has_app_context
 from flask_babel import gettext as _
 
-from service.core.errors import ApiError
+from service.core.errors import ApiError, Invalid, Unavailable
 from service.photos import check as photo_check
 from service.photos import sandbox
 from service.photos.check import FORMATS, Header, Limits
@@ -88,8 +88,8 @@ def process_photo(data: bytes, max_pixels: int | None = None, sha256: str | None
 
 def _refusal(code: str) -> ApiError:
     if code == "busy":
-        return ApiError(503, "photo_busy", _("服务器正忙，照片暂时无法处理；您的上报尚未提交，请稍后重试。"))
+        return Unavailable("photo_busy", _("服务器正忙，照片暂时无法处理；您的上报尚未提交，请稍后重试。"))
     if code == "too_complex":
-        return ApiError(422, "photo_too_complex",
+        return Invalid("photo_too_complex",
                         _("处理这张照片所需的计算量或内存超出限制，请压缩照片或另存为普通 JPEG 后重新上传。"))
-    return ApiError(422, "photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。"))
+    return Invalid("photo_corrupt", _("照片文件已损坏或不完整，请重新拍照后上传。"))

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Invalid, Malformed, TooLarge, Unavailable
 from service.core.models import Photo, Report
 from service.photos import phone
 from service.photos.pipeline import ProcessedPhoto
@@ -20,13 +20,13 @@ def read_uploads(files: list[FileStorage]) -> list[bytes]:
     """Read 1 to MAX_PHOTOS uploaded files, each within the byte limit."""
     files = [f for f in files if f and f.filename is not None]
     if not files:
-        raise ApiError(400, "photo_missing", _("请至少拍摄或选择一张隐患照片。"))
+        raise Malformed("photo_missing", _("请至少拍摄或选择一张隐患照片。"))
     if len(files) > MAX_PHOTOS:
-        raise ApiError(422, "too_many_photos", _("每条上报最多 %(n)s 张照片，请删减后重试。", n=MAX_PHOTOS))
+        raise Invalid("too_many_photos", _("每条上报最多 %(n)s 张照片，请删减后重试。", n=MAX_PHOTOS))
     limit = current_app.config["MAX_PHOTO_BYTES"]
     uploads = [f.read(limit + 1) for f in files]
     if any(len(data) > limit for data in uploads):
-        raise ApiError(413, "photo_too_large", _("单张照片不能超过 %(mb)s MB，请压缩后重试。", mb=limit // 2**20))
+        raise TooLarge("photo_too_large", _("单张照片不能超过 %(mb)s MB，请压缩后重试。", mb=limit // 2**20))
     return uploads
 
 
@@ -43,7 +43,7 @@ def photo_transaction() -> Iterator:
         batch.discard()
         if isinstance(e, OSError | StorageError):
             current_app.logger.exception("photo storage failed; nothing was saved")
-            raise ApiError(503, "storage_unavailable",
+            raise Unavailable("storage_unavailable",
                            _("照片暂时无法保存，本次上报未提交，请稍后重试。")) from e
         raise
     batch.publish()

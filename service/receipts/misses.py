@@ -16,7 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import TooMany
 from service.core.models import UploadAttempt
 from service.reports.attempts import LOCK_SQL
 
@@ -35,7 +35,7 @@ def check(addr: str) -> None:
     count = db.session.scalar(select(func.count()).select_from(UploadAttempt).where(
         UploadAttempt.remote_addr == _key(addr), UploadAttempt.at > since))
     if count >= current_app.config["TRACKING_MISSES"]:
-        raise ApiError(429, "tracking_rate_limited", _("查询过于频繁，请十分钟后再试，并核对跟踪链接是否完整。"),
+        raise TooMany("tracking_rate_limited", _("查询过于频繁，请十分钟后再试，并核对跟踪链接是否完整。"),
                        retry_after=int(_window().total_seconds()))
 
 

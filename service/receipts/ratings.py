@@ -4,7 +4,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Conflict, Invalid
 from service.core.models import Report
 from service.receipts.models import ReportRating
 
@@ -14,23 +14,23 @@ MAX_COMMENT = 500
 def rate(report: Report, stars, comment, rater_id: int | None) -> ReportRating:
     """Record the rating, or refuse: before verification a 409, a second rating a 409, bad values a 422."""
     if report.status != "verified":
-        raise ApiError(409, "not_verified", _("隐患核查结案后才能评价，请届时再来。"))
+        raise Conflict("not_verified", _("隐患核查结案后才能评价，请届时再来。"))
     try:
         stars = int(stars)
     except (TypeError, ValueError):
         stars = 0
     if not 1 <= stars <= 5:
-        raise ApiError(422, "bad_stars", _("请选择 1 到 5 星的评价。"))
+        raise Invalid("bad_stars", _("请选择 1 到 5 星的评价。"))
     comment = (comment or "").strip() if isinstance(comment, str) else ""
     if len(comment) > MAX_COMMENT:
-        raise ApiError(422, "comment_too_long", _("评价内容不能超过 %(n)s 字。", n=MAX_COMMENT))
+        raise Invalid("comment_too_long", _("评价内容不能超过 %(n)s 字。", n=MAX_COMMENT))
     rating = ReportRating(report_id=report.id, stars=stars, comment=comment, rater_id=rater_id)
     db.session.add(rating)
     try:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise ApiError(409, "already_rated", _("该上报已经评价过，评价提交后不能修改。")) from None
+        raise Conflict("already_rated", _("该上报已经评价过，评价提交后不能修改。")) from None
     return rating
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from service.accounts.auth import token_digest
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import ApiError, Invalid
 from service.core.models import Report
 from service.receipts import verification
 from service.receipts.models import ReportReceipt
@@ -111,7 +111,7 @@ def set_updates(receipt: ReportReceipt, contact: str) -> str:
         return "off"
     channel, target = notify_target(contact)
     if channel is None:
-        raise ApiError(422, "bad_contact", _("请填写有效的手机号（11 位）或电子邮箱。"))
+        raise Invalid("bad_contact", _("请填写有效的手机号（11 位）或电子邮箱。"))
     return "on" if verification.request(receipt, channel, target, receipt.number) == "confirmed" else "code_sent"
 
 

@@ -28,7 +28,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Invalid, TooMany
 from service.notify import outbox
 from service.receipts.models import ContactCode, ReportReceipt, VerifiedContact
 
@@ -96,16 +96,16 @@ def request(receipt: ReportReceipt, channel: str, target: str, number: str) -> s
         .where(ContactCode.report_id == receipt.report_id, ContactCode.created_at > now - DAY)).one()
     if last is not None and last > now - timedelta(seconds=cfg["CONTACT_CODE_INTERVAL_S"]):
         wait = int((last + timedelta(seconds=cfg["CONTACT_CODE_INTERVAL_S"]) - now).total_seconds()) + 1
-        raise ApiError(429, "code_too_soon", _("验证码刚刚发出，请查收；如未收到，请 %(s)d 秒后再获取。", s=wait))
+        raise TooMany("code_too_soon", _("验证码刚刚发出，请查收；如未收到，请 %(s)d 秒后再获取。", s=wait))
     if per_report >= cfg["CONTACT_CODES_PER_REPORT"]:
-        raise ApiError(429, "codes_per_report", _("本条上报今天获取验证码的次数已达上限，请明天再试。"))
+        raise TooMany("codes_per_report", _("本条上报今天获取验证码的次数已达上限，请明天再试。"))
     per_address = db.session.scalar(select(func.count()).where(
         ContactCode.target == target, ContactCode.created_at > now - DAY))
     if per_address >= cfg["CONTACT_CODES_PER_ADDRESS"]:
-        raise ApiError(429, "codes_per_address", _("该手机号或邮箱今天接收验证码的次数已达上限，请明天再试。"))
+        raise TooMany("codes_per_address", _("该手机号或邮箱今天接收验证码的次数已达上限，请明天再试。"))
     if db.session.scalar(select(func.count()).where(ContactCode.created_at > now - DAY)) \
             >= cfg["CONTACT_CODES_PER_DAY"]:
-        raise ApiError(429, "codes_per_day", _("今天发送的验证码已达上限，请明天再试；进展仍可随时在本页查看。"))
+        raise TooMany("codes_per_day", _("今天发送的验证码已达上限，请明天再试；进展仍可随时在本页查看。"))
     code = f"{secrets.randbelow(10 ** 6):06d}"
     row = ContactCode(report_id=receipt.report_id, channel=channel, target=target, code_hash="",
                       created_at=now, expires_at=now + timedelta(minutes=cfg["CONTACT_CODE_TTL_MIN"]))
@@ -130,18 +130,18 @@ def confirm(receipt: ReportReceipt, typed: str) -> str:
     now = datetime.now(UTC)
     tries = current_app.config["CONTACT_CODE_TRIES"]
     if code is None or code.confirmed_at is not None:
-        raise ApiError(422, "no_code", _("没有待验证的验证码，请先填写手机号或邮箱获取验证码。"))
+        raise Invalid("no_code", _("没有待验证的验证码，请先填写手机号或邮箱获取验证码。"))
     if code.expires_at <= now:
-        raise ApiError(422, "code_expired", _("验证码已过期，请重新获取。"))
+        raise Invalid("code_expired", _("验证码已过期，请重新获取。"))
     if code.tries >= tries:
-        raise ApiError(422, "code_worn_out", _("验证码输入错误次数过多，请重新获取。"))
+        raise Invalid("code_worn_out", _("验证码输入错误次数过多，请重新获取。"))
     typed = (typed or "").strip()
     if not (typed.isascii() and typed.isdigit() and hmac.compare_digest(_code_hash(code.id, typed), code.code_hash)):
         code.tries += 1
         left = tries - code.tries
         if left <= 0:
-            raise ApiError(422, "code_worn_out", _("验证码输入错误次数过多，请重新获取。"))
-        raise ApiError(422, "code_wrong",
+            raise Invalid("code_worn_out", _("验证码输入错误次数过多，请重新获取。"))
+        raise Invalid("code_wrong",
                        _("验证码不正确，请核对短信或邮件中的 6 位数字（还可尝试 %(n)d 次）。", n=left))
     code.confirmed_at = now
     receipt.notify_channel, receipt.notify_target = code.channel, code.target
@@ -154,5 +154,5 @@ def resend(receipt: ReportReceipt, number: str) -> str:
     """Send a new code to the address the newest one went to (the limits apply)."""
     code = _newest(receipt)
     if code is None or code.confirmed_at is not None:
-        raise ApiError(422, "no_code", _("没有待验证的验证码，请先填写手机号或邮箱获取验证码。"))
+        raise Invalid("no_code", _("没有待验证的验证码，请先填写手机号或邮箱获取验证码。"))
     return request(receipt, code.channel, code.target, number)

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, text
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import ApiError, TooMany
 from service.core.models import UploadAttempt
 
 LOCK_SQL = text("SELECT pg_advisory_xact_lock(hashtextextended('upload_attempt:' || :addr, 0))")
@@ -43,11 +43,11 @@ def admit(addr: str, limits: tuple[int, int] | None = None, messages: tuple[str,
         if minute >= per_minute:
             message = messages[0] if messages else _("上报过于频繁，请一分钟后再试。") if limits else \
                 _("上报过于频繁，请一分钟后再试；志愿者请登录后上报。")
-            raise ApiError(429, "rate_limited_burst", message, retry_after=60)
+            raise TooMany("rate_limited_burst", message, retry_after=60)
         if hour >= per_hour:
             message = messages[1] if messages else _("上报过于频繁，请一小时后再试。") if limits else \
                 _("上报过于频繁，请一小时后再试；志愿者请登录后上报。")
-            raise ApiError(429, "rate_limited", message, retry_after=3600)
+            raise TooMany("rate_limited", message, retry_after=3600)
         db.session.add(UploadAttempt(remote_addr=addr, at=now))
     except ApiError:
         db.session.commit()  # a refusal keeps the pruning; it is not counted as an attempt

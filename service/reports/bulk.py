@@ -6,7 +6,7 @@ own commit), so one refused report never stops or undoes the others: the caller 
 from flask_babel import gettext as _
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import ApiError, Invalid
 from service.core.models import User
 from service.reports import moves
 from service.rules.workflow import action_label, moves_for
@@ -26,9 +26,9 @@ def actions(user: User, from_status: str) -> list[tuple[str, str]]:
 def move_many(report_ids: list[str], to_status: str, user: User, note: str = "") -> tuple[list[str], list[tuple]]:
     """Move each report on its own; return the ids moved and the (id, reason) pairs refused."""
     if to_status in ONE_AT_A_TIME:
-        raise ApiError(422, "not_in_bulk", _("这一操作需要逐条处理，请在详情页中完成。"))
+        raise Invalid("not_in_bulk", _("这一操作需要逐条处理，请在详情页中完成。"))
     if len(report_ids) > MAX_BULK:
-        raise ApiError(422, "too_many", _("一次最多处理 %(n)d 条，请分批操作。", n=MAX_BULK))
+        raise Invalid("too_many", _("一次最多处理 %(n)d 条，请分批操作。", n=MAX_BULK))
     done, refused = [], []
     for report_id in dict.fromkeys(report_ids):  # each once, in the order given
         try:

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from geo import coords
 from service.core import localtime
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 from service.core.models import Area, Report, ReportRollup
 from service.reports import deadlines
 from service.rules.categories import CATEGORIES, RISK_LEVELS
@@ -22,7 +22,7 @@ STATUS_GROUPS = {"open": OPEN, "closed": CLOSED, "all": frozenset(TRANSITIONS)}
 def _codes(raw: str, allowed, code: str, message: str) -> tuple[str, ...]:
     values = tuple(v for v in (raw or "").split(",") if v)
     if not set(values) <= set(allowed):
-        raise ApiError(422, code, message)
+        raise Invalid(code, message)
     return values
 
 
@@ -32,7 +32,7 @@ def _day(raw: str, field: str) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError as e:
-        raise ApiError(422, f"bad_{field}", _("日期格式应为 YYYY-MM-DD。")) from e
+        raise Invalid(f"bad_{field}", _("日期格式应为 YYYY-MM-DD。")) from e
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
@@ -40,7 +40,7 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     try:
         return coords.parse_bbox(raw)
     except coords.CoordinateError:
-        raise ApiError(422, "bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。")) from None
+        raise Invalid("bad_bbox", _("bbox 格式应为“最小经度,最小纬度,最大经度,最大纬度”。")) from None
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,12 @@ class ReportFilter:
         statuses = tuple(sorted({s for part in status.split(",") if part
                                  for s in STATUS_GROUPS.get(part, {part})}))
         if not set(statuses) <= set(TRANSITIONS):
-            raise ApiError(422, "bad_status", _("状态取值无效。"))
+            raise Invalid("bad_status", _("状态取值无效。"))
         if args.get("overdue", "") not in ("", "0", "1", "true", "false"):
-            raise ApiError(422, "bad_overdue", _("overdue 只能是 1 或 0。"))
+            raise Invalid("bad_overdue", _("overdue 只能是 1 或 0。"))
         since, until = _day(args.get("since", ""), "since"), _day(args.get("until", ""), "until")
         if since and until and since > until:
-            raise ApiError(422, "bad_dates", _("开始日期不能晚于结束日期。"))
+            raise Invalid("bad_dates", _("开始日期不能晚于结束日期。"))
         return cls(
             statuses=statuses,
             categories=_codes(args.get("category", ""), CATEGORIES, "bad_category", _("隐患类别无效。")),

@@ -12,7 +12,7 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from service.areas import assignment
 from service.core import events
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Conflict, Invalid
 from service.core.events import ReportCreated, ReportPrepared
 from service.core.fields import number
 from service.core.models import Report, ReportEvent
@@ -34,13 +34,13 @@ def _category(form: MultiDict) -> tuple[str, str | None, str]:
     code = (form.get("category") or "").strip()
     category = CATEGORIES.get(code)
     if category is None:
-        raise ApiError(422, "bad_category", _("隐患类别无效，请从列表中选择一个类别。"))
+        raise Invalid("bad_category", _("隐患类别无效，请从列表中选择一个类别。"))
     sub = (form.get("subcategory") or "").strip() or None
     if sub is not None and sub not in dict(category.subtypes):
-        raise ApiError(422, "bad_subcategory", _("隐患子类无效，请从列表中选择。"))
+        raise Invalid("bad_subcategory", _("隐患子类无效，请从列表中选择。"))
     risk = (form.get("risk_level") or category.default_risk).strip()
     if risk not in RISK_LEVELS:
-        raise ApiError(422, "bad_risk_level", _("风险等级无效，只能是一般、较大或疑似重大。"))
+        raise Invalid("bad_risk_level", _("风险等级无效，只能是一般、较大或疑似重大。"))
     return code, sub, risk
 
 
@@ -75,7 +75,7 @@ def existing_report(reporter_id: int | None, client_report_id: str | None, fp: s
         Report.client_report_id == client_report_id, mine | (Report.client_fingerprint == fp),
     ).order_by(mine.desc()).first()
     if found is not None and found.client_fingerprint != fp:
-        raise ApiError(409, "client_report_id_reused",
+        raise Conflict("client_report_id_reused",
                        _("该上报编号已用于另一条内容不同的上报；如需新上报，请刷新页面后重新提交。"))
     return found
 
@@ -85,7 +85,7 @@ def _fields(form: MultiDict) -> tuple[str, str | None, str, str, float | None]:
     code, sub, risk = _category(form)
     description = (form.get("description") or "").strip()
     if len(description) > MAX_DESCRIPTION:
-        raise ApiError(422, "description_too_long", _("描述不能超过 %(n)s 字。", n=MAX_DESCRIPTION))
+        raise Invalid("description_too_long", _("描述不能超过 %(n)s 字。", n=MAX_DESCRIPTION))
     return code, sub, risk, description, number(form, "accuracy_m", 0, 100_000)
 
 
@@ -98,7 +98,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     """
     client_id = (form.get("client_report_id") or "").strip() or None
     if client_id is not None and len(client_id) > MAX_CLIENT_ID:
-        raise ApiError(422, "bad_client_report_id", _("client_report_id 不能超过 %(n)s 个字符。", n=MAX_CLIENT_ID))
+        raise Invalid("bad_client_report_id", _("client_report_id 不能超过 %(n)s 个字符。", n=MAX_CLIENT_ID))
     uploads = read_uploads(files)
     digests = [hashlib.sha256(d).hexdigest() for d in uploads]
     fp = fingerprint(form, digests)
@@ -112,7 +112,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     if assigned is None:
         message = _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
                     m=int(assignment.max_distance()))
-        raise ApiError(422, "outside_area", message)
+        raise Invalid("outside_area", message)
     photos = phone_photos.attach(process_photos(uploads, headers, digests), resized)
     report = Report(
         reporter_id=reporter_id, reporter_ip=reporter_ip, contact=(form.get("contact") or "").strip()[:100] or None,

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 
 from geo import coords
 from service.core import localtime
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 from service.core.fields import number
 from service.photos.check import Header
 from service.photos.pipeline import ProcessedPhoto
@@ -27,7 +27,7 @@ def position(form: Mapping) -> tuple[float, float] | None:
     """The (lon, lat) a form or JSON object sends, as given (any crs), or None when it sends neither."""
     lon, lat = number(form, "lon", *coords.LON_RANGE), number(form, "lat", *coords.LAT_RANGE)
     if (lon is None) != (lat is None):
-        raise ApiError(422, "bad_location", _("经度 lon 和纬度 lat 必须同时提供。"))
+        raise Invalid("bad_location", _("经度 lon 和纬度 lat 必须同时提供。"))
     return None if lon is None else (lon, lat)
 
 
@@ -40,17 +40,17 @@ def parse_location(form: Mapping, photo: Header | ProcessedPhoto | None) -> Loca
     """Pick the device/map coordinates if sent, else the photo's EXIF GPS; convert to WGS-84."""
     crs = (_word(form, "crs", "wgs84") or "").lower()
     if crs not in coords.CRS_NAMES:
-        raise ApiError(422, "bad_crs", _("坐标系 crs 只能是 wgs84、gcj02 或 bd09。"))
+        raise Invalid("bad_crs", _("坐标系 crs 只能是 wgs84、gcj02 或 bd09。"))
     source = _word(form, "location_source", "device")
     if source not in ("device", "map"):
-        raise ApiError(422, "bad_location_source", _("location_source 只能是 device 或 map。"))
+        raise Invalid("bad_location_source", _("location_source 只能是 device 或 map。"))
     sent = position(form)
     if sent is not None:
         wlon, wlat = coords.to_wgs84(*sent, crs)
         return Location(wlon, wlat, sent, crs, source)
     if photo is not None and photo.gps is not None:
         return Location(photo.gps[0], photo.gps[1], photo.gps, "wgs84", "exif")
-    raise ApiError(422, "no_location",
+    raise Invalid("no_location",
                    _("无法确定隐患位置：请允许浏览器定位、在地图上选点，或上传带有 GPS 信息的照片。"))
 
 

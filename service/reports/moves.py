@@ -10,7 +10,7 @@ from service.accounts import scope
 from service.areas import boundaries
 from service.core import events
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Conflict, Forbidden, Invalid
 from service.core.events import ReportMoved, ReportReassigned
 from service.core.models import Report, ReportEvent, User
 from service.photos.pipeline import process_uploads
@@ -25,13 +25,13 @@ from service.volunteers.queries import town_committee_codes
 def _check(report: Report, to_status: str, user: User) -> frozenset[str]:
     """Refuse a move the table does not have or this user may not make; return the roles they play."""
     if to_status not in TRANSITIONS:
-        raise ApiError(422, "bad_status", _("目标状态无效。"))
+        raise Invalid("bad_status", _("目标状态无效。"))
     if not allowed(report.status, to_status):
-        raise ApiError(409, "illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
+        raise Conflict("illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
                                                     a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
     roles = queries.roles(user, report)
     if not may(roles, report.status, to_status):
-        raise ApiError(403, "forbidden", _("您的角色无权执行此操作（从“%(a)s”到“%(b)s”）。",
+        raise Forbidden("forbidden", _("您的角色无权执行此操作（从“%(a)s”到“%(b)s”）。",
                                            a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
     return roles
 
@@ -39,7 +39,7 @@ def _check(report: Report, to_status: str, user: User) -> frozenset[str]:
 def _duplicate_target(raw: str | None, report: Report, user: User) -> uuid.UUID:
     target = queries.get_report(raw or "", user) if raw else None
     if target is None or target.id == report.id:
-        raise ApiError(422, "duplicate_of_required", _("标记为重复时，请填写与之重复的另一条上报编号。"))
+        raise Invalid("duplicate_of_required", _("标记为重复时，请填写与之重复的另一条上报编号。"))
     return target.id
 
 
@@ -53,7 +53,7 @@ def assignable(report: Report) -> list[User]:
 def assignees_json(report: Report, user: User) -> list[dict]:
     """The pick list for dispatch, shown only to those who may dispatch; phones are masked."""
     if user.role not in TRANSITIONS["accepted"]["dispatched"]:
-        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以派单。"))
+        raise Forbidden("forbidden", _("只有街镇督导或区级管理员可以派单。"))
     return [{"id": v.id, "name": v.name, "phone": v.phone[:3] + "****" + v.phone[-4:]} for v in assignable(report)]
 
 
@@ -66,7 +66,7 @@ def _assignee(raw, report: Report) -> int | None:
     except (TypeError, ValueError):
         wanted = None
     if wanted is None or wanted not in {v.id for v in assignable(report)}:
-        raise ApiError(422, "unknown_volunteer", _("请从可指派的志愿者列表中选择一位志愿者。"))
+        raise Invalid("unknown_volunteer", _("请从可指派的志愿者列表中选择一位志愿者。"))
     return wanted
 
 
@@ -94,7 +94,7 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
     photos = []
     if to_status == "rectified":
         if not any(f and f.filename for f in files):
-            raise ApiError(422, "after_photo_required", _("标记整改完成前，请上传整改后的现场照片。"))
+            raise Invalid("after_photo_required", _("标记整改完成前，请上传整改后的现场照片。"))
         photos = process_uploads(read_uploads(files))
     data = {}
     if to_status == "duplicate":
@@ -121,14 +121,14 @@ def regrade(report_id: str, risk_level, user: User, note: str = "") -> Report:
     """Re-grade an open report's risk level (supervisors, within scope) and recompute its deadline; an event."""
     report = queries.get_report(report_id, user, for_update=True)
     if user.role not in REGRADE:
-        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以调整风险等级。"))
+        raise Forbidden("forbidden", _("只有街镇督导或区级管理员可以调整风险等级。"))
     if not isinstance(risk_level, str) or risk_level not in RISK_LEVELS:
-        raise ApiError(422, "bad_risk_level", _("风险等级无效，请从 %(levels)s 中选择。",
+        raise Invalid("bad_risk_level", _("风险等级无效，请从 %(levels)s 中选择。",
                                                 levels="、".join(f"{k}（{v}）" for k, v in RISK_LEVELS.items())))
     if report.status in CLOSED:
-        raise ApiError(409, "report_closed", _("该上报已办结，不能再调整风险等级。"))
+        raise Conflict("report_closed", _("该上报已办结，不能再调整风险等级。"))
     if risk_level == report.risk_level:
-        raise ApiError(409, "same_risk_level", _("该上报已是这个风险等级，无需调整。"))
+        raise Conflict("same_risk_level", _("该上报已是这个风险等级，无需调整。"))
     start = deadlines.period_start(report)
     data = {"from": report.risk_level, "to": risk_level}
     report.risk_level = risk_level
@@ -144,14 +144,14 @@ def reassign(report_id: str, committee_code: str, user: User, note: str = "") ->
     """Put a report under another committee (a wrong polygon, a moved pin): supervisors, within scope."""
     report = queries.get_report(report_id, user, for_update=True)
     if user.role not in ("town_supervisor", "district_admin"):
-        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以改派居村委。"))
+        raise Forbidden("forbidden", _("只有街镇督导或区级管理员可以改派居村委。"))
     if report.status in CLOSED:
-        raise ApiError(409, "report_closed", _("该上报已办结，不能再改派居村委。"))
+        raise Conflict("report_closed", _("该上报已办结，不能再改派居村委。"))
     committee = boundaries.latest(committee_code, "committee")
     if committee is None or not scope.may_manage_committee(user, committee):
-        raise ApiError(422, "committee_out_of_scope", _("目标居村委不存在或不在您的管辖范围内。"))
+        raise Invalid("committee_out_of_scope", _("目标居村委不存在或不在您的管辖范围内。"))
     if committee.code == report.committee.code:
-        raise ApiError(422, "same_committee", _("该上报已属于这个居村委。"))
+        raise Invalid("same_committee", _("该上报已属于这个居村委。"))
     data = {"from": report.committee.code, "to": committee.code,
             "from_name": report.committee.name, "to_name": committee.name}
     event = ReportEvent(report=report, kind="reassign", from_status=report.status, to_status=report.status,

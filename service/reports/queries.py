@@ -15,7 +15,7 @@ from service.areas import assignment
 from service.core import cursors, localtime
 from service.core.cubes import ReportStatsTown
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import NotFound
 from service.core.models import Report, ReportEvent, ReportRollup, User
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
@@ -152,7 +152,7 @@ def get_report(report_id: str, user: User | None, for_update: bool = False) -> R
         query = query.with_for_update()
     report = db.session.scalars(query).first() if rid else None
     if report is None:
-        raise ApiError(404, "report_not_found", _("找不到该上报，请检查编号是否正确。"))
+        raise NotFound("report_not_found", _("找不到该上报，请检查编号是否正确。"))
     return report
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import case, func, or_, select, text, tuple_
 from service.accounts import scope
 from service.core import cursors, localtime
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Conflict, Forbidden, Invalid, NotFound
 from service.core.models import Area, Report, User
 from service.rules.categories import CATEGORIES
 from service.sites import queries
@@ -31,12 +31,12 @@ def _day(raw, field: str) -> date:
     try:
         return date.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise ApiError(422, f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
+        raise Invalid(f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
 
 
 def _codes(raw, allowed, code: str, message: str) -> list[str]:
     if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw) or not set(raw) <= set(allowed):
-        raise ApiError(422, code, message)
+        raise Invalid(code, message)
     return list(dict.fromkeys(raw))
 
 
@@ -47,21 +47,21 @@ def _towns() -> set[str]:
 def create(body: dict, user: User) -> Campaign:
     """Define a campaign (district admins only); every field is checked, a bad one is a 422 saying what to fix."""
     if user.role != "district_admin":
-        raise ApiError(403, "forbidden", _("只有区级管理员可以设置每月主题活动。"))
+        raise Forbidden("forbidden", _("只有区级管理员可以设置每月主题活动。"))
     title, guidance = body.get("title"), body.get("guidance", "")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise ApiError(422, "bad_title", _("标题不能为空且不超过 100 个字。"))
+        raise Invalid("bad_title", _("标题不能为空且不超过 100 个字。"))
     if not isinstance(guidance, str) or len(guidance) > MAX_GUIDANCE:
-        raise ApiError(422, "bad_guidance", _("指引文字不能超过 500 个字。"))
+        raise Invalid("bad_guidance", _("指引文字不能超过 500 个字。"))
     starts, ends = _day(body.get("starts_on"), "starts_on"), _day(body.get("ends_on"), "ends_on")
     if not starts <= ends <= starts + timedelta(days=MAX_DAYS):
-        raise ApiError(422, "bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
+        raise Invalid("bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
     categories = _codes(body.get("focus_categories", []), CATEGORIES, "bad_categories",
                         _("重点类别无效，请从隐患类别中选择。"))
     kinds = _codes(body.get("focus_site_kinds", []), SITE_KINDS, "bad_site_kinds",
                    _("重点场所类型无效，请从场所类型中选择。"))
     if not categories and not kinds:
-        raise ApiError(422, "no_focus", _("请至少选择一个重点类别或重点场所类型。"))
+        raise Invalid("no_focus", _("请至少选择一个重点类别或重点场所类型。"))
     towns = _codes(body.get("target_towns", []), _towns(), "bad_towns",
                    _("目标街镇代码无效，请填写 9 位街镇代码；留空表示全区。"))
     campaign = Campaign(title=title.strip(), guidance=guidance.strip(), starts_on=starts, ends_on=ends,
@@ -74,10 +74,10 @@ def create(body: dict, user: User) -> Campaign:
 def end(campaign_id, user: User) -> Campaign:
     """End a campaign now (it leaves the report page); no report changes."""
     if user.role != "district_admin":
-        raise ApiError(403, "forbidden", _("只有区级管理员可以设置每月主题活动。"))
+        raise Forbidden("forbidden", _("只有区级管理员可以设置每月主题活动。"))
     campaign = get(campaign_id)
     if campaign.ended_at is not None or campaign.ends_on < today():
-        raise ApiError(409, "campaign_over", _("该活动已经结束。"))
+        raise Conflict("campaign_over", _("该活动已经结束。"))
     campaign.ended_at = datetime.now(UTC)
     db.session.commit()
     return campaign
@@ -87,7 +87,7 @@ def get(campaign_id) -> Campaign:
     wanted = int(campaign_id) if re.fullmatch("[0-9]{1,9}", str(campaign_id)) else None
     found = db.session.get(Campaign, wanted) if wanted else None
     if found is None:
-        raise ApiError(404, "campaign_not_found", _("找不到该活动，请检查编号是否正确。"))
+        raise NotFound("campaign_not_found", _("找不到该活动，请检查编号是否正确。"))
     return found
 
 

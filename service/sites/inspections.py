@@ -12,7 +12,7 @@ from sqlalchemy import case, cast, func, select
 from werkzeug.datastructures import MultiDict
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from service.core.models import User
 from service.reports import intake, location
 from service.reports.duplicates import GEOGRAPHY
@@ -38,35 +38,35 @@ def _day(raw, field: str) -> date:
     try:
         return date.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise ApiError(422, f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
+        raise Invalid(f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
 
 
 def plan(body: dict, user: User) -> InspectionRound:
     """Plan a round: its sites (by external id, in the planner's scope) shared out in turn among its inspectors,
     each of whom the planner must direct (_named); any refusal comes before anything is stored."""
     if user.role not in PLANNERS:
-        raise ApiError(403, "forbidden", _("只有街镇督导或区级管理员可以安排巡查。"))
+        raise Forbidden("forbidden", _("只有街镇督导或区级管理员可以安排巡查。"))
     title = body.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 100:
-        raise ApiError(422, "bad_title", _("标题不能为空且不超过 100 个字。"))
+        raise Invalid("bad_title", _("标题不能为空且不超过 100 个字。"))
     starts, ends = _day(body.get("starts_on"), "starts_on"), _day(body.get("ends_on"), "ends_on")
     if ends < starts:
-        raise ApiError(422, "bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
+        raise Invalid("bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
     wanted, people = body.get("sites"), body.get("inspectors")
     if not isinstance(wanted, list) or not 1 <= len(wanted) <= MAX_SITES or not all(isinstance(s, str) for s in wanted):
-        raise ApiError(422, "bad_sites", _("请列出 1 到 2000 个场所编号。"))
+        raise Invalid("bad_sites", _("请列出 1 到 2000 个场所编号。"))
     if not isinstance(people, list) or not people or not all(isinstance(p, int) and not isinstance(p, bool)
                                                              for p in people):
-        raise ApiError(422, "bad_inspectors", _("请至少指定一名巡查人员（用户编号）。"))
+        raise Invalid("bad_inspectors", _("请至少指定一名巡查人员（用户编号）。"))
     sites = db.session.scalars(select(Site).where(Site.external_id.in_(wanted), visible_sites(user))
                                .order_by(Site.name, Site.id)).all()
     if len(sites) != len(set(wanted)):
-        raise ApiError(422, "unknown_sites", _("有场所编号不存在或不在您的管辖范围内，请核对后重试。"))
+        raise Invalid("unknown_sites", _("有场所编号不存在或不在您的管辖范围内，请核对后重试。"))
     found = set(db.session.scalars(select(User.id).where(User.id.in_([p for p in people if 0 < p <= MAX_USER_ID]),
                                                          *_named(user))))
     outside = [str(p) for p in dict.fromkeys(people) if p not in found]
     if outside:  # an unknown id gets the same answer as someone else's worker: ids cannot be probed
-        raise ApiError(422, "unknown_inspectors", _(
+        raise Invalid("unknown_inspectors", _(
             "巡查人员须为您管辖范围内在册的志愿者或居村委工作人员，这些用户编号不在您的管辖范围内：%(ids)s。",
             ids="、".join(outside[:10])))
     rnd = InspectionRound(title=title.strip(), starts_on=starts, ends_on=ends, created_by=user.id)
@@ -93,7 +93,7 @@ def inspector_ids(phones: list[str], user: User) -> list[int]:
     found = dict(db.session.execute(select(User.phone, User.id).where(User.phone.in_(phones), *_named(user))).all())
     outside = [p for p in dict.fromkeys(phones) if p not in found]
     if outside:
-        raise ApiError(422, "unknown_inspectors", _(
+        raise Invalid("unknown_inspectors", _(
             "这些手机号不在您的管辖范围内（巡查人员须为辖区内在册的志愿者或居村委工作人员）：%(phones)s。",
             phones="、".join(outside[:10])))
     return [found[p] for p in phones]
@@ -114,7 +114,7 @@ def get_own(inspection_id, user: User, for_update: bool = False) -> Inspection:
     query = select(Inspection).where(Inspection.id == wanted, Inspection.inspector_id == user.id)
     found = db.session.scalar(query.with_for_update() if for_update else query) if wanted else None
     if found is None:
-        raise ApiError(404, "inspection_not_found", _("找不到该巡查任务，请从“我的巡查”进入。"))
+        raise NotFound("inspection_not_found", _("找不到该巡查任务，请从“我的巡查”进入。"))
     return found
 
 
@@ -122,13 +122,13 @@ def check_in(inspection_id, form, user: User) -> Inspection:
     """Record the inspector's arrival: the position must be within INSPECTION_CHECKIN_M of the site."""
     found = get_own(inspection_id, user, for_update=True)
     if found.finished_at is not None:
-        raise ApiError(409, "inspection_finished", _("该巡查已完成，不能再签到。"))
+        raise Conflict("inspection_finished", _("该巡查已完成，不能再签到。"))
     try:
         loc = location.parse_location(form, None)  # finite and in range, or a 422 naming the field
     except ApiError as e:
         if e.code != "no_location":
             raise
-        raise ApiError(422, "bad_location", _("请允许定位后再签到：需要经度 lon、纬度 lat 和坐标系 crs。")) from None
+        raise Invalid("bad_location", _("请允许定位后再签到：需要经度 lon、纬度 lat 和坐标系 crs。")) from None
     lon, lat = loc.lon, loc.lat
     point = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     distance = db.session.scalar(select(func.ST_Distance(cast(Site.geom, GEOGRAPHY), cast(point, GEOGRAPHY)))
@@ -136,7 +136,7 @@ def check_in(inspection_id, form, user: User) -> Inspection:
     limit = current_app.config["INSPECTION_CHECKIN_M"]
     if distance > limit:
         db.session.rollback()
-        raise ApiError(422, "too_far", _("您距离该场所约 %(d)d 米，超过 %(m)d 米，请到达现场后再签到。",
+        raise Invalid("too_far", _("您距离该场所约 %(d)d 米，超过 %(m)d 米，请到达现场后再签到。",
                                          d=round(distance), m=round(limit)))
     found.checked_in_at, found.checkin_distance_m = datetime.now(UTC), distance
     found.checkin_location = from_shape(Point(lon, lat), srid=4326)
@@ -151,18 +151,18 @@ def finish(inspection_id, form: MultiDict, files, user: User) -> Inspection:
     the inspection is marked finished only once every hazard's report exists."""
     found = get_own(inspection_id, user)
     if found.finished_at is not None:
-        raise ApiError(409, "inspection_finished", _("该巡查已完成。"))
+        raise Conflict("inspection_finished", _("该巡查已完成。"))
     if found.checked_in_at is None:
-        raise ApiError(409, "not_checked_in", _("请先在现场签到，再填写巡查结果。"))
+        raise Conflict("not_checked_in", _("请先在现场签到，再填写巡查结果。"))
     items = checklist(found.site.kind)
     results = {code: form.get(f"item_{code}") for code, _label in items}
     missing = [label for code, label in items if results[code] not in RESULTS]
     if missing:
-        raise ApiError(422, "items_missing", _("请为每一项选择“正常”“隐患”或“不适用”：%(items)s。",
+        raise Invalid("items_missing", _("请为每一项选择“正常”“隐患”或“不适用”：%(items)s。",
                                                items="、".join(missing)))
     for code, label in items:
         if results[code] == "hazard" and not any(f and f.filename for f in files.getlist(f"photo_{code}")):
-            raise ApiError(422, "hazard_photo_missing", _("“%(item)s”标为隐患，请拍摄现场照片。", item=label))
+            raise Invalid("hazard_photo_missing", _("“%(item)s”标为隐患，请拍摄现场照片。", item=label))
     lon, lat = db.session.execute(select(func.ST_X(Inspection.checkin_location), func.ST_Y(Inspection.checkin_location))
                                   .where(Inspection.id == found.id)).one()
     recorded = {}

@@ -9,7 +9,7 @@ from sqlalchemy import select, text, update
 
 from service.areas.assignment import max_distance
 from service.core.db import copy_rows, db
-from service.core.errors import ApiError
+from service.core.errors import Forbidden, Invalid, NotFound
 from service.core.models import Report, ReportEvent, User
 from service.reports import queries
 from service.rules.roles import STAFF
@@ -73,7 +73,7 @@ def get_site(site_id, user: User) -> Site:
     wanted = int(site_id) if re.fullmatch("[0-9]{1,9}", str(site_id)) else None
     found = db.session.scalar(select(Site).where(Site.id == wanted, visible_sites(user))) if wanted else None
     if found is None:
-        raise ApiError(404, "site_not_found", _("找不到该场所，请检查编号是否正确。"))
+        raise NotFound("site_not_found", _("找不到该场所，请检查编号是否正确。"))
     return found
 
 
@@ -88,16 +88,16 @@ def to_json(site: Site) -> dict:
 def relink(report_id: str, external_id: str | None, user: User, note: str = "") -> Report:
     """Staff correct the site a report is linked to (None unlinks); the event records both sites."""
     if user.role not in STAFF:
-        raise ApiError(403, "forbidden", _("只有居村委工作人员、街镇督导或区级管理员可以更正关联场所。"))
+        raise Forbidden("forbidden", _("只有居村委工作人员、街镇督导或区级管理员可以更正关联场所。"))
     report = queries.get_report(report_id, user, for_update=True)
     site = None
     if external_id:
         site = db.session.scalar(select(Site).where(Site.external_id == external_id, visible_sites(user)))
         if site is None:
-            raise ApiError(422, "unknown_site", _("场所编号不存在或不在您的管辖范围内，请核对后重试。"))
+            raise Invalid("unknown_site", _("场所编号不存在或不在您的管辖范围内，请核对后重试。"))
     before = db.session.get(Site, report.site_id) if report.site_id else None
     if (before and before.id) == (site and site.id):
-        raise ApiError(422, "same_site", _("该上报已关联这个场所。"))
+        raise Invalid("same_site", _("该上报已关联这个场所。"))
     db.session.add(ReportEvent(
         report=report, kind="site_link", from_status=report.status, to_status=report.status, actor_id=user.id,
         actor_label=user.name, note=note, data={"from": before and before.external_id, "to": site and site.external_id,

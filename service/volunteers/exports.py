@@ -10,7 +10,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.core.errors import ApiError
+from service.core.errors import Invalid
 from service.core.models import User
 from service.core.sheets import Labels, Table, neutralise
 from service.volunteers import queries
@@ -35,7 +35,7 @@ class HourFilter:
         """Read team, committee, town, from and to (dates, inclusive) from a query string; 422 when bad."""
         start, end = _day(args.get("from")), _day(args.get("to"))
         if start and end and end < start:
-            raise ApiError(422, "bad_period", _("结束日期不能早于开始日期，请核对 from 和 to。"))
+            raise Invalid("bad_period", _("结束日期不能早于开始日期，请核对 from 和 to。"))
         return cls(args.get("team") or None, args.get("committee") or None, args.get("town") or None, start, end)
 
     def conditions(self) -> list[ColumnElement]:
@@ -59,7 +59,7 @@ def _day(raw: str | None) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise ApiError(422, "bad_date", _("日期格式应为 2026-11-30。")) from None
+        raise Invalid("bad_date", _("日期格式应为 2026-11-30。")) from None
 
 
 def select_rows(visible: ColumnElement, filt: HourFilter) -> Select:

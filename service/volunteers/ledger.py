@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from service.core import events, fields, localtime
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from service.core.models import Report, User
 from service.rules.roles import STAFF
 from service.volunteers import queries
@@ -44,18 +44,18 @@ def add_entry(volunteer: Volunteer, item: EntryInput, author: User | None, sourc
     db.session.execute(select(Volunteer.user_id).where(Volunteer.user_id == volunteer.user_id).with_for_update())
     original = _check_correction(volunteer, item.corrects_id) if item.corrects_id is not None else None
     if original is None and item.hours <= 0:
-        raise ApiError(422, "zero_hours", _("服务时长必须大于 0 小时，请填写实际服务时长。"))
+        raise Invalid("zero_hours", _("服务时长必须大于 0 小时，请填写实际服务时长。"))
     if original is None or original.service_date != item.service_date:
         _check_day(volunteer, item.service_date)
     held = Decimal(db.session.scalar(queries.day_hours(volunteer.user_id, item.service_date, item.corrects_id)))
     if held + item.hours > DAY:
-        raise ApiError(422, "day_over_24h", _("该志愿者 %(day)s 已登记 %(held)s 小时，加上本条将超过 24 小时，"
+        raise Invalid("day_over_24h", _("该志愿者 %(day)s 已登记 %(held)s 小时，加上本条将超过 24 小时，"
                                               "请核对后重试。", day=item.service_date.isoformat(), held=held))
     if item.started_at is not None:
         clash = db.session.scalar(queries.overlapping(volunteer.user_id, item.started_at, item.ended_at,
                                                       item.corrects_id))
         if clash is not None:
-            raise ApiError(409, "overlapping_entry", _("与已有的第 %(id)d 号时长记录时间重叠，请核对起止时间；"
+            raise Conflict("overlapping_entry", _("与已有的第 %(id)d 号时长记录时间重叠，请核对起止时间；"
                                                        "如需修改原记录，请提交更正。", id=clash))
     entry = ServiceHourEntry(volunteer_id=volunteer.user_id, source=source, hours=item.hours,
                              service_date=item.service_date, started_at=item.started_at, ended_at=item.ended_at,
@@ -79,15 +79,15 @@ def allowed_days(volunteer: Volunteer) -> tuple[date, date, date | None]:
 def _check_day(volunteer: Volunteer, day: date) -> None:
     earliest, latest, joined = allowed_days(volunteer)
     if day > latest:
-        raise ApiError(422, "future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
+        raise Invalid("future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
     if day >= earliest:
         return
     span = {"day": day.isoformat(), "earliest": earliest.isoformat(), "latest": latest.isoformat()}
     if joined == earliest:
-        raise ApiError(422, "hours_before_joining", _("服务日期 %(day)s 早于该志愿者加入的日期，只能登记 "
+        raise Invalid("hours_before_joining", _("服务日期 %(day)s 早于该志愿者加入的日期，只能登记 "
                                                       "%(earliest)s 至 %(latest)s 之间的服务时长，请核对日期。",
                                                       **span))
-    raise ApiError(422, "hours_too_old", _("服务日期 %(day)s 距今超过 %(n)d 天，只能登记 %(earliest)s 至 %(latest)s "
+    raise Invalid("hours_too_old", _("服务日期 %(day)s 距今超过 %(n)d 天，只能登记 %(earliest)s 至 %(latest)s "
                                            "之间的服务时长，请核对日期。",
                                            n=int(current_app.config["HOURS_MAX_AGE_DAYS"]), **span))
 
@@ -95,12 +95,12 @@ def _check_day(volunteer: Volunteer, day: date) -> None:
 def _check_correction(volunteer: Volunteer, entry_id: int) -> ServiceHourEntry:
     original = db.session.get(ServiceHourEntry, entry_id)
     if original is None or original.volunteer_id != volunteer.user_id:
-        raise ApiError(422, "unknown_entry", _("要更正的时长记录不存在或不属于该志愿者，请核对记录编号。"))
+        raise Invalid("unknown_entry", _("要更正的时长记录不存在或不属于该志愿者，请核对记录编号。"))
     decision = db.session.scalar(select(ServiceHourDecision).where(ServiceHourDecision.entry_id == entry_id))
     if decision is not None and not decision.approved:
-        raise ApiError(409, "entry_refused", _("该记录已被驳回，不计入时长，无需更正；请直接新增一条记录。"))
+        raise Conflict("entry_refused", _("该记录已被驳回，不计入时长，无需更正；请直接新增一条记录。"))
     if db.session.scalar(queries.has_live_correction(entry_id)):
-        raise ApiError(409, "already_corrected", _("该记录已有更正，请对最新的更正记录进行更正。"))
+        raise Conflict("already_corrected", _("该记录已有更正，请对最新的更正记录进行更正。"))
     return original
 
 
@@ -113,13 +113,13 @@ def decide(entry_id: int | str, reviewer: User, approved: bool, note: str = "") 
             .where(ServiceHourEntry.id == wanted, queries.visible(reviewer))
             .with_for_update(of=Volunteer)).scalar()  # the app role may not lock ledger rows
     if found is None:
-        raise ApiError(404, "entry_not_found", _("找不到该时长记录，请检查编号是否正确。"))
+        raise NotFound("entry_not_found", _("找不到该时长记录，请检查编号是否正确。"))
     if reviewer.role not in STAFF:
-        raise ApiError(403, "forbidden", _("只有居村委工作人员或街镇可以审核服务时长。"))
+        raise Forbidden("forbidden", _("只有居村委工作人员或街镇可以审核服务时长。"))
     if found.created_by == reviewer.id:
-        raise ApiError(403, "own_entry", _("不能审核自己录入的时长记录，请由本居村委其他工作人员或街镇审核。"))
+        raise Forbidden("own_entry", _("不能审核自己录入的时长记录，请由本居村委其他工作人员或街镇审核。"))
     if db.session.scalar(select(ServiceHourDecision.id).where(ServiceHourDecision.entry_id == found.id)):
-        raise ApiError(409, "already_decided", _("该时长记录已审核过；如有错误，请提交一条更正记录。"))
+        raise Conflict("already_decided", _("该时长记录已审核过；如有错误，请提交一条更正记录。"))
     decision = ServiceHourDecision(entry_id=found.id, approved=approved, decided_by=reviewer.id, note=note)
     db.session.add(decision)
     db.session.flush()
@@ -156,48 +156,48 @@ def parse_entry(body: dict) -> EntryInput:
     """Read an entry from JSON: {hours, date} or {started_at, ended_at[, hours]}, note, corrects; 422 if bad."""
     started, ended = _time(body.get("started_at")), _time(body.get("ended_at"))
     if (started is None) != (ended is None):
-        raise ApiError(422, "span_incomplete", _("开始时间和结束时间须同时填写。"))
+        raise Invalid("span_incomplete", _("开始时间和结束时间须同时填写。"))
     hours = _hours(body.get("hours")) if body.get("hours") is not None else None
     if started is not None:
         if ended <= started:
-            raise ApiError(422, "span_backwards", _("结束时间必须晚于开始时间，请核对后重试。"))
+            raise Invalid("span_backwards", _("结束时间必须晚于开始时间，请核对后重试。"))
         span = Decimal((ended - started).total_seconds() / 3600).quantize(Decimal("0.01"))
         if hours is not None and hours > span:
-            raise ApiError(422, "hours_over_span", _("服务时长不能超过起止时间之间的时长。"))
+            raise Invalid("hours_over_span", _("服务时长不能超过起止时间之间的时长。"))
         hours = span if hours is None else hours
         day = started.astimezone(localtime.zone()).date()
     else:
         if hours is None:
-            raise ApiError(422, "hours_required", _("请填写服务时长（hours），或填写开始和结束时间。"))
+            raise Invalid("hours_required", _("请填写服务时长（hours），或填写开始和结束时间。"))
         day = _date(body.get("date"))
     _check_bounds(hours, day, ended)
     corrects = body.get("corrects")
     if corrects is not None and (not isinstance(corrects, int) or isinstance(corrects, bool) or corrects < 1):
-        raise ApiError(422, "bad_corrects", _("corrects 应为要更正的时长记录编号（正整数）。"))
+        raise Invalid("bad_corrects", _("corrects 应为要更正的时长记录编号（正整数）。"))
     note = fields.note(body.get("note") or None)
     return EntryInput(hours, day, started, ended, note, corrects)
 
 
 def _check_bounds(hours: Decimal, day: date, ended: datetime | None) -> None:
     if hours < 0:
-        raise ApiError(422, "negative_hours", _("服务时长不能为负数；如需扣减，请对原记录提交更正。"))
+        raise Invalid("negative_hours", _("服务时长不能为负数；如需扣减，请对原记录提交更正。"))
     if hours > DAY:
-        raise ApiError(422, "hours_over_day", _("单条记录不能超过 24 小时，请按天分开登记。"))
+        raise Invalid("hours_over_day", _("单条记录不能超过 24 小时，请按天分开登记。"))
     now = datetime.now(localtime.zone())
     if day > now.date() or (ended is not None and ended > now + timedelta(minutes=5)):
-        raise ApiError(422, "future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
+        raise Invalid("future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
 
 
 def _hours(raw) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise ApiError(422, "bad_hours", _("服务时长应为数字（小时），例如 2.5。"))
+        raise Invalid("bad_hours", _("服务时长应为数字（小时），例如 2.5。"))
     try:
         value = Decimal(str(raw).strip())
         if not value.is_finite():
             raise ArithmeticError(raw)
         return value.quantize(Decimal("0.01"))  # raises for absurd magnitudes too
     except ArithmeticError as e:
-        raise ApiError(422, "bad_hours", _("服务时长应为数字（小时），例如 2.5。")) from e
+        raise Invalid("bad_hours", _("服务时长应为数字（小时），例如 2.5。")) from e
 
 
 def _time(raw) -> datetime | None:
@@ -208,7 +208,7 @@ def _time(raw) -> datetime | None:
     except ValueError:
         t = None
     if t is None:
-        raise ApiError(422, "bad_time", _("时间格式应为 ISO 8601，例如 2026-11-30T09:00:00+08:00。"))
+        raise Invalid("bad_time", _("时间格式应为 ISO 8601，例如 2026-11-30T09:00:00+08:00。"))
     return localtime.attach(t).astimezone(UTC)
 
 
@@ -216,7 +216,7 @@ def _date(raw) -> date:
     try:
         return date.fromisoformat(raw) if isinstance(raw, str) else date.fromisoformat("")
     except ValueError as e:
-        raise ApiError(422, "bad_date", _("请填写服务日期（date），格式为 2026-11-30。")) from e
+        raise Invalid("bad_date", _("请填写服务日期（date），格式为 2026-11-30。")) from e
 
 
 def entry_json(entry: ServiceHourEntry, decision: ServiceHourDecision | None) -> dict:

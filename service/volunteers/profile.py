@@ -6,7 +6,7 @@ text a spreadsheet would run as a formula, so an edited profile exports and re-i
 from flask_babel import gettext as _
 
 from service.core.db import db
-from service.core.errors import ApiError
+from service.core.errors import Forbidden, Invalid
 from service.core.models import User
 from service.rules.roles import STAFF
 from service.volunteers import queries, registry, roster
@@ -20,13 +20,13 @@ def edit(volunteer: Volunteer, body: dict, editor: User) -> Volunteer:
     """Apply a JSON edit after checking every field (nothing is written when one is bad); the caller commits."""
     unknown = set(body) - STAFF_FIELDS
     if unknown:
-        raise ApiError(422, "unknown_field", _("无法修改这些字段：%(f)s。可修改：%(ok)s。",
+        raise Invalid("unknown_field", _("无法修改这些字段：%(f)s。可修改：%(ok)s。",
                                                f="、".join(sorted(unknown)), ok="、".join(sorted(STAFF_FIELDS))))
     mine = OWN_FIELDS if editor.role not in STAFF else STAFF_FIELDS
     if set(body) - mine:
-        raise ApiError(403, "forbidden", _("志愿者本人只能修改技能和可服务时段；其他信息请联系所在居村委修改。"))
+        raise Forbidden("forbidden", _("志愿者本人只能修改技能和可服务时段；其他信息请联系所在居村委修改。"))
     if not body:
-        raise ApiError(422, "nothing_to_change", _("请至少填写一项要修改的内容。"))
+        raise Invalid("nothing_to_change", _("请至少填写一项要修改的内容。"))
     changes = {field: CHECKS[field](value, editor) for field, value in body.items()}
     for field, value in changes.items():
         setattr(volunteer, "committee_code" if field == "committee" else field, value)
@@ -36,10 +36,10 @@ def edit(volunteer: Volunteer, body: dict, editor: User) -> Volunteer:
 
 def _items(value, editor) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ApiError(422, "bad_list", _("技能和标签应为文本列表，例如 [\"电工\", \"楼组长\"]。"))
+        raise Invalid("bad_list", _("技能和标签应为文本列表，例如 [\"电工\", \"楼组长\"]。"))
     items = list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(items) > roster.MAX_ITEMS or any(len(i) > roster.MAX_ITEM_CHARS for i in items):
-        raise ApiError(422, "bad_list", _("每项不超过 30 个字、最多 20 项。"))
+        raise Invalid("bad_list", _("每项不超过 30 个字、最多 20 项。"))
     _no_formula(*items)
     return items
 
@@ -47,7 +47,7 @@ def _items(value, editor) -> list[str]:
 def _availability(value, editor) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v in roster.AVAILABILITY_CODES for v in value):
         choices = "、".join(f"{c}（{t}）" for c, t in registry.AVAILABILITY.items())
-        raise ApiError(422, "bad_availability", _("可服务时段只能是：%(ok)s。", ok=choices))
+        raise Invalid("bad_availability", _("可服务时段只能是：%(ok)s。", ok=choices))
     codes = {roster.AVAILABILITY_CODES[v] for v in value}
     return [c for c in registry.AVAILABILITY if c in codes]
 
@@ -57,7 +57,7 @@ def _text(limit: int, required: bool):
         if value is None and not required:
             return None
         if not isinstance(value, str) or len(value.strip()) > limit or (required and not value.strip()):
-            raise ApiError(422, "bad_text", _("姓名不能为空且不超过 50 个字，服务队名称不超过 100 个字。"))
+            raise Invalid("bad_text", _("姓名不能为空且不超过 50 个字，服务队名称不超过 100 个字。"))
         _no_formula(value.strip())
         return value.strip() or None
     return check
@@ -65,23 +65,23 @@ def _text(limit: int, required: bool):
 
 def _active(value, editor) -> bool:
     if not isinstance(value, bool):
-        raise ApiError(422, "bad_active", _("active 只能是 true 或 false。"))
+        raise Invalid("bad_active", _("active 只能是 true 或 false。"))
     return value
 
 
 def _committee(value, editor) -> str:
     """A committee of the current boundaries that the editor manages."""
     if not isinstance(value, str) or value not in registry.current_committees():
-        raise ApiError(422, "bad_committee", _("居村委代码不在当前边界中，请填写 12 位统计用区划代码。"))
+        raise Invalid("bad_committee", _("居村委代码不在当前边界中，请填写 12 位统计用区划代码。"))
     if editor.role == "committee_staff" and value != editor.area.code or editor.role == "town_supervisor" and \
             value not in db.session.scalars(queries.town_committee_codes(editor.area.code)).all():
-        raise ApiError(403, "committee_out_of_scope", _("只能把志愿者登记到您管辖范围内的居村委。"))
+        raise Forbidden("committee_out_of_scope", _("只能把志愿者登记到您管辖范围内的居村委。"))
     return value
 
 
 def _no_formula(*texts: str) -> None:
     if any(t[:1] in roster.FORMULA_STARTS for t in texts):
-        raise ApiError(422, "formula_text", _("内容不能以 =、+、-、@ 开头，请删除开头的符号。"))
+        raise Invalid("formula_text", _("内容不能以 =、+、-、@ 开头，请删除开头的符号。"))
 
 
 CHECKS = {"skills": _items, "tags": _items, "availability": _availability, "active": _active,

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, text
 
 from service.core.db import copy_rows, db
-from service.core.errors import ApiError
+from service.core.errors import NotFound
 from service.core.models import Area, User
 from service.volunteers import queries
 from service.volunteers.models import Volunteer
@@ -21,7 +21,7 @@ def get_volunteer(user_id: int | str, viewer: User) -> Volunteer:
         found = db.session.scalar(select(Volunteer).where(Volunteer.user_id == queries.wide(wanted),
                                                           queries.visible(viewer)))
     if found is None:
-        raise ApiError(404, "volunteer_not_found", _("找不到该志愿者，请检查编号是否正确。"))
+        raise NotFound("volunteer_not_found", _("找不到该志愿者，请检查编号是否正确。"))
     return found
 
 
@@ -29,7 +29,7 @@ def own_profile(user: User) -> Volunteer:
     """Return the caller's own profile, or a 404 that says how to get one."""
     found = db.session.get(Volunteer, user.id)
     if found is None:
-        raise ApiError(404, "not_a_volunteer", _("您还不是登记在册的志愿者，请联系所在居村委登记。"))
+        raise NotFound("not_a_volunteer", _("您还不是登记在册的志愿者，请联系所在居村委登记。"))
     return found
 
 
