@@ -35,9 +35,9 @@ test: deps-test venv db
 stop:
 	.ci/postgis.sh stop
 
-# The docs against the tree: paths, commands (--help), settings (tests/test_docs.py; no database needed).
+# The docs against the tree: paths, commands (--help), settings (tests/unit/test_docs.py; no database needed).
 docs-check: venv
-	$(BIN)/python -m pytest tests/test_docs.py $(PYTEST_ARGS)
+	$(BIN)/python -m pytest tests/unit/test_docs.py $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check service geo tests bench migrations

@@ -4,7 +4,7 @@ every acknowledged report exists exactly once, no report lacks its photos, no ph
 sweep has nothing to roll forward, and the outbox holds every notification exactly once.
 
 It runs on a scratch cluster of its own (.ci/postgis.sh with another directory and port), never the shared one.
-Full form: `.venv/bin/python -m bench.chaos --clients 200 --uploads 3`; tests/test_chaos.py runs a short one.
+Full form: `.venv/bin/python -m bench.chaos --clients 200 --uploads 3`; tests/system/test_chaos.py runs a short one.
 """
 import argparse
 import io

@@ -29,8 +29,8 @@ from werkzeug.serving import make_server
 from bench.assign import drop_database
 from bench.intake import setup_database
 from service import create_app
-from tests.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.images import camera_photo
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.support.images import camera_photo
 
 BENCH_DB = "hazard_snap_bench_field"
 PRIVATE_URL = f"postgresql+psycopg://postgres@127.0.0.1:5439/{BENCH_DB}"

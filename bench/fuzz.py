@@ -6,7 +6,7 @@ each rule with generated path values (real ids half of the time), query strings,
 nobody, a volunteer, committee staff, a town supervisor or a district admin. Through the WSGI app, in process.
 
 Full form: `.venv/bin/python -m bench.fuzz --requests 10000` (a scratch cluster of its own, like bench/chaos.py);
-tests/test_fuzz.py runs a short one on the test database.
+tests/http/test_fuzz.py runs a short one on the test database.
 """
 import argparse
 import base64
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 
-from tests.images import jpeg
+from tests.support.images import jpeg
 
 WORDS = ["", "0", "-1", "1", "2", "99999999999999999999", "1e309", "NaN", "null", "true", "[]", "{}", "闵行区",
          "<script>alert(1)</script>", "{{7*7}}", "../../etc/passwd", "%00", "2026-02-30", "2026-11-30",

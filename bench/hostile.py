@@ -35,7 +35,7 @@ from service.photos import decode as photo_decode  # noqa: E402
 from service.photos import pipeline as photos  # noqa: E402
 from service.photos import sandbox  # noqa: E402
 from tests import bombs  # noqa: E402
-from tests.images import encode, scene  # noqa: E402
+from tests.support.images import encode, scene  # noqa: E402
 
 BENCH_DB = "hazard_snap_bench_hostile"
 LOOSE = {"MAX_PIXELS_PER_BYTE": 10**9, "MAX_JPEG_SCANS": 10**6, "MAX_PHOTO_FRAMES": 10**6}

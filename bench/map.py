@@ -125,8 +125,8 @@ def measure_browser(base: str, token: str, shots: Path | None = None) -> None:
     """Chromium on the running server: what the map draws from the opening view to z16."""
     from playwright.sync_api import sync_playwright
 
-    from tests.browser import CHROMIUM, CHROMIUM_ARGS
-    from tests.map_drawing import drawn_at
+    from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
+    from tests.support.map_drawing import drawn_at
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)

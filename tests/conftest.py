@@ -7,24 +7,32 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 import time_machine
 from hypothesis import HealthCheck, settings
 from playwright.sync_api import sync_playwright
 from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from service import create_app
 from service.core import migrate
 from service.core.db import db
 from service.core.models import Area
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageLog
+from tests.support.clock import EDGE_IDS, EDGE_RUNS, process_zone, stopped_at_edge
+from tests.support.database import app_url, owner_url, recreate_database
+from tests.support.live import PASSWORD, LiveSession
+from tests.support.paths import SHARED_DATA
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, PageLog
-
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-PASSWORD = "correct-horse-7"
-APP_ROLE = "hazard_app"
+# Fixtures that tests in several modules use, each defined beside the helpers it needs.
+pytest_plugins = [
+    "tests.support.boundary_import_page",
+    "tests.support.dashboard",
+    "tests.support.inspections",
+    "tests.support.map_tiles",
+    "tests.support.notifications",
+    "tests.support.sites",
+]
 
 # No property test may fail for being slow (Hypothesis's default 200 ms deadline and too_slow check time
 # each example on the wall clock): a loaded CI machine is not a bug.
@@ -32,41 +40,10 @@ settings.register_profile("suite", deadline=None, suppress_health_check=[HealthC
 settings.load_profile("suite")
 
 
-def _test_url() -> str:
-    """The test database as its owner (TEST_DATABASE_URL, else the owner's or app's URL + "_test")."""
-    if os.environ.get("TEST_DATABASE_URL"):
-        return os.environ["TEST_DATABASE_URL"]
-    base = os.environ.get("DATABASE_OWNER_URL") or os.environ.get("DATABASE_URL")
-    if not base:
-        pytest.exit("DATABASE_URL is not set: run the tests with `make test`", returncode=2)
-    url = make_url(base)
-    return url.set(database=url.database + "_test").render_as_string(hide_password=False)
-
-
-def _app_url(owner_url: str) -> str:
-    """The test database as the application's role (TEST_APP_DATABASE_URL, else role APP_ROLE, no password)."""
-    if os.environ.get("TEST_APP_DATABASE_URL"):
-        return os.environ["TEST_APP_DATABASE_URL"]
-    u = make_url(owner_url)  # URL.set(password=None) would keep the owner's password
-    return URL.create(u.drivername, APP_ROLE, None, u.host, u.port, u.database, u.query).render_as_string(
-        hide_password=False)
-
-
-def recreate_database(url: str) -> None:
-    """Drop and create the database named in url (it must be a *_test* database)."""
-    target = make_url(url)
-    assert "test" in target.database, "refusing to drop a database whose name lacks 'test'"
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{target.database}"'))
-    admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> str:
     """A fresh database migrated to head; a missing server fails loudly."""
-    url = _test_url()
+    url = owner_url()
     recreate_database(url)
     migrate.upgrade(url)
     return url
@@ -75,7 +52,7 @@ def database_url() -> str:
 @pytest.fixture(scope="session")
 def app_database_url(database_url) -> str:
     """The test database as the application's own role, which owns nothing (as in `make run`)."""
-    url = _app_url(database_url)
+    url = app_url(database_url)
     migrate.grant_app_role(database_url, make_url(url).username, make_url(url).password)
     return url
 
@@ -141,15 +118,28 @@ def spot(app):
 
 
 @pytest.fixture
-def clock():
+def clock(request):
     """Stop the Python clock (every thread, the live server's too) for a test about times; move it with .shift().
 
     Only Python stops: PostgreSQL's now() in column defaults keeps running, so such a test compares only
-    times the service computes in Python. tests/test_clock_edges.py runs these tests again with the clock
-    at the day's edges in Asia/Shanghai and UTC, and the process in another time zone.
+    times the service computes in Python. A test marked `clock_edges` runs again with the clock at the day's
+    edges in Asia/Shanghai and UTC and the process in another time zone (tests/support/clock.py).
     """
-    with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+    run = getattr(request, "param", None)
+    if run is None:
+        with time_machine.travel(datetime.now(UTC), tick=False) as traveller:
+            yield traveller
+        return
+    edge, zone = run
+    app = request.getfixturevalue("app")
+    with process_zone(zone), stopped_at_edge(app, edge) as traveller:
         yield traveller
+
+
+def pytest_generate_tests(metafunc):
+    if metafunc.definition.get_closest_marker("clock_edges"):
+        assert "clock" in metafunc.fixturenames, f"{metafunc.definition.nodeid}: clock_edges needs the clock fixture"
+        metafunc.parametrize("clock", [None, *EDGE_RUNS], ids=["now", *EDGE_IDS], indirect=True)
 
 
 @pytest.fixture
@@ -172,19 +162,6 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-
-
-class LiveSession(requests.Session):
-    """A requests session whose relative URLs go to the live server."""
-
-    def __init__(self, base: str, token: str | None = None):
-        super().__init__()
-        self.base = base
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def request(self, method, url, *args, **kwargs):
-        return super().request(method, self.base + url if url.startswith("/") else url, *args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -246,7 +223,8 @@ def anon_http(live_server):
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
+    """../shared/data, or a skip saying where it was looked for (it sits beside the clone, not in it)."""
+    if not (SHARED_DATA / "minhang_towns_wgs84.geojson").is_file():
         pytest.skip(f"shared test data not found at {SHARED_DATA} (only present beside the project's clone)")
     return SHARED_DATA
 
@@ -293,3 +271,23 @@ def open_page(browser, live_server):
     yield open_
     for context in contexts:
         context.close()
+
+
+# Each folder of tests says what its tests need; a test that reaches for more belongs in another folder.
+# browser/ and system/ (several processes: gunicorn nodes, PgBouncer, a replica, backups) may use anything.
+FOLDER_REFUSES = {
+    "unit": {"database_url", "app", "live_server", "browser"},  # pure code and the tree's own files
+    "db": {"live_server", "browser"},                           # PostgreSQL and the app in-process
+    "http": {"browser"},                                        # + the live HTTP server
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    wrong = []
+    for item in items:
+        folder = Path(item.path).relative_to(Path(__file__).parent).parts[0]
+        refused = FOLDER_REFUSES.get(folder, set()) & set(getattr(item, "fixturenames", ()))
+        if refused:
+            wrong.append(f"{item.nodeid} uses {', '.join(sorted(refused))}, which tests/{folder}/ does not have")
+    if wrong:
+        raise pytest.UsageError("tests in the wrong folder:\n  " + "\n  ".join(wrong))

@@ -39,7 +39,7 @@ branch_labels = None
 depends_on = None
 
 # Frozen at this revision (a migration must not change when the code does); service/dashboard/cube.py reads
-# the same values and tests/test_dashboard.py checks they agree.
+# the same values and tests/browser/test_dashboard.py checks they agree.
 ZONE = "Asia/Shanghai"
 EDGES = [0.0] + [round(2 ** (k / 4), 4) for k in range(53)]  # hours; width_bucket gives 0 .. len(EDGES)
 BUCKETS = len(EDGES) + 1
@@ -69,7 +69,7 @@ FIGURES = tuple(COLUMNS)
 SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
 # The report triggers' functions (0008's statements for report_rollup, then the same for each cube, from
 # _grouped over new_rows / old_rows) are frozen in migrations/sql/0015_report_rollup.sql: _grouped below
-# fills the cubes once and is what tests/test_dashboard.py rebuilds them with; editing it changes no trigger.
+# fills the cubes once and is what tests/browser/test_dashboard.py rebuilds them with; editing it changes no trigger.
 
 
 def _histogram(name: str) -> str:

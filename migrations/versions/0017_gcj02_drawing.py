@@ -1,6 +1,6 @@
 """Draw on GCJ-02 base maps (高德): SQL functions shifting WGS-84 geometries to GCJ-02 inside tile queries.
 
-The formula is geo/coords.py's `_gcj_delta` (the reference; tests/test_map_gcj02.py holds the two to ≤ 1 m).
+The formula is geo/coords.py's `_gcj_delta` (the reference; tests/browser/test_map_layers.py holds the two to ≤ 1 m).
 Stored geometries stay WGS-84; only what is drawn on GCJ-02 tiles is shifted.
 
 Revision ID: 0017

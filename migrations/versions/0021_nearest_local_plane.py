@@ -25,7 +25,7 @@ branch_labels = None
 depends_on = None
 
 # The one assignment rule, as in revision 0019, but for the distance of `nearest`: today's assign_point,
-# in migrations/sql/0021_assign_point.sql (tests/test_migration_sql.py holds the database to it).
+# in migrations/sql/0021_assign_point.sql (tests/db/test_migration_sql.py holds the database to it).
 SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by their revision only (README)
 SIGNATURE = "assign_point(geometry, double precision, integer)"
 

@@ -78,7 +78,7 @@ SQL = Path(__file__).resolve().parents[1] / "sql"  # frozen statements, read by 
 # histograms, both over old_rows, was planned as a nested loop under the cube's index lookup, quadratic in the
 # statement's rows (2,000 verified reports moved: 5 s; 20,000: minutes). Today's report_rollup_add, _remove,
 # _move and _clear: migrations/sql/0027_report_rollup.sql; 0022's (and 0015's _clear) for the downgrade in
-# 0027_report_rollup_downgrade.sql. tests/test_migration_sql.py holds the database to the first.
+# 0027_report_rollup_downgrade.sql. tests/db/test_migration_sql.py holds the database to the first.
 RUNNING_DUE = ("CREATE INDEX ix_report_running_due ON report (due_at, id) {}"
                "WHERE status IN ('submitted', 'accepted', 'dispatched', 'rectifying')")  # as 0015 made it
 RUNNING_DUE_0015 = "INCLUDE (town_id, committee_id, status, category, risk_level) "

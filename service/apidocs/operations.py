@@ -1,7 +1,7 @@
 """What each native API endpoint takes and answers, keyed by its Flask endpoint name.
 
 The paths, methods and path parameters come from the app's URL map (service.apidocs.spec); this table adds
-the summary a person reads and the schemas. tests/test_openapi.py fails when a /api/v1 route has no entry
+the summary a person reads and the schemas. tests/browser/test_openapi.py fails when a /api/v1 route has no entry
 here, so a new route cannot be left out of the description.
 """
 from dataclasses import dataclass, field

@@ -1,7 +1,7 @@
 """Marshmallow shapes of the native API's answers and inputs, for its OpenAPI description.
 
 They describe what the views return (service.reports.queries._shape, categories.as_json, the volunteers'
-registry and ledger); the schemathesis contract test (tests/test_openapi_contract.py) checks every answer
+registry and ledger); the schemathesis contract test (tests/http/test_openapi_contract.py) checks every answer
 against them, so a shape changed in one place and not the other fails the suite.
 """
 from marshmallow import INCLUDE, fields, validate
@@ -18,7 +18,7 @@ STATUS_ARG = "open, closed, all, or statuses separated by commas: " + ", ".join(
 
 class Schema(Strict):
     """An answer may carry fields added after its description (an additive change breaks no client); the fields
-    described must be there with their types. tests/test_openapi.py checks the report's own keys exactly."""
+    described must be there with their types. tests/browser/test_openapi.py checks the report's own keys exactly."""
 
     class Meta:
         unknown = INCLUDE

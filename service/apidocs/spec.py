@@ -2,7 +2,7 @@
 
 Paths, methods and path parameters are read from the URL map, so they cannot drift from the routes; each
 endpoint's summary and schemas come from service.apidocs.operations. A route missing there is left out of
-the description, and tests/test_openapi.py fails on it.
+the description, and tests/browser/test_openapi.py fails on it.
 """
 import re
 

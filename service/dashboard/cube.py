@@ -9,7 +9,7 @@ The smallest cube that keeps every dimension the question groups by and filters 
 per-town view reads a few thousand rows, a town's per-committee view its own committees' rows.
 A cube is chosen only when it keeps every dimension the question needs; otherwise the same figures are counted
 from the rows (a bbox, overdue, a reporter, dates that cut a month, committees by month). Both give the same
-numbers (tests/test_dashboard.py); only the speed differs.
+numbers (tests/browser/test_dashboard.py); only the speed differs.
 
 Overdue changes with the clock, so no cube holds it: overdue = running - running and not yet due, where the
 second term is a live count over ix_report_running_due of only the reports due from now on (a few days' intake,

@@ -149,9 +149,21 @@ def _scope_name(user: User, town: str) -> str:
 
 def _figure(key: str, label: str, this, last, kind: str, better: int = 0) -> dict:
     """better: +1 when a rise is good news, -1 when it is bad news, 0 when neither (the print colours it)."""
-    delta = None if this is None or last is None else round(this - last, 4)
+    delta = None if this is None or last is None else this - last
     return {"key": key, "label": label, "this": this, "last": last, "delta": delta, "kind": kind,
             "better": better}
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    """A rate from its counts, unrounded: the figures round it once, as printed (the JSON's 4 decimals would round
+    it twice: 0.30252 is 0.3025 there, then 30.2 %)."""
+    return part / whole if whole else None
+
+
+def _on_time_rate(figures: dict) -> float | None:
+    """As hazards.py counts it: rectified by the deadline, of those rectified or past their deadline."""
+    on_time = figures["rectified_on_time"]
+    return _ratio(on_time, on_time + figures["rectified_late"] + figures["overdue"])
 
 
 def _figures(this: dict, last: dict, rec_this: dict, rec_last: dict, rating_this: dict, rating_last: dict) -> list:
@@ -162,11 +174,12 @@ def _figures(this: dict, last: dict, rec_this: dict, rec_last: dict, rating_this
         _figure("rectified_on_time", _("按期整改"), this["rectified_on_time"], last["rectified_on_time"], "count", 1),
         _figure("overdue", _("逾期未改"), this["overdue"], last["overdue"], "count", -1),
         _figure("recurred", _("整改后复发"), rec_this["recurred"], rec_last["recurred"], "count", -1),
-        _figure("on_time_rate", _("按期整改率"), this["on_time_rate"], last["on_time_rate"], "rate", 1),
+        _figure("on_time_rate", _("按期整改率"), _on_time_rate(this), _on_time_rate(last), "rate", 1),
         _figure("median_hours", _("整改用时中位数（小时）"), this["hours_to_rectified"]["median"],
                 last["hours_to_rectified"]["median"], "hours", -1),
         _figure("verified", _("核查结案"), rec_this["verified"], rec_last["verified"], "count", 1),
-        _figure("recurrence_rate", _("复发率"), rec_this["recurrence_rate"], rec_last["recurrence_rate"], "rate", -1),
+        _figure("recurrence_rate", _("复发率"), _ratio(rec_this["recurred"], rec_this["verified"]),
+                _ratio(rec_last["recurred"], rec_last["verified"]), "rate", -1),
         _figure("rating", _("居民评价（星）"), rating_this["stars"], rating_last["stars"], "stars", 1),
     ]
 

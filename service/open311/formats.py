@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-# An XML node, not a template: the alias keeps tests/test_no_template_source.py (which looks for template-making
+# An XML node, not a template: the alias keeps tests/unit/test_no_template_source.py (which looks for template-making
 # names such as Element) about template engines only.
 from xml.etree.ElementTree import Element as XmlNode
 

@@ -54,7 +54,7 @@ CHANGED = f"""
 # each report is hash-joined to the grid cells of its square (migration 0019) instead of calling
 # assign_point once per report (~10 µs of call overhead each, 15 s for 500,000 reports). Reports no
 # committee covers are few; they take assign_point itself, which looks for the nearest committee.
-# tests/test_boundary_generations.py holds both forms to shapely's answer and to each other.
+# tests/db/test_boundary_generations.py holds both forms to shapely's answer and to each other.
 REASSIGN = """
     WITH cand AS (
         SELECT r.id, r.location, r.committee_id, o.code AS old_code, r.assignment_method, r.assignment_distance_m

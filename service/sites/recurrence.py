@@ -9,7 +9,7 @@ A report is "verified in a period" by its verification time (updated_at: a verif
 
 A period of whole local months (the default: from the first of the month the window starts in, to today) is summed
 from report_stats_recurrence, the cube the report triggers keep (migration 0027) with report.recurred; a period
-that cuts a month is counted from the rows. Both give the same figures (tests/test_recurrence.py).
+that cuts a month is counted from the rows. Both give the same figures (tests/http/test_recurrence.py).
 """
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
