@@ -30,7 +30,7 @@ from service.areas import generations
 from service.core import migrate
 from service.core.db import db
 from service.reports import reassign
-from tests import boundary_edits as edits
+from tests.support import boundary_edits as edits
 
 MAX_M = 200.0
 COMMITTEES = SHARED_DATA / "minhang_committees_wgs84.geojson"

@@ -3,10 +3,10 @@
 Debian's Chromium (Playwright) opens /report on a live server (Flask's threaded server over a scratch PostGIS
 database with the demo district). Before 提交 the page's link is throttled through the DevTools protocol
 (Network.emulateNetworkConditions: --up-kbps up, --down-kbps down, --latency-ms each way). Three 12 MP camera-like
-JPEGs (tests.images.camera_photo: a busy scene under sensor noise, ~3.5 MB each, EXIF GPS and time) are picked in
-one go, the category chosen and 提交 clicked; the time runs from the click to the receipt on the page. A WSGI meter
-counts the bytes of the report POSTs each way (bodies, without HTTP headers). Then, with the network cut off for
-the page and its service worker, the page is reloaded and must open from the worker's cache.
+JPEGs (tests.support.images.camera_photo: a busy scene under sensor noise, ~3.5 MB each, EXIF GPS and time) are
+picked in one go, the category chosen and 提交 clicked; the time runs from the click to the receipt on the page.
+A WSGI meter counts the bytes of the report POSTs each way (bodies, without HTTP headers). Then, with the network
+cut off for the page and its service worker, the page is reloaded and must open from the worker's cache.
 
 Targets (issue 15): >= 5x fewer bytes up when shrunk, a 3-photo report in <= 30 s on that link, and the page
 opening offline after one visit.

@@ -34,7 +34,7 @@ from service.core import migrate  # noqa: E402
 from service.photos import decode as photo_decode  # noqa: E402
 from service.photos import pipeline as photos  # noqa: E402
 from service.photos import sandbox  # noqa: E402
-from tests import bombs  # noqa: E402
+from tests.support import bombs  # noqa: E402
 from tests.support.images import encode, scene  # noqa: E402
 
 BENCH_DB = "hazard_snap_bench_hostile"

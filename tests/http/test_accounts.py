@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from tests.support.accounts import cli
+from tests.support.images import jpeg
 from tests.support.live import PASSWORD, LiveSession
 from tests.support.reports_api import post
 
@@ -49,7 +50,7 @@ def test_login_page_sets_a_session_and_the_api_then_needs_csrf(live_server, acco
                                              "password": PASSWORD}, allow_redirects=False)
     assert r.status_code == 302 and r.headers["Location"].endswith("/inbox")
     assert "待整改" in s.get(live_server + "/inbox").text
-    files = [("photo", ("a.jpg", __import__("tests.images", fromlist=["x"]).jpeg(), "image/jpeg"))]
+    files = [("photo", ("a.jpg", jpeg(), "image/jpeg"))]
     data = {"category": "other", "lon": spot["lon"], "lat": spot["lat"]}
     no_token = s.post(live_server + "/api/v1/reports", data=data, files=files)
     assert no_token.status_code == 400 and "刷新" in no_token.json()["error"]["message"]

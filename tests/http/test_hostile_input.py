@@ -1,6 +1,7 @@
 """Hostile input costs the attacker more than the server: decode bombs, attempt limits, JSON caps, leaks."""
 import json
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -196,7 +197,7 @@ def test_ids_of_other_reports_show_only_where_the_caller_may_look(app, as_user, 
     here = send(as_user("vol"), [photo], **at(spot)).json()["id"]
     there = send(as_user("vol2"), [photo], **at(elsewhere_spot)).json()["id"]
     with app.app_context():
-        assert str(db.session.get(Report, __import__("uuid").UUID(there)).duplicate_photo_of) == here
+        assert str(db.session.get(Report, uuid.UUID(there)).duplicate_photo_of) == here
     assert move(as_user("admin"), there, "duplicate", duplicate_of=here).status_code == 200
     sees_here = {"admin": True, "sup_b": False, "staff_b": False, "vol2": False}
     for who, may in sees_here.items():

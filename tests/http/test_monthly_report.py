@@ -99,7 +99,7 @@ def _plain(owner_engine, level: str, month: date, now: datetime, where: str = ""
             found[code] = {"new": n, "rectified_on_time": on_time, "overdue": overdue, "late": late,
                            "hours": [float(h) for h in hours or ()]}
         for code, verified, recurred, ratings, stars in done:
-            found.setdefault(code, {}).update(verified=verified, recurred=recurred, ratings=ratings,
+            found.setdefault(code, {}).update(verified=verified, recurred=recurred, ratings=ratings, star_sum=stars,
                                               stars=round(stars / ratings, 2) if ratings else None)
     return found
 
@@ -110,7 +110,7 @@ def _total(per: dict[str, dict]) -> dict:
     total["hours"] = sorted(h for p in per.values() for h in p.get("hours", ()))
     judged = total["rectified_on_time"] + total["late"] + total["overdue"]
     total["rate"] = f"{total['rectified_on_time'] / judged * 100:.1f}%" if judged else "—"
-    stars = sum(p["stars"] * p["ratings"] for p in per.values() if p.get("ratings"))
+    stars = sum(p["star_sum"] for p in per.values() if p.get("ratings"))  # the exact sum, not rounded means
     total["stars"] = round(stars / total["ratings"], 2) if total["ratings"] else None
     return total
 
