@@ -116,6 +116,41 @@ def revoke_tokens(user: User) -> int:
     return len(tokens)
 
 
+def create_account(name: str, phone: str, role: str, area_id: int | None, password: str | None = None,
+                   with_token: bool = False, days: int | None = None, open311_only: bool = False
+                   ) -> tuple[User, str | None]:
+    """Create an account, with a password and a first token if asked, committed; return it and the token."""
+    user = User(name=name, phone=phone, role=role, area_id=area_id)
+    if password is not None:
+        set_password(user, password)
+    db.session.add(user)
+    db.session.flush()
+    secret = issue_token(user, days, open311_only) if with_token else None
+    db.session.commit()
+    return user, secret
+
+
+def new_token(user: User, days: int | None = None, revoke_all: bool = False) -> tuple[int, str]:
+    """Issue a token (after revoking the user's live ones, if asked), committed: (how many revoked, the token)."""
+    revoked = revoke_tokens(user) if revoke_all else 0
+    secret = issue_token(user, days)
+    db.session.commit()
+    return revoked, secret
+
+
+def revoke_all_tokens(user: User) -> int:
+    """Revoke every live token of a user, committed; return how many."""
+    n = revoke_tokens(user)
+    db.session.commit()
+    return n
+
+
+def change_password(user: User, password: str) -> None:
+    """Set a new password, ending the user's sessions and tokens, committed."""
+    set_password(user, password)
+    db.session.commit()
+
+
 def set_password(user: User, password: str) -> None:
     """Set a password and end the user's sessions and tokens (a new account has none)."""
     user.password_hash = generate_password_hash(password)  # scrypt by default
@@ -123,9 +158,10 @@ def set_password(user: User, password: str) -> None:
 
 
 def disable(user: User) -> None:
-    """Disable an account, ending its sessions and tokens."""
+    """Disable an account, ending its sessions and tokens, committed."""
     user.active = False
     end_sessions(user)
+    db.session.commit()
 
 
 def end_sessions(user: User) -> None:

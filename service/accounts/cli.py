@@ -37,13 +37,8 @@ def users_create(name, phone, role, area_code, password_stdin, token) -> None:
         raise click.ClickException(f"--area must be a {needed} code for {role}")
     if db.session.scalar(select(User).where(User.phone == phone)):
         raise click.ClickException(f"phone {phone} is already registered")
-    user = User(name=name, phone=phone, role=role, area_id=area.id if area else None)
-    if password_stdin:
-        auth.set_password(user, _password_from_stdin())
-    db.session.add(user)
-    db.session.flush()
-    secret = auth.issue_token(user) if token else None
-    db.session.commit()
+    password = _password_from_stdin() if password_stdin else None
+    user, secret = auth.create_account(name, phone, role, area.id if area else None, password, with_token=token)
     click.echo(f"created user {user.id} {name} ({role})")
     if secret:
         click.echo(f"token: {secret}")
@@ -72,12 +67,9 @@ def _user(phone: str) -> User:
 @with_appcontext
 def users_token(phone: str, revoke_all: bool, days: int | None) -> None:
     """Issue a new API token for a user (printed once)."""
-    user = _user(phone)
+    n, secret = auth.new_token(_user(phone), days, revoke_all)
     if revoke_all:
-        n = auth.revoke_tokens(user)
         click.echo(f"revoked {n} tokens")
-    secret = auth.issue_token(user, days)
-    db.session.commit()
     click.echo(f"token: {secret}")
 
 
@@ -86,9 +78,7 @@ def users_token(phone: str, revoke_all: bool, days: int | None) -> None:
 @with_appcontext
 def users_set_password(phone: str) -> None:
     """Set a user's password, read from standard input."""
-    user = _user(phone)
-    auth.set_password(user, _password_from_stdin())
-    db.session.commit()
+    auth.change_password(_user(phone), _password_from_stdin())
     click.echo(f"password set for {phone}; its sessions ended and tokens revoked")
 
 
@@ -97,9 +87,7 @@ def users_set_password(phone: str) -> None:
 @with_appcontext
 def users_disable(phone: str) -> None:
     """Disable an account (its sessions and tokens stop working)."""
-    user = _user(phone)
-    auth.disable(user)
-    db.session.commit()
+    auth.disable(_user(phone))
     click.echo(f"disabled {phone}; its sessions ended and tokens revoked")
 
 

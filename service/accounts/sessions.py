@@ -37,12 +37,13 @@ def limits(role: str) -> tuple[timedelta, timedelta]:
 
 
 def begin(user: User) -> None:
-    """Start a session for user in this browser (the caller commits) and forget the user's long-dead ones."""
+    """Start a session for user in this browser, committed, and forget the user's long-dead ones."""
     key = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     last_alive = func.coalesce(UserSession.ended_at, UserSession.last_seen_at)
     db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, last_alive < now - FORGET_AFTER))
     db.session.add(UserSession(user_id=user.id, key_hash=_digest(key), created_at=now, last_seen_at=now))
+    db.session.commit()
     session[SESSION_KEY] = key
 
 
@@ -70,11 +71,12 @@ def alive(user_id: int) -> bool:
 
 
 def end_current() -> None:
-    """End this browser's session on the server (the caller commits)."""
+    """End this browser's session on the server, committed."""
     key = session.pop(SESSION_KEY, None)
     if isinstance(key, str) and key:
         db.session.execute(update(UserSession).where(UserSession.key_hash == _digest(key),
                                                      UserSession.ended_at.is_(None)).values(ended_at=func.now()))
+        db.session.commit()
 
 
 def end_all(user: User) -> None:

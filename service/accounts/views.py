@@ -10,7 +10,6 @@ from wtforms.validators import DataRequired, Length
 
 from service.accounts import auth, sessions
 from service.accounts.auth import actor
-from service.core.db import db
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
 HOME = {"volunteer": "reports.my_reports", "committee_staff": "reports.inbox",
@@ -57,7 +56,6 @@ def login():
             status = 429
         elif (user := auth.authenticate(phone, form.password.data)) is not None:
             sessions.begin(user)
-            db.session.commit()
             login_user(user)
             return redirect(safe_next(request.args.get("next", "")) or home_url())
         else:
@@ -75,6 +73,5 @@ def logout():
     """Sign out (the form's CSRF token proves the click came from our page)."""
     if LogoutForm().validate_on_submit():
         sessions.end_current()
-        db.session.commit()
         logout_user()
     return redirect(url_for("accounts.login"))

@@ -5,9 +5,7 @@ from urllib.parse import urlsplit
 import click
 from flask.cli import with_appcontext
 
-from service.core.db import db
 from service.notify import outbox
-from service.notify.models import AreaContact
 from service.web.commands import area_option
 
 contacts_group = click.Group("contacts", help="Where each area's notifications go.")
@@ -25,8 +23,7 @@ def contacts_add(area_code: str, webhook: str | None, email: str | None) -> None
     channel, target = ("webhook", webhook) if webhook else ("email", email)
     if webhook and urlsplit(webhook).scheme.lower() not in ("http", "https"):
         raise click.ClickException("the webhook must be an http:// or https:// URL")
-    db.session.add(AreaContact(area_id=area_option(area_code).id, channel=channel, target=target))
-    db.session.commit()
+    outbox.add_contact(area_option(area_code), channel, target)
     click.echo(f"{area_code}: {channel} {target}")
 
 

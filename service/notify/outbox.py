@@ -26,6 +26,12 @@ from service.core.models import Area
 from service.notify.models import AreaContact, Notification, NotificationAttempt
 
 
+def add_contact(area: Area, channel: str, target: str) -> None:
+    """Send an area's notifications to one more webhook or e-mail address, committed."""
+    db.session.add(AreaContact(area_id=area.id, channel=channel, target=target))
+    db.session.commit()
+
+
 def area_contacts(area_codes: Iterable[str]) -> list[tuple[str, str]]:
     """(channel, target) of every contact of the given areas, each once."""
     return db.session.execute(

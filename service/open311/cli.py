@@ -29,12 +29,9 @@ PHONE_PREFIX = "apikey-"  # not a phone: the account of a key, which has no pass
 def apikeys_create(name: str, area_code: str, days: int | None) -> None:
     """Create an Open311 api_key scoped to an area (printed once)."""
     area = area_option(area_code)
-    user = User(name=name, phone=PHONE_PREFIX + secrets.token_hex(6), role=ROLE_OF_LEVEL[area.level],
-                area_id=None if area.level == "district" else area.id)
-    db.session.add(user)
-    db.session.flush()
-    key = auth.issue_token(user, days, open311_only=True)
-    db.session.commit()
+    user, key = auth.create_account(name, PHONE_PREFIX + secrets.token_hex(6), ROLE_OF_LEVEL[area.level],
+                                    None if area.level == "district" else area.id, with_token=True, days=days,
+                                    open311_only=True)
     click.echo(f"created api key {user.id} for {name} ({area.level} {area.code} {area.name})")
     click.echo(f"api_key: {key}")
 
@@ -58,8 +55,7 @@ def apikeys_revoke(key_id: int) -> None:
     user = db.session.get(User, key_id)
     if user is None or not user.phone.startswith(PHONE_PREFIX):
         raise click.ClickException(f"no api key {key_id}")
-    n = auth.revoke_tokens(user)
-    db.session.commit()
+    n = auth.revoke_all_tokens(user)
     click.echo(f"revoked {n} key(s) of {user.name}")
 
 

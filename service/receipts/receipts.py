@@ -104,15 +104,18 @@ def updates_state(receipt: ReportReceipt) -> str:
 
 def set_updates(receipt: ReportReceipt, contact: str) -> str:
     """Send updates to the contact typed on the tracking page (after its code, unless confirmed before), or
-    stop them (an empty contact); returns "on", "code_sent" or "off". Bad input or a limit is an ApiError and
-    nothing changes. The caller commits."""
+    stop them (an empty contact); returns "on", "code_sent" or "off", committed. Bad input or a limit is a
+    refusal and nothing changes."""
     if not contact:
         receipt.notify_channel = receipt.notify_target = None
+        db.session.commit()
         return "off"
     channel, target = notify_target(contact)
     if channel is None:
         raise Invalid("bad_contact", _("请填写有效的手机号（11 位）或电子邮箱。"))
-    return "on" if verification.request(receipt, channel, target, receipt.number) == "confirmed" else "code_sent"
+    state = "on" if verification.request(receipt, channel, target, receipt.number) == "confirmed" else "code_sent"
+    db.session.commit()
+    return state
 
 
 def by_token(token: str) -> ReportReceipt | None:

@@ -124,8 +124,8 @@ def request(receipt: ReportReceipt, channel: str, target: str, number: str) -> s
 
 def confirm(receipt: ReportReceipt, typed: str) -> str:
     """Check a typed code against the receipt's newest one; right, the updates go to its address from now on
-    and the address is remembered. Wrong, expired or worn out is a 422 saying what to do. The caller commits
-    (a wrong entry's count too)."""
+    and the address is remembered; committed. Wrong, expired or worn out is a refusal saying what to do, and a
+    wrong entry's count is committed before it."""
     code = _newest(receipt)
     now = datetime.now(UTC)
     tries = current_app.config["CONTACT_CODE_TRIES"]
@@ -139,6 +139,7 @@ def confirm(receipt: ReportReceipt, typed: str) -> str:
     if not (typed.isascii() and typed.isdigit() and hmac.compare_digest(_code_hash(code.id, typed), code.code_hash)):
         code.tries += 1
         left = tries - code.tries
+        db.session.commit()  # a wrong entry counts
         if left <= 0:
             raise Invalid("code_worn_out", _("验证码输入错误次数过多，请重新获取。"))
         raise Invalid("code_wrong",
@@ -147,12 +148,15 @@ def confirm(receipt: ReportReceipt, typed: str) -> str:
     receipt.notify_channel, receipt.notify_target = code.channel, code.target
     db.session.execute(insert(VerifiedContact).values(digest=_digest(code.channel, code.target))
                        .on_conflict_do_nothing())
+    db.session.commit()
     return mask(code.channel, code.target)
 
 
 def resend(receipt: ReportReceipt, number: str) -> str:
-    """Send a new code to the address the newest one went to (the limits apply)."""
+    """Send a new code to the address the newest one went to (the limits apply); committed."""
     code = _newest(receipt)
     if code is None or code.confirmed_at is not None:
         raise Invalid("no_code", _("没有待验证的验证码，请先填写手机号或邮箱获取验证码。"))
-    return request(receipt, code.channel, code.target, number)
+    state = request(receipt, code.channel, code.target, number)
+    db.session.commit()
+    return state

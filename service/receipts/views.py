@@ -87,7 +87,6 @@ def track_updates(token: str):
     except ApiError as e:
         db.session.rollback()
         return _page(token, receipt, report, e.message, e.status)
-    db.session.commit()
     return _done(token, _UPDATES_SAID[state](receipt))
 
 
@@ -106,9 +105,7 @@ def track_confirm(token: str):
     try:
         to = verification.confirm(receipt, request.form.get("code"))
     except ApiError as e:
-        db.session.commit()  # a wrong entry counts
         return _page(token, receipt, report, e.message, e.status)
-    db.session.commit()
     return _done(token, _("验证成功，处理进展将发送至 %(to)s。", to=to))
 
 
@@ -121,7 +118,6 @@ def track_resend(token: str):
     except ApiError as e:
         db.session.rollback()
         return _page(token, receipt, report, e.message, e.status)
-    db.session.commit()
     return _done(token, _UPDATES_SAID["code_sent"](receipt))
 
 

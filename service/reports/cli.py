@@ -9,7 +9,6 @@ from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
 from service.core import sheets
-from service.core.db import db
 from service.core.errors import ApiError
 from service.reports import copy_export, deadlines, exports, reassign
 from service.reports.filters import ReportFilter
@@ -68,8 +67,7 @@ def export(path: str, phone: str | None, overdue: bool, **filters: str) -> None:
 @with_appcontext
 def reassign_cmd(every: bool) -> None:
     """Re-assign the open reports that committee generations not yet re-assigned can move."""
-    moves = reassign.reassign_open_reports(every)
-    db.session.commit()
+    moves = reassign.reassign_now(every)
     click.echo(f"re-assigned {sum(m.n for m in moves)} open reports")
 
 

@@ -173,6 +173,13 @@ def reassign_open_reports(every: bool = False) -> list[Move]:
     return moves
 
 
+def reassign_now(every: bool = False) -> list[Move]:
+    """reassign_open_reports in a transaction of its own, committed (`hazard-snap reassign`)."""
+    moves = reassign_open_reports(every)
+    db.session.commit()
+    return moves
+
+
 def boundaries_changed(e: events.BoundariesChanged) -> list[Move]:
     """Re-assign the open reports on the ground an import changed, in the import's transaction."""
     return reassign_open_reports()

@@ -64,7 +64,6 @@ def edit_my_profile():
     """Change one's own skills and availability."""
     user = require_user()
     volunteer = profile.edit(registry.own_profile(user), _body(), user)
-    db.session.commit()
     return jsonify(registry.to_json(volunteer, user.phone))
 
 
@@ -95,7 +94,6 @@ def edit_profile(volunteer_id: str):
     """Change a volunteer's profile: staff within their scope; a volunteer only their own skills and availability."""
     user = require_user()
     volunteer = profile.edit(registry.get_volunteer(volunteer_id, user), _body(), user)
-    db.session.commit()
     return jsonify(registry.to_json(volunteer, volunteer.user.phone))
 
 
@@ -122,8 +120,7 @@ def add_hours(volunteer_id: str):
     volunteer = registry.get_volunteer(volunteer_id, user)
     if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("只有居村委工作人员或街镇可以登记服务时长。"))
-    entry = ledger.add_entry(volunteer, ledger.parse_entry(_body()), user)
-    db.session.commit()
+    entry = ledger.record(volunteer, ledger.parse_entry(_body()), user)
     return jsonify(ledger.entry_json(entry, None)), 201
 
 
@@ -142,6 +139,5 @@ def _decide(entry_id: str, approved: bool):
     body = (json_body() if request.is_json else None) or {}
     note = fields.note(body.get("note") or None if isinstance(body, dict) else None)
     decision = ledger.decide(entry_id, user, approved, note)
-    db.session.commit()
     entry = db.session.get(ServiceHourEntry, decision.entry_id)
     return jsonify(ledger.entry_json(entry, decision))

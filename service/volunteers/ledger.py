@@ -38,6 +38,13 @@ class EntryInput:
     corrects_id: int | None = None
 
 
+def record(volunteer: Volunteer, item: EntryInput, author: User) -> ServiceHourEntry:
+    """Append one entry typed by staff, committed (add_entry for a caller that writes more around it)."""
+    entry = add_entry(volunteer, item, author)
+    db.session.commit()
+    return entry
+
+
 def add_entry(volunteer: Volunteer, item: EntryInput, author: User | None, source: str = "manual",
               report_id=None) -> ServiceHourEntry:
     """Append one entry for a volunteer after the ledger's checks (module docstring); the caller commits."""
@@ -105,7 +112,7 @@ def _check_correction(volunteer: Volunteer, entry_id: int) -> ServiceHourEntry:
 
 
 def decide(entry_id: int | str, reviewer: User, approved: bool, note: str = "") -> ServiceHourDecision:
-    """Approve or refuse an entry once (committee staff or the town, within scope); the caller commits."""
+    """Approve or refuse an entry once (committee staff or the town, within scope), committed."""
     found, wanted = None, queries.as_id(entry_id)
     if wanted is not None:
         found = db.session.execute(
@@ -122,7 +129,7 @@ def decide(entry_id: int | str, reviewer: User, approved: bool, note: str = "") 
         raise Conflict("already_decided", _("该时长记录已审核过；如有错误，请提交一条更正记录。"))
     decision = ServiceHourDecision(entry_id=found.id, approved=approved, decided_by=reviewer.id, note=note)
     db.session.add(decision)
-    db.session.flush()
+    db.session.commit()
     return decision
 
 

@@ -17,7 +17,7 @@ STAFF_FIELDS = OWN_FIELDS | {"real_name", "team", "tags", "committee", "active"}
 
 
 def edit(volunteer: Volunteer, body: dict, editor: User) -> Volunteer:
-    """Apply a JSON edit after checking every field (nothing is written when one is bad); the caller commits."""
+    """Apply a JSON edit after checking every field (nothing is written when one is bad), committed."""
     unknown = set(body) - STAFF_FIELDS
     if unknown:
         raise Invalid("unknown_field", _("无法修改这些字段：%(f)s。可修改：%(ok)s。",
@@ -30,7 +30,7 @@ def edit(volunteer: Volunteer, body: dict, editor: User) -> Volunteer:
     changes = {field: CHECKS[field](value, editor) for field, value in body.items()}
     for field, value in changes.items():
         setattr(volunteer, "committee_code" if field == "committee" else field, value)
-    db.session.flush()
+    db.session.commit()
     return volunteer
 
 

@@ -139,3 +139,18 @@ def test_every_refusal_kind_has_its_status():
         refused = kind("code", "消息")
         assert (refused.status, refused.code, refused.message) == (status, "code", "消息")
         assert isinstance(refused, errors.ApiError)  # caught and answered like every refusal
+
+
+def test_entry_points_never_commit():
+    """One rule for who commits (docs/architecture.md, Who commits): the domain function that completes a change
+    commits it; a view, an API handler or a CLI command only calls it, so the CLI, the workers and the web commit
+    the same change the same way."""
+    committed = []
+    for module, path in modules().items():
+        if module.split(".")[-1] not in WEB_MODULES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "commit":
+                committed.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert committed == [], committed
+    assert len([m for m in modules() if m.split(".")[-1] in WEB_MODULES]) > 20  # the check saw the entry points
