@@ -75,12 +75,14 @@ def _subscribe() -> None:
 def _register_blueprints(app: Flask) -> None:
     """One blueprint per user-facing area (plus the health check)."""
     from service.accounts.views import bp as accounts_bp
-    from service.apidocs.views import bp as apidocs_bp
+    from service.apidocs import api as apidocs_api
+    from service.apidocs import views as apidocs_views
     from service.areas import api as areas_api
     from service.areas import views as areas_views
     from service.dashboard import api as dashboard_api
     from service.dashboard import views as dashboard_views
-    from service.maps.views import bp as maps_bp
+    from service.maps import api as maps_api
+    from service.maps import views as maps_views
     from service.open311.api import bp as open311_bp
     from service.ops.api import health
     from service.orders.api import bp as orders_api_bp
@@ -96,7 +98,10 @@ def _register_blueprints(app: Flask) -> None:
     from service.volunteers.views import bp as volunteer_pages_bp
 
     areas_bp, dashboard_bp = areas_views.bp, dashboard_views.bp
-    assert areas_api.bp is areas_bp and dashboard_api.bp is dashboard_bp  # imported for their routes on them
+    maps_bp, apidocs_bp = maps_views.bp, apidocs_views.bp
+    # The api modules are imported for the routes they add to the same blueprints.
+    assert (areas_api.bp, dashboard_api.bp, maps_api.bp, apidocs_api.bp) == (
+        areas_bp, dashboard_bp, maps_bp, apidocs_bp)
     # Bearer clients need no CSRF token; cookie sessions are checked in each API's before_request.
     csrf.exempt(reports_api_bp)
     csrf.exempt(volunteers_bp)

@@ -1,15 +1,7 @@
-"""The API description as JSON and the docs page that renders it (Swagger UI, vendored from npm)."""
-from flask import Blueprint, current_app, jsonify, render_template
+"""The docs page that renders the API description (Swagger UI, vendored from npm)."""
+from flask import render_template
 
-from service.apidocs import spec
-
-bp = Blueprint("apidocs", __name__, template_folder="templates")
-
-
-@bp.get("/api/v1/openapi.json")
-def openapi():
-    """Describe the native API in OpenAPI 3.1, in the caller's language."""
-    return jsonify(spec.build(current_app))
+from service.apidocs import bp
 
 
 @bp.get("/api/docs")

@@ -154,3 +154,17 @@ def test_entry_points_never_commit():
                 committed.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert committed == [], committed
     assert len([m for m in modules() if m.split(".")[-1] in WEB_MODULES]) > 20  # the check saw the entry points
+
+
+def test_views_answer_html_and_api_modules_json():
+    """views.py holds an area's pages, api.py its JSON (and binary) answers, in every area package."""
+    wrong = []
+    for module, path in modules().items():
+        kind = module.split(".")[-1]
+        if kind not in ("views", "api"):
+            continue
+        calls = {getattr(n.func, "id", getattr(n.func, "attr", "")) for n in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(n, ast.Call)}
+        if kind == "views" and "jsonify" in calls or kind == "api" and "render_template" in calls:
+            wrong.append(str(path.relative_to(ROOT)))
+    assert wrong == []
