@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from service.volunteers import certificate
+from tests.support.accounts import enable_again
 from tests.support.volunteer_fixtures import clear_volunteers, make_profiles
 
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the service's day (LOCAL_TIMEZONE), not the machine's
@@ -95,15 +96,7 @@ def test_a_disabled_account_or_a_missing_profile_makes_the_link_revoked(app, as_
         assert page.status_code == 200 and "已失效" in page.text and 'id="revoked"' in page.text
         assert "内容未被改动" not in page.text and shown(page, "v-hours") is None and "6.00" not in page.text
     finally:
-        from service.accounts import auth
-        from service.core.db import db
-        from service.core.models import User
-
-        with app.app_context():
-            user = db.session.get(User, accounts["vol2"]["id"])
-            user.active = True
-            accounts["vol2"]["token"] = auth.issue_token(user)  # disabling revoked the old one for good
-            db.session.commit()
+        enable_again(app, accounts, "vol2")
     assert shown(anon_http.get(path), "v-hours") == "6.00 小时"  # enabled again, valid again
 
     with app.test_request_context():  # a genuine link whose account or profile is gone (erased)

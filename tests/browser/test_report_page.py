@@ -18,8 +18,6 @@ from tests.support.report_page import (
     volunteer_on_report_page,
 )
 
-# The headless Chromium (module-scoped) and the offline page opener of the /report and /map browser tests.
-
 pytestmark = pytest.mark.browser
 
 PICK_ZOOM = 21  # half a pixel is ~3e-7° here, so a click at the centre lands within 1e-6° of it

@@ -6,6 +6,7 @@ inside the queries, so a report out of scope answers 404 exactly like one that d
 import mapbox_vector_tile
 import pytest
 
+from tests.support.accounts import enable_again
 from tests.support.live import LiveSession
 from tests.support.map_tiles import ids, tile_of
 from tests.support.reports_api import post
@@ -75,12 +76,4 @@ def test_disabled_account_token_stops_working(app, as_user, accounts, report_of_
     try:
         assert session.get("/api/v1/reports").status_code == 401
     finally:
-        from service.accounts import auth
-        from service.core.db import db
-        from service.core.models import User
-
-        with app.app_context():
-            user = db.session.get(User, accounts["vol2"]["id"])
-            user.active = True
-            accounts["vol2"]["token"] = auth.issue_token(user)  # disabling revoked the old one for good
-            db.session.commit()
+        enable_again(app, accounts, "vol2")
