@@ -288,18 +288,6 @@ class NewReport(LocationArgs):
     contact = fields.String(metadata={"description": "phone or e-mail for updates (residents; never shown)"})
 
 
-class Move(Schema):
-    to = req(fields.String(validate=validate.OneOf(STATUSES)))
-    note = fields.String(validate=validate.Length(max=MAX_NOTE))
-    duplicate_of = fields.UUID()
-    assignee_id = fields.Integer()
-
-
-class Reassign(Schema):
-    committee = req(fields.String(metadata={"description": "12-digit committee code"}))
-    note = fields.String(validate=validate.Length(max=MAX_NOTE))
-
-
 class VolunteerArgs(Schema):
     committee = fields.String()
     team = fields.String()
@@ -310,14 +298,3 @@ class VolunteerArgs(Schema):
     limit = fields.Integer(validate=validate.Range(1, 200))
 
 
-class NewHours(Schema):
-    hours = fields.Float(validate=validate.Range(0, 24, min_inclusive=False))
-    date = fields.Date()
-    started_at = fields.DateTime()
-    ended_at = fields.DateTime()
-    note = fields.String(validate=validate.Length(max=MAX_NOTE))
-    corrects = fields.Integer(validate=validate.Range(1), metadata={"description": "id of the entry corrected"})
-
-
-class Decision(Schema):
-    note = fields.String(validate=validate.Length(max=MAX_NOTE))

@@ -2,6 +2,7 @@
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from geo import coords
 from service.core.errors import Invalid
@@ -24,6 +25,7 @@ def number(form: Mapping, name: str, low: float, high: float) -> float | None:
 
 
 MAX_NOTE = 2000  # characters of a note on a move, a decision or a link (the forms' maxlength says the same)
+NOTE_REFUSAL = _l("备注必须是不超过 %(n)d 字的文本。", n=MAX_NOTE)  # the API's body schemas say it too
 
 
 def note(value) -> str:
@@ -31,5 +33,5 @@ def note(value) -> str:
     if value is None:
         return ""
     if not isinstance(value, str) or len(value) > MAX_NOTE:
-        raise Invalid("bad_note", _("备注必须是不超过 %(n)d 字的文本。", n=MAX_NOTE))
+        raise Invalid("bad_note", str(NOTE_REFUSAL))
     return value

@@ -14,7 +14,7 @@ from service.orders.workflow import KINDS, STATUS_LABELS
 from service.receipts import misses
 from service.reports import attempts
 from service.web.guards import csrf_for_cookie_sessions, require_user
-from service.web.jsonbody import json_body
+from service.web.jsonbody import body
 
 bp = Blueprint("orders_api", __name__)
 bp.before_request(csrf_for_cookie_sessions)
@@ -23,13 +23,10 @@ MAX_PAGE = 100
 
 def form() -> MultiDict:
     """The request's fields, from a form or a JSON object (values as text, as a form sends them)."""
+    sent = body()  # checked by the route's schema (service/apidocs/bodies.py)
     if not request.is_json:
-        return request.form
-    body = json_body()
-    if not isinstance(body, dict) or any(isinstance(v, dict) or isinstance(v, list) and k != "volunteer_ids"
-                                         for k, v in body.items()):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
-    return MultiDict([(k, _text(x)) for k, v in body.items() for x in (v if isinstance(v, list) else [v])])
+        return sent
+    return MultiDict([(k, _text(x)) for k, v in sent.items() for x in (v if isinstance(v, list) else [v])])
 
 
 def _text(value) -> str:

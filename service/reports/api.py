@@ -2,18 +2,16 @@
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_babel import gettext as _
-from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
 from service.accounts.auth import actor, client_addr
-from service.core import fields
 from service.core.errors import ApiError
 from service.receipts import receipts
 from service.reports import attempts, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
 from service.rules import categories
 from service.web.guards import csrf_for_cookie_sessions, require_user
-from service.web.jsonbody import json_body
+from service.web.jsonbody import body
 
 bp = Blueprint("reports_api", __name__)
 
@@ -89,13 +87,8 @@ def export_reports(fmt: str):
 def transition(report_id: str):
     """Move a report to another status: JSON {to, note, ...} or multipart with after-photos."""
     user = require_user()
-    body = json_body() if request.is_json else request.form
-    if not isinstance(body, dict | MultiDict) or not isinstance(body.get("to"), str) or any(
-            not isinstance(body.get(k) or "", str) for k in ("note", "duplicate_of")) or not isinstance(
-            body.get("assignee_id") or "", int | str) or isinstance(body.get("assignee_id"), bool):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"to\": 目标状态, \"note\": 备注}。"))
-    note = fields.note(body.get("note") or None)
-    report = moves.move(report_id, body["to"], user, note, request.files.getlist("photo"), body)
+    sent = body()
+    report = moves.move(report_id, sent["to"], user, sent.get("note") or "", request.files.getlist("photo"), sent)
     return jsonify(_detail(report))
 
 
@@ -111,10 +104,8 @@ def assignees(report_id: str):
 def regrade(report_id: str):
     """Re-grade a report's risk level and recompute its deadline (supervisors, within their scope)."""
     user = require_user()
-    body = json_body() if request.is_json else None
-    if not isinstance(body, dict) or not isinstance(body.get("note") or "", str):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"risk_level\": 风险等级, \"note\": 备注}。"))
-    report = moves.regrade(report_id, body.get("risk_level"), user, fields.note(body.get("note")))
+    sent = body()
+    report = moves.regrade(report_id, sent.get("risk_level"), user, sent.get("note") or "")
     return jsonify(_detail(report))
 
 
@@ -122,9 +113,6 @@ def regrade(report_id: str):
 def reassign(report_id: str):
     """Put a report under another committee (supervisors, within their scope)."""
     user = require_user()
-    body = json_body()
-    if not isinstance(body, dict) or not isinstance(body.get("committee"), str) or not isinstance(
-            body.get("note") or "", str):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON：{\"committee\": 居村委代码, \"note\": 备注}。"))
-    report = moves.reassign(report_id, body["committee"], user, fields.note(body.get("note")))
+    sent = body()
+    report = moves.reassign(report_id, sent["committee"], user, sent.get("note") or "")
     return jsonify(_detail(report))

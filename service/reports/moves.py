@@ -117,14 +117,17 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
     return report
 
 
+def bad_risk_level() -> str:
+    return _("风险等级无效，请从 %(levels)s 中选择。", levels="、".join(f"{k}（{v}）" for k, v in RISK_LEVELS.items()))
+
+
 def regrade(report_id: str, risk_level, user: User, note: str = "") -> Report:
     """Re-grade an open report's risk level (supervisors, within scope) and recompute its deadline; an event."""
     report = queries.get_report(report_id, user, for_update=True)
     if user.role not in REGRADE:
         raise Forbidden("forbidden", _("只有街镇督导或区级管理员可以调整风险等级。"))
     if not isinstance(risk_level, str) or risk_level not in RISK_LEVELS:
-        raise Invalid("bad_risk_level", _("风险等级无效，请从 %(levels)s 中选择。",
-                                                levels="、".join(f"{k}（{v}）" for k, v in RISK_LEVELS.items())))
+        raise Invalid("bad_risk_level", bad_risk_level())
     if report.status in CLOSED:
         raise Conflict("report_closed", _("该上报已办结，不能再调整风险等级。"))
     if risk_level == report.risk_level:

@@ -4,23 +4,15 @@ from datetime import date
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from service.core import fields
 from service.core.errors import ApiError
 from service.reports.filters import ReportFilter
 from service.rules.roles import STAFF
 from service.sites import campaigns, inspections, queries, recurrence, registry
 from service.web.guards import csrf_for_cookie_sessions, require_user
-from service.web.jsonbody import json_body
+from service.web.jsonbody import body
 
 api = Blueprint("sites_api", __name__)  # bearer clients need no CSRF token; cookie sessions are checked
 api.before_request(csrf_for_cookie_sessions)
-
-
-def _body() -> dict:
-    body = json_body() if request.is_json else None  # capped in size and depth, NUL refused
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
-    return body
 
 
 @api.get("/api/v1/sites")
@@ -43,12 +35,9 @@ def get_site(site_id: str):
 def relink_site(report_id: str):
     """Correct the site a report is linked to: {"site": external id, or null to unlink, "note": "..."}."""
     user = require_user()
-    body = json_body() if request.is_json else None
-    if not isinstance(body, dict) or not isinstance(body.get("site"), str | None) \
-            or not isinstance(body.get("note", ""), str):
-        raise ApiError(400, "bad_body", str(registry.RELINK_HELP))
-    report = registry.relink(report_id, body.get("site"), user, fields.note(body.get("note")))
-    return jsonify(id=str(report.id), site=body.get("site"))
+    sent = body()
+    report = registry.relink(report_id, sent.get("site"), user, sent.get("note") or "")
+    return jsonify(id=str(report.id), site=sent.get("site"))
 
 
 @api.get("/api/v1/recurrence")
@@ -84,8 +73,8 @@ def list_campaigns():
 @api.post("/api/v1/campaigns")
 def create_campaign():
     """Define a campaign: {title, starts_on, ends_on, focus_categories, focus_site_kinds, target_towns, guidance}."""
-    user, body = require_user(), _body()
-    return jsonify(campaigns.to_json(campaigns.create(body, user))), 201
+    user = require_user()
+    return jsonify(campaigns.to_json(campaigns.create(body(), user))), 201
 
 
 @api.post("/api/v1/campaigns/<campaign_id>/end")
@@ -113,8 +102,8 @@ def _inspection_json(i) -> dict:
 @api.post("/api/v1/inspection-rounds")
 def plan_round():
     """Plan a round: {title, starts_on, ends_on, sites: [external ids], inspectors: [user ids]}."""
-    user, body = require_user(), _body()
-    rnd = inspections.plan(body, user)
+    user = require_user()
+    rnd = inspections.plan(body(), user)
     planned = inspections.of_round(rnd.id)
     return jsonify(id=rnd.id, inspections=[_inspection_json(i) for i in planned]), 201
 
@@ -128,8 +117,8 @@ def my_inspections():
 @api.post("/api/v1/inspections/<inspection_id>/check-in")
 def check_in(inspection_id: str):
     """Check in at the site: {lon, lat, crs} (JSON or form); farther than the limit is a 422."""
-    body = _body() if request.is_json else request.form
-    return jsonify(_inspection_json(inspections.check_in(inspection_id, body, require_user())))
+    user = require_user()
+    return jsonify(_inspection_json(inspections.check_in(inspection_id, body(), user)))
 
 
 @api.post("/api/v1/inspections/<inspection_id>")

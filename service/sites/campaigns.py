@@ -7,6 +7,7 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, text, tuple_
 
 from service.accounts import scope
@@ -21,17 +22,24 @@ from service.sites.models import Campaign, Inspection, Site, visible_sites
 from service.sites.recurrence import day_bounds
 
 MAX_TITLE, MAX_GUIDANCE, MAX_DAYS = 100, 500, 366
+BAD_TITLE = _l("标题不能为空且不超过 100 个字。")
+BAD_DAY = _l("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")
+BAD_GUIDANCE = _l("指引文字不能超过 500 个字。")
+BAD_CATEGORIES = _l("重点类别无效，请从隐患类别中选择。")
+BAD_SITE_KINDS = _l("重点场所类型无效，请从场所类型中选择。")
+BAD_TOWNS = _l("目标街镇代码无效，请填写 9 位街镇代码；留空表示全区。")
 
 
 def today() -> date:
     return datetime.now(localtime.zone()).date()
 
 
-def _day(raw, field: str) -> date:
+def day(raw, field: str) -> date:
+    """A YYYY-MM-DD day sent for field, else a 422 bad_<field> (campaigns and inspection rounds)."""
     try:
         return date.fromisoformat(raw)
     except (TypeError, ValueError):
-        raise Invalid(f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
+        raise Invalid(f"bad_{field}", str(BAD_DAY)) from None
 
 
 def _codes(raw, allowed, code: str, message: str) -> list[str]:
@@ -50,20 +58,17 @@ def create(body: dict, user: User) -> Campaign:
         raise Forbidden("forbidden", _("只有区级管理员可以设置每月主题活动。"))
     title, guidance = body.get("title"), body.get("guidance", "")
     if not isinstance(title, str) or not title.strip() or len(title) > MAX_TITLE:
-        raise Invalid("bad_title", _("标题不能为空且不超过 100 个字。"))
+        raise Invalid("bad_title", str(BAD_TITLE))
     if not isinstance(guidance, str) or len(guidance) > MAX_GUIDANCE:
-        raise Invalid("bad_guidance", _("指引文字不能超过 500 个字。"))
-    starts, ends = _day(body.get("starts_on"), "starts_on"), _day(body.get("ends_on"), "ends_on")
+        raise Invalid("bad_guidance", str(BAD_GUIDANCE))
+    starts, ends = day(body.get("starts_on"), "starts_on"), day(body.get("ends_on"), "ends_on")
     if not starts <= ends <= starts + timedelta(days=MAX_DAYS):
         raise Invalid("bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
-    categories = _codes(body.get("focus_categories", []), CATEGORIES, "bad_categories",
-                        _("重点类别无效，请从隐患类别中选择。"))
-    kinds = _codes(body.get("focus_site_kinds", []), SITE_KINDS, "bad_site_kinds",
-                   _("重点场所类型无效，请从场所类型中选择。"))
+    categories = _codes(body.get("focus_categories", []), CATEGORIES, "bad_categories", str(BAD_CATEGORIES))
+    kinds = _codes(body.get("focus_site_kinds", []), SITE_KINDS, "bad_site_kinds", str(BAD_SITE_KINDS))
     if not categories and not kinds:
         raise Invalid("no_focus", _("请至少选择一个重点类别或重点场所类型。"))
-    towns = _codes(body.get("target_towns", []), _towns(), "bad_towns",
-                   _("目标街镇代码无效，请填写 9 位街镇代码；留空表示全区。"))
+    towns = _codes(body.get("target_towns", []), _towns(), "bad_towns", str(BAD_TOWNS))
     campaign = Campaign(title=title.strip(), guidance=guidance.strip(), starts_on=starts, ends_on=ends,
                         focus_categories=categories, focus_site_kinds=kinds, target_towns=towns, created_by=user.id)
     db.session.add(campaign)

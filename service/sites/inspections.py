@@ -6,6 +6,7 @@ from itertools import cycle
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import case, cast, func, select
@@ -16,7 +17,7 @@ from service.core.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from service.core.models import User
 from service.reports import intake, location
 from service.reports.duplicates import GEOGRAPHY
-from service.sites.campaigns import today
+from service.sites.campaigns import BAD_TITLE, day, today
 from service.sites.kinds import CHECK_ITEMS, DEFAULT_CHECKLISTS
 from service.sites.models import Inspection, InspectionRound, Site, visible_sites
 from service.volunteers.queries import directed
@@ -25,6 +26,8 @@ PLANNERS = frozenset({"town_supervisor", "district_admin"})
 INSPECTORS = frozenset({"volunteer", "committee_staff"})
 RESULTS = ("ok", "hazard", "na")
 MAX_SITES = 2000
+BAD_SITES = _l("请列出 1 到 2000 个场所编号。")
+BAD_INSPECTORS = _l("请至少指定一名巡查人员（用户编号）。")
 MAX_USER_ID = 2**31 - 1  # user.id is an integer column
 
 
@@ -34,12 +37,6 @@ def checklist(kind: str) -> list[tuple[str, str]]:
     return [(c, str(CHECK_ITEMS[c][0])) for c in codes if c in CHECK_ITEMS]
 
 
-def _day(raw, field: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except (TypeError, ValueError):
-        raise Invalid(f"bad_{field}", _("日期格式应为 YYYY-MM-DD，例如 2026-11-01。")) from None
-
 
 def plan(body: dict, user: User) -> InspectionRound:
     """Plan a round: its sites (by external id, in the planner's scope) shared out in turn among its inspectors,
@@ -48,16 +45,16 @@ def plan(body: dict, user: User) -> InspectionRound:
         raise Forbidden("forbidden", _("只有街镇督导或区级管理员可以安排巡查。"))
     title = body.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 100:
-        raise Invalid("bad_title", _("标题不能为空且不超过 100 个字。"))
-    starts, ends = _day(body.get("starts_on"), "starts_on"), _day(body.get("ends_on"), "ends_on")
+        raise Invalid("bad_title", str(BAD_TITLE))
+    starts, ends = day(body.get("starts_on"), "starts_on"), day(body.get("ends_on"), "ends_on")
     if ends < starts:
         raise Invalid("bad_dates", _("结束日期不能早于开始日期，活动最长一年。"))
     wanted, people = body.get("sites"), body.get("inspectors")
     if not isinstance(wanted, list) or not 1 <= len(wanted) <= MAX_SITES or not all(isinstance(s, str) for s in wanted):
-        raise Invalid("bad_sites", _("请列出 1 到 2000 个场所编号。"))
+        raise Invalid("bad_sites", str(BAD_SITES))
     if not isinstance(people, list) or not people or not all(isinstance(p, int) and not isinstance(p, bool)
                                                              for p in people):
-        raise Invalid("bad_inspectors", _("请至少指定一名巡查人员（用户编号）。"))
+        raise Invalid("bad_inspectors", str(BAD_INSPECTORS))
     sites = db.session.scalars(select(Site).where(Site.external_id.in_(wanted), visible_sites(user))
                                .order_by(Site.name, Site.id)).all()
     if len(sites) != len(set(wanted)):

@@ -4,7 +4,6 @@ import re
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, text, update
 
 from service.areas.assignment import max_distance
@@ -16,7 +15,6 @@ from service.rules.roles import STAFF
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
 from service.sites.models import Site, visible_sites
 
-RELINK_HELP = _l("请求体应为 JSON 对象，例如 {\"site\": \"场所编号\"}；取消关联时 site 为 null。")
 STAGE_COLUMNS = ("line", "external_id", "kind", "name", "address", "geom", "contact", "risk_class")
 STAGE = text("CREATE TEMP TABLE site_in (line int, external_id text, kind text, name text, address text,"
              " geom text, contact text, risk_class text) ON COMMIT DROP")

@@ -2,25 +2,18 @@
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
-from service.core import fields, sheets
+from service.core import sheets
 from service.core.db import db
 from service.core.errors import ApiError
 from service.rules.roles import STAFF
 from service.volunteers import exports, ledger, profile, queries, registry, stars, tasks
 from service.volunteers.models import ServiceHourEntry
 from service.web.guards import csrf_for_cookie_sessions, require_user
-from service.web.jsonbody import json_body
+from service.web.jsonbody import body
 
 bp = Blueprint("volunteers", __name__)
 bp.before_request(csrf_for_cookie_sessions)
 MAX_PAGE = 200
-
-
-def _body() -> dict:
-    body = json_body() if request.is_json else None  # capped in size and depth, NUL refused
-    if not isinstance(body, dict):
-        raise ApiError(400, "bad_body", _("请求体应为 JSON 对象，请检查后重试。"))
-    return body
 
 
 def _cursor_and_limit() -> tuple[int, int]:
@@ -63,7 +56,7 @@ def my_summary():
 def edit_my_profile():
     """Change one's own skills and availability."""
     user = require_user()
-    volunteer = profile.edit(registry.own_profile(user), _body(), user)
+    volunteer = profile.edit(registry.own_profile(user), body(), user)
     return jsonify(registry.to_json(volunteer, user.phone))
 
 
@@ -93,7 +86,7 @@ def export_hours(fmt: str):
 def edit_profile(volunteer_id: str):
     """Change a volunteer's profile: staff within their scope; a volunteer only their own skills and availability."""
     user = require_user()
-    volunteer = profile.edit(registry.get_volunteer(volunteer_id, user), _body(), user)
+    volunteer = profile.edit(registry.get_volunteer(volunteer_id, user), body(), user)
     return jsonify(registry.to_json(volunteer, volunteer.user.phone))
 
 
@@ -120,7 +113,7 @@ def add_hours(volunteer_id: str):
     volunteer = registry.get_volunteer(volunteer_id, user)
     if user.role not in STAFF:
         raise ApiError(403, "forbidden", _("只有居村委工作人员或街镇可以登记服务时长。"))
-    entry = ledger.record(volunteer, ledger.parse_entry(_body()), user)
+    entry = ledger.record(volunteer, ledger.parse_entry(body()), user)
     return jsonify(ledger.entry_json(entry, None)), 201
 
 
@@ -136,8 +129,6 @@ def reject(entry_id: str):
 
 def _decide(entry_id: str, approved: bool):
     user = require_user()
-    body = (json_body() if request.is_json else None) or {}
-    note = fields.note(body.get("note") or None if isinstance(body, dict) else None)
-    decision = ledger.decide(entry_id, user, approved, note)
+    decision = ledger.decide(entry_id, user, approved, body().get("note") or "")
     entry = db.session.get(ServiceHourEntry, decision.entry_id)
     return jsonify(ledger.entry_json(entry, decision))

@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from service.core import events, fields, localtime
@@ -26,6 +27,10 @@ from service.volunteers import queries
 from service.volunteers.models import ServiceHourDecision, ServiceHourEntry, Volunteer
 
 DAY = Decimal(24)
+BAD_HOURS = _l("服务时长应为数字（小时），例如 2.5。")
+BAD_TIME = _l("时间格式应为 ISO 8601，例如 2026-11-30T09:00:00+08:00。")
+BAD_DATE = _l("请填写服务日期（date），格式为 2026-11-30。")
+BAD_CORRECTS = _l("corrects 应为要更正的时长记录编号（正整数）。")
 
 
 @dataclass
@@ -180,7 +185,7 @@ def parse_entry(body: dict) -> EntryInput:
     _check_bounds(hours, day, ended)
     corrects = body.get("corrects")
     if corrects is not None and (not isinstance(corrects, int) or isinstance(corrects, bool) or corrects < 1):
-        raise Invalid("bad_corrects", _("corrects 应为要更正的时长记录编号（正整数）。"))
+        raise Invalid("bad_corrects", str(BAD_CORRECTS))
     note = fields.note(body.get("note") or None)
     return EntryInput(hours, day, started, ended, note, corrects)
 
@@ -197,14 +202,14 @@ def _check_bounds(hours: Decimal, day: date, ended: datetime | None) -> None:
 
 def _hours(raw) -> Decimal:
     if isinstance(raw, bool) or not isinstance(raw, int | float | str):
-        raise Invalid("bad_hours", _("服务时长应为数字（小时），例如 2.5。"))
+        raise Invalid("bad_hours", str(BAD_HOURS))
     try:
         value = Decimal(str(raw).strip())
         if not value.is_finite():
             raise ArithmeticError(raw)
         return value.quantize(Decimal("0.01"))  # raises for absurd magnitudes too
     except ArithmeticError as e:
-        raise Invalid("bad_hours", _("服务时长应为数字（小时），例如 2.5。")) from e
+        raise Invalid("bad_hours", str(BAD_HOURS)) from e
 
 
 def _time(raw) -> datetime | None:
@@ -215,7 +220,7 @@ def _time(raw) -> datetime | None:
     except ValueError:
         t = None
     if t is None:
-        raise Invalid("bad_time", _("时间格式应为 ISO 8601，例如 2026-11-30T09:00:00+08:00。"))
+        raise Invalid("bad_time", str(BAD_TIME))
     return localtime.attach(t).astimezone(UTC)
 
 
@@ -223,7 +228,7 @@ def _date(raw) -> date:
     try:
         return date.fromisoformat(raw) if isinstance(raw, str) else date.fromisoformat("")
     except ValueError as e:
-        raise Invalid("bad_date", _("请填写服务日期（date），格式为 2026-11-30。")) from e
+        raise Invalid("bad_date", str(BAD_DATE)) from e
 
 
 def entry_json(entry: ServiceHourEntry, decision: ServiceHourDecision | None) -> dict:

@@ -4,6 +4,7 @@ The rules are the roster's (service/volunteers/roster.py): the same lengths, lis
 text a spreadsheet would run as a formula, so an edited profile exports and re-imports unchanged.
 """
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid
@@ -14,6 +15,10 @@ from service.volunteers.models import Volunteer
 
 OWN_FIELDS = frozenset({"skills", "availability"})
 STAFF_FIELDS = OWN_FIELDS | {"real_name", "team", "tags", "committee", "active"}
+BAD_LIST = _l("技能和标签应为文本列表，例如 [\"电工\", \"楼组长\"]。")
+BAD_TEXT = _l("姓名不能为空且不超过 50 个字，服务队名称不超过 100 个字。")
+BAD_ACTIVE = _l("active 只能是 true 或 false。")
+BAD_COMMITTEE = _l("居村委代码不在当前边界中，请填写 12 位统计用区划代码。")
 
 
 def edit(volunteer: Volunteer, body: dict, editor: User) -> Volunteer:
@@ -36,7 +41,7 @@ def edit(volunteer: Volunteer, body: dict, editor: User) -> Volunteer:
 
 def _items(value, editor) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise Invalid("bad_list", _("技能和标签应为文本列表，例如 [\"电工\", \"楼组长\"]。"))
+        raise Invalid("bad_list", str(BAD_LIST))
     items = list(dict.fromkeys(v.strip() for v in value if v.strip()))
     if len(items) > roster.MAX_ITEMS or any(len(i) > roster.MAX_ITEM_CHARS for i in items):
         raise Invalid("bad_list", _("每项不超过 30 个字、最多 20 项。"))
@@ -44,10 +49,14 @@ def _items(value, editor) -> list[str]:
     return items
 
 
+def bad_availability() -> str:
+    choices = "、".join(f"{c}（{t}）" for c, t in registry.AVAILABILITY.items())
+    return _("可服务时段只能是：%(ok)s。", ok=choices)
+
+
 def _availability(value, editor) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v in roster.AVAILABILITY_CODES for v in value):
-        choices = "、".join(f"{c}（{t}）" for c, t in registry.AVAILABILITY.items())
-        raise Invalid("bad_availability", _("可服务时段只能是：%(ok)s。", ok=choices))
+        raise Invalid("bad_availability", bad_availability())
     codes = {roster.AVAILABILITY_CODES[v] for v in value}
     return [c for c in registry.AVAILABILITY if c in codes]
 
@@ -57,7 +66,7 @@ def _text(limit: int, required: bool):
         if value is None and not required:
             return None
         if not isinstance(value, str) or len(value.strip()) > limit or (required and not value.strip()):
-            raise Invalid("bad_text", _("姓名不能为空且不超过 50 个字，服务队名称不超过 100 个字。"))
+            raise Invalid("bad_text", str(BAD_TEXT))
         _no_formula(value.strip())
         return value.strip() or None
     return check
@@ -65,14 +74,14 @@ def _text(limit: int, required: bool):
 
 def _active(value, editor) -> bool:
     if not isinstance(value, bool):
-        raise Invalid("bad_active", _("active 只能是 true 或 false。"))
+        raise Invalid("bad_active", str(BAD_ACTIVE))
     return value
 
 
 def _committee(value, editor) -> str:
     """A committee of the current boundaries that the editor manages."""
     if not isinstance(value, str) or value not in registry.current_committees():
-        raise Invalid("bad_committee", _("居村委代码不在当前边界中，请填写 12 位统计用区划代码。"))
+        raise Invalid("bad_committee", str(BAD_COMMITTEE))
     if editor.role == "committee_staff" and value != editor.area.code or editor.role == "town_supervisor" and \
             value not in db.session.scalars(queries.town_committee_codes(editor.area.code)).all():
         raise Forbidden("committee_out_of_scope", _("只能把志愿者登记到您管辖范围内的居村委。"))

@@ -8,16 +8,82 @@ Why these values (settings MAX_JSON_BYTES, MAX_JSON_DEPTH): the largest body the
 with a note of 2000 characters (about 6 KB in UTF-8 escapes at worst), so 64 KB is ten times that; no body
 nests more than two levels, so 16 is generous.
 
+body() reads a route's body through the schema its OpenAPI entry names (service/apidocs/operations.py), so a
+body is described and checked by one declaration; the schemas' comment says which failure is a 400 and which a 422.
+
 NaN, Infinity and -Infinity are not JSON (RFC 8259), though Python's reader takes them, and a number such as
 1e400 overflows to infinity: all are a 400 here, so no view ever sees a non-finite float from a body.
 """
 import json
 import math
+from collections.abc import Mapping
+from functools import cache
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from marshmallow import Schema, fields
+from werkzeug.datastructures import MultiDict
 
+from service.apidocs.bodies import SHAPE
+from service.apidocs.operations import OPERATIONS
 from service.core.errors import ApiError
+
+
+def body():
+    """This route's body, checked by its schema: a dict from JSON, or the MultiDict of a form where the schema
+    takes one (FORM); a 400 or 422 naming the first field at fault, in the schema's order, otherwise."""
+    schema = OPERATIONS[request.endpoint].body
+    if request.is_json:
+        data = json_body()
+    elif schema.FORM:
+        data = request.form
+    else:
+        data = None
+    return checked(schema, data)
+
+
+def checked(schema: type[Schema], data):
+    """Return data once it matches the schema, else raise the refusal of its first failing field."""
+    if not isinstance(data, Mapping):
+        raise ApiError(400, "bad_body", str(schema.HELP))
+    loader = _loader(schema)
+    flat = {key: data.getlist(key) if isinstance(loader.fields.get(key), fields.List) else data.get(key)
+            for key in data} if isinstance(data, MultiDict) else data
+    errors = loader.validate(flat)
+    for name, field in loader.fields.items():
+        messages = errors.get(field.data_key or name)
+        if messages is None:
+            continue
+        refusal, wrong_type = field.metadata.get("refusal"), field.metadata.get("wrong_type")
+        if refusal is not None and not (wrong_type == "body" and all(m == SHAPE for m in _leaves(messages))):
+            raise ApiError(422, field.metadata["x-error-code"], str(refusal() if callable(refusal) else refusal))
+        break
+    if errors:
+        raise ApiError(400, "bad_body", str(schema.HELP))
+    return data
+
+
+@cache
+def _loader(schema: type[Schema]) -> Schema:
+    """One instance per schema whose fields word every type error as SHAPE (validators keep their own words)."""
+    loader = schema()
+    stack = list(loader.fields.values())
+    while stack:
+        field = stack.pop()
+        field.error_messages = {k: m if k == "validator_failed" else SHAPE for k, m in field.error_messages.items()}
+        stack.extend(f for f in (getattr(field, "inner", None),) if f is not None)
+    return loader
+
+
+def _leaves(messages):
+    if isinstance(messages, dict):
+        for value in messages.values():
+            yield from _leaves(value)
+    elif isinstance(messages, list):
+        for value in messages:
+            yield from _leaves(value)
+    else:
+        yield messages
 
 
 def json_body():
