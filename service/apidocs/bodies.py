@@ -163,13 +163,16 @@ class Position(Body):
 
 
 class NewOrder(Position):
-    kind = req(Scalar(metadata={"description": "a code from /api/v1/orders/kinds"}))
+    """kind, contact_phone, window_start, window_end and the position are needed; the intake (service/orders/intake.py)
+    says which one is missing, with its own code, so the schema does not refuse them first with the generic help."""
+
+    kind = Scalar(metadata={"description": "a code from /api/v1/orders/kinds (needed)"})
     description = Scalar()
     address = Scalar()
     contact_name = Scalar()
-    contact_phone = req(Scalar())
-    window_start = req(Scalar(metadata={"format": "date-time"}))
-    window_end = req(Scalar(metadata={"format": "date-time"}))
+    contact_phone = Scalar(metadata={"description": "needed"})
+    window_start = Scalar(metadata={"format": "date-time", "description": "needed"})
+    window_end = Scalar(metadata={"format": "date-time", "description": "needed"})
     volunteers_needed = Scalar(metadata={"type": ["integer", "string"]})
 
 

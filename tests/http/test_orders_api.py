@@ -68,6 +68,17 @@ def test_bad_input_is_a_chinese_4xx_and_writes_nothing(anon_http, spot, owner_en
     assert newest_order_id(owner_engine) is None
 
 
+def test_a_json_order_missing_a_field_is_told_which(anon_http, spot, owner_engine, profiles):
+    """The body's schema checks shapes only there: the intake names the missing field, not a generic help."""
+    for missing, code in (("kind", "bad_kind"), ("contact_phone", "bad_contact_phone"),
+                          ("window_start", "bad_window_start")):
+        sent = {k: v for k, v in order_body(spot).items() if k != missing}
+        r = anon_http.post("/api/v1/orders", json=sent)
+        assert r.status_code == 422 and r.json()["error"]["code"] == code, r.text
+    assert anon_http.post("/api/v1/orders", json=order_body(spot, kind=["a"])).json()["error"]["code"] == "bad_body"
+    assert newest_order_id(owner_engine) is None
+
+
 def test_bad_bodies_and_ids(anon_http, as_user, spot, profiles):
     assert anon_http.post("/api/v1/orders", json=[1]).status_code == 400
     assert anon_http.post("/api/v1/orders", data=b"{", headers={"Content-Type": "application/json"}).status_code == 400

@@ -103,3 +103,10 @@ def test_list_fields_of_a_form_are_read_as_lists():
     form = MultiDict([("volunteer_ids", "1"), ("volunteer_ids", "2"), ("note", "好")])
     assert checked(s.Dispatch, form) is form
     assert isinstance(s.Dispatch().fields["volunteer_ids"], fields.List)
+
+
+def test_an_order_missing_a_field_reaches_the_intake_which_names_it():
+    """The intake says which of kind, phone and window is missing (bad_kind, bad_contact_phone ...): the schema
+    refuses only shapes there, so a missing field never gets the generic help instead."""
+    assert checked(s.NewOrder, {}) == {}
+    assert refusal(s.NewOrder, {"kind": ["a"]})[:2] == (400, "bad_body")
