@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.core.db import db
 from service.rules.roles import ROLES_SQL
-from service.rules.workflow import CLOCK_RUNNING_SQL, OPEN_SQL
+from service.rules.workflow import CLOCK_RUNNING_SQL, OPEN_SQL, STATUSES_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 
@@ -147,6 +147,7 @@ class Report(db.Model):
     __table_args__ = (
         Index("uq_report_client_id", text("coalesce(reporter_id, 0)"), "client_report_id",
               unique=True, postgresql_where=text("client_report_id IS NOT NULL")),
+        CheckConstraint(f"status IN ({STATUSES_SQL})", name="status"),  # 0028
         CheckConstraint("location_source IN ('device', 'exif', 'map')", name="location_source"),
         CheckConstraint("submitted_crs IN ('wgs84', 'gcj02', 'bd09')", name="submitted_crs"),
         CheckConstraint("assignment_method IN ('covers', 'edge', 'nearest', 'manual')", name="assignment_method"),

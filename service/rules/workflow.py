@@ -50,6 +50,7 @@ OPEN = frozenset(TRANSITIONS) - CLOSED
 # The deadline clock runs in these statuses; it stops once the work is reported done.
 CLOCK_RUNNING = OPEN - {"rectified"}
 # OPEN as an SQL list literal: a partial index is only used when the query repeats its predicate literally.
+STATUSES_SQL = ", ".join(f"'{s}'" for s in TRANSITIONS)
 OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN))
 CLOCK_RUNNING_SQL = ", ".join(f"'{s}'" for s in sorted(CLOCK_RUNNING))
 # Each move's wording for people (events, notifications, buttons).

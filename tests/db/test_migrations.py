@@ -71,6 +71,20 @@ def test_models_match_the_migrations(database_url):
     assert diff == []
 
 
+def test_the_status_check_lists_exactly_the_workflow_statuses(database_url):
+    """ck_report_status (0028) lets a filter of every status add no condition: it must hold every status, no more."""
+    import re
+
+    from service.rules.workflow import TRANSITIONS
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        check = conn.scalar(text("SELECT pg_get_constraintdef(oid) FROM pg_constraint"
+                                 " WHERE conname = 'ck_report_status'"))
+    engine.dispose()
+    assert set(re.findall(r"'(\w+)'", check)) == set(TRANSITIONS)
+
+
 @pytest.mark.parametrize(("index", "statuses"), [("ix_report_open_geog", "OPEN"),
                                                 ("ix_report_running_due", "CLOCK_RUNNING")])
 def test_partial_indexes_cover_exactly_the_workflow_statuses(database_url, index, statuses):
