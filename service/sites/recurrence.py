@@ -126,10 +126,12 @@ def _row(row, **names) -> dict:
 def _by_code(rows, committees: dict) -> list[dict]:
     """Committee rows merged by code (a new boundary generation gives the same committee a new id)."""
     merged = {}
-    for r in rows:
-        area = committees[r.committee_id]
-        got = merged.setdefault(area.code, [area.name, 0, 0, 0])
-        got[1:] = [got[1] + r.verified, got[2] + r.recurred, got[3] + r.on_time]
+    for committee_id, verified, recurred, on_time in rows:
+        code, name = committees[committee_id]
+        got = merged.setdefault(code, [name, 0, 0, 0])
+        got[1] += verified
+        got[2] += recurred
+        got[3] += on_time
     return [_row(SimpleNamespace(verified=v, recurred=n, on_time=t), code=code, name=name)
             for code, (name, v, n, t) in sorted(merged.items())]
 
@@ -140,10 +142,11 @@ def rates(user: User, since: date | None = None, until: date | None = None, cate
     start, end = day_bounds(first, last)
     whole = _whole_months(first, last)
     query = _cube_figures(user, first, last, category) if whole else _figures(user, start, end, category)
-    rows = db.session.execute(query).all()
-    sets = {key: [r for r in rows if r.set == key] for key in (TOTAL, BY_COMMITTEE, BY_CATEGORY, BY_SITE)}
+    sets = {key: [] for key in (TOTAL, BY_COMMITTEE, BY_CATEGORY, BY_SITE)}
+    for row in db.session.execute(query):
+        sets[row.set].append(row)
     # = ANY(one array): an IN list of 585 committees' parameters took longer to plan than to run
-    committees = {a.id: a for a in db.session.execute(select(Area.id, Area.code, Area.name).where(
+    committees = {a.id: (a.code, a.name) for a in db.session.execute(select(Area.id, Area.code, Area.name).where(
         Area.id == any_(cast([r.committee_id for r in sets[BY_COMMITTEE]], ARRAY(Integer)))))}
     sites = dict(db.session.execute(select(Site.id, Site.name).where(
         Site.id == any_(cast([r.site_id for r in sets[BY_SITE] if r.site_id is not None], ARRAY(Integer))))).all())
@@ -153,7 +156,8 @@ def rates(user: User, since: date | None = None, until: date | None = None, cate
         "from": start.isoformat(), "to": end.isoformat(),
         "radius_m": cfg["RECURRENCE_RADIUS_M"], "window_days": cfg["RECURRENCE_WINDOW_DAYS"],
         "total": _row(total) if total else _row(EMPTY),
-        "by_committee": _by_code(sets[BY_COMMITTEE], committees),
+        "by_committee": _by_code(((r.committee_id, r.verified, r.recurred, r.on_time) for r in sets[BY_COMMITTEE]),
+                                 committees),
         "by_category": sorted((_row(r, code=r.category, name=str(CATEGORIES[r.category].name))
                                for r in sets[BY_CATEGORY]), key=lambda c: c["code"]),
         "by_site": sorted((_row(r, id=r.site_id, name=sites[r.site_id]) for r in sets[BY_SITE]
