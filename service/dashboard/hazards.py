@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import aliased
 
 from service.core import localtime
 from service.core.db import db
@@ -61,11 +62,6 @@ def _durations(hist: list[int]) -> dict:
     return {"n": sum(hist), "median": cube.percentile(hist, 0.5), "p90": cube.percentile(hist, 0.9)}
 
 
-def place_level(user: User, filt: ReportFilter) -> str:
-    """Towns for a district-wide view; the committees of one town or one committee otherwise."""
-    return "town" if user.role == "district_admin" and not (filt.town or filt.committee) else "committee"
-
-
 def links(filt: ReportFilter) -> dict:
     """The filtered list (API, and the queues narrowed the same way), the map and the dashboard itself, with the
     same filter in the URL."""
@@ -75,6 +71,9 @@ def links(filt: ReportFilter) -> dict:
             "queues": url_for("reports.queues", **narrow), "dashboard": url_for("dashboard.page", **args)}
 
 
+NOW_NAMED = aliased(Area, name="now_named")  # the newest row of a place's code
+
+
 def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[list[dict], dict]:
     by_id: dict[int, Tally] = {}
     for place_id, status, *measures in cube.grouped(user, filt, (level, "status"), now):
@@ -82,10 +81,12 @@ def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[
     for place_id, hists in cube.histograms(user, filt, level, now).items():
         by_id.setdefault(place_id, Tally()).absorb(0, 0, hists)
     waiting = cube.not_yet_due(user, filt, level, now)
-    areas = dict(db.session.execute(select(Area.id, Area.code).where(Area.id.in_(by_id))).all())
     # A boundary generation gives the same place a new row: one line per code, named as it is now.
-    names = dict(db.session.execute(select(Area.code, Area.name).where(Area.code.in_(set(areas.values())))
-                                    .order_by(Area.generation)).all())
+    name = (select(NOW_NAMED.name).where(NOW_NAMED.code == Area.code).order_by(NOW_NAMED.generation.desc())
+            .limit(1).scalar_subquery())
+    areas, names = {}, {}
+    for place_id, code, named in db.session.execute(select(Area.id, Area.code, name).where(Area.id.in_(by_id))):
+        areas[place_id], names[code] = code, named
     by_code: dict[str, tuple[Tally, int]] = {}
     total, total_waiting = Tally(), 0
     for place_id, tally in by_id.items():
@@ -147,7 +148,7 @@ def headline(user: User, filt: ReportFilter, now: datetime, counted: list[tuple]
 
 def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
     """Every hazard figure the user may see under the filter, as JSON."""
-    level = place_level(user, filt)
+    level = filt.place_level(user)
     places, totals = _places(user, filt, level, now)
     categories = [{"category": code, "name": str(CATEGORIES[code].name) if code in CATEGORIES else code, "n": n,
                    "links": links(replace(filt, categories=(code,)))}

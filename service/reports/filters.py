@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 from geo import coords
 from service.core import localtime
 from service.core.errors import Invalid
-from service.core.models import Area, Report, ReportRollup
+from service.core.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import CLOSED, OPEN, TRANSITIONS
@@ -78,6 +78,11 @@ class ReportFilter:
             bbox=parse_bbox(args["bbox"]) if args.get("bbox") else None,
             overdue=args.get("overdue") in ("1", "true"),
         )
+
+    def place_level(self, user: User) -> str:
+        """What the board lists places by: towns for a district-wide view; the committees of one town or one
+        committee otherwise."""
+        return "town" if user.role == "district_admin" and not (self.town or self.committee) else "committee"
 
     def narrows_status(self) -> bool:
         """Whether it asks for fewer than every status: every status is no condition (ck_report_status holds a

@@ -85,34 +85,38 @@ def _whole_months(first: date, last: date) -> bool:
 
 
 # One scan for every breakdown: the grouping() bits say which set a row belongs to (a set bit: not grouped by).
-SETS = text("GROUPING SETS ((), (report.committee_id), (report.category), (report.site_id))")
-TOTAL, BY_COMMITTEE, BY_CATEGORY, BY_SITE = 7, 3, 5, 6
+TOTAL, BY_PLACE, BY_CATEGORY, BY_SITE = 7, 3, 5, 6
+LEVELS = ("committee", "town")  # the places a breakdown lists
 
 
-def _figures(user: User, start: datetime, end: datetime, category: str | None) -> Select:
+def _sets(table: str, level: str):
+    return text(f"GROUPING SETS ((), ({table}.{level}_id), ({table}.category), ({table}.site_id))")
+
+
+def _figures(user: User, start: datetime, end: datetime, category: str | None, level: str) -> Select:
     """Verified, recurred and on-time counts of the reports verified in [start, end) the user may see, in total
-    and per committee, category and site, in one statement, counted from the rows."""
+    and per place (committee or town), category and site, in one statement, counted from the rows."""
     in_time = and_(Report.rectified_at <= Report.due_at, ~Report.recurred)
-    query = (select(func.grouping(Report.committee_id, Report.category, Report.site_id).label("set"),
-                    Report.committee_id, Report.category, Report.site_id, func.count().label("verified"),
+    place = getattr(Report, f"{level}_id")
+    query = (select(func.grouping(place, Report.category, Report.site_id).label("set"),
+                    place.label("place_id"), Report.category, Report.site_id, func.count().label("verified"),
                     func.count(case((Report.recurred, 1))).label("recurred"),
                     func.count(case((in_time, 1))).label("on_time"))
              .where(text("report.status = 'verified'"), Report.updated_at >= start, Report.updated_at < end,
-                    scope.visible(user)).group_by(SETS))
+                    scope.visible(user)).group_by(_sets("report", level)))
     return query.where(Report.category == category) if category else query
 
 
-def _cube_figures(user: User, first: date, last: date, category: str | None) -> Select:
+def _cube_figures(user: User, first: date, last: date, category: str | None, level: str) -> Select:
     """The same figures summed from the cube, for the whole months [first, last] (site 0 is no site)."""
     cube = ReportStatsRecurrence
-    sets = text("GROUPING SETS ((), (report_stats_recurrence.committee_id), (report_stats_recurrence.category),"
-                " (report_stats_recurrence.site_id))")
+    place = getattr(cube, f"{level}_id")
     site = func.nullif(cube.site_id, 0)
-    query = (select(func.grouping(cube.committee_id, cube.category, cube.site_id).label("set"),
-                    cube.committee_id, cube.category, site.label("site_id"),
+    query = (select(func.grouping(place, cube.category, cube.site_id).label("set"),
+                    place.label("place_id"), cube.category, site.label("site_id"),
                     *(cast(func.sum(getattr(cube, m)), BigInteger).label(m) for m in MEASURES))
              .where(cube.month >= first.replace(day=1), cube.month <= last, scope.visible_cube(user, cube))
-             .group_by(sets).having(func.sum(cube.verified) > 0))
+             .group_by(_sets(cube.__tablename__, level)).having(func.sum(cube.verified) > 0))
     return query.where(cube.category == category) if category else query
 
 
@@ -123,11 +127,11 @@ def _row(row, **names) -> dict:
             "on_time_rate": round(row.on_time / verified, 4) if verified else None}
 
 
-def _by_code(rows, committees: dict) -> list[dict]:
-    """Committee rows merged by code (a new boundary generation gives the same committee a new id)."""
+def _by_code(rows, places: dict) -> list[dict]:
+    """Place rows merged by code (a new boundary generation gives the same place a new id)."""
     merged = {}
-    for committee_id, verified, recurred, on_time in rows:
-        code, name = committees[committee_id]
+    for place_id, verified, recurred, on_time in rows:
+        code, name = places[place_id]
         got = merged.setdefault(code, [name, 0, 0, 0])
         got[1] += verified
         got[2] += recurred
@@ -136,28 +140,40 @@ def _by_code(rows, committees: dict) -> list[dict]:
             for code, (name, v, n, t) in sorted(merged.items())]
 
 
-def rates(user: User, since: date | None = None, until: date | None = None, category: str | None = None) -> dict:
-    """Recurrence and on-time figures over the whole table: in total, per committee, per category and per site."""
+def _within(table, town: str, committee: str) -> list:
+    """Only the rows of one town or one committee, when asked (by code: any boundary generation)."""
+    return [column.in_(select(Area.id).where(Area.code == code))
+            for code, column in ((town, table.town_id), (committee, table.committee_id)) if code]
+
+
+def rates(user: User, since: date | None = None, until: date | None = None, category: str | None = None,
+          level: str = "committee", town: str = "", committee: str = "") -> dict:
+    """Recurrence and on-time figures over the whole table: in total, per place (by_committee, or by_town at
+    level "town"), per category and per site; of one town or committee when asked."""
     first, last = days(since, until)
     start, end = day_bounds(first, last)
     whole = _whole_months(first, last)
-    query = _cube_figures(user, first, last, category) if whole else _figures(user, start, end, category)
-    sets = {key: [] for key in (TOTAL, BY_COMMITTEE, BY_CATEGORY, BY_SITE)}
+    if whole:
+        query = _cube_figures(user, first, last, category, level)
+    else:
+        query = _figures(user, start, end, category, level)
+    query = query.where(*_within(ReportStatsRecurrence if whole else Report, town, committee))
+    sets = {key: [] for key in (TOTAL, BY_PLACE, BY_CATEGORY, BY_SITE)}
     for row in db.session.execute(query):
         sets[row.set].append(row)
     # = ANY(one array): an IN list of 585 committees' parameters took longer to plan than to run
-    committees = {a.id: (a.code, a.name) for a in db.session.execute(select(Area.id, Area.code, Area.name).where(
-        Area.id == any_(cast([r.committee_id for r in sets[BY_COMMITTEE]], ARRAY(Integer)))))}
+    places = {a.id: (a.code, a.name) for a in db.session.execute(select(Area.id, Area.code, Area.name).where(
+        Area.id == any_(cast([r.place_id for r in sets[BY_PLACE]], ARRAY(Integer)))))}
+    site_ids = [r.site_id for r in sets[BY_SITE] if r.site_id is not None]
     sites = dict(db.session.execute(select(Site.id, Site.name).where(
-        Site.id == any_(cast([r.site_id for r in sets[BY_SITE] if r.site_id is not None], ARRAY(Integer))))).all())
+        Site.id == any_(cast(site_ids, ARRAY(Integer))))).all()) if site_ids else {}
     total = sets[TOTAL][0] if sets[TOTAL] else None
     cfg = current_app.config
     return {
         "from": start.isoformat(), "to": end.isoformat(),
         "radius_m": cfg["RECURRENCE_RADIUS_M"], "window_days": cfg["RECURRENCE_WINDOW_DAYS"],
         "total": _row(total) if total else _row(EMPTY),
-        "by_committee": _by_code(((r.committee_id, r.verified, r.recurred, r.on_time) for r in sets[BY_COMMITTEE]),
-                                 committees),
+        f"by_{level}": _by_code(((r.place_id, r.verified, r.recurred, r.on_time) for r in sets[BY_PLACE]), places),
         "by_category": sorted((_row(r, code=r.category, name=str(CATEGORIES[r.category].name))
                                for r in sets[BY_CATEGORY]), key=lambda c: c["code"]),
         "by_site": sorted((_row(r, id=r.site_id, name=sites[r.site_id]) for r in sets[BY_SITE]
@@ -166,9 +182,10 @@ def rates(user: User, since: date | None = None, until: date | None = None, cate
 
 
 def section(user: User, filt, now: datetime) -> dict:
-    """The dashboard's recurrence section (GET /api/v1/stats too): rates over the filter's days, by verification."""
+    """The dashboard's recurrence section (GET /api/v1/stats too): rates over the filter's days, by verification,
+    of the filter's town or committee, listed by the board's places (by_town district-wide, else by_committee)."""
     category = filt.categories[0] if len(filt.categories) == 1 else None
-    found = rates(user, filt.since, filt.until, category)
+    found = rates(user, filt.since, filt.until, category, filt.place_level(user), filt.town, filt.committee)
     chart = {"id": "recurrence-by-category", "kind": "bar", "title": _("各类别整改后复发率"),
              "labels": [c["name"] for c in found["by_category"]], "links": [],
              "series": [{"name": _("复发率"), "data": [c["recurrence_rate"] for c in found["by_category"]]}]}

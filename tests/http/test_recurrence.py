@@ -99,11 +99,19 @@ def test_recurrence_query_uses_the_verified_index(app, owner_engine, http, spot)
     assert re.search(found, plan), plan
 
 
-def test_stats_and_dashboard_carry_the_recurrence_section(http, as_user, spot):
+def test_stats_and_dashboard_carry_the_recurrence_section(http, as_user, accounts, spot):
     verified_at(http, as_user, spot)
     post(http, lon=spot["lon"], lat=spot["lat"])
     section = http.get("/api/v1/stats").json()["sections"]["recurrence"]
-    assert section["total"]["recurred"] == 1 and section["by_committee"][0]["recurrence_rate"] == 1.0
-    assert section["charts"][0]["series"][0]["data"] == [1.0]
+    assert section["total"]["recurred"] == 1 and section["charts"][0]["series"][0]["data"] == [1.0]
+    # District-wide the board lists towns, as the hazards section does; within a town, its committees.
+    [town] = section["by_town"]
+    assert "by_committee" not in section and town["code"] == spot["town"] and town["recurrence_rate"] == 1.0
+    within = http.get("/api/v1/stats", params={"town": town["code"]}).json()["sections"]["recurrence"]
+    assert [c["code"] for c in within["by_committee"]] == [spot["code"]] and within["total"] == section["total"]
+    mine = as_user("sup_a").get("/api/v1/stats").json()["sections"]["recurrence"]
+    assert [c["code"] for c in mine["by_committee"]] == [spot["code"]] and "by_town" not in mine
+    sibling = http.get("/api/v1/stats", params={"committee": accounts["sibling_code"]}).json()["sections"]
+    assert sibling["recurrence"]["total"]["verified"] == 0 and sibling["recurrence"]["by_committee"] == []
     page = as_user("sup_a").get("/dashboard").text
     assert 'id="recurrence-totals"' in page and "复发的隐患不计入按时整改" in page and "100.0%" in page
