@@ -53,11 +53,14 @@ def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
         .where(volunteer_queries.counted(), *mine, *dated).group_by(month).order_by(month)).all()
     months = [{"month": m.strftime("%Y-%m"), "hours": float(h), "volunteers": v} for m, h, v in hours]
     this, last = hazards.this_and_last_month(now)
-    serving = dict(db.session.execute(
-        select(month, func.count(func.distinct(entry.volunteer_id)))
-        .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
-        .where(volunteer_queries.counted(), *mine, entry.service_date >= last,
-               entry.service_date < hazards.next_month(this)).group_by(month)).all())
+    if dated:  # the filter's days may cut this month or last: count them apart
+        serving = dict(db.session.execute(
+            select(month, func.count(func.distinct(entry.volunteer_id)))
+            .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
+            .where(volunteer_queries.counted(), *mine, entry.service_date >= last,
+                   entry.service_date < hazards.next_month(this)).group_by(month)).all())
+    else:  # every month is counted whole above
+        serving = {m: v for m, _h, v in hours}
     return {"active_volunteers": active, "hours_by_month": months,
             "serving": {"this": serving.get(this, 0), "last": serving.get(last, 0)},
             **_orders(user, filt), "charts": [
@@ -78,14 +81,14 @@ def _orders(user: User, filt: ReportFilter) -> dict:
     def median(seconds):
         return func.percentile_cont(0.5).within_group(seconds / hours)
 
-    made, served, to_complete = db.session.execute(select(
+    to_accept = (select(median(func.extract("epoch", offer.responded_at - offer.offered_at)))
+                 .join(order, order.id == offer.order_id)
+                 .where(*where, offer.responded_at.isnot(None), offer.state.in_(COMING)).correlate(None)
+                 .scalar_subquery())
+    made, served, to_complete, to_accept = db.session.execute(select(
         func.count(), func.count().filter(order.status == "completed"),
-        median(func.extract("epoch", order.completed_at - order.created_at)).filter(order.completed_at.isnot(None)))
-        .where(*where)).one()
-    to_accept = db.session.scalar(select(median(func.extract("epoch", offer.responded_at - offer.offered_at)))
-                                  .join(order, order.id == offer.order_id)
-                                  .where(*where, offer.responded_at.isnot(None),
-                                         offer.state.in_(COMING)))
+        median(func.extract("epoch", order.completed_at - order.created_at)).filter(order.completed_at.isnot(None)),
+        to_accept).where(*where)).one()
     return {"orders": {"made": made, "served": served,
                        "median_hours_to_accept": round(to_accept, 2) if to_accept is not None else None,
                        "median_hours_to_complete": round(to_complete, 2) if to_complete is not None else None}}

@@ -121,3 +121,24 @@ def test_every_first_screen_figure_equals_a_plain_count(who, seeded, serving, as
     for key, card in cards.items():
         shown = re.search(rf'data-figure="{key}".*?class="figure-value" data-value="([^"]*)"', page, re.S).group(1)
         assert shown == ("" if card["value"] is None else str(card["value"])), key
+
+
+def test_the_boards_links_are_the_routers_urls(app):
+    """links() builds each page's path once per request and appends the filter: the same URLs as url_for."""
+    from flask import url_for
+    from werkzeug.datastructures import MultiDict
+
+    from service.dashboard import hazards
+    from service.reports.filters import ReportFilter
+
+    args = MultiDict({"status": "open", "category": "ebike_charging,exit_blocked", "risk": "major",
+                      "since": "2026-01-01", "until": "2026-03-31", "town": "310112102", "overdue": "1",
+                      "bbox": "121.3,31.0,121.5,31.2"})
+    with app.test_request_context(base_url="http://example.test/prefix"):
+        for filt in (ReportFilter.from_args(args), ReportFilter()):
+            q = filt.query_string()
+            narrow = {k: v for k, v in q.items() if k in ("category", "risk", "committee", "town")}
+            assert hazards.links(filt) == {
+                "list": url_for("reports_api.list_reports", **q), "map": url_for("maps.hazard_map", **q),
+                "queues": url_for("reports.queues", **narrow), "dashboard": url_for("dashboard.page", **q)}
+        assert hazards.links(ReportFilter())["list"].startswith("/prefix/")
