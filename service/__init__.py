@@ -8,7 +8,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from service import security
 from service.accounts import auth
-from service.core import errors
+from service.core import clock, errors
 from service.core.config import Config
 from service.core.db import db, engine_options
 from service.ops import logs, metrics, replica
@@ -38,8 +38,6 @@ def select_locale() -> str:
 
 
 def _template_helpers(app: Flask) -> None:
-    from datetime import UTC, datetime
-
     from service.core import localtime
     from service.core.fields import MAX_NOTE
     from service.rules.categories import CATEGORIES, RISK_LEVELS
@@ -52,7 +50,7 @@ def _template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def now():
-        return {"now": datetime.now(UTC)}
+        return {"now": clock.now()}
 
 
 class SpooledUploads(Request):

@@ -15,7 +15,7 @@ Login throttling, per address *and* phone, checked before the password within LO
 """
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import lru_cache
 
 from flask import Flask, current_app, g, request
@@ -24,6 +24,7 @@ from sqlalchemy import delete, func, or_, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from service.accounts import sessions
+from service.core import clock
 from service.core.db import db
 from service.core.models import ApiToken, LoginFailure, User
 
@@ -66,7 +67,7 @@ def user_for_token(raw: str, open311: bool = False) -> User | None:
     """Return the active user of a live token (also an Open311 api_key), recording its use; else None.
     An Open311-only key (hazard-snap apikeys create) opens nothing outside /open311/."""
     digest = token_digest(raw)
-    now = datetime.now(UTC)
+    now = clock.now()
     # Read and touch the token in a short transaction of its own (the request's may roll back or never commit),
     # ended before the request's begins: a request never holds two connections at once, which behind PgBouncer
     # in transaction mode could take every server connection and wait for one more.
@@ -97,7 +98,7 @@ def issue_token(user: User, days: int | None = None, open311_only: bool = False)
     """Create a bearer token for a user and return it (the only time it is visible)."""
     token = secrets.token_urlsafe(32)
     lifetime = timedelta(days=days or current_app.config["API_TOKEN_DAYS"])
-    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=datetime.now(UTC) + lifetime,
+    db.session.add(ApiToken(user_id=user.id, token_hash=token_digest(token), expires_at=clock.now() + lifetime,
                             open311_only=open311_only))
     return token
 
@@ -112,7 +113,7 @@ def revoke_tokens(user: User) -> int:
     live = db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)))
     tokens = list(live)
     for token in tokens:
-        token.revoked_at = datetime.now(UTC)
+        token.revoked_at = clock.now()
     return len(tokens)
 
 
@@ -185,7 +186,7 @@ def login_throttled(phone: str) -> bool:
     """Tell whether this address may not try this phone now (the policy is in the module docstring)."""
     cfg, addr = current_app.config, client_addr()
     limit = cfg["LOGIN_MAX_FAILURES"]
-    since = datetime.now(UTC) - timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
+    since = clock.now() - timedelta(minutes=cfg["LOGIN_WINDOW_MINUTES"])
     pair, by_addr, by_phone = db.session.execute(select(
         func.count().filter(LoginFailure.phone == phone, LoginFailure.remote_addr == addr),
         func.count().filter(LoginFailure.remote_addr == addr),

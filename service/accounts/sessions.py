@@ -9,12 +9,13 @@ the user's session_version; logout ends only the session it is sent from.
 """
 import hashlib
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app, session
 from sqlalchemy import delete, func, select, update
 
 from service.accounts.models import UserSession
+from service.core import clock
 from service.core.db import db
 from service.core.models import User
 
@@ -39,7 +40,7 @@ def limits(role: str) -> tuple[timedelta, timedelta]:
 def begin(user: User) -> None:
     """Start a session for user in this browser, committed, and forget the user's long-dead ones."""
     key = secrets.token_urlsafe(32)
-    now = datetime.now(UTC)
+    now = clock.now()
     last_alive = func.coalesce(UserSession.ended_at, UserSession.last_seen_at)
     db.session.execute(delete(UserSession).where(UserSession.user_id == user.id, last_alive < now - FORGET_AFTER))
     db.session.add(UserSession(user_id=user.id, key_hash=_digest(key), created_at=now, last_seen_at=now))
@@ -52,7 +53,7 @@ def alive(user_id: int) -> bool:
     key = session.get(SESSION_KEY)
     if not isinstance(key, str) or not key:
         return False
-    now = datetime.now(UTC)
+    now = clock.now()
     # A short transaction of its own, ended before the request's begins (as bearer tokens are checked).
     with db.engine.begin() as conn:
         row = conn.execute(select(UserSession.id, UserSession.created_at, UserSession.last_seen_at, User.role)
@@ -75,11 +76,11 @@ def end_current() -> None:
     key = session.pop(SESSION_KEY, None)
     if isinstance(key, str) and key:
         db.session.execute(update(UserSession).where(UserSession.key_hash == _digest(key),
-                                                     UserSession.ended_at.is_(None)).values(ended_at=func.now()))
+                                                     UserSession.ended_at.is_(None)).values(ended_at=clock.now()))
         db.session.commit()
 
 
 def end_all(user: User) -> None:
     """End every session of user (the caller commits)."""
     db.session.execute(update(UserSession).where(UserSession.user_id == user.id, UserSession.ended_at.is_(None))
-                       .values(ended_at=func.now()))
+                       .values(ended_at=clock.now()))

@@ -13,10 +13,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.core import clock
 from service.core.db import db
 
 
@@ -30,7 +30,7 @@ class BoundaryGeneration(db.Model):
     number: Mapped[int] = mapped_column(Integer, primary_key=True)
     towns: Mapped[list[str] | None] = mapped_column(ARRAY(String(12)))  # NULL: the whole level
     source: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
     reassigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 

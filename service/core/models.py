@@ -16,12 +16,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.core import clock
 from service.core.db import db
 from service.rules.roles import ROLES_SQL
 from service.rules.workflow import CLOCK_RUNNING_SQL, OPEN_SQL, STATUSES_SQL
@@ -58,7 +58,7 @@ class Area(db.Model):
     geom = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=True), nullable=False)
     generation: Mapped[int] = mapped_column(Integer, default=1)
     generation_low: Mapped[int] = mapped_column(Integer, default=1)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
     parent = relationship("Area", remote_side=[id])
 
@@ -80,7 +80,7 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
     # Part of the session id: bumped on a password change or when disabled, which ends every session.
     session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
     area = relationship("Area")
 
@@ -104,7 +104,7 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # updated at most once a minute
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -126,7 +126,7 @@ class LoginFailure(db.Model):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     phone: Mapped[str] = mapped_column(String(20))
     remote_addr: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = clock.stamp()
 
 
 class UploadAttempt(db.Model):
@@ -137,7 +137,7 @@ class UploadAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     remote_addr: Mapped[str] = mapped_column(String(64))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    at: Mapped[datetime] = clock.stamp()
 
 
 class Report(db.Model):
@@ -195,10 +195,8 @@ class Report(db.Model):
     accuracy_m: Mapped[float | None] = mapped_column(Float)
     location_source: Mapped[str] = mapped_column(String(8))
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    created_at: Mapped[datetime] = clock.stamp()
+    updated_at: Mapped[datetime] = clock.stamp(on_update=True)
     committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     assignment_method: Mapped[str] = mapped_column(String(8))
@@ -276,7 +274,7 @@ class Photo(db.Model):
     phone_original_bytes: Mapped[int | None] = mapped_column(BigInteger)
     phone_orientation: Mapped[int | None] = mapped_column(SmallInteger)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
     report = relationship("Report", back_populates="photos")
     event = relationship("ReportEvent", foreign_keys=[event_id], back_populates="photos")
@@ -296,7 +294,7 @@ class ReportEvent(db.Model):
     actor_label: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
     data: Mapped[dict] = mapped_column(JSONB, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
     actor = relationship("User")
     report = relationship("Report", back_populates="events")

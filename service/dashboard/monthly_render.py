@@ -5,7 +5,6 @@ Needs Debian's libpango (WeasyPrint's text layout) and fonts-noto-cjk: the Makef
 """
 import base64
 import io
-from datetime import UTC, datetime
 
 from flask import Response, render_template
 from flask_babel import gettext as _
@@ -14,7 +13,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
-from service.core import localtime
+from service.core import clock, localtime
 from service.dashboard import monthly, monthly_charts
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import STATUS_LABELS
@@ -167,7 +166,7 @@ def xlsx(data: dict) -> bytes:
 
 def make(user, month: str | None, town: str, fmt: str) -> tuple[dict, bytes]:
     """Check the request (422 for a bad month, 404/403 for a town), build the figures once and render them."""
-    now = datetime.now(UTC)
+    now = clock.now()
     today = now.astimezone(localtime.zone()).date()
     req = monthly.check(user, monthly.parse_month(month, today), town)
     data = monthly.build(req, now)

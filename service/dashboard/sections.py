@@ -6,13 +6,14 @@ tables. A figures function scopes every query itself, in SQL over the whole tabl
 """
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select, text
 
+from service.core import clock
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid, NotSignedIn
 from service.core.models import User
@@ -159,4 +160,4 @@ def figures(user: User | None, only: str = "") -> tuple[ReportFilter, dict]:
     if user.role not in STAFF:
         raise Forbidden("forbidden", _("统计仅对居村委、街镇和区级工作人员开放。"))
     filt = ReportFilter.from_args(request.args, default_status="all")
-    return filt, build(user, filt, datetime.now(UTC), only)
+    return filt, build(user, filt, clock.now(), only)

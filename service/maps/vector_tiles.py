@@ -11,7 +11,7 @@ committees' totals from the trigger-kept rollup (migration 0008) when the filter
 """
 import math
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Integer, String, and_, case, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import aliased
@@ -19,6 +19,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from geo.coords import wgs84_to_gcj02
 from service.accounts import scope
+from service.core import clock
 from service.core.db import db
 from service.core.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
@@ -105,7 +106,7 @@ def report_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: str
 
     Below DETAIL_ZOOM the cells count the committees' totals (at a point inside each committee) when the rollup
     can answer the filter: constant work whatever the number of reports. Otherwise they count the rows."""
-    now = datetime.now(UTC)
+    now = clock.now()
     shown = _current_committees_in(z, x, y, crs)
     counts = _committee_counts(user, filt, now, shown) if z < DETAIL_ZOOM else None
     if counts is not None:
@@ -212,7 +213,7 @@ def heat_points(user: User, filt: ReportFilter, bbox: tuple[float, float, float,
     the filter allows, else per grid cell over the matching rows; in the base map's system (GCJ-02 on 高德)."""
     from service.areas.boundaries import current_generation
 
-    now = datetime.now(UTC)
+    now = clock.now()
     box = func.ST_MakeEnvelope(*bbox, 4326)
     if crs == "gcj02":
         box = func.ST_Expand(box, GCJ02_MARGIN_DEG)
@@ -249,7 +250,7 @@ def committee_tile(user: User, filt: ReportFilter, z: int, x: int, y: int, crs: 
     Counts are taken only for the committees in the tile: from the rollup when it can answer, and overdue
     reports (which change with the clock) from the rows of those committees alone.
     """
-    env, now = _envelope(z, x, y), datetime.now(UTC)
+    env, now = _envelope(z, x, y), clock.now()
     shown = [*_current_committees_in(z, x, y, crs), scope.visible_committees(user)]  # one generation lookup
     here = select(Area.code).where(*shown)
     held = aliased(Area)  # the committee row a report points at, of whatever generation: joined by code

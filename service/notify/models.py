@@ -11,12 +11,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.core import clock
 from service.core.db import db
 
 
@@ -56,9 +56,9 @@ class Notification(db.Model):
     payload: Mapped[dict] = mapped_column(JSONB)
     status: Mapped[str] = mapped_column(String(8), default="pending", server_default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    next_attempt_at: Mapped[datetime] = clock.stamp()
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     event = relationship("ReportEvent")
@@ -71,6 +71,6 @@ class NotificationAttempt(db.Model):
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
-    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempted_at: Mapped[datetime] = clock.stamp()
     ok: Mapped[bool] = mapped_column()
     detail: Mapped[str] = mapped_column(Text)

@@ -14,13 +14,13 @@ forever, so a receiver that is down for a while loses nothing.
 import json
 import smtplib
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app
 from sqlalchemy import select
 
-from service.core import outbound
+from service.core import clock, outbound
 from service.core.db import db
 from service.core.models import Area
 from service.notify.models import AreaContact, Notification, NotificationAttempt
@@ -44,7 +44,7 @@ def enqueue_worded(contacts: list[tuple[str, str]], subject: str, text: str, ref
     """Add one outbox row per contact for a message its area worded; `source` is the event that causes it
     (event=... or order_event_id=...), in the same transaction."""
     # Due at once by the clock deliver_one compares with (Python's), not the database's now().
-    due = datetime.now(UTC)
+    due = clock.now()
     for channel, target in contacts:
         db.session.add(Notification(channel=channel, target=target, next_attempt_at=due,
                                     payload={"subject": subject, "text": text, **ref}, **source))
@@ -123,7 +123,7 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> tuple[int, int
     """Deliver up to `limit` due notifications; return (sent, failed) counts."""
     sent = failed = 0
     for _ in range(limit):
-        n = deliver_one(now or datetime.now(UTC))
+        n = deliver_one(now or clock.now())
         if n is None:
             break
         sent, failed = (sent + 1, failed) if n.status == "sent" else (sent, failed + 1)

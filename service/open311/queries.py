@@ -16,7 +16,7 @@ MAX_DEPTH rows deep: OFFSET reads and drops every row before the page, so a deep
 start_date/end_date. Dates default to the last 90 days and a window may not be longer.
 """
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
 
 from service.accounts import scope
-from service.core import localtime
+from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import Malformed, NotFound
 from service.core.models import Report, ReportEvent, User
@@ -67,7 +67,7 @@ def window(args: MultiDict) -> tuple[datetime, datetime]:
     """start_date/end_date as a window of at most 90 days; the last 90 days when neither is given."""
     start, end = _when(args, "start_date"), _when(args, "end_date")
     if end is None:
-        end = start + WINDOW if start else datetime.now(UTC)
+        end = start + WINDOW if start else clock.now()
     if start is None:
         start = end - WINDOW
     if start > end:

@@ -21,13 +21,13 @@ import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from service.core import clock
 from service.photos.storage import is_valid_key
 from service.photos.sweep import PHOTO_KEYS_SQL
 
@@ -111,7 +111,7 @@ def backup(owner_url: str, storage, target: Path) -> dict:
         _run("pg_dump", ["-Fc", f"--snapshot={snapshot}", "--exclude-table-data=public.spatial_ref_sys",
                          "-f", str(target / DUMP)], owner_url)
     files = {key: _copy_photo(storage, key, target / PHOTOS) for key in keys}
-    manifest = {"format": 1, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    manifest = {"format": 1, "created_at": clock.now().isoformat(timespec="seconds"),
                 "app_version": metadata.version("hazard-snap"), "alembic_revision": revision,
                 "dump": {"path": DUMP, "sha256": _sha256(target / DUMP), "size": (target / DUMP).stat().st_size},
                 "files": files}

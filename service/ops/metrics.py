@@ -10,7 +10,6 @@ configured it does not exist (404), and a wrong or missing token gets the same 4
 import hmac
 import os
 import time
-from datetime import UTC, datetime
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest
@@ -19,6 +18,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from sqlalchemy import func, select
 
+from service.core import clock
 from service.core.db import db
 from service.core.models import Report
 from service.notify.models import Notification
@@ -68,7 +68,7 @@ class DatabaseFigures:
     """Outbox depth and age and overdue reports, read from the database when scraped."""
 
     def collect(self):
-        now = datetime.now(UTC)
+        now = clock.now()
         pending = Notification.status == "pending"
         depth, due, oldest = db.session.execute(select(
             func.count(), func.count().filter(Notification.next_attempt_at <= now), func.min(Notification.created_at),

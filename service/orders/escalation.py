@@ -4,11 +4,12 @@ One statement expires every offer older than ORDER_ACCEPT_WITHIN_H, returns to å
 order left with nobody to answer and too few acceptances, and writes one `expire` event per order touched. Running
 it again at once finds no offer to expire and changes nothing. The town hears of each returned order.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, text
 
+from service.core import clock
 from service.core.db import db
 from service.orders import notices
 from service.orders.models import ServiceOrder, ServiceOrderEvent
@@ -41,7 +42,7 @@ RETURNING id, order_id, to_status
 
 def escalate(now: datetime | None = None) -> dict[str, int]:
     """Expire unanswered offers and return orders nobody took to the dispatcher; the counts of each."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     cutoff = now - timedelta(hours=current_app.config["ORDER_ACCEPT_WITHIN_H"])
     rows = db.session.execute(EXPIRE, {"now": now, "cutoff": cutoff}).all()
     returned = [r for r in rows if r.to_status == "submitted"]

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from service.accounts.auth import token_digest
 from service.areas import assignment
-from service.core import localtime
+from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import Invalid
 from service.orders import notices
@@ -77,7 +77,7 @@ def create_order(form: MultiDict, requester_ip: str | None = None) -> tuple[Serv
         raise Invalid("bad_kind", _("服务类型无效，请从列表中选择一种服务。"))
     description, address = _text(form, "description", MAX_TEXT), _text(form, "address", MAX_ADDRESS)
     name, phone = _text(form, "contact_name", MAX_NAME), _phone(form)
-    now = datetime.now(UTC)
+    now = clock.now()
     start, end = _window(form, now)
     needed = _needed(form)
     loc = parse_location(form, None)

@@ -16,7 +16,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
-    func,
     or_,
     select,
     text,
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
+from service.core import clock
 from service.core.db import db
 from service.core.models import User
 from service.orders.workflow import BUSY, CLOSED, COMING, KINDS, OFFER_LABELS, STATUS_LABELS, sql_list
@@ -79,9 +79,8 @@ class ServiceOrder(db.Model):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     rated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
+    updated_at: Mapped[datetime] = clock.stamp(on_update=True)
 
     committee = relationship("Area", foreign_keys=[committee_id])
     town = relationship("Area", foreign_keys=[town_id])
@@ -103,7 +102,7 @@ class ServiceOrderEvent(db.Model):
     actor_label: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     data: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
 
 class ServiceAssignment(db.Model):
@@ -127,7 +126,7 @@ class ServiceAssignment(db.Model):
     volunteer_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     state: Mapped[str] = mapped_column(String(16), default="offered")
     offered_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    offered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    offered_at: Mapped[datetime] = clock.stamp()
     responded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_in_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     checked_in_location = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False))
@@ -157,7 +156,7 @@ class ServiceOrderPhoto(db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
 
 @scope.rule

@@ -3,11 +3,11 @@
 Every move locks the order's row first (SELECT ... FOR UPDATE), so moves of one order run one at a time: of two
 volunteers racing to accept a one-volunteer order, the second sees it taken and gets a 409.
 """
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from service.core import clock
 from service.core.db import db
 from service.core.errors import Conflict, Forbidden, Invalid
 from service.core.models import User
@@ -90,7 +90,7 @@ def dispatch(order_id, user: User, ids: list, team: str | None, note: str = "") 
     order = queries.get_order(order_id, user, for_update=True)
     check(order, "dispatch", user.role)
     chosen = _chosen(order, user, ids, team)
-    now, before = datetime.now(UTC), order.status
+    now, before = clock.now(), order.status
     db.session.add_all(ServiceAssignment(order_id=order.id, volunteer_id=v, state="offered", offered_by=user.id,
                                          offered_at=now) for v in chosen)
     db.session.flush()
@@ -109,7 +109,7 @@ def respond(order_id, user: User, move: str, note: str = "") -> ServiceOrder:
     if move == "accept":
         _refuse_double_booking(order, user)
     before = order.status
-    offer.state, offer.responded_at = MOVES[move].offer_to, datetime.now(UTC)
+    offer.state, offer.responded_at = MOVES[move].offer_to, clock.now()
     db.session.flush()
     settle(order)
     event = record(order, move, user, before, note)
@@ -158,7 +158,7 @@ def rate(order: ServiceOrder, rating, comment: str) -> ServiceOrder:
         raise Invalid("bad_rating", _("请选择 1 到 5 星的评分。"))
     if len(comment) > 500:
         raise Invalid("bad_comment", _("评价内容不能超过 500 字。"))
-    order.rating, order.rating_comment, order.rated_at = int(value), comment or None, datetime.now(UTC)
+    order.rating, order.rating_comment, order.rated_at = int(value), comment or None, clock.now()
     record(order, "rate", None, order.status, comment, {"rating": int(value)}, label=_("居民"))
     db.session.commit()
     return order

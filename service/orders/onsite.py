@@ -7,7 +7,6 @@ ledger entry through the ledger's own rules (a day over 24 h and overlapping ent
 check-out with them); a visit shorter than 36 s rounds to 0 h and records no entry. The order is completed when
 nobody is left on site; volunteers who accepted but never arrived are then withdrawn.
 """
-from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import current_app
@@ -17,7 +16,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import cast, func, select, update
 
-from service.core import localtime
+from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import ApiError, Invalid
 from service.core.models import User
@@ -59,7 +58,7 @@ def check_in(order_id, user: User, form) -> ServiceOrder:
     check(order, "check_in", user.role, offer)
     point, distance = _position(order, form)
     before = order.status
-    offer.state, offer.checked_in_at = "checked_in", datetime.now(UTC)
+    offer.state, offer.checked_in_at = "checked_in", clock.now()
     offer.checked_in_location, offer.checked_in_distance_m = from_shape(point, srid=4326), distance
     order.status = "in_service"
     record(order, "check_in", user, before, data={"distance_m": round(distance)})
@@ -77,7 +76,7 @@ def check_out(order_id, user: User, form, files=()) -> ServiceOrder:
         raise Invalid("bad_outcome", _("服务结果不能超过 %(n)s 字。", n=MAX_OUTCOME))
     point, distance = _position(order, form)
     photos = process_uploads(read_uploads(files)) if any(f and f.filename for f in files) else []
-    now, before = datetime.now(UTC), order.status
+    now, before = clock.now(), order.status
     offer.state, offer.checked_out_at = "checked_out", now
     offer.checked_out_location, offer.checked_out_distance_m = from_shape(point, srid=4326), distance
     offer.hour_entry_id = _hours(offer, order)

@@ -1,11 +1,12 @@
 """Named selects of service orders: one within scope, the dispatcher's keyset queue, a volunteer's tasks."""
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, String, case, cast, func, literal, select, tuple_
 from sqlalchemy.orm import selectinload
 
 from service.accounts.auth import token_digest
+from service.core import clock
 from service.core.db import db
 from service.core.errors import NotFound
 from service.core.models import User
@@ -94,7 +95,7 @@ def load_tasks(ids: list[str], user: User) -> dict[str, tuple[ServiceOrder, Serv
     """The orders of one /me/tasks page with the volunteer's own offer and the address when the scope rule lets
     them read it (order_contact), in one query."""
     wanted = [int(i) for i in ids]
-    shown = order_contact(user, datetime.now(UTC))
+    shown = order_contact(user, clock.now())
     rows = db.session.execute(select(ServiceOrder, ServiceAssignment, case((shown, ServiceOrder.address)))
                               .join(ServiceAssignment, ServiceAssignment.order_id == ServiceOrder.id)
                               .where(ServiceOrder.id.in_(wanted), ServiceAssignment.volunteer_id == user.id)
@@ -140,7 +141,7 @@ def contact(order: ServiceOrder, user: User | None) -> dict:
     row = db.session.execute(
         select(ServiceOrder.contact_name, ServiceOrder.contact_phone, ServiceOrder.address,
                func.ST_X(ServiceOrder.location), func.ST_Y(ServiceOrder.location))
-        .where(ServiceOrder.id == order.id, order_contact(user, datetime.now(UTC)))).one_or_none()
+        .where(ServiceOrder.id == order.id, order_contact(user, clock.now()))).one_or_none()
     keys = ("contact_name", "contact_phone", "address", "lon", "lat")
     found = dict(zip(keys, row or (None,) * len(keys), strict=True)) | {"contact_visible": row is not None}
     return found if row else found | {"photos": []}  # outcome photos are taken in the resident's home

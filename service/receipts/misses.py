@@ -9,12 +9,13 @@ into a load test and gives the same 429 to links valid or not, so it tells nothi
 Why these values (settings TRACKING_MISSES, TRACKING_MISS_WINDOW_S): a resident mistypes a link a few
 times at most; 20 misses in 10 minutes is generous for that and a few people behind one carrier NAT.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 
+from service.core import clock
 from service.core.db import db
 from service.core.errors import TooMany
 from service.core.models import UploadAttempt
@@ -31,7 +32,7 @@ def _key(addr: str) -> str:
 
 def check(addr: str) -> None:
     """Refuse with a 429 when this address has missed too often lately."""
-    since = datetime.now(UTC) - _window()
+    since = clock.now() - _window()
     count = db.session.scalar(select(func.count()).select_from(UploadAttempt).where(
         UploadAttempt.remote_addr == _key(addr), UploadAttempt.at > since))
     if count >= current_app.config["TRACKING_MISSES"]:
@@ -41,7 +42,7 @@ def check(addr: str) -> None:
 
 def record(addr: str) -> None:
     """Count one miss (committed at once: the 404 that follows must not give it back)."""
-    now, key = datetime.now(UTC), _key(addr)
+    now, key = clock.now(), _key(addr)
     db.session.execute(LOCK_SQL, {"addr": key})
     db.session.execute(delete(UploadAttempt).where(UploadAttempt.remote_addr == key,
                                                    UploadAttempt.at < now - _window()))

@@ -2,10 +2,11 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, Text, func
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, Text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
+from service.core import clock
 from service.core.db import db
 
 
@@ -25,7 +26,7 @@ class ReportReceipt(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     notify_channel: Mapped[str | None] = mapped_column(String(8))
     notify_target: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -40,7 +41,7 @@ class ReportRating(db.Model):
     stars: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str] = mapped_column(Text, default="", server_default="")
     rater_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))  # None: the resident, by receipt
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
 
 
@@ -61,7 +62,7 @@ class ContactCode(db.Model):
     channel: Mapped[str] = mapped_column(String(8))
     target: Mapped[str] = mapped_column(Text)
     code_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(), index=True)
+    created_at: Mapped[datetime] = clock.stamp(index=True)
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     tries: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
     confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -74,4 +75,4 @@ class VerifiedContact(db.Model):
     __tablename__ = "verified_contact"
 
     digest: Mapped[str] = mapped_column(String(64), primary_key=True)
-    verified_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    verified_at: Mapped[datetime] = clock.stamp()

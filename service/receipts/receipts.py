@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import re
 import secrets
-from datetime import UTC, datetime
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
@@ -22,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from service.accounts.auth import token_digest
+from service.core import clock
 from service.core.db import db
 from service.core.errors import ApiError, Invalid
 from service.core.models import Report
@@ -127,7 +127,7 @@ def by_token(token: str) -> ReportReceipt | None:
 def revoke(receipt: ReportReceipt) -> None:
     """End the link for good, and with it the updates."""
     db.session.execute(update(ReportReceipt).where(ReportReceipt.report_id == receipt.report_id).values(
-        revoked_at=datetime.now(UTC), notify_channel=None, notify_target=None))
+        revoked_at=clock.now(), notify_channel=None, notify_target=None))
     db.session.commit()
 
 

@@ -19,7 +19,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 
+from service.core import clock
 from service.core.db import db
 from service.core.errors import Invalid, TooMany
 from service.notify import outbox
@@ -70,7 +71,7 @@ class Pending:
 def pending(receipt: ReportReceipt, now: datetime | None = None) -> Pending | None:
     """The receipt's newest code, if it is still unconfirmed, unexpired and not worn out by wrong entries."""
     code = _newest(receipt)
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if code is None or code.confirmed_at is not None or code.expires_at <= now \
             or code.tries >= current_app.config["CONTACT_CODE_TRIES"]:
         return None
@@ -90,7 +91,7 @@ def request(receipt: ReportReceipt, channel: str, target: str, number: str) -> s
         return "confirmed"
     cfg = current_app.config
     db.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"contact:{target.lower()}"})
-    now = datetime.now(UTC)
+    now = clock.now()
     last, per_report = db.session.execute(
         select(func.max(ContactCode.created_at), func.count())
         .where(ContactCode.report_id == receipt.report_id, ContactCode.created_at > now - DAY)).one()
@@ -127,7 +128,7 @@ def confirm(receipt: ReportReceipt, typed: str) -> str:
     and the address is remembered; committed. Wrong, expired or worn out is a refusal saying what to do, and a
     wrong entry's count is committed before it."""
     code = _newest(receipt)
-    now = datetime.now(UTC)
+    now = clock.now()
     tries = current_app.config["CONTACT_CODE_TRIES"]
     if code is None or code.confirmed_at is not None:
         raise Invalid("no_code", _("没有待验证的验证码，请先填写手机号或邮箱获取验证码。"))

@@ -10,12 +10,13 @@ one hazard, maybe three, and may retry a failed send; 6 tries a minute and 30 an
 and for a few people behind one carrier NAT, while a script gets 30 decodes an hour, each under the
 sandbox ceilings. Volunteers sign in and are not limited here.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, func, select, text
 
+from service.core import clock
 from service.core.db import db
 from service.core.errors import ApiError, TooMany
 from service.core.models import UploadAttempt
@@ -29,7 +30,7 @@ def admit(addr: str, limits: tuple[int, int] | None = None, messages: tuple[str,
     `limits` (per minute, per hour) count someone else under their own key instead, e.g. an Open311 api_key;
     `messages` (the burst's, the hour's) say what was refused when it is not an upload, e.g. Open311 reads.
     """
-    cfg, now = current_app.config, datetime.now(UTC)
+    cfg, now = current_app.config, clock.now()
     per_minute, per_hour = limits or (cfg["PUBLIC_REPORTS_PER_MINUTE"], cfg["PUBLIC_REPORTS_PER_HOUR"])
     try:
         db.session.execute(LOCK_SQL, {"addr": addr})

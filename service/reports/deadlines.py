@@ -10,13 +10,13 @@ The deadline rule: due_at = the start of the current period + DEADLINE_HOURS[ris
 A supervisor's re-grade of the risk level keeps the period's start and recomputes due_at for the new level, so
 raising the risk may make a report overdue at once; escalation is left as it is.
 """
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
-from service.core import events
+from service.core import clock, events
 from service.core.db import db
 from service.core.events import ReportEscalated
 from service.core.models import Report, ReportEvent
@@ -71,7 +71,7 @@ def _raise(report: Report, level: int, now: datetime) -> None:
 
 def escalate(now: datetime | None = None) -> dict[str, int]:
     """Escalate overdue reports one level where due; running it again at once changes nothing."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     to_district = timedelta(hours=current_app.config["ESCALATE_TO_DISTRICT_AFTER_H"])
     counts = {"town": 0, "district": 0}
     candidates = db.session.scalars(

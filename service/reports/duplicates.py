@@ -8,6 +8,7 @@ from sqlalchemy import Select, cast, func, select, text
 from sqlalchemy.orm import aliased, joinedload
 
 from service.accounts import scope
+from service.core import clock
 from service.core.db import db
 from service.core.models import Report
 from service.rules.categories import CATEGORIES
@@ -36,7 +37,7 @@ def _near(report_id: uuid.UUID, category: str, user, statuses: str, since) -> Se
 def nearby_select(report_id: uuid.UUID, category: str, user) -> Select:
     """Open reports filed lately near this one (served by ix_report_open_geog)."""
     days = timedelta(days=current_app.config["DUPLICATE_WINDOW_DAYS"])
-    return _near(report_id, category, user, OPEN_SQL, Report.created_at > func.now() - days)
+    return _near(report_id, category, user, OPEN_SQL, Report.created_at > clock.now() - days)
 
 
 def nearby_open(report_id: uuid.UUID, category: str, user) -> list[dict]:
@@ -51,7 +52,7 @@ def recent_verified_select(report_id: uuid.UUID, category: str, user) -> Select:
     """Reports verified lately at this spot (served by ix_report_verified_geog). A verified report changes no
     more, so updated_at is when it was verified."""
     days = timedelta(days=current_app.config["RECENT_VERIFIED_DAYS"])
-    return _near(report_id, category, user, "'verified'", Report.updated_at > func.now() - days)
+    return _near(report_id, category, user, "'verified'", Report.updated_at > clock.now() - days)
 
 
 def recent_verified(report_id: uuid.UUID, category: str, user) -> list[dict]:

@@ -1,6 +1,6 @@
 """One filter for every view of reports (list, map tiles, exports): parsed from the query string, applied in SQL."""
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -9,7 +9,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.datastructures import MultiDict
 
 from geo import coords
-from service.core import localtime
+from service.core import clock, localtime
 from service.core.errors import Invalid
 from service.core.models import Area, Report, ReportRollup, User
 from service.reports import deadlines
@@ -109,7 +109,7 @@ class ReportFilter:
         if self.bbox:
             found.append(func.ST_Intersects(Report.location, func.ST_MakeEnvelope(*self.bbox, 4326)))
         if self.overdue:
-            found.append(deadlines.overdue(now or datetime.now(UTC)))
+            found.append(deadlines.overdue(now or clock.now()))
         if self.reporter_id is not None:
             found.append(Report.reporter_id == self.reporter_id)
         return found

@@ -1,7 +1,6 @@
 """Take in a new hazard report: validate, locate, assign, store photos and the row together."""
 import hashlib
 import json
-from datetime import UTC, datetime
 
 from flask_babel import gettext as _
 from geoalchemy2.shape import from_shape
@@ -10,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from service.areas import assignment
-from service.core import events
+from service.core import clock, events
 from service.core.db import db
 from service.core.errors import Conflict, Invalid
 from service.core.events import ReportCreated, ReportPrepared
@@ -125,7 +124,7 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         duplicate_photo_of=duplicates.photo_duplicate_of(phone_photos.all_sha256(photos), [p.phash for p in photos]),
         committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
         assignment_distance_m=assigned.distance_m, assigned_generation=assigned.generation, status="submitted",
-        due_at=datetime.now(UTC) + deadlines.deadline(risk),
+        created_at=(now := clock.now()), due_at=now + deadlines.deadline(risk),  # one instant: the deadline exact
     )
     later = [e for found in events.publish(ReportPrepared(report, loc.lon, loc.lat)) for e in found or ()]
     try:

@@ -1,13 +1,13 @@
 """Where a report is: parse sent coordinates, fall back to EXIF GPS, and flag doubtful positions."""
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
 
 from geo import coords
-from service.core import localtime
+from service.core import clock, localtime
 from service.core.errors import Invalid
 from service.core.fields import number
 from service.photos.check import Header
@@ -69,7 +69,7 @@ def warnings_for(loc: Location, photos: list[ProcessedPhoto], accuracy_m: float 
     if gps and loc.source != "exif" and coords.distance_m(gps[0], gps[1], loc.lon, loc.lat) > cfg["EXIF_FAR_M"]:
         found.append("exif_far_from_device")
     taken = [t for t in map(taken_at_aware, photos) if t is not None]
-    if taken and min(taken) < datetime.now(UTC) - timedelta(hours=cfg["PHOTO_OLD_HOURS"]):
+    if taken and min(taken) < clock.now() - timedelta(hours=cfg["PHOTO_OLD_HOURS"]):
         found.append("photo_old")
     if accuracy_m is not None and accuracy_m > cfg["LOW_ACCURACY_M"]:
         found.append("low_accuracy")

@@ -1,14 +1,14 @@
 """Move reports through the workflow: permissions, required proof, deadlines and events (what follows a move,
 such as notifications and service-hour credit, subscribes to ReportMoved)."""
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from service.accounts import scope
 from service.areas import boundaries
-from service.core import events
+from service.core import clock, events
 from service.core.db import db
 from service.core.errors import Conflict, Forbidden, Invalid
 from service.core.events import ReportMoved, ReportReassigned
@@ -104,7 +104,7 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
         report.assignee_id = data["assignee_id"] = assignee
     if report.status == "dispatched" and to_status == "accepted":  # declined: back to the dispatcher
         data["declined_by"], report.assignee_id = report.assignee_id, None
-    now = datetime.now(UTC)
+    now = clock.now()
     with photo_transaction() as batch:
         _apply_clock(report, to_status, now, roles, data)
         event = ReportEvent(report=report, kind="transition", from_status=report.status, to_status=to_status,

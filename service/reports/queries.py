@@ -1,7 +1,7 @@
 """Read, list and move reports; the JSON shape the API and pages share."""
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask import url_for
 from flask_babel import gettext as _
@@ -12,7 +12,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
 from service.areas import assignment
-from service.core import cursors, localtime
+from service.core import clock, cursors, localtime
 from service.core.cubes import ReportStatsTown
 from service.core.db import db
 from service.core.errors import NotFound
@@ -88,7 +88,7 @@ def _shape(report: Report, visible: set) -> dict:
 
 
 def is_overdue(report: Report) -> bool:
-    return bool(report.due_at and report.status in CLOCK_RUNNING and report.due_at < datetime.now(UTC))
+    return bool(report.due_at and report.status in CLOCK_RUNNING and report.due_at < clock.now())
 
 
 def events_json(report: Report, user: User | None) -> list[dict]:
@@ -210,7 +210,7 @@ def count_reports(user: User | None, filt: ReportFilter | None = None, now: date
     Overdue moves with the clock, so no rollup holds it: overdue = the running reports in the rollup minus those
     not yet due, counted live over ix_report_running_due (only the last deadline period's intake), in one query.
     """
-    filt, now = filt or ReportFilter(), now or datetime.now(UTC)
+    filt, now = filt or ReportFilter(), now or clock.now()
     if filt.overdue:
         statuses = tuple(sorted(set(filt.statuses or CLOCK_RUNNING) & CLOCK_RUNNING))
         running = replace(filt, overdue=False, statuses=statuses)

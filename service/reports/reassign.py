@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from service.areas import boundaries
 from service.areas.assignment import max_distance
-from service.core import events
+from service.core import clock, events
 from service.core.db import db
 from service.notify import outbox
 from service.rules.workflow import CLOSED
@@ -94,7 +94,7 @@ REASSIGN = """
         -- `r.id = ANY(ARRAY(...))` once made it loop over a materialized scan instead, quadratic in the moves.
         UPDATE report r
            SET committee_id = f.committee_id, town_id = f.town_id, assignment_method = f.method,
-               assignment_distance_m = f.distance_m, assigned_generation = :gen, updated_at = now()
+               assignment_distance_m = f.distance_m, assigned_generation = :gen, updated_at = :now
           FROM fresh f
          WHERE r.id = f.id AND r.committee_id = f.old_committee AND r.assignment_method <> 'manual'
            AND r.status <> ALL(:closed)  -- nor a report closed meanwhile
@@ -158,7 +158,7 @@ def reassign_open_reports(every: bool = False) -> list[Move]:
     pending = db.session.scalars(text("SELECT number FROM boundary_generation"
                                       " WHERE level = 'committee' AND reassigned_at IS NULL")).all()
     params = {"maxd": max_distance(), "closed": sorted(CLOSED), "gen": boundaries.current_generation("committee"),
-              "pending": pending}  # the committee generations not yet re-assigned
+              "pending": pending, "now": clock.now()}  # the committee generations not yet re-assigned
     every = every or _judge_every(params)
     if every:
         db.session.execute(text(SUSPECTS), params)
@@ -166,7 +166,7 @@ def reassign_open_reports(every: bool = False) -> list[Move]:
     if every:
         db.session.execute(text("DROP TABLE reassign_suspect"))
     db.session.execute(text("RESET work_mem; RESET enable_mergejoin"))
-    db.session.execute(text("UPDATE boundary_generation SET reassigned_at = now()"
+    db.session.execute(text("UPDATE boundary_generation SET reassigned_at = :now"
                             " WHERE level = 'committee' AND number = ANY(CAST(:pending AS integer[]))"), params)
     moves = [Move(*row) for row in rows]
     _notify(moves)

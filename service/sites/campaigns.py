@@ -4,14 +4,14 @@ A campaign changes no report, not even when it ends: its results are computed fr
 (categories, or reports at sites of its focus kinds) in its target towns over its days, against the days before.
 """
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, text, tuple_
 
 from service.accounts import scope
-from service.core import cursors, localtime
+from service.core import clock, cursors, localtime
 from service.core.db import db
 from service.core.errors import Conflict, Forbidden, Invalid, NotFound
 from service.core.models import Area, Report, User
@@ -31,7 +31,7 @@ BAD_TOWNS = _l("目标街镇代码无效，请填写 9 位街镇代码；留空�
 
 
 def today() -> date:
-    return datetime.now(localtime.zone()).date()
+    return clock.now().astimezone(localtime.zone()).date()
 
 
 def day(raw, field: str) -> date:
@@ -83,7 +83,7 @@ def end(campaign_id, user: User) -> Campaign:
     campaign = get(campaign_id)
     if campaign.ended_at is not None or campaign.ends_on < today():
         raise Conflict("campaign_over", _("该活动已经结束。"))
-    campaign.ended_at = datetime.now(UTC)
+    campaign.ended_at = clock.now()
     db.session.commit()
     return campaign
 

@@ -1,7 +1,7 @@
 """Inspection rounds (巡查): plan sites x period x inspectors, check in on the spot, record each checklist item;
 an item found to be a hazard becomes a report through the normal intake (assignment, photos, dedup, links)."""
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import cycle
 
 from flask import current_app
@@ -12,6 +12,7 @@ from shapely.geometry import Point
 from sqlalchemy import case, cast, func, select
 from werkzeug.datastructures import MultiDict
 
+from service.core import clock
 from service.core.db import db
 from service.core.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from service.core.models import User
@@ -135,7 +136,7 @@ def check_in(inspection_id, form, user: User) -> Inspection:
         db.session.rollback()
         raise Invalid("too_far", _("您距离该场所约 %(d)d 米，超过 %(m)d 米，请到达现场后再签到。",
                                          d=round(distance), m=round(limit)))
-    found.checked_in_at, found.checkin_distance_m = datetime.now(UTC), distance
+    found.checked_in_at, found.checkin_distance_m = clock.now(), distance
     found.checkin_location = from_shape(Point(lon, lat), srid=4326)
     db.session.commit()
     return found
@@ -173,7 +174,7 @@ def finish(inspection_id, form: MultiDict, files, user: User) -> Inspection:
             report, _created = intake.create_report(fields, files.getlist(f"photo_{code}"), reporter_id=user.id)
             recorded[code]["report_id"] = str(report.id)
     found = get_own(inspection_id, user, for_update=True)
-    found.results, found.finished_at = recorded, datetime.now(UTC)
+    found.results, found.finished_at = recorded, clock.now()
     db.session.commit()
     return found
 

@@ -3,7 +3,7 @@ whether it repeats a hazard verified here lately."""
 from flask import current_app
 from sqlalchemy import select, text
 
-from service.core import events
+from service.core import clock, events
 from service.core.db import db
 from service.core.models import Report, ReportEvent, User
 from service.reports import deadlines
@@ -21,7 +21,7 @@ RISK_ORDER = list(RISK_LEVELS)  # general < major < suspected_severe
 LINKS = text("""
 SELECT (SELECT r.id FROM report r
          WHERE r.status = 'verified' AND r.category = :category
-           AND r.updated_at > now() - :days * interval '1 day'
+           AND r.updated_at > CAST(:now AS timestamptz) - :days * interval '1 day'
            AND ST_DWithin(r.location::geography, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius)
          ORDER BY r.location::geography <-> ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, r.id
          LIMIT 1) AS earlier,
@@ -39,7 +39,7 @@ SELECT (SELECT r.id FROM report r
 
 def links_params(lon: float, lat: float, category: str) -> dict:
     cfg = current_app.config
-    return {"lon": lon, "lat": lat, "category": category, "days": cfg["RECURRENCE_WINDOW_DAYS"],
+    return {"lon": lon, "lat": lat, "category": category, "days": cfg["RECURRENCE_WINDOW_DAYS"], "now": clock.now(),
             "radius": cfg["RECURRENCE_RADIUS_M"], "site_m": cfg["SITE_LINK_DISTANCE_M"]}
 
 

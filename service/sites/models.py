@@ -14,7 +14,6 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -22,6 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
+from service.core import clock
 from service.core.db import db
 from service.core.models import User
 from service.sites.kinds import RISK_CLASSES, SITE_KINDS
@@ -56,9 +56,8 @@ class Site(db.Model):
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     contact: Mapped[str | None] = mapped_column(Text)
     risk_class: Mapped[str] = mapped_column(String(8), default="medium", server_default="medium")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
+    updated_at: Mapped[datetime] = clock.stamp(on_update=True)
 
     committee = relationship("Area", foreign_keys=[committee_id])
     town = relationship("Area", foreign_keys=[town_id])
@@ -86,7 +85,7 @@ class Campaign(db.Model):
     target_towns: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")  # codes; {} = all
     guidance: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # ended early by an admin
 
 
@@ -102,7 +101,7 @@ class InspectionRound(db.Model):
     starts_on: Mapped[date] = mapped_column(Date)  # local calendar days, inclusive
     ends_on: Mapped[date] = mapped_column(Date)
     created_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
 
 class Inspection(db.Model):

@@ -1,11 +1,10 @@
 """Named selects of the site pages: the scoped registry in pages, a site's reports and its figures."""
-from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select, text, tuple_
 from sqlalchemy.orm import selectinload
 
 from service.accounts import scope
-from service.core import cursors
+from service.core import clock, cursors
 from service.core.db import db
 from service.core.models import Report, User
 from service.reports import deadlines
@@ -51,7 +50,7 @@ def figures(site: Site, user: User) -> dict:
     is_open = text(f"report.status IN ({OPEN_SQL})")
     row = db.session.execute(
         select(func.count(), func.count(case((is_open, 1))),
-               func.count(case((deadlines.overdue(datetime.now(UTC)), 1))))
+               func.count(case((deadlines.overdue(clock.now()), 1))))
         .where(Report.site_id == site.id, scope.visible(user))).one()
     return {"reports": row[0], "open": row[1], "overdue": row[2]}
 

@@ -20,7 +20,7 @@ from sqlalchemy import BigInteger, Integer, Select, and_, any_, case, cast, func
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from service.accounts import scope
-from service.core import localtime
+from service.core import clock, localtime
 from service.core.cubes import ReportStatsRecurrence
 from service.core.db import db
 from service.core.models import Area, Report, ReportEvent, User
@@ -68,7 +68,7 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 def days(since: date | None, until: date | None) -> tuple[date, date]:
     """Local calendar days [since, until]; by default from the first of the month the last window of days starts
     in, to today (whole months: the cube's)."""
-    until = until or datetime.now(localtime.zone()).date()
+    until = until or clock.now().astimezone(localtime.zone()).date()
     return since or (until - timedelta(days=current_app.config["RECURRENCE_WINDOW_DAYS"])).replace(day=1), until
 
 
@@ -79,7 +79,7 @@ def period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
 
 def _whole_months(first: date, last: date) -> bool:
     """[first, last] starts a month and ends one, or ends today or later (nothing is verified after now)."""
-    today = datetime.now(localtime.zone()).date()
+    today = clock.now().astimezone(localtime.zone()).date()
     return (first.day == 1 and ((last + timedelta(days=1)).day == 1 or last >= today)
             and current_app.config["LOCAL_TIMEZONE"] == CUBE_ZONE)
 

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select, text, update
 
 from service.areas.assignment import max_distance
+from service.core import clock
 from service.core.db import copy_rows, db
 from service.core.errors import Forbidden, Invalid, NotFound
 from service.core.models import Report, ReportEvent, User
@@ -35,7 +36,7 @@ WITH up AS (
     FROM site_placed WHERE committee_id IS NOT NULL AND town_id IS NOT NULL
   ON CONFLICT (external_id) DO UPDATE SET kind = EXCLUDED.kind, name = EXCLUDED.name, address = EXCLUDED.address,
     geom = EXCLUDED.geom, committee_id = EXCLUDED.committee_id, town_id = EXCLUDED.town_id,
-    contact = EXCLUDED.contact, risk_class = EXCLUDED.risk_class, updated_at = now()
+    contact = EXCLUDED.contact, risk_class = EXCLUDED.risk_class, updated_at = :now
   WHERE (site.kind, site.name, site.address, ST_AsEWKB(site.geom), site.committee_id, site.town_id, site.contact,
          site.risk_class)
     IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.name, EXCLUDED.address, ST_AsEWKB(EXCLUDED.geom),
@@ -62,7 +63,7 @@ def stage(rows, progress=None) -> list[int]:
 
 def upsert_staged(staged: int, outside: list[int]) -> UpsertResult:
     """Insert new sites and update changed ones by external id, in one statement; the caller commits."""
-    inserted, updated = db.session.execute(UPSERT).one()
+    inserted, updated = db.session.execute(UPSERT, {"now": clock.now()}).one()
     return UpsertResult(inserted, updated, staged - len(outside) - inserted - updated)
 
 

@@ -13,12 +13,12 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
-    func,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from service.core import clock
 from service.core.db import db
 
 
@@ -42,9 +42,8 @@ class Volunteer(db.Model):
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     availability: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     active: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now(),
-                                                 onupdate=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
+    updated_at: Mapped[datetime] = clock.stamp(on_update=True)
 
     user = relationship("User")
 
@@ -75,7 +74,7 @@ class ServiceHourEntry(db.Model):
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("service_hour_entry.id"), index=True)
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_at: Mapped[datetime] = clock.stamp()
 
 
 class ServiceHourDecision(db.Model):
@@ -88,4 +87,4 @@ class ServiceHourDecision(db.Model):
     approved: Mapped[bool] = mapped_column()
     decided_by: Mapped[int] = mapped_column(ForeignKey("user.id"))
     note: Mapped[str] = mapped_column(Text, default="", server_default="")
-    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    decided_at: Mapped[datetime] = clock.stamp()

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select, text
 
+from service.core import clock
 from service.core.db import copy_rows, db
 from service.core.errors import NotFound
 from service.core.models import Area, User
@@ -90,7 +91,7 @@ WITH up AS (
   FROM roster_in r JOIN "user" u ON u.phone = r.phone
   ON CONFLICT (user_id) DO UPDATE SET real_name = EXCLUDED.real_name, committee_code = EXCLUDED.committee_code,
     team = EXCLUDED.team, skills = EXCLUDED.skills, tags = EXCLUDED.tags, availability = EXCLUDED.availability,
-    active = EXCLUDED.active, updated_at = now()
+    active = EXCLUDED.active, updated_at = :now
   WHERE (volunteer.real_name, volunteer.committee_code, volunteer.team, volunteer.skills, volunteer.tags,
          volunteer.availability, volunteer.active)
     IS DISTINCT FROM (EXCLUDED.real_name, EXCLUDED.committee_code, EXCLUDED.team, EXCLUDED.skills, EXCLUDED.tags,
@@ -112,7 +113,7 @@ def upsert_staged(staged: int, skip_lines: list[int]) -> UpsertResult:
     if skip_lines:
         db.session.execute(text("DELETE FROM roster_in WHERE line = ANY(:lines)"), {"lines": skip_lines})
     accounts = db.session.execute(ACCOUNTS).rowcount
-    inserted, updated = db.session.execute(PROFILES).one()
+    inserted, updated = db.session.execute(PROFILES, {"now": clock.now()}).one()
     return UpsertResult(inserted, updated, staged - len(skip_lines) - inserted - updated, accounts)
 
 

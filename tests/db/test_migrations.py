@@ -71,6 +71,16 @@ def test_models_match_the_migrations(database_url):
     assert diff == []
 
 
+def test_sessions_run_in_utc(database_url):
+    """0029: a new connection to the migrated database starts in UTC, whatever the server's default zone."""
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.scalar(text("SHOW timezone")) == "UTC"
+        assert conn.scalar(text("SELECT to_char(TIMESTAMPTZ '2026-12-01 00:00+08', 'YYYY-MM-DD HH24:MI')")) == \
+            "2026-11-30 16:00"
+    engine.dispose()
+
+
 def test_the_status_check_lists_exactly_the_workflow_statuses(database_url):
     """ck_report_status (0028) lets a filter of every status add no condition: it must hold every status, no more."""
     import re
