@@ -19,6 +19,7 @@ from service.open311 import cli as open311_cli
 from service.ops import backup
 from service.orders import cli as orders_cli
 from service.photos import cli as photos_cli
+from service.privacy import cli as privacy_cli
 from service.reports import cli as reports_cli
 from service.sites import cli as sites_cli
 from service.volunteers import cli as volunteer_cli
@@ -130,7 +131,7 @@ def scope_cmd() -> None:
 COMMANDS = (db_group, serve, backup_cmd, restore_cmd, events_cmd, scope_cmd, *areas_cli.COMMANDS, *photos_cli.COMMANDS,
             *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
-            *orders_cli.COMMANDS, *open311_cli.COMMANDS, *dashboard_cli.COMMANDS)
+            *orders_cli.COMMANDS, *open311_cli.COMMANDS, *dashboard_cli.COMMANDS, *privacy_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:

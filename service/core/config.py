@@ -100,6 +100,8 @@ class Config:
         # A new report this close to one of its category verified this many days back is a recurrence (issue 9).
         self.RECURRENCE_RADIUS_M = _float("RECURRENCE_RADIUS_M", 30.0)
         self.RECURRENCE_WINDOW_DAYS = _int("RECURRENCE_WINDOW_DAYS", 90)
+        # A resident's contact is erased this many days after their report closed (`hazard-snap privacy sweep`).
+        self.CONTACT_RETENTION_DAYS = _int("CONTACT_RETENTION_DAYS", 180)
         # A new report inside a site's polygon, or this close to its point, is linked to the site. The site's risk
         # class raises the report's risk to at least a level, and scales its deadline ("class:value,...").
         self.SITE_LINK_DISTANCE_M = _float("SITE_LINK_DISTANCE_M", 30.0)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from service.core import clock
 from service.core.db import db
 from service.rules.roles import ROLES_SQL
-from service.rules.workflow import CLOCK_RUNNING_SQL, OPEN_SQL, STATUSES_SQL
+from service.rules.workflow import CLOCK_RUNNING_SQL, CLOSED_SQL, OPEN_SQL, STATUSES_SQL
 
 SRID = 4326  # everything inside the system is WGS-84
 
@@ -178,6 +178,8 @@ class Report(db.Model):
         Index("ix_report_verified_updated", "updated_at", postgresql_where=text("status = 'verified'")),
         Index("ix_report_recurrence_of", "recurrence_of", postgresql_where=text("recurrence_of IS NOT NULL")),
         Index("ix_report_site_created", "site_id", "created_at", "id", postgresql_where=text("site_id IS NOT NULL")),
+        Index("ix_report_contact_closed", "updated_at",  # the contacts to erase (service/privacy, 0030)
+              postgresql_where=text(f"contact IS NOT NULL AND status IN ({CLOSED_SQL})")),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)

@@ -2,7 +2,7 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, SmallInteger, String, Text, text
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -18,6 +18,7 @@ class ReportReceipt(db.Model):
     __table_args__ = (
         CheckConstraint("notify_channel IN ('email', 'sms')", name="notify_channel"),
         CheckConstraint("(notify_channel IS NULL) = (notify_target IS NULL)", name="notify_target"),
+        Index("ix_report_receipt_notify", "report_id", postgresql_where=text("notify_target IS NOT NULL")),  # 0030
     )
 
     report_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), ForeignKey("report.id", ondelete="CASCADE"),
@@ -54,6 +55,7 @@ class ContactCode(db.Model):
         # The limits per report, per address and per day (service/receipts/verification.py) count these.
         Index("ix_contact_code_report", "report_id", "created_at"),
         Index("ix_contact_code_target", "target", "created_at"),
+        Index("ix_contact_code_kept", "report_id", postgresql_where=text("target <> ''")),  # 0030
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -52,6 +52,7 @@ CLOCK_RUNNING = OPEN - {"rectified"}
 # OPEN as an SQL list literal: a partial index is only used when the query repeats its predicate literally.
 STATUSES_SQL = ", ".join(f"'{s}'" for s in TRANSITIONS)
 OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN))
+CLOSED_SQL = ", ".join(f"'{s}'" for s in sorted(CLOSED))
 CLOCK_RUNNING_SQL = ", ".join(f"'{s}'" for s in sorted(CLOCK_RUNNING))
 # Each move's wording for people (events, notifications, buttons).
 ACTION_LABELS = {

@@ -2,14 +2,13 @@
 import re
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from service.accounts.auth import token_digest
 from service.core.db import db
-from service.notify.models import Notification
 from service.receipts.models import ReportRating, ReportReceipt
 from tests.support.live import PASSWORD, LiveSession
-from tests.support.receipts import csrf, sent, track_path
+from tests.support.receipts import confirm, csrf, notices, sent, track_path
 from tests.support.reports_api import post
 from tests.support.workflow_api import walk
 
@@ -103,25 +102,11 @@ def test_forms_need_the_csrf_token(anon_http, spot):
     assert anon_http.get(path).status_code == 200
 
 
-def _notices(app, report_id) -> list[tuple[str, str, str]]:
-    with app.app_context():
-        rows = db.session.scalars(select(Notification).where(Notification.channel.in_(("email", "sms")))).all()
-        return [(n.channel, n.target, n.payload["text"]) for n in rows if n.payload.get("report_id") == report_id]
-
-
-def _confirm(anon_http, app, body) -> None:
-    """Type back the one-time code the contact was sent (tests/http/test_contact_codes.py tests the codes)."""
-    path = track_path(body)
-    [code] = [re.search(r"验证码 (\d{6})", m).group(1) for _c, _t, m in _notices(app, body["id"]) if "验证码" in m]
-    r = anon_http.post(path + "/confirm", data={"csrf_token": csrf(anon_http, path), "code": code})
-    assert r.status_code == 200 and "验证成功" in r.text
-
-
 def test_updates_go_to_the_contact_left_and_stop_when_asked(anon_http, as_user, spot, app):
     by_phone = sent(anon_http, spot, contact="电话 13812345678")
-    _confirm(anon_http, app, by_phone)
+    confirm(anon_http, app, by_phone)
     walk(as_user, by_phone["id"], ["accepted"])
-    [_code, (channel, target, message)] = _notices(app, by_phone["id"])
+    [_code, (channel, target, message)] = notices(app, by_phone["id"])
     assert (channel, target) == ("sms", "13812345678")
     assert by_phone["receipt"]["number"] in message and "已受理" in message and "整改期限" in message
     assert "to accepted" not in message and "测试sup_a" not in message
@@ -133,9 +118,9 @@ def test_updates_go_to_the_contact_left_and_stop_when_asked(anon_http, as_user, 
     assert bad.status_code == 422 and "有效的手机号" in bad.text
     ok = anon_http.post(path + "/updates", data={"csrf_token": token, "contact": "resident@example.org"})
     assert ok.status_code == 200 and "r***@example.org" in ok.text  # followed the 303
-    _confirm(anon_http, app, body)
+    confirm(anon_http, app, body)
     walk(as_user, body["id"], ["accepted", "dispatched"])
-    assert [(c, t) for c, t, _m in _notices(app, body["id"])] == [("email", "resident@example.org")] * 3
+    assert [(c, t) for c, t, _m in notices(app, body["id"])] == [("email", "resident@example.org")] * 3
     anon_http.post(path + "/updates", data={"csrf_token": token, "contact": ""})
     with app.app_context():
         assert db.session.get(ReportReceipt, body["id"]).notify_channel is None

@@ -1,0 +1,1 @@
+"""Privacy: residents' contacts kept only as long as needed (retention.py, `hazard-snap privacy sweep`)."""
