@@ -1,5 +1,7 @@
-"""Account commands: create, list, tokens, passwords, disable."""
+"""Account commands: create, list, tokens, passwords, disable, erase, export-data."""
+import json
 import sys
+from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
@@ -7,7 +9,9 @@ from sqlalchemy import select
 
 from service.accounts import auth
 from service.core.db import db
+from service.core.errors import Conflict
 from service.core.models import User
+from service.privacy import people
 from service.rules.roles import ROLES
 from service.web.commands import area_option
 
@@ -89,6 +93,37 @@ def users_disable(phone: str) -> None:
     """Disable an account (its sessions and tokens stop working)."""
     auth.disable(_user(phone))
     click.echo(f"disabled {phone}; its sessions ended and tokens revoked")
+
+
+@users_group.command("erase")
+@click.argument("phone")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@with_appcontext
+def users_erase(phone: str, yes: bool) -> None:
+    """Anonymise someone who has left: name, phone, password and profile go; their reports, hours and stars stay
+    under an anonymous name; sessions and tokens end. Refused for the last active district admin."""
+    user = _user(phone)
+    if not yes:
+        click.confirm(f"erase {phone} ({user.name}) for good?", abort=True)
+    try:
+        done = people.erase(user)
+    except Conflict as e:
+        raise click.ClickException(str(e.message)) from e
+    click.echo(f"erased user {done['user_id']}: {', '.join(done['erased'])}; sessions ended, tokens revoked")
+
+
+@users_group.command("export-data")
+@click.argument("phone")
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Write to this file, not stdout.")
+@with_appcontext
+def users_export_data(phone: str, out: str | None) -> None:
+    """Everything held about one person, as JSON (the right of access)."""
+    text = json.dumps(people.export(_user(phone)), ensure_ascii=False, indent=2)
+    if out:
+        Path(out).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text)
 
 
 COMMANDS = (users_group,)
