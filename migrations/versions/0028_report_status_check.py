@@ -27,10 +27,11 @@ def upgrade() -> None:
     listed = ", ".join(f"'{s}'" for s in STATUSES)
     op.execute(f"ALTER TABLE report ADD CONSTRAINT ck_report_status CHECK (status IN ({listed})) NOT VALID")
     op.execute("ALTER TABLE report VALIDATE CONSTRAINT ck_report_status")
-    op.execute("CREATE INDEX ix_report_stats_month_month ON report_stats_month (month, status)"
-               " INCLUDE (n, on_time, late)")
+    with op.get_context().autocommit_block():  # uploads write the cube through the report triggers
+        op.execute("CREATE INDEX CONCURRENTLY ix_report_stats_month_month ON report_stats_month (month, status)"
+                   " INCLUDE (n, on_time, late)")
 
 
 def downgrade() -> None:
-    op.execute("DROP INDEX ix_report_stats_month_month")
+    op.execute("DROP INDEX IF EXISTS ix_report_stats_month_month")
     op.execute("ALTER TABLE report DROP CONSTRAINT ck_report_status")
