@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from functools import cache, partial
 
 from flask import current_app
-from sqlalchemy import Date, case, cast, func, literal_column, select, union_all
+from sqlalchemy import Date, and_, case, cast, func, literal_column, select, text, union_all
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
@@ -169,6 +169,25 @@ def not_yet_due(user: User | None, filt: ReportFilter, dim: str, now: datetime) 
     halves = union_all(*(select(column.label("place")).where(scope.visible(user), *filt.conditions(now), half)
                          for half in deadlines.pending(now))).subquery()
     return dict(db.session.execute(select(halves.c.place, func.count()).group_by(halves.c.place)).all())
+
+
+def not_yet_due_both(user: User | None, filt: ReportFilter, dim: str, window: ReportFilter,
+                     now: datetime) -> tuple[dict, dict]:
+    """not_yet_due per dim (town or committee) under a filter without dates, and per local month of creation within
+    the window's dates, in one statement: the board's two live counts, one scan of ix_report_running_due."""
+    place = {"town": Report.town_id, "committee": Report.committee_id}[dim]
+    inside = and_(Report.created_at >= local_midnight(window.since),
+                  Report.created_at < local_midnight(window.until + timedelta(days=1)))
+    month = case((inside, _month_within(window)), else_=None)
+    halves = union_all(*(select(place.label("place"), month.label("created_month"))
+                         .where(scope.visible(user), *filt.conditions(now), half)
+                         for half in deadlines.pending(now))).subquery()
+    rows = db.session.execute(select(func.grouping(halves.c.place, halves.c.created_month), halves.c.place,
+                                     halves.c.created_month, func.count())
+                              .group_by(text("GROUPING SETS ((place), (created_month))"))).all()
+    by_place = {p: n for g, p, _m, n in rows if g == 1}
+    by_month = {m: n for g, _p, m, n in rows if g == 2 and m is not None}
+    return by_place, by_month
 
 
 def percentile(hist: list[int], q: float) -> float | None:

@@ -93,13 +93,14 @@ def links(filt: ReportFilter) -> dict:
 NOW_NAMED = aliased(Area, name="now_named")  # the newest row of a place's code
 
 
-def _places(user: User, filt: ReportFilter, level: str, now: datetime) -> tuple[list[dict], dict]:
+def _places(user: User, filt: ReportFilter, level: str, now: datetime,
+            waiting: dict | None = None) -> tuple[list[dict], dict]:
     by_id: dict[int, Tally] = {}
     for place_id, status, *measures in cube.grouped(user, filt, (level, "status"), now):
         by_id.setdefault(place_id, Tally()).add(status, *measures)
     for place_id, hists in cube.histograms(user, filt, level, now).items():
         by_id.setdefault(place_id, Tally()).absorb(0, 0, hists)
-    waiting = cube.not_yet_due(user, filt, level, now)
+    waiting = cube.not_yet_due(user, filt, level, now) if waiting is None else waiting
     # A boundary generation gives the same place a new row: one line per code, named as it is now.
     name = (select(NOW_NAMED.name).where(NOW_NAMED.code == Area.code).order_by(NOW_NAMED.generation.desc())
             .limit(1).scalar_subquery())
@@ -136,12 +137,12 @@ def this_and_last_month(now: datetime) -> tuple[date, date]:
 
 
 def by_month(user: User, filt: ReportFilter, months: tuple[date, ...], now: datetime,
-             counted: list[tuple] | None = None) -> dict[date, dict]:
+             counted: list[tuple] | None = None, waiting: dict | None = None) -> dict[date, dict]:
     """The figures (Tally.as_json) of the reports created in each of the given local months, under the filter's
     scope, category, risk and place (its own dates are replaced by the months'): summed from the month cube, with
     the live part of overdue counted as for the totals. The first screen's "this month" and "last month".
     Hours to verified are not summed (their figures are None). `counted`: the (month, status, n, on_time, late)
-    rows already read for the same filter without dates, if any."""
+    rows already read for the same filter without dates, if any; `waiting`: its live part per month, if read."""
     undated = replace(filt, since=min(months), until=_month_end(max(months)))
     tallies = {m: Tally() for m in months}
     for month, status, *measures in counted or cube.grouped(user, undated, ("month", "status"), now):
@@ -150,17 +151,18 @@ def by_month(user: User, filt: ReportFilter, months: tuple[date, ...], now: date
     for month, hists in cube.histograms(user, undated, "month", now, kinds=("rectify",)).items():
         if month in tallies:
             tallies[month].absorb(0, 0, hists)
-    waiting = cube.not_yet_due(user, undated, "month", now)
+    waiting = cube.not_yet_due(user, undated, "month", now) if waiting is None else waiting
     found = {m: tallies[m].as_json(waiting.get(m, 0)) for m in months}
     for figures in found.values():
         figures["hours_to_verified"] = {"n": None, "median": None, "p90": None}
     return found
 
 
-def headline(user: User, filt: ReportFilter, now: datetime, counted: list[tuple] | None = None) -> dict:
+def headline(user: User, filt: ReportFilter, now: datetime, counted: list[tuple] | None = None,
+             waiting: dict | None = None) -> dict:
     """This month's and last month's figures of the reports created in them (by_month), keyed "this" and "last"."""
     this, last = this_and_last_month(now)
-    found = by_month(user, filt, (last, this), now, counted)
+    found = by_month(user, filt, (last, this), now, counted, waiting)
     return {"this_month": this.strftime("%Y-%m"), "last_month": last.strftime("%Y-%m"),
             "this": found[this], "last": found[last]}
 
@@ -168,7 +170,11 @@ def headline(user: User, filt: ReportFilter, now: datetime, counted: list[tuple]
 def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
     """Every hazard figure the user may see under the filter, as JSON."""
     level = filt.place_level(user)
-    places, totals = _places(user, filt, level, now)
+    waiting = None, None
+    if not (filt.since or filt.until):  # the default board: both live counts in one statement
+        this, last = this_and_last_month(now)
+        waiting = cube.not_yet_due_both(user, filt, level, replace(filt, since=last, until=_month_end(this)), now)
+    places, totals = _places(user, filt, level, now, waiting[0])
     categories = [{"category": code, "name": str(CATEGORIES[code].name) if code in CATEGORIES else code, "n": n,
                    "links": links(replace(filt, categories=(code,)))}
                   for code, n, *_ in sorted(cube.grouped(user, filt, ("category",), now), key=lambda r: -r[1])]
@@ -186,7 +192,7 @@ def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
               for month, n, on_time, late in sorted(counted)]
     return {
         "level": level, "totals": totals, "places": places, "by_category": categories, "by_month": months,
-        "headline": headline(user, filt, now, by_status),
+        "headline": headline(user, filt, now, by_status, waiting[1]),
         "status_labels": {s: str(label) for s, label in STATUS_LABELS.items()},
         "charts": _charts(level, places, categories, months),
     }
