@@ -1,8 +1,11 @@
-"""People's clock: times are stored in UTC and shown in LOCAL_TIMEZONE (Asia/Shanghai), in one format."""
-from datetime import datetime
+"""People's clock: times are stored in UTC and shown in LOCAL_TIMEZONE (Asia/Shanghai), in one format; the
+local calendar (today, a month's first and last days) read from the one clock (service/core/clock.py)."""
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+
+from service.core import clock
 
 FORMAT = "%Y-%m-%d %H:%M"
 SQL_FORMAT = "YYYY-MM-DD HH24:MI"  # FORMAT for PostgreSQL's to_char, where the database writes the text
@@ -10,6 +13,25 @@ SQL_FORMAT = "YYYY-MM-DD HH24:MI"  # FORMAT for PostgreSQL's to_char, where the 
 
 def zone() -> ZoneInfo:
     return ZoneInfo(current_app.config["LOCAL_TIMEZONE"])
+
+
+def now() -> datetime:
+    """The app's clock in local time."""
+    return clock.now().astimezone(zone())
+
+
+def today() -> date:
+    return clock.now().astimezone(zone()).date()
+
+
+def next_month(day: date) -> date:
+    """The first day of the month after day's."""
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def month_end(day: date) -> date:
+    """The last day of day's month."""
+    return next_month(day) - timedelta(days=1)
 
 
 def show(t: datetime | str | None, local: ZoneInfo | None = None) -> str:

@@ -25,7 +25,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select
 from sqlalchemy.engine import Row
 
-from service.core import clock, localtime
+from service.core import localtime
 from service.core.db import db
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import STATUS_LABELS
@@ -172,7 +172,7 @@ def download(fmt: str, found: Iterable[Row], table: Table, stem: str) -> Respons
 
 def filename(fmt: str, stem: str) -> str:
     """A download name with the local time of the export, ASCII so every browser keeps it."""
-    return f"{stem}-{clock.now().astimezone(localtime.zone()):%Y%m%d-%H%M}.{fmt}"
+    return f"{stem}-{localtime.now():%Y%m%d-%H%M}.{fmt}"
 
 
 def write_table(path: str, header: list[str], rows: Iterable[list], sheet_name: str,

@@ -29,6 +29,7 @@ from sqlalchemy import Date, and_, case, cast, func, literal_column, select, tex
 from sqlalchemy.sql.elements import ColumnElement
 
 from service.accounts import scope
+from service.core import localtime
 from service.core.cubes import ReportStats, ReportStatsMonth, ReportStatsTown
 from service.core.db import db
 from service.core.models import Report, User
@@ -158,32 +159,38 @@ def _month_within(filt: ReportFilter) -> ColumnElement:
     firsts, month = [], filt.since.replace(day=1)
     while month <= filt.until:
         firsts.append(month)
-        month = (month + timedelta(days=32)).replace(day=1)
+        month = localtime.next_month(month)
     return case(*((Report.created_at >= local_midnight(m), m) for m in reversed(firsts[1:])), else_=firsts[0])
 
 
+PLACES = {"town": Report.town_id, "committee": Report.committee_id}
+
+
+def _not_yet_due_rows(user: User | None, filt: ReportFilter, now: datetime, **columns: ColumnElement):
+    """The running reports not yet overdue (due from now on, or with no deadline) under the filter, as a subquery
+    of the given columns: each half an index-only scan of ix_report_running_due (deadlines.pending)."""
+    return union_all(*(select(*(c.label(name) for name, c in columns.items()))
+                       .where(scope.visible(user), *filt.conditions(now), half)
+                       for half in deadlines.pending(now))).subquery()
+
+
 def not_yet_due(user: User | None, filt: ReportFilter, dim: str, now: datetime) -> dict:
-    """Running reports not yet overdue (due from now on, or with no deadline) per dim (town, committee, or local
-    month of creation): the live part of overdue."""
-    column = {"town": Report.town_id, "committee": Report.committee_id, "month": _month_within(filt)}[dim]
-    halves = union_all(*(select(column.label("place")).where(scope.visible(user), *filt.conditions(now), half)
-                         for half in deadlines.pending(now))).subquery()
-    return dict(db.session.execute(select(halves.c.place, func.count()).group_by(halves.c.place)).all())
+    """Running reports not yet overdue per dim (town, committee, or local month of creation): the live part of
+    overdue."""
+    rows = _not_yet_due_rows(user, filt, now, place=(PLACES | {"month": _month_within(filt)})[dim])
+    return dict(db.session.execute(select(rows.c.place, func.count()).group_by(rows.c.place)).all())
 
 
 def not_yet_due_both(user: User | None, filt: ReportFilter, dim: str, window: ReportFilter,
                      now: datetime) -> tuple[dict, dict]:
     """not_yet_due per dim (town or committee) under a filter without dates, and per local month of creation within
     the window's dates, in one statement: the board's two live counts, one scan of ix_report_running_due."""
-    place = {"town": Report.town_id, "committee": Report.committee_id}[dim]
     inside = and_(Report.created_at >= local_midnight(window.since),
                   Report.created_at < local_midnight(window.until + timedelta(days=1)))
-    month = case((inside, _month_within(window)), else_=None)
-    halves = union_all(*(select(place.label("place"), month.label("created_month"))
-                         .where(scope.visible(user), *filt.conditions(now), half)
-                         for half in deadlines.pending(now))).subquery()
-    rows = db.session.execute(select(func.grouping(halves.c.place, halves.c.created_month), halves.c.place,
-                                     halves.c.created_month, func.count())
+    live = _not_yet_due_rows(user, filt, now, place=PLACES[dim],
+                             created_month=case((inside, _month_within(window)), else_=None))
+    rows = db.session.execute(select(func.grouping(live.c.place, live.c.created_month), live.c.place,
+                                     live.c.created_month, func.count())
                               .group_by(text("GROUPING SETS ((place), (created_month))"))).all()
     by_place = {p: n for g, p, _m, n in rows if g == 1}
     by_month = {m: n for g, _p, m, n in rows if g == 2 and m is not None}

@@ -122,14 +122,6 @@ def _places(user: User, filt: ReportFilter, level: str, now: datetime,
     return rows, total.as_json(total_waiting)
 
 
-def _month_end(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-
-
-def next_month(month: date) -> date:
-    return _month_end(month) + timedelta(days=1)
-
-
 def this_and_last_month(now: datetime) -> tuple[date, date]:
     """The first days of the local month of now and of the month before."""
     first = now.astimezone(localtime.zone()).date().replace(day=1)
@@ -143,7 +135,7 @@ def by_month(user: User, filt: ReportFilter, months: tuple[date, ...], now: date
     the live part of overdue counted as for the totals. The first screen's "this month" and "last month".
     Hours to verified are not summed (their figures are None). `counted`: the (month, status, n, on_time, late)
     rows already read for the same filter without dates, if any; `waiting`: its live part per month, if read."""
-    undated = replace(filt, since=min(months), until=_month_end(max(months)))
+    undated = replace(filt, since=min(months), until=localtime.month_end(max(months)))
     tallies = {m: Tally() for m in months}
     for month, status, *measures in counted or cube.grouped(user, undated, ("month", "status"), now):
         if month in tallies:
@@ -173,7 +165,8 @@ def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
     waiting = None, None
     if not (filt.since or filt.until):  # the default board: both live counts in one statement
         this, last = this_and_last_month(now)
-        waiting = cube.not_yet_due_both(user, filt, level, replace(filt, since=last, until=_month_end(this)), now)
+        window = replace(filt, since=last, until=localtime.month_end(this))
+        waiting = cube.not_yet_due_both(user, filt, level, window, now)
     places, totals = _places(user, filt, level, now, waiting[0])
     categories = [{"category": code, "name": str(CATEGORIES[code].name) if code in CATEGORIES else code, "n": n,
                    "links": links(replace(filt, categories=(code,)))}
@@ -188,7 +181,7 @@ def figures(user: User, filt: ReportFilter, now: datetime) -> dict:
                else cube.grouped(user, filt, ("month",), now))
     months = [{"month": month.strftime("%Y-%m"), "n": n, "rectified_on_time": on_time, "rectified_late": late,
                "links": links(replace(filt, since=max(month, filt.since or month),
-                                      until=min(_month_end(month), filt.until or _month_end(month))))}
+                                      until=min(localtime.month_end(month), filt.until or localtime.month_end(month))))}
               for month, n, on_time, late in sorted(counted)]
     return {
         "level": level, "totals": totals, "places": places, "by_category": categories, "by_month": months,

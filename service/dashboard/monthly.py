@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 
 from service.accounts import scope
 from service.areas import boundaries
+from service.core import localtime
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid, NotFound, NotSignedIn
 from service.core.models import Area, Report, User
@@ -90,16 +91,8 @@ def _own_town(user: User) -> str | None:
     return area.code
 
 
-def next_month(month: date) -> date:
-    return hazards.next_month(month)
-
-
 def previous_month(month: date) -> date:
     return (month - timedelta(days=1)).replace(day=1)
-
-
-def month_end(month: date) -> date:
-    return next_month(month) - timedelta(days=1)
 
 
 def build(req: Request, now: datetime) -> dict:
@@ -114,7 +107,7 @@ def build(req: Request, now: datetime) -> dict:
     by_month = hazards.by_month(user, filt, tuple(months), now)
     if last not in by_month:  # TREND_MONTHS >= 2 holds it; kept for a shorter trend
         by_month |= hazards.by_month(user, filt, (last,), now)
-    in_month = replace(filt, since=month, until=month_end(month))
+    in_month = replace(filt, since=month, until=localtime.month_end(month))
     found = hazards.figures(user, in_month, now)
     level = found["level"]
     rec_this, rec_places = _recurrence(user, month, req.town, level)
@@ -125,7 +118,7 @@ def build(req: Request, now: datetime) -> dict:
     places = _ranking(_places(user, req.town, level), found["places"], rec_places, rating_places)
     return {
         "month": month.strftime("%Y-%m"), "previous": last.strftime("%Y-%m"),
-        "first_day": month, "last_day": month_end(month), "level": level,
+        "first_day": month, "last_day": localtime.month_end(month), "level": level,
         "scope_name": _scope_name(user, req.town), "town": req.town,
         "generated_at": now, "made_by": user.name, "made_by_role": user.role,
         "figures": _figures(this, before, rec_this, rec_last, rating_this, rating_last),
@@ -205,7 +198,7 @@ def _place_codes(ids) -> dict[int, str]:
 
 def _recurrence(user: User, month: date, town: str, level: str) -> tuple[dict, dict]:
     """Verified and recurred of the reports verified in the month: in total and per place code."""
-    found = recurrence.rates(user, month, month_end(month))
+    found = recurrence.rates(user, month, localtime.month_end(month))
     towns = {}
     if level == "town" or town:
         parent = aliased(Area)
@@ -231,7 +224,7 @@ def _recurrence(user: User, month: date, town: str, level: str) -> tuple[dict, d
 def _ratings(user: User, month: date, town: str, level: str) -> tuple[dict, dict]:
     """The residents' stars on the reports verified in the month (by verification time, as recurrence): the mean
     and the count, in total and per place code."""
-    start, end = recurrence.day_bounds(month, month_end(month))
+    start, end = recurrence.day_bounds(month, localtime.month_end(month))
     place = Report.town_id if level == "town" else Report.committee_id
     rows = db.session.execute(
         select(place, func.count(), func.sum(ReportRating.stars))
@@ -276,7 +269,7 @@ def _ranking(names: dict[str, str], places: list[dict], rec: dict, ratings: dict
 def _campaigns(user: User, month: date, town: str) -> list[dict]:
     """The campaigns running on some day of the month (for a town's report, those that target it or every town),
     with their results in the caller's scope (service/sites/campaigns.results)."""
-    first, last = month, month_end(month)
+    first, last = month, localtime.month_end(month)
     running = db.session.scalars(select(Campaign).where(Campaign.starts_on <= last, Campaign.ends_on >= first)
                                  .order_by(Campaign.starts_on, Campaign.id)).all()
     target = town or (_own_town(user) if user.role != "district_admin" else "")

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select, text
 
-from service.core import clock
+from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid, NotSignedIn
 from service.core.models import User
@@ -59,7 +59,7 @@ def volunteers(user: User, filt: ReportFilter, now: datetime) -> dict:
             select(month, func.count(func.distinct(entry.volunteer_id)))
             .join(Volunteer, Volunteer.user_id == entry.volunteer_id)
             .where(volunteer_queries.counted(), *mine, entry.service_date >= last,
-                   entry.service_date < hazards.next_month(this)).group_by(month)).all())
+                   entry.service_date < localtime.next_month(this)).group_by(month)).all())
     else:  # every month is counted whole above
         serving = {m: v for m, _h, v in hours}
     return {"active_volunteers": active, "hours_by_month": months,

@@ -102,10 +102,7 @@ class ReportFilter:
             found.append(Report.created_at >= local_midnight(self.since))
         if self.until:
             found.append(Report.created_at < local_midnight(self.until + timedelta(days=1)))
-        for code, column in ((self.committee, Report.committee_id), (self.town, Report.town_id)):
-            if code:  # by code: the same committee has a row per boundary generation
-                area = aliased(Area)
-                found.append(column.in_(select(area.id).where(area.code == code)))
+        found += in_places(((self.committee, Report.committee_id), (self.town, Report.town_id)))
         if self.bbox:
             found.append(func.ST_Intersects(Report.location, func.ST_MakeEnvelope(*self.bbox, 4326)))
         if self.overdue:
@@ -125,12 +122,9 @@ class ReportFilter:
                                (self.risks, cube.risk_level)):
             if values:
                 found.append(column.in_(values))
-        for code, column in ((self.committee, getattr(cube, "committee_id", None)), (self.town, cube.town_id)):
-            if code and column is None:
-                return None
-            if code:
-                found.append(column.in_(select(Area.id).where(Area.code == code)))
-        return found
+        if self.committee and not hasattr(cube, "committee_id"):
+            return None
+        return found + in_places(((self.committee, getattr(cube, "committee_id", None)), (self.town, cube.town_id)))
 
     def query_string(self) -> dict[str, str]:
         """The filter as query arguments, so a link (or a tile URL) reproduces the view."""
@@ -141,6 +135,17 @@ class ReportFilter:
                "town": self.town, "bbox": ",".join(map(str, self.bbox)) if self.bbox else "",
                "overdue": "1" if self.overdue else ""}
         return {k: v for k, v in out.items() if v}
+
+
+def in_places(codes_and_columns) -> list[ColumnElement]:
+    """For each (code, area id column) with a code: the rows in that place, by code, since the same place has a row
+    per boundary generation."""
+    found = []
+    for code, column in codes_and_columns:
+        if code:
+            area = aliased(Area)
+            found.append(column.in_(select(area.id).where(area.code == code)))
+    return found
 
 
 def local_midnight(day: date) -> datetime:

@@ -4,6 +4,7 @@ from datetime import date
 from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 
+from service.core import localtime
 from service.core.errors import ApiError
 from service.reports.filters import ReportFilter
 from service.rules.roles import STAFF
@@ -132,7 +133,7 @@ def finish_inspection(inspection_id: str):
 def inspection_coverage():
     """Per site and in total: inspections due in the month (month=YYYY-MM), done on time, late, overdue."""
     user = _staff()
-    raw = request.args.get("month") or campaigns.today().strftime("%Y-%m")
+    raw = request.args.get("month") or localtime.today().strftime("%Y-%m")
     try:
         month = date.fromisoformat(raw + "-01")
     except ValueError:

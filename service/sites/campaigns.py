@@ -30,10 +30,6 @@ BAD_SITE_KINDS = _l("重点场所类型无效，请从场所类型中选择。")
 BAD_TOWNS = _l("目标街镇代码无效，请填写 9 位街镇代码；留空表示全区。")
 
 
-def today() -> date:
-    return clock.now().astimezone(localtime.zone()).date()
-
-
 def day(raw, field: str) -> date:
     """A YYYY-MM-DD day sent for field, else a 422 bad_<field> (campaigns and inspection rounds)."""
     try:
@@ -81,7 +77,7 @@ def end(campaign_id, user: User) -> Campaign:
     if user.role != "district_admin":
         raise Forbidden("forbidden", _("只有区级管理员可以设置每月主题活动。"))
     campaign = get(campaign_id)
-    if campaign.ended_at is not None or campaign.ends_on < today():
+    if campaign.ended_at is not None or campaign.ends_on < localtime.today():
         raise Conflict("campaign_over", _("该活动已经结束。"))
     campaign.ended_at = clock.now()
     db.session.commit()
@@ -98,7 +94,7 @@ def get(campaign_id) -> Campaign:
 
 def current() -> list[Campaign]:
     """The campaigns running today (several may overlap), the latest started first."""
-    day = today()
+    day = localtime.today()
     return db.session.scalars(select(Campaign).where(Campaign.starts_on <= day, Campaign.ends_on >= day,
                                                      Campaign.ended_at.is_(None))
                               .order_by(Campaign.starts_on.desc(), Campaign.id.desc())).all()

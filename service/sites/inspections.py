@@ -1,7 +1,7 @@
 """Inspection rounds (巡查): plan sites x period x inspectors, check in on the spot, record each checklist item;
 an item found to be a hazard becomes a report through the normal intake (assignment, photos, dedup, links)."""
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import cycle
 
 from flask import current_app
@@ -12,13 +12,13 @@ from shapely.geometry import Point
 from sqlalchemy import case, cast, func, select
 from werkzeug.datastructures import MultiDict
 
-from service.core import clock
+from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from service.core.models import User
 from service.reports import intake, location
 from service.reports.duplicates import GEOGRAPHY
-from service.sites.campaigns import BAD_TITLE, day, today
+from service.sites.campaigns import BAD_TITLE, day
 from service.sites.kinds import CHECK_ITEMS, DEFAULT_CHECKLISTS
 from service.sites.models import Inspection, InspectionRound, Site, visible_sites
 from service.volunteers.queries import directed
@@ -102,7 +102,7 @@ def mine(user: User) -> list[Inspection]:
     return db.session.scalars(
         select(Inspection).join(InspectionRound).where(Inspection.inspector_id == user.id,
                                                        Inspection.finished_at.is_(None),
-                                                       InspectionRound.starts_on <= today())
+                                                       InspectionRound.starts_on <= localtime.today())
         .order_by(InspectionRound.ends_on, Inspection.id).limit(200)).all()
 
 
@@ -182,11 +182,11 @@ def finish(inspection_id, form: MultiDict, files, user: User) -> Inspection:
 def coverage(user: User, month: date) -> dict:
     """Per site and in total for the month: inspections due, done on time, done late and overdue (in scope)."""
     first = month.replace(day=1)
-    last = (first + timedelta(days=32)).replace(day=1)  # rounds due in the month
+    last = localtime.next_month(first)  # rounds due in the month
     finished_on = func.date(func.timezone(current_app.config["LOCAL_TIMEZONE"], Inspection.finished_at))
     on_time = Inspection.finished_at.is_not(None) & (finished_on <= InspectionRound.ends_on)
     late = Inspection.finished_at.is_not(None) & ~on_time
-    overdue = Inspection.finished_at.is_(None) & (InspectionRound.ends_on < today())
+    overdue = Inspection.finished_at.is_(None) & (InspectionRound.ends_on < localtime.today())
     rows = db.session.execute(
         select(Site.id, Site.name, func.count(), func.count(case((on_time, 1))), func.count(case((late, 1))),
                func.count(case((overdue, 1))))
@@ -200,7 +200,7 @@ def coverage(user: User, month: date) -> dict:
 
 def section(user: User, filt, now: datetime) -> dict:
     """The dashboard's inspection section (GET /api/v1/stats too): coverage in the month of the filter's last day."""
-    found = coverage(user, filt.until or today())
+    found = coverage(user, filt.until or localtime.today())
     labels = [str(_("按时完成")), str(_("逾期完成")), str(_("逾期未巡查"))]
     chart = {"id": "inspection-coverage", "kind": "bar", "title": _("本月巡查覆盖"), "labels": labels, "links": [],
              "series": [{"name": _("巡查任务"), "data": [found["total"][k] for k in ("on_time", "late", "overdue")]}]}

@@ -20,10 +20,11 @@ from sqlalchemy import BigInteger, Integer, Select, and_, any_, case, cast, func
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from service.accounts import scope
-from service.core import clock, localtime
+from service.core import localtime
 from service.core.cubes import ReportStatsRecurrence
 from service.core.db import db
 from service.core.models import Area, Report, ReportEvent, User
+from service.reports.filters import in_places
 from service.rules.categories import CATEGORIES
 from service.sites.models import Site
 
@@ -68,7 +69,7 @@ def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:
 def days(since: date | None, until: date | None) -> tuple[date, date]:
     """Local calendar days [since, until]; by default from the first of the month the last window of days starts
     in, to today (whole months: the cube's)."""
-    until = until or clock.now().astimezone(localtime.zone()).date()
+    until = until or localtime.today()
     return since or (until - timedelta(days=current_app.config["RECURRENCE_WINDOW_DAYS"])).replace(day=1), until
 
 
@@ -79,18 +80,18 @@ def period(since: date | None, until: date | None) -> tuple[datetime, datetime]:
 
 def _whole_months(first: date, last: date) -> bool:
     """[first, last] starts a month and ends one, or ends today or later (nothing is verified after now)."""
-    today = clock.now().astimezone(localtime.zone()).date()
+    today = localtime.today()
     return (first.day == 1 and ((last + timedelta(days=1)).day == 1 or last >= today)
             and current_app.config["LOCAL_TIMEZONE"] == CUBE_ZONE)
 
 
 # One scan for every breakdown: the grouping() bits say which set a row belongs to (a set bit: not grouped by).
 TOTAL, BY_PLACE, BY_CATEGORY, BY_SITE = 7, 3, 5, 6
-LEVELS = ("committee", "town")  # the places a breakdown lists
 
 
-def _sets(table: str, level: str):
-    return text(f"GROUPING SETS ((), ({table}.{level}_id), ({table}.category), ({table}.site_id))")
+def _sets(place: str, category: str, site: str):
+    """The four breakdowns (total, place, category, site) over the named columns."""
+    return text(f"GROUPING SETS ((), ({place}), ({category}), ({site}))")
 
 
 def _figures(user: User, start: datetime, end: datetime, category: str | None, level: str, within: list) -> Select:
@@ -103,7 +104,8 @@ def _figures(user: User, start: datetime, end: datetime, category: str | None, l
                     func.count(case((Report.recurred, 1))).label("recurred"),
                     func.count(case((in_time, 1))).label("on_time"))
              .where(text("report.status = 'verified'"), Report.updated_at >= start, Report.updated_at < end,
-                    scope.visible(user), *within).group_by(_sets("report", level)))
+                    scope.visible(user), *within)
+             .group_by(_sets(f"report.{level}_id", "report.category", "report.site_id")))
     return query.where(Report.category == category) if category else query
 
 
@@ -121,7 +123,7 @@ def _cube_figures(user: User, first: date, last: date, category: str | None, lev
     return (select(func.grouping(summed.c.place_id, summed.c.category, summed.c.site_id).label("set"),
                    summed.c.place_id, summed.c.category, func.nullif(summed.c.site_id, 0).label("site_id"),
                    *(cast(func.sum(summed.c[m]), BigInteger).label(m) for m in MEASURES))
-            .group_by(text("GROUPING SETS ((), (summed.place_id), (summed.category), (summed.site_id))"))
+            .group_by(_sets("summed.place_id", "summed.category", "summed.site_id"))
             .having(func.sum(summed.c.verified) > 0))
 
 
@@ -145,12 +147,6 @@ def _by_code(rows, places: dict) -> list[dict]:
             for code, (name, v, n, t) in sorted(merged.items())]
 
 
-def _within(table, town: str, committee: str) -> list:
-    """Only the rows of one town or one committee, when asked (by code: any boundary generation)."""
-    return [column.in_(select(Area.id).where(Area.code == code))
-            for code, column in ((town, table.town_id), (committee, table.committee_id)) if code]
-
-
 def rates(user: User, since: date | None = None, until: date | None = None, category: str | None = None,
           level: str = "committee", town: str = "", committee: str = "") -> dict:
     """Recurrence and on-time figures over the whole table: in total, per place (by_committee, or by_town at
@@ -158,7 +154,8 @@ def rates(user: User, since: date | None = None, until: date | None = None, cate
     first, last = days(since, until)
     start, end = day_bounds(first, last)
     whole = _whole_months(first, last)
-    within = _within(ReportStatsRecurrence if whole else Report, town, committee)
+    table = ReportStatsRecurrence if whole else Report
+    within = in_places(((town, table.town_id), (committee, table.committee_id)))
     if whole:
         query = _cube_figures(user, first, last, category, level, within)
     else:

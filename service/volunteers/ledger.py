@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from service.core import clock, events, fields, localtime
+from service.core import events, fields, localtime
 from service.core.db import db
 from service.core.errors import ApiError, Conflict, Forbidden, Invalid, NotFound
 from service.core.models import Report, User
@@ -82,7 +82,7 @@ def allowed_days(volunteer: Volunteer) -> tuple[date, date, date | None]:
     """The first and last local day a new entry of this volunteer may name (within HOURS_MAX_AGE_DAYS of today,
     not before they joined, not after today), and the day they joined."""
     zone = localtime.zone()
-    today = clock.now().astimezone(zone).date()
+    today = localtime.today()
     joined = volunteer.created_at.astimezone(zone).date() if volunteer.created_at is not None else None
     earliest = today - timedelta(days=max(int(current_app.config["HOURS_MAX_AGE_DAYS"]), 0))
     return max(earliest, joined or earliest), today, joined
@@ -155,7 +155,7 @@ def credit_verified_report(report: Report) -> ServiceHourEntry | None:
         return None
     if db.session.scalar(select(ServiceHourEntry.id).where(ServiceHourEntry.report_id == report.id)):
         return None
-    item = EntryInput(hours=hours, service_date=clock.now().astimezone(localtime.zone()).date())
+    item = EntryInput(hours=hours, service_date=localtime.today())
     try:
         with db.session.begin_nested():
             return add_entry(volunteer, item, None, source="report", report_id=report.id)
@@ -195,7 +195,7 @@ def _check_bounds(hours: Decimal, day: date, ended: datetime | None) -> None:
         raise Invalid("negative_hours", _("服务时长不能为负数；如需扣减，请对原记录提交更正。"))
     if hours > DAY:
         raise Invalid("hours_over_day", _("单条记录不能超过 24 小时，请按天分开登记。"))
-    now = clock.now().astimezone(localtime.zone())
+    now = localtime.now()
     if day > now.date() or (ended is not None and ended > now + timedelta(minutes=5)):
         raise Invalid("future_hours", _("不能登记尚未发生的服务时长，请核对日期和时间。"))
 

@@ -6,7 +6,7 @@ from flask_login import login_required
 from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
-from service.core import clock, fields, localtime
+from service.core import fields, localtime
 from service.core.db import db
 from service.core.errors import ApiError
 from service.reports import moves, queries
@@ -93,7 +93,7 @@ def my_certificate():
     profile, summary = _summary(user)
     if profile is None:
         abort(404)
-    issued = clock.now().astimezone(localtime.zone()).date()
+    issued = localtime.today()
     cert = certificate.Certificate(user.id, registry.mask(profile.real_name), summary["stars"],
                                    certificate.hours_text(summary["approved_hours"]), issued)
     url = certificate.verify_url(certificate.sign(cert))
