@@ -17,8 +17,8 @@ from service.photos import storage
 LANGUAGES = ("zh_CN", "en")
 # Every area's tables: importing them registers the whole schema on the metadata (the app and Alembic need it).
 TABLES = ("service.core.models", "service.core.cubes", "service.accounts.models", "service.areas.models",
-          "service.notify.models", "service.orders.models", "service.receipts.models", "service.sites.models",
-          "service.volunteers.models")
+          "service.bodies.models", "service.notify.models", "service.orders.models", "service.receipts.models",
+          "service.sites.models", "service.volunteers.models")
 babel = Babel()
 csrf = CSRFProtect()
 

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from service.accounts import cli as accounts_cli
 from service.accounts import scope
 from service.areas import cli as areas_cli
+from service.bodies import cli as bodies_cli
 from service.core import events, migrate
 from service.core.db import db
 from service.dashboard import cli as dashboard_cli
@@ -131,7 +132,8 @@ def scope_cmd() -> None:
 COMMANDS = (db_group, serve, backup_cmd, restore_cmd, events_cmd, scope_cmd, *areas_cli.COMMANDS, *photos_cli.COMMANDS,
             *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
-            *orders_cli.COMMANDS, *open311_cli.COMMANDS, *dashboard_cli.COMMANDS, *privacy_cli.COMMANDS)
+            *orders_cli.COMMANDS, *open311_cli.COMMANDS, *dashboard_cli.COMMANDS, *privacy_cli.COMMANDS,
+            *bodies_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:

@@ -101,8 +101,8 @@ def _clean_reports(request, photo_dir):
     with owner.begin() as conn:
         # report_event refuses TRUNCATE; a superuser may skip triggers for clean-up between tests.
         conn.execute(text("SET LOCAL session_replication_role = replica"))
-        conn.execute(text("TRUNCATE report, photo, report_event, notification, notification_attempt,"
-                          " area_contact, login_failure, upload_attempt, verified_contact RESTART IDENTITY CASCADE"))
+        conn.execute(text("TRUNCATE report, photo, report_event, notification, notification_attempt, area_contact,"
+                          " login_failure, upload_attempt, verified_contact, body RESTART IDENTITY CASCADE"))
     for child in photo_dir.iterdir():
         shutil.rmtree(child) if child.is_dir() else child.unlink()
 

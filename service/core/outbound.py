@@ -15,6 +15,7 @@ import http.client
 import ipaddress
 import socket
 import ssl
+import time
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -102,12 +103,38 @@ class _PinnedTLS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
+def check_endpoint(url: str) -> None:
+    """Refuse, before it is stored, an endpoint a delivery could not reach under these rules, or one that is plain
+    http to a host the operator did not list (a key sent in the clear): OutboundError says why."""
+    listed = allowed_hosts()
+    scheme, host, port, _address, _path = _target(url, listed)
+    if scheme != "https" and host not in listed and f"{host}:{port}" not in listed:
+        raise OutboundError(f"{url}: only https, unless the host is listed in OUTBOUND_ALLOW_HOSTS")
+
+
+def _read(resp, max_bytes: int, until: float) -> bytes:
+    """The answer's body, up to max_bytes + 1, refused when it takes past `until` (a body dripping a byte a
+    second would otherwise hold the caller for as long as the socket timeout allows each byte)."""
+    chunks, size = [], 0
+    while size <= max_bytes:
+        if time.monotonic() > until:
+            raise OutboundError("answer too slow: the request's time ran out")
+        chunk = resp.read1(min(64 << 10, max_bytes + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
 def request(method: str, url: str, *, body: bytes | None = None, headers: dict | None = None,
             timeout: float, max_bytes: int = DEFAULT_MAX_BYTES, allow: frozenset[str] = frozenset(),
             redirects: int = MAX_REDIRECTS) -> Answer:
     """Send one request under the rules above; `allow` adds hosts to OUTBOUND_ALLOW_HOSTS for this call, and
-    `redirects` caps the same-host redirects followed (0: none, a 3xx is then the answer)."""
+    `redirects` caps the same-host redirects followed (0: none, a 3xx is then the answer). The whole request,
+    redirects and body included, takes at most about twice `timeout`."""
     listed = allowed_hosts() | {h.lower() for h in allow}
+    until = time.monotonic() + 2 * timeout
     origin = None
     for hop in range(redirects + 1):
         scheme, host, port, address, path = _target(url, listed)
@@ -123,7 +150,7 @@ def request(method: str, url: str, *, body: bytes | None = None, headers: dict |
                 if resp.status == 303:
                     method, body = "GET", None
                 continue
-            data = resp.read(max_bytes + 1)
+            data = _read(resp, max_bytes, until)
             if len(data) > max_bytes:
                 raise TooLarge(f"answer longer than {max_bytes} bytes refused")
             return Answer(resp.status, data, resp.getheader("Content-Type") or "")

@@ -3,6 +3,7 @@ only, no loopback/private/link-local host unless listed, no redirect to another 
 `contacts add --webhook file:///…` used to read a local file into notification.last_error."""
 import json
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -128,3 +129,41 @@ def test_redirects_stay_on_their_host_and_answers_are_capped(app, event_id, serv
             outbound.request("GET", f"http://127.0.0.1:{silent.server_port}/", timeout=0.5)
         finally:
             silent.server_close()
+
+
+class Dripper(BaseHTTPRequestHandler):
+    """Answers 200 with a 100-byte body sent one byte every 0.1 s: each read is quick, the whole answer is not."""
+
+    sent = 0
+
+    def do_GET(self):  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Length", "100")
+        self.end_headers()
+        try:
+            for _ in range(100):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                Dripper.sent += 1
+                time.sleep(0.1)
+        except OSError:  # the client hung up, as it should
+            pass
+
+    def log_message(self, *args):
+        pass
+
+
+def test_an_answer_dripping_within_each_timeout_still_ends_within_the_request_s_time(ctx):
+    """A socket timeout bounds each read, not the answer: a body sent a byte at a time would hold a delivery
+    worker for as long as it likes. The request's whole time is bounded (about twice its timeout)."""
+    Dripper.sent = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Dripper)
+    server.block_on_close = False  # the dripping thread ends on its own once the client hangs up
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(outbound.OutboundError, match="too slow"):
+            outbound.request("GET", f"http://127.0.0.1:{server.server_port}/drip", timeout=0.3)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert Dripper.sent < 100  # given up before the body was complete

@@ -1,0 +1,58 @@
+"""The registry of bodies outside the programme: who they are, where and what they take, how to reach them."""
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.core import clock
+from service.core.db import db
+from service.core.models import SRID
+
+KINDS = ("property", "utility", "department", "hotline")
+CHANNELS = ("open311", "webhook", "email")
+
+
+def _one_of(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Body(db.Model):
+    """A body a report can be handed to (转派): its areas are committee or town codes, or its own outline.
+
+    `credential` (an Open311 api_key) is written once, by `hazard-snap bodies add`, and read only to deliver: no
+    page, list, log line or answer shows it (registry.describe()).
+    """
+
+    __tablename__ = "body"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", KINDS), name="kind"),
+        CheckConstraint(_one_of("channel", CHANNELS), name="channel"),
+        CheckConstraint("cardinality(area_codes) > 0 OR outline IS NOT NULL", name="serves_somewhere"),
+        CheckConstraint("cardinality(categories) > 0", name="takes_something"),
+        CheckConstraint("sign_hours > 0 AND finish_hours >= sign_hours", name="deadlines"),
+        CheckConstraint("channel <> 'open311' OR (credential IS NOT NULL AND jurisdiction_id IS NOT NULL)",
+                        name="open311_key"),
+        # The suggestion for a report (registry.matching): active bodies by area code, by category, by outline.
+        Index("ix_body_area_codes", "area_codes", postgresql_using="gin", postgresql_where=text("active")),
+        Index("ix_body_categories", "categories", postgresql_using="gin", postgresql_where=text("active")),
+        Index("ix_body_outline", "outline", postgresql_using="gist", postgresql_where=text("active")),
+        Index("uq_body_name", "name", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(16))
+    area_codes: Mapped[list[str]] = mapped_column(ARRAY(String(12)), server_default="{}")
+    outline = mapped_column(Geometry("MULTIPOLYGON", srid=SRID, spatial_index=False), nullable=True)
+    categories: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    channel: Mapped[str] = mapped_column(String(8))
+    endpoint: Mapped[str] = mapped_column(Text)  # an Open311 base URL, a webhook URL or an e-mail address
+    jurisdiction_id: Mapped[str | None] = mapped_column(Text)
+    credential: Mapped[str | None] = mapped_column(Text)
+    sign_hours: Mapped[int] = mapped_column(Integer)  # 签收 within this many hours of delivery
+    finish_hours: Mapped[int] = mapped_column(Integer)  # finished within this many hours of delivery
+    active: Mapped[bool] = mapped_column(server_default=text("true"))
+    created_at: Mapped[datetime] = clock.stamp()
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

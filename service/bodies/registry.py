@@ -1,0 +1,150 @@
+"""Add, list, disable and match the bodies a report can be handed to.
+
+A body serves committee or town codes, or an outline of its own (a compound, a complex), and takes some categories.
+Its channel's address is checked before it is stored (service.core.outbound.check_endpoint): https, or a host the
+operator listed, and never a loopback, private or link-local address unless listed. The Open311 key is stored for
+delivery and shown by nothing: describe() is what every page, list and log gets.
+"""
+import json
+import re
+from collections.abc import Iterable
+
+from flask_babel import gettext as _
+from geoalchemy2.shape import from_shape
+from shapely.geometry import MultiPolygon, shape
+from sqlalchemy import func, literal, or_, select
+
+from service.areas import boundaries
+from service.bodies.models import CHANNELS, KINDS, Body
+from service.core import clock, outbound
+from service.core.db import db
+from service.core.errors import Conflict, Invalid
+from service.core.models import Report
+from service.rules.categories import CATEGORIES
+
+EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+MAX_HOURS = 24 * 90
+
+
+def _outline(raw: str | None):
+    """A GeoJSON Polygon or MultiPolygon (WGS-84), as a stored MULTIPOLYGON, or None."""
+    if not raw:
+        return None
+    try:
+        data = json.loads(raw)
+        geom = shape(data.get("geometry", data) if data.get("type") == "Feature" else data)
+    except (ValueError, TypeError, AttributeError, KeyError):
+        geom = None
+    if geom is None or geom.geom_type not in ("Polygon", "MultiPolygon") or not geom.is_valid or geom.is_empty:
+        raise Invalid("bad_outline", _("范围轮廓应为有效的 GeoJSON 面（Polygon 或 MultiPolygon，WGS-84 经纬度）。"))
+    minx, miny, maxx, maxy = geom.bounds
+    if not (-180 <= minx <= maxx <= 180 and -90 <= miny <= maxy <= 90):
+        raise Invalid("bad_outline", _("范围轮廓的坐标应为 WGS-84 经纬度。"))
+    return from_shape(MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom, srid=4326)
+
+
+def _areas(codes: Iterable[str]) -> list[str]:
+    codes = sorted({c.strip() for c in codes if c.strip()})
+    for code in codes:
+        area = boundaries.latest(code)
+        if area is None or area.level not in ("town", "committee"):
+            raise Invalid("unknown_area", _("找不到街镇或居村委代码 %(code)s。", code=code))
+    return codes
+
+
+def _categories(codes: Iterable[str]) -> list[str]:
+    codes = sorted({c.strip() for c in codes if c.strip()})
+    unknown = [c for c in codes if c not in CATEGORIES]
+    if not codes or unknown:
+        raise Invalid("unknown_category", _("请从以下类别中选择受理类别：%(codes)s。", codes="、".join(CATEGORIES)))
+    return codes
+
+
+def _endpoint(channel: str, endpoint: str) -> str:
+    endpoint = (endpoint or "").strip()
+    if channel == "email":
+        if not EMAIL_RE.fullmatch(endpoint):
+            raise Invalid("bad_email", _("请填写有效的电子邮箱地址。"))
+        return endpoint
+    try:
+        outbound.check_endpoint(endpoint)
+    except outbound.OutboundError as e:
+        message = _("接口地址不可用：须为 https 地址，且不得指向本机、内网或链路本地地址"
+                    "（确需时由运维列入 OUTBOUND_ALLOW_HOSTS）。（%(why)s）", why=str(e))
+        raise Invalid("endpoint_refused", message) from None
+    return endpoint.rstrip("/") if channel == "open311" else endpoint
+
+
+def _hours(sign_hours: int, finish_hours: int) -> None:
+    if not (1 <= sign_hours <= MAX_HOURS and sign_hours <= finish_hours <= MAX_HOURS):
+        raise Invalid("bad_deadlines", _("签收时限与办结时限应为 1 到 %(n)s 小时，且办结时限不短于签收时限。",
+                                         n=MAX_HOURS))
+
+
+def add(*, name: str, kind: str, channel: str, endpoint: str, categories: Iterable[str],
+        area_codes: Iterable[str] = (), outline: str | None = None, jurisdiction_id: str | None = None,
+        credential: str | None = None, sign_hours: int = 24, finish_hours: int = 168) -> Body:
+    """Register a body after checking every field; committed. A Conflict when the name is taken."""
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("name_required", _("请填写单位名称。"))
+    if kind not in KINDS:
+        raise Invalid("bad_kind", _("单位类型应为 %(kinds)s 之一。", kinds="、".join(KINDS)))
+    if channel not in CHANNELS:
+        raise Invalid("bad_channel", _("对接方式应为 %(channels)s 之一。", channels="、".join(CHANNELS)))
+    codes, geom = _areas(area_codes), _outline(outline)
+    if not codes and geom is None:
+        raise Invalid("no_area", _("请填写该单位负责的街镇或居村委代码，或上传其范围轮廓。"))
+    cats, endpoint = _categories(categories), _endpoint(channel, endpoint)
+    _hours(sign_hours, finish_hours)
+    if channel == "open311" and not ((credential or "").strip() and (jurisdiction_id or "").strip()):
+        raise Invalid("open311_key_required", _("Open311 对接须填写对方签发的 api_key 和 jurisdiction_id。"))
+    if db.session.scalar(select(Body.id).where(Body.name == name)) is not None:
+        raise Conflict("body_exists", _("已有名为“%(name)s”的单位。", name=name))
+    body = Body(name=name, kind=kind, channel=channel, endpoint=endpoint, categories=cats, area_codes=codes,
+                outline=geom, jurisdiction_id=(jurisdiction_id or "").strip() or None,
+                credential=(credential or "").strip() or None if channel == "open311" else None,
+                sign_hours=sign_hours, finish_hours=finish_hours)
+    db.session.add(body)
+    db.session.commit()
+    return body
+
+
+def disable(body_id: int) -> Body:
+    """Stop suggesting and delivering to a body (its past transfers stay); committed. Idempotent."""
+    body = db.session.get(Body, body_id)
+    if body is None:
+        raise Invalid("unknown_body", _("找不到编号为 %(id)s 的单位。", id=body_id))
+    if body.active:
+        body.active, body.disabled_at = False, clock.now()
+        db.session.commit()
+    return body
+
+
+def listed(include_disabled: bool = False, limit: int = 200, after_id: int = 0) -> list[Body]:
+    """Bodies by id, a page at a time (the registry is small, but a list is never unbounded)."""
+    query = select(Body).where(Body.id > after_id)
+    if not include_disabled:
+        query = query.where(Body.active)
+    return list(db.session.scalars(query.order_by(Body.id).limit(limit)))
+
+
+def describe(body: Body) -> dict:
+    """What may be shown of a body: everything but its key."""
+    return {"id": body.id, "name": body.name, "kind": body.kind, "channel": body.channel, "endpoint": body.endpoint,
+            "jurisdiction_id": body.jurisdiction_id, "area_codes": list(body.area_codes),
+            "has_outline": body.outline is not None, "categories": list(body.categories),
+            "sign_hours": body.sign_hours, "finish_hours": body.finish_hours, "active": body.active,
+            "has_key": body.credential is not None}
+
+
+def matching(report: Report, limit: int = 5) -> list[Body]:
+    """The active bodies that take this report's category where it lies: an outline covering it first (the most
+    specific), then those serving its committee, then its town."""
+    covers = func.coalesce(func.ST_Covers(Body.outline, report.location), literal(False))
+    committee, town = report.committee.code, report.town.code
+    query = select(Body).where(
+        Body.active, Body.categories.any(report.category),
+        or_(covers, Body.area_codes.overlap([committee, town])),
+    ).order_by(covers.desc(), Body.area_codes.any(committee).desc(), Body.name).limit(limit)
+    return list(db.session.scalars(query))
