@@ -64,9 +64,9 @@ class SpooledUploads(Request):
 def _subscribe() -> None:
     """Each area subscribes its handlers to the events of others (service/core/events.py), and adds what it
     offers to lists below it (an order source on the volunteers' tasks page)."""
-    from service import orders, receipts, reports, sites, volunteers
+    from service import bodies, orders, receipts, reports, sites, volunteers
 
-    for area in (sites, reports, receipts, volunteers, orders):
+    for area in (sites, reports, receipts, volunteers, orders, bodies):
         area.subscribe()
 
 

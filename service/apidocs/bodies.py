@@ -65,6 +65,8 @@ class Move(Body):
     note = note()
     duplicate_of = optional(fields.String(metadata={"format": "uuid"}))
     assignee_id = Scalar(metadata={"description": "id from /assignees", "type": ["integer", "string"]})
+    body_id = Scalar(metadata={"description": "the body a report is transferred to (to: transferred; note: why)",
+                               "type": ["integer", "string"]})
 
 
 class Regrade(Body):

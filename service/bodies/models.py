@@ -1,10 +1,11 @@
 """The registry of bodies outside the programme: who they are, where and what they take, how to reach them."""
+import uuid
 from datetime import datetime
 
 from geoalchemy2 import Geometry
-from sqlalchemy import CheckConstraint, DateTime, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.core import clock
 from service.core.db import db
@@ -12,6 +13,7 @@ from service.core.models import SRID
 
 KINDS = ("property", "utility", "department", "hotline")
 CHANNELS = ("open311", "webhook", "email")
+OUTCOMES = ("finished", "returned", "recalled")
 
 
 def _one_of(column: str, values) -> str:
@@ -56,3 +58,36 @@ class Body(db.Model):
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[datetime] = clock.stamp()
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Transfer(db.Model):
+    """One report handed to one body (转派): its delivery, the body's deadlines, and how it ended.
+
+    A report has at most one open transfer (ended_at NULL); the deadlines run from delivery, not from the hand-over,
+    so a channel that is down does not count against the body.
+    """
+
+    __tablename__ = "transfer"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint("(ended_at IS NULL) = (outcome IS NULL)", name="ended"),
+        Index("uq_transfer_open_report", "report_id", unique=True, postgresql_where=text("ended_at IS NULL")),
+        Index("ix_transfer_report", "report_id", "id"),
+        Index("ix_transfer_body_created", "body_id", "created_at"),
+        Index("uq_transfer_body_remote", "body_id", "remote_id", unique=True,
+              postgresql_where=text("remote_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    report_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("report.id"))
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("report_event.id"))  # the transfer's own event
+    created_at: Mapped[datetime] = clock.stamp()
+    remote_id: Mapped[str | None] = mapped_column(Text)  # the body's service_request_id
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sign_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finish_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str | None] = mapped_column(String(12))
+
+    body = relationship("Body")

@@ -148,3 +148,13 @@ def matching(report: Report, limit: int = 5) -> list[Body]:
         or_(covers, Body.area_codes.overlap([committee, town])),
     ).order_by(covers.desc(), Body.area_codes.any(committee).desc(), Body.name).limit(limit)
     return list(db.session.scalars(query))
+
+
+def choices(report: Report, limit: int = 50) -> list[dict]:
+    """The transfer form's list: the suggested bodies first, then the other active ones taking the category."""
+    suggested = matching(report)
+    others = db.session.scalars(select(Body).where(
+        Body.active, Body.categories.any(report.category), Body.id.not_in([b.id for b in suggested] or [0]))
+        .order_by(Body.name).limit(limit))
+    return ([{"id": b.id, "name": b.name, "suggested": True} for b in suggested]
+            + [{"id": b.id, "name": b.name, "suggested": False} for b in others])

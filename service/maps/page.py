@@ -42,6 +42,7 @@ STATUS_COLOURS: dict[str, str] = {
     "rectifying": "#1e88e5",
     "rectified": "#00897b",
     "verified": "#43a047",
+    "transferred": "#3949ab",
 }
 UNKNOWN_COLOUR = "#000000"
 # A cluster's fill: the share of its reports overdue ([from share, colour], the first class is exactly 0).

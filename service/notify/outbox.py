@@ -87,6 +87,14 @@ def _send_sms(phone: str, payload: dict) -> str:
 SENDERS = {"webhook": _send_webhook, "email": _send_email, "sms": _send_sms}
 
 
+def register_channel(channel: str, sender) -> None:
+    """Let an area above deliver its own kind of outbox row (service/bodies: a report POSTed to a body's Open311
+    endpoint). sender(target, payload) returns a detail or raises; what it writes commits with the row's state."""
+    if channel in SENDERS and SENDERS[channel] is not sender:
+        raise ValueError(f"outbox channel {channel} is taken")
+    SENDERS[channel] = sender
+
+
 def message_id(notification_id: int) -> str:
     return f"<notification-{notification_id}@hazard-snap>"
 

@@ -40,7 +40,7 @@ PUBLIC_DECIMALS = 3  # 0.001 degree: about 110 m north-south, 95 m east-west in 
 UPDATE_STATUSES = {
     "submitted": "open", "accepted": "investigating", "dispatched": "action_scheduled",
     "rectifying": "in_progress", "rectified": "in_progress", "verified": "fixed",
-    "rejected": "no_further_action", "duplicate": "duplicate",
+    "rejected": "no_further_action", "duplicate": "duplicate", "transferred": "in_progress",
 }
 
 

@@ -140,11 +140,15 @@ def progress(report: Report) -> dict:
     """What the tracking page shows: status, committee, deadline, the steps' times and the after-photos once
     rectified; nothing staff wrote and no one's name but the committee's."""
     shown_after = report.status in ("rectified", "verified")
+    moves = [e for e in report.events if e.kind == "transition"]
+    # A report handed to a body outside the programme names it (the transfer event's data, service/bodies).
+    body = moves[-1].data.get("body_name") if moves and report.status == "transferred" and moves[-1].data else None
     return {
         "status": report.status,
         "committee": report.committee.name,
+        "transferred_to": body,
         "due_at": report.due_at if report.status in CLOCK_RUNNING else None,
         "overdue": is_overdue(report),
-        "steps": [(e.to_status, e.created_at) for e in report.events if e.kind == "transition"],
+        "steps": [(e.to_status, e.created_at, (e.data or {}).get("body_name")) for e in moves],
         "after_photos": [p.id for p in report.photos if p.role == "after"] if shown_after else [],
     }

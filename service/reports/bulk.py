@@ -12,7 +12,7 @@ from service.reports import moves
 from service.rules.workflow import action_label, moves_for
 
 # These moves need more than a note: the report it duplicates, or an after-photo. They are made one at a time.
-ONE_AT_A_TIME = frozenset({"duplicate", "rectified"})
+ONE_AT_A_TIME = frozenset({"duplicate", "rectified", "transferred"})  # each needs its own choice
 MAX_BULK = 100  # one page of a queue
 
 

@@ -1,6 +1,7 @@
 """Move reports through the workflow: permissions, required proof, deadlines and events (what follows a move,
 such as notifications and service-hour credit, subscribes to ReportMoved)."""
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 
 from flask_babel import gettext as _
@@ -20,6 +21,16 @@ from service.rules.categories import RISK_LEVELS
 from service.rules.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, send_back_restarts
 from service.volunteers.models import Volunteer
 from service.volunteers.queries import town_committee_codes
+
+# What a move needs besides the table's say-so, stated by the area above that offers it (service/bodies adds
+# "transferred": the body chosen and the reason): fn(report, user, form, note, data) refuses with a 4xx, or writes
+# into the event's data; its handler of ReportMoved then does the rest in the same transaction.
+PREPARE: dict[str, Callable[[Report, User, dict, str, dict], None]] = {}
+
+
+def prepare_with(to_status: str, fn: Callable[[Report, User, dict, str, dict], None]) -> None:
+    """Register what a move to `to_status` needs (called from an area's subscribe())."""
+    PREPARE[to_status] = fn
 
 
 def _check(report: Report, to_status: str, user: User) -> frozenset[str]:
@@ -97,6 +108,12 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
             raise Invalid("after_photo_required", _("标记整改完成前，请上传整改后的现场照片。"))
         photos = process_uploads(read_uploads(files))
     data = {}
+    if to_status in PREPARE:
+        PREPARE[to_status](report, user, form, note, data)
+    elif to_status == "transferred":  # fail closed: no area offers bodies, so there is none to choose
+        raise Invalid("no_bodies", _("本服务未启用转派。"))
+    if report.assignee_id is not None and to_status == "transferred":
+        data["unassigned"], report.assignee_id = report.assignee_id, None
     if to_status == "duplicate":
         report.duplicate_of = _duplicate_target(form.get("duplicate_of"), report, user)
         data["duplicate_of"] = str(report.duplicate_of)

@@ -9,6 +9,7 @@ from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.areas.boundaries import committee_choices
+from service.bodies import registry, transfers
 from service.core import fields
 from service.core.errors import ApiError
 from service.core.tiles import base_layer, base_maps
@@ -66,6 +67,8 @@ QUEUES = {
     "to_accept": (_l("待受理"), ReportFilter(statuses=("submitted",)), False),
     "to_dispatch": (_l("待派单"), ReportFilter(statuses=("accepted",)), True),
     "to_verify": (_l("待核查"), ReportFilter(statuses=("rectified",)), True),
+    # Handed to a body outside the programme, until it finishes or returns the report (service/bodies).
+    "transferred": (_l("已转派"), ReportFilter(statuses=("transferred",)), False),
 }
 
 
@@ -153,12 +156,15 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     # "duplicate" needs the other report: it is a button on each suggestion, not one in the form.
     actions = [(to, action_label(report.status, to, roles)) for to in allowed if to != "duplicate"]
     volunteers = moves.assignees_json(report, user) if "dispatched" in allowed else []
+    bodies = registry.choices(report) if "transferred" in allowed else []
+    transfer = transfers.delivery_state(report.id) if report.status == "transferred" else None
     nearby = duplicates.described(duplicates.nearby_open(report.id, report.category, user))
     verified = duplicates.described(duplicates.recent_verified(report.id, report.category, user))
     linked = linking.for_detail(report, user)  # its key site, and the verified report it repeats (service/sites)
     return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
-                           volunteers=volunteers, tiles=base_layer(), nearby=nearby, verified=verified,
+                           volunteers=volunteers, bodies=bodies, transfer=transfer, tiles=base_layer(),
+                           nearby=nearby, verified=verified,
                            may_duplicate="duplicate" in allowed, linked=linked,
                            may_regrade=user.role in REGRADE and report.status not in CLOSED), status
 

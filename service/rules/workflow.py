@@ -12,6 +12,7 @@ STATUS_LABELS = {
     "rectifying": _l("整改中"),
     "rectified": _l("已整改"),
     "verified": _l("已核查/结案"),
+    "transferred": _l("已转派"),
 }
 
 SUPERVISE = SUPERVISORS
@@ -20,6 +21,11 @@ RECTIFY = frozenset({"committee_staff"})
 ASSIGNEE = "assignee"
 # Not an account role either: committee staff checking a rectification their volunteer recorded (never their own).
 CHECKER = "checker"
+# Not an account role: the body outside the programme a report is transferred to (转派), acting through its
+# channel (service/bodies): it finishes the work or returns the report.
+BODY = "body"
+# Who may hand a report to a body, or take it back.
+TRANSFER = SUPERVISE
 # Who may re-grade a report's risk level (the reporter's choice is a suggestion); not a status move.
 REGRADE = SUPERVISE
 
@@ -27,10 +33,14 @@ REGRADE = SUPERVISE
 # rectified -> rectifying is 复查不合格: the supervisor sends the work back.
 # The assignee accepts (接单) by starting the work, declines by handing the report back to be dispatched again,
 # and may report it rectified; the town, or the committee's staff as CHECKER, then verify it or send it back.
+# A report not the programme's to fix is transferred (转派) to the body that owns it; the body finishes it
+# (transferred -> rectified, verified by the town as any rectification) or returns it (退回), and the town may
+# take it back (收回): both lead back to the town's dispatch queue.
 TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
-    "submitted": {"accepted": SUPERVISE, "rejected": SUPERVISE, "duplicate": SUPERVISE},
-    "accepted": {"dispatched": SUPERVISE},
-    "dispatched": {"rectifying": RECTIFY | {ASSIGNEE}, "accepted": frozenset({ASSIGNEE})},
+    "submitted": {"accepted": SUPERVISE, "rejected": SUPERVISE, "duplicate": SUPERVISE, "transferred": TRANSFER},
+    "accepted": {"dispatched": SUPERVISE, "transferred": TRANSFER},
+    "dispatched": {"rectifying": RECTIFY | {ASSIGNEE}, "accepted": frozenset({ASSIGNEE}), "transferred": TRANSFER},
+    "transferred": {"rectified": frozenset({BODY}), "accepted": TRANSFER | {BODY}},
     "rectifying": {"rectified": RECTIFY | {ASSIGNEE}},
     "rectified": {"verified": SUPERVISE | {CHECKER}, "rectifying": SUPERVISE | {CHECKER}},
     "rejected": {},
@@ -47,8 +57,9 @@ RESTARTS_PERIOD = SUPERVISE
 
 CLOSED = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
 OPEN = frozenset(TRANSITIONS) - CLOSED
-# The deadline clock runs in these statuses; it stops once the work is reported done.
-CLOCK_RUNNING = OPEN - {"rectified"}
+# The deadline clock runs in these statuses; it stops once the work is reported done, and while a body outside
+# the programme holds the report (the body's own deadlines run then: service/bodies).
+CLOCK_RUNNING = OPEN - {"rectified", "transferred"}
 # OPEN as an SQL list literal: a partial index is only used when the query repeats its predicate literally.
 STATUSES_SQL = ", ".join(f"'{s}'" for s in TRANSITIONS)
 OPEN_SQL = ", ".join(f"'{s}'" for s in sorted(OPEN))
@@ -65,6 +76,11 @@ ACTION_LABELS = {
     ("rectified", "verified"): _l("核查通过"),
     ("rectified", "rectifying"): _l("复查不合格，退回整改"),
     ("dispatched", "accepted"): _l("拒绝接单，退回派单人"),
+    ("submitted", "transferred"): _l("转派"),
+    ("accepted", "transferred"): _l("转派"),
+    ("dispatched", "transferred"): _l("转派"),
+    ("transferred", "accepted"): _l("收回转派，重新派单"),
+    ("transferred", "rectified"): _l("转派单位办结"),
 }
 # The same move in the assignee's words, where they differ.
 ASSIGNEE_LABELS = {("dispatched", "rectifying"): _l("接单")}
