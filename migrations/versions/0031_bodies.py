@@ -36,6 +36,7 @@ CREATE TABLE body (
     active boolean NOT NULL DEFAULT true,
     created_at timestamptz NOT NULL DEFAULT now(),
     disabled_at timestamptz,
+    sync_cursor timestamptz,
     CONSTRAINT ck_body_kind CHECK (kind IN ('property', 'utility', 'department', 'hotline')),
     CONSTRAINT ck_body_channel CHECK (channel IN ('open311', 'webhook', 'email')),
     CONSTRAINT ck_body_serves_somewhere CHECK (cardinality(area_codes) > 0 OR outline IS NOT NULL),
@@ -58,6 +59,7 @@ CREATE TABLE transfer (
     delivered_at timestamptz,
     sign_due_at timestamptz,
     finish_due_at timestamptz,
+    signed_at timestamptz,
     ended_at timestamptz,
     outcome varchar(12),
     CONSTRAINT ck_transfer_outcome CHECK (outcome IN ('finished', 'returned', 'recalled')),
@@ -67,6 +69,17 @@ CREATE UNIQUE INDEX uq_transfer_open_report ON transfer (report_id) WHERE ended_
 CREATE INDEX ix_transfer_report ON transfer (report_id, id);
 CREATE INDEX ix_transfer_body_created ON transfer (body_id, created_at);
 CREATE UNIQUE INDEX uq_transfer_body_remote ON transfer (body_id, remote_id) WHERE remote_id IS NOT NULL;
+CREATE TABLE body_update (
+    id bigserial PRIMARY KEY,
+    body_id integer NOT NULL REFERENCES body (id),
+    update_id text NOT NULL,
+    transfer_id bigint REFERENCES transfer (id),
+    received_at timestamptz NOT NULL DEFAULT now(),
+    outcome varchar(8) NOT NULL,
+    detail text NOT NULL DEFAULT '',
+    CONSTRAINT ck_body_update_outcome CHECK (outcome IN ('applied', 'refused', 'noted'))
+);
+CREATE UNIQUE INDEX uq_body_update_body_update_id ON body_update (body_id, update_id);
 """
 # Frozen: service/rules/workflow.py as of this revision.
 OLD_STATUSES = "'submitted', 'accepted', 'dispatched', 'rectifying', 'rectified', 'rejected', 'duplicate', 'verified'"
@@ -100,6 +113,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("DROP TABLE body_update")
     op.execute("DROP TABLE transfer")
     op.execute("DROP TABLE body")
     _status_check(OLD_STATUSES)

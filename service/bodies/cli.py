@@ -75,4 +75,14 @@ def bodies_disable(body_id: int) -> None:
     click.echo(f"disabled body {body.id}: {body.name}")
 
 
+@bodies_group.command("sync")
+@with_appcontext
+def bodies_sync() -> None:
+    """Fetch the Open311 bodies' updates and apply them once each (cron; safe on several nodes)."""
+    from service.bodies import sync
+
+    for body_id, result in sync.sync_all().items():
+        click.echo(f"body {body_id}: {result}")
+
+
 COMMANDS = (bodies_group,)

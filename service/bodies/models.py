@@ -14,6 +14,7 @@ from service.core.models import SRID
 KINDS = ("property", "utility", "department", "hotline")
 CHANNELS = ("open311", "webhook", "email")
 OUTCOMES = ("finished", "returned", "recalled")
+UPDATE_OUTCOMES = ("applied", "refused", "noted")
 
 
 def _one_of(column: str, values) -> str:
@@ -58,6 +59,7 @@ class Body(db.Model):
     active: Mapped[bool] = mapped_column(server_default=text("true"))
     created_at: Mapped[datetime] = clock.stamp()
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sync_cursor: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # updates read up to here
 
 
 class Transfer(db.Model):
@@ -87,7 +89,27 @@ class Transfer(db.Model):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sign_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finish_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # 签收
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(12))
 
     body = relationship("Body")
+
+
+class BodyUpdate(db.Model):
+    """An update a body sent back (`bodies sync`), kept once by its own id: applied, noted (a sign-for) or refused
+    (a request the body does not hold for us, a move the table does not allow), with why."""
+
+    __tablename__ = "body_update"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", UPDATE_OUTCOMES), name="outcome"),
+        Index("uq_body_update_body_update_id", "body_id", "update_id", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    update_id: Mapped[str] = mapped_column(Text)
+    transfer_id: Mapped[int | None] = mapped_column(ForeignKey("transfer.id"))
+    received_at: Mapped[datetime] = clock.stamp()
+    outcome: Mapped[str] = mapped_column(String(8))
+    detail: Mapped[str] = mapped_column(Text, server_default="")

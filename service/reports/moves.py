@@ -18,7 +18,7 @@ from service.photos.pipeline import process_uploads
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.reports import deadlines, queries
 from service.rules.categories import RISK_LEVELS
-from service.rules.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, send_back_restarts
+from service.rules.workflow import BODY, CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, send_back_restarts
 from service.volunteers.models import Volunteer
 from service.volunteers.queries import town_committee_codes
 
@@ -121,17 +121,33 @@ def move(report_id: str, to_status: str, user: User, note: str = "", files=(), f
         report.assignee_id = data["assignee_id"] = assignee
     if report.status == "dispatched" and to_status == "accepted":  # declined: back to the dispatcher
         data["declined_by"], report.assignee_id = report.assignee_id, None
+    return _record(report, to_status, roles, user, note, photos, data)
+
+
+def _record(report: Report, to_status: str, roles: frozenset[str], user: User | None, note: str, photos: list,
+            data: dict, actor_label: str = "") -> Report:
+    """Write a checked move: the clock, its event, its after-photos, ReportMoved; committed with the photos."""
     now = clock.now()
     with photo_transaction() as batch:
         _apply_clock(report, to_status, now, roles, data)
         event = ReportEvent(report=report, kind="transition", from_status=report.status, to_status=to_status,
-                            actor_id=user.id, actor_label=user.name, note=note, data=data, created_at=now)
+                            actor_id=user.id if user else None, actor_label=user.name if user else actor_label,
+                            note=note, data=data, created_at=now)
         db.session.add(event)
         stage_photos(report, photos, batch, role="after", event=event)
         from_status, report.status = report.status, to_status
         db.session.flush()
         events.publish(ReportMoved(report, event, from_status, to_status))
     return report
+
+
+def move_by_body(report: Report, to_status: str, body_name: str, note: str, photos: list, data: dict) -> Report:
+    """Apply a move a body outside the programme made through its channel (service/bodies): the table must allow
+    it to BODY from the report's status (locked by the caller), else a Conflict and nothing is written."""
+    if not may(frozenset({BODY}), report.status, to_status):
+        raise Conflict("illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
+                                                    a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
+    return _record(report, to_status, frozenset({BODY}), None, note, photos, data, actor_label=body_name)
 
 
 def bad_risk_level() -> str:

@@ -20,6 +20,8 @@ MOVES = {
     ("dispatched", "accepted"): ("town", _l("志愿者未接单，已退回，请重新派单")),
     ("rectifying", "rectified"): ("town", _l("隐患已整改，待核查")),
     ("rectified", "rectifying"): ("committee", _l("复查不合格，请重新整改")),
+    ("transferred", "accepted"): ("town", _l("转派已退回或收回，请重新派单")),
+    ("transferred", "rectified"): ("town", _l("转派单位已办结，待核查")),
 }
 ESCALATED = {"town": _l("隐患逾期未整改，已升级至街镇"), "district": _l("隐患逾期未整改，已升级至区级")}
 DISTRICT_CODE_LENGTH = 6

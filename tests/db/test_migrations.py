@@ -13,7 +13,8 @@ TABLES = {"area", "area_cell", "report", "photo", "report_event", "user", "api_t
           "service_order", "service_order_event", "service_assignment", "service_order_photo",
           "report_stats", "report_stats_month", "report_stats_town", "report_stats_recurrence",
           "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating",
-          "user_session", "contact_code", "verified_contact", "body"}
+          "user_session", "contact_code", "verified_contact", "body",
+          "transfer", "body_update"}
 
 
 @pytest.fixture

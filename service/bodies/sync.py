@@ -1,0 +1,201 @@
+"""`hazard-snap bodies sync`: fetch each Open311 body's updates (servicerequestupdates) and apply them as events.
+
+- Safe on several nodes at once: a body is synced by one node at a time (a transaction-level advisory lock on the
+  body's row, FOR UPDATE SKIP LOCKED), and each update is applied in its own transaction together with its
+  body_update row, whose (body, update id) is unique: a replayed update, a sync killed mid-run and run again, or
+  two nodes racing apply it once.
+- Mapping: investigating / action_scheduled / in_progress is the body's sign-for (签收); fixed is the body's
+  rectification (transferred -> rectified, its media_url fetched and stored like any photo, then verified by the
+  town as any other); no_further_action / duplicate is a return (退回: transferred -> accepted, back to the town's
+  dispatch queue, the town told). Anything else is refused.
+- Refused and logged, never applied: an update for a request the body does not hold for us, a move the transition
+  table does not allow (a body finishing a report it returned), a malformed update, a photo that fails the checks.
+- Bounded: every request goes through service.core.outbound (its timeout bounds the whole answer, its size cap the
+  memory); a body that answers slowly, with 500 or with malformed JSON costs one bounded try and is left for the
+  next run, and other bodies are synced meanwhile.
+"""
+import io
+import json
+from datetime import datetime, timedelta
+from urllib.parse import urlencode, urlsplit
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from werkzeug.datastructures import FileStorage
+
+from service.bodies.models import Body, BodyUpdate, Transfer
+from service.core import clock, localtime, outbound
+from service.core.db import db
+from service.core.errors import ApiError
+from service.core.models import Report, ReportEvent
+from service.photos.pipeline import process_uploads
+from service.photos.staging import read_uploads
+from service.reports import moves
+
+PAGE = 200
+ANSWER_MAX = 4 << 20  # 200 updates of a few hundred bytes each, with room
+OVERLAP = timedelta(minutes=10)  # re-read a little before the cursor: an update stamped late is not missed
+SIGNED = frozenset({"investigating", "action_scheduled", "in_progress"})
+RETURNED = frozenset({"no_further_action", "duplicate"})
+
+
+class BadAnswer(Exception):
+    """A body's answer that is not a list of updates."""
+
+
+def _w3c(t: datetime) -> str:
+    return t.astimezone(localtime.zone()).isoformat(timespec="seconds")
+
+
+def _updates(body: Body, start: datetime, page: int) -> list[dict]:
+    query = urlencode({"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id,
+                       "start_date": _w3c(start), "page_size": PAGE, "page": page})
+    answer = outbound.request("GET", f"{body.endpoint}/servicerequestupdates.json?{query}",
+                              timeout=current_app.config["NOTIFY_TIMEOUT_S"], max_bytes=ANSWER_MAX, redirects=0)
+    if answer.status != 200:
+        raise outbound.OutboundError(f"HTTP {answer.status}")
+    try:
+        data = json.loads(answer.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise BadAnswer(f"not JSON: {e}") from None
+    if not isinstance(data, list) or not all(isinstance(u, dict) for u in data):
+        raise BadAnswer("not a list of updates")
+    return data
+
+
+def _when(raw) -> datetime | None:
+    try:
+        return localtime.attach(datetime.fromisoformat(str(raw)))
+    except (TypeError, ValueError):
+        return None
+
+
+def _photo(body: Body, url: str) -> list:
+    """The body's after-photo at media_url, fetched from the body's own host only, then checked and decoded under
+    the same ceilings as an upload (process_uploads)."""
+    ours, theirs = urlsplit(body.endpoint), urlsplit(url)
+    if (theirs.scheme, theirs.netloc) != (ours.scheme, ours.netloc):
+        raise ValueError("media_url is not on the body's own host")
+    answer = outbound.request("GET", url, timeout=current_app.config["NOTIFY_TIMEOUT_S"],
+                              max_bytes=current_app.config["MAX_PHOTO_BYTES"], redirects=0)
+    if answer.status != 200:
+        raise outbound.OutboundError(f"media_url: HTTP {answer.status}")
+    return process_uploads(read_uploads([FileStorage(io.BytesIO(answer.body), filename="after.jpg")]))
+
+
+def _apply(body: Body, transfer: Transfer, update: dict, mark) -> tuple[str, str]:
+    """Apply one update to its transfer's report: (outcome, detail). A move commits (with its photos), so its
+    body_update row is marked first and commits with it: the move and the record of it are one transaction."""
+    status, note = update.get("status"), str(update.get("description") or "")[:1000]
+    report = db.session.get(Report, transfer.report_id, with_for_update=True)
+    data = {"body_id": body.id, "body_name": body.name, "update_id": str(update["update_id"])}
+    if status in SIGNED:
+        if transfer.signed_at is not None:
+            return "noted", "signed for already"
+        transfer.signed_at = _when(update.get("updated_datetime")) or clock.now()
+        db.session.add(ReportEvent(report=report, kind="body_signed", from_status=report.status,
+                                   to_status=report.status, actor_label=body.name, note=note, data=data))
+        return "noted", "signed for"
+    if status == "fixed":
+        url = update.get("media_url") or ""
+        if not url:
+            return "refused", "fixed without an after-photo (media_url)"
+        photos = _photo(body, url)
+        mark("applied", "finished")
+        moves.move_by_body(report, "rectified", body.name, note, photos, data)
+        return "applied", "finished"
+    if status in RETURNED:
+        mark("applied", "returned")
+        moves.move_by_body(report, "accepted", body.name, note, [], data | {"returned_by_body": True})
+        return "applied", "returned"
+    return "refused", f"status {status!r} is not one this service maps"
+
+
+def apply_update(body: Body, update: dict) -> str | None:
+    """Apply one update exactly once, committed with its body_update row; None when it was seen before."""
+    uid, rid = str(update.get("update_id") or ""), str(update.get("service_request_id") or "")
+    if not uid or len(uid) > 100:
+        current_app.logger.warning("body %s sent an update without a usable update_id: refused", body.id)
+        return "refused"
+    row = db.session.execute(insert(BodyUpdate).values(body_id=body.id, update_id=uid, outcome="refused",
+                                                       received_at=clock.now())
+                             .on_conflict_do_nothing().returning(BodyUpdate.id)).scalar()
+    if row is None:
+        db.session.rollback()
+        return None
+    transfer = db.session.scalar(select(Transfer).where(Transfer.body_id == body.id, Transfer.remote_id == rid))
+
+    def mark(outcome: str, detail: str) -> None:
+        db.session.execute(BodyUpdate.__table__.update().where(BodyUpdate.id == row).values(
+            outcome=outcome, detail=detail[:1000], transfer_id=transfer.id if transfer else None))
+
+    if transfer is None:
+        outcome, detail = "refused", f"request {rid[:100]} is not one of ours at this body"
+    else:
+        try:
+            outcome, detail = _apply(body, transfer, update, mark)
+        except (ApiError, ValueError, outbound.OutboundError) as e:
+            db.session.rollback()  # the move and its photos are not written; the update is kept as refused
+            row = db.session.execute(insert(BodyUpdate).values(
+                body_id=body.id, update_id=uid, outcome="refused", received_at=clock.now())
+                .on_conflict_do_nothing().returning(BodyUpdate.id)).scalar()
+            if row is None:
+                db.session.rollback()
+                return None
+            outcome, detail = "refused", getattr(e, "message", None) or str(e)
+    if outcome != "applied":  # an applied move committed its row already
+        mark(outcome, detail)
+    if outcome == "refused":
+        current_app.logger.warning("body %s update %s refused: %s", body.id, uid, detail)
+    db.session.commit()
+    return outcome
+
+
+def sync_body(body_id: int) -> dict[str, int] | None:
+    """Fetch and apply one body's updates since its cursor; None when another node is syncing it."""
+    body = db.session.scalar(select(Body).where(Body.id == body_id).with_for_update(skip_locked=True))
+    if body is None:
+        db.session.rollback()
+        return None
+    oldest = db.session.scalar(select(func.min(Transfer.delivered_at)).where(
+        Transfer.body_id == body.id, Transfer.delivered_at.is_not(None)))
+    counts = {"applied": 0, "noted": 0, "refused": 0, "seen": 0}
+    if oldest is None:
+        db.session.rollback()
+        return counts
+    start = (body.sync_cursor or oldest) - OVERLAP
+    latest, page = body.sync_cursor, 1
+    name, sent = body.name, []
+    while True:
+        found = _updates(body, start, page)  # OutboundError / BadAnswer: the caller logs it, the cursor stays
+        sent.extend(found)
+        if len(found) < PAGE:
+            break
+        page += 1
+    db.session.commit()  # the body's row lock ends here: updates are applied one transaction each
+    for update in sent:
+        outcome = apply_update(db.session.get(Body, body_id), update)
+        counts["seen" if outcome is None else outcome] += 1
+        when = _when(update.get("updated_datetime"))
+        latest = max(latest, when) if latest and when else (when or latest)
+    if latest is not None:
+        db.session.execute(Body.__table__.update().where(Body.id == body_id).values(sync_cursor=latest))
+        db.session.commit()
+    current_app.logger.info("body %s (%s) synced: %s", body_id, name, counts)
+    return counts
+
+
+def sync_all() -> dict[int, dict | str]:
+    """Sync every active Open311 body holding delivered transfers; one body failing never stops the others."""
+    ids = db.session.scalars(select(Body.id).where(Body.active, Body.channel == "open311").order_by(Body.id)).all()
+    db.session.rollback()
+    results = {}
+    for body_id in ids:
+        try:
+            results[body_id] = sync_body(body_id) or "synced by another node"
+        except (outbound.OutboundError, BadAnswer) as e:
+            db.session.rollback()
+            current_app.logger.warning("body %s not synced: %s", body_id, e)
+            results[body_id] = f"not synced: {e}"
+    return results

@@ -1,0 +1,171 @@
+"""`hazard-snap bodies sync` (issue 24): a body's updates come back as events, once each by the body's update id;
+its sign-for, its rectification with the after-photo fetched and stored, its return; and what must be refused."""
+import json
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from service.bodies import registry
+from service.bodies.models import Body as BodyModel
+from service.bodies.models import BodyUpdate, Transfer
+from service.core.db import db
+from service.core.models import Photo, Report
+from service.notify import outbox
+from tests.support.images import jpeg
+from tests.support.reports_api import post
+from tests.support.workflow_api import move
+
+PHOTO = jpeg(colour=(20, 150, 40))
+
+
+class Body(BaseHTTPRequestHandler):
+    """A body's Open311 endpoint: takes requests (MH-1, MH-2 ...), lists `updates`, serves /media/after.jpg.
+    `raw` replaces the updates' answer (malformed JSON), `status` the status of every GET."""
+
+    updates: list = []
+    queries: list = []
+    raw: bytes | None = None
+    status = 200
+    made = 0
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        Body.made += 1
+        self._send(201, json.dumps([{"service_request_id": f"MH-{Body.made}"}]).encode())
+
+    def do_GET(self):  # noqa: N802
+        path = urlsplit(self.path)
+        if path.path.endswith("/media/after.jpg"):
+            return self._send(200, PHOTO, "image/jpeg")
+        Body.queries.append(parse_qs(path.query))
+        page = int(parse_qs(path.query)["page"][0])
+        found = Body.updates if page == 1 else []
+        self._send(Body.status, Body.raw if Body.raw is not None else json.dumps(found).encode())
+
+    def _send(self, status, data, kind="application/json"):
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def body(app, spot, monkeypatch):
+    Body.updates, Body.queries, Body.raw, Body.status, Body.made = [], [], None, 200, 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Body)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(app.config, "OUTBOUND_ALLOW_HOSTS", frozenset({"127.0.0.1"}))
+    with app.app_context():
+        b = registry.add(name="闵行燃气", kind="utility", channel="open311", endpoint=f"{base}/open311/v2",
+                         categories=["gas_open_flame"], area_codes=[spot["town"]], jurisdiction_id="gas.example",
+                         credential="k", sign_hours=4, finish_hours=48)
+        yield {"id": b.id, "base": base}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def transferred(app, as_user, anon_http, spot, body):
+    """A report transferred to the body and delivered (the body's MH-1)."""
+    rid = post(anon_http, lon=spot["lon"], lat=spot["lat"], category="gas_open_flame").json()["id"]
+    assert move(as_user("sup_a"), rid, "transferred", note="归燃气公司", body_id=body["id"]).status_code == 200
+    with app.app_context():
+        assert outbox.deliver_due() == (1, 0)
+    return rid
+
+
+def update(uid, status, rid="MH-1", **extra):
+    return {"update_id": uid, "service_request_id": rid, "status": status,
+            "updated_datetime": "2026-12-07T10:00:00+08:00", "description": f"{status} 说明"} | extra
+
+
+def sync(app) -> str:
+    result = app.test_cli_runner().invoke(args=["bodies", "sync"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def state(app, rid):
+    with app.app_context():
+        report = db.session.get(Report, rid)
+        transfer = db.session.scalar(select(Transfer).where(Transfer.report_id == rid))
+        outcomes = [(u.update_id, u.outcome) for u in db.session.scalars(select(BodyUpdate).order_by(BodyUpdate.id))]
+        after = db.session.scalars(select(Photo).where(Photo.report_id == rid, Photo.role == "after")).all()
+        return report.status, transfer.signed_at, transfer.outcome, outcomes, len(after)
+
+
+def test_sign_for_then_fixed_with_its_photo_then_verified_by_the_town(app, as_user, transferred, body):
+    Body.updates = [update("u1", "in_progress")]
+    assert "'noted': 1" in sync(app)
+    status, signed, outcome, outcomes, _n = state(app, transferred)
+    assert status == "transferred" and signed is not None and outcome is None and outcomes == [("u1", "noted")]
+    sup = as_user("sup_a")
+    assert "闵行燃气 已签收" in sup.get(f"/reports/{transferred}").text
+
+    Body.updates = [update("u1", "in_progress"), update("u2", "fixed", media_url=f"{body['base']}/media/after.jpg")]
+    assert "'applied': 1" in sync(app) and "'seen': 2" in sync(app)  # the second run applies nothing
+    status, _s, outcome, outcomes, after = state(app, transferred)
+    assert status == "rectified" and outcome == "finished" and after == 1
+    assert outcomes == [("u1", "noted"), ("u2", "applied")]
+    # The body's answer is checked like a committee's: the town verifies it.
+    r = move(sup, transferred, "verified", note="现场复核通过")
+    assert r.status_code == 200 and r.json()["status"] == "verified"
+    assert Body.queries[0]["api_key"] == ["k"] and Body.queries[0]["jurisdiction_id"] == ["gas.example"]
+
+
+def test_a_replayed_update_is_applied_once(app, transferred):
+    Body.updates = [update("u9", "no_further_action")] * 3
+    out = sync(app)
+    assert "'applied': 1" in out and "'seen': 2" in out
+    assert "'seen': 3" in sync(app)
+    status, _s, outcome, outcomes, _n = state(app, transferred)
+    assert status == "accepted" and outcome == "returned" and outcomes == [("u9", "applied")]
+
+
+def test_what_the_table_or_the_body_does_not_allow_is_refused_and_logged(app, as_user, transferred, body, caplog):
+    caplog.set_level(logging.WARNING)
+    Body.updates = [update("r1", "no_further_action"),  # returned ...
+                    update("r2", "fixed", media_url=f"{body['base']}/media/after.jpg"),  # ... then "fixed"
+                    update("r3", "in_progress", rid="MH-77"),  # a request it does not hold for us
+                    update("r4", "reopened"),  # a status we do not map
+                    update("r5", "fixed"),  # no after-photo
+                    update("r6", "fixed", media_url="http://169.254.169.254/after.jpg")]  # not the body's host
+    sync(app)
+    status, _s, outcome, outcomes, after = state(app, transferred)
+    assert status == "accepted" and outcome == "returned" and after == 0
+    assert outcomes == [("r1", "applied"), ("r2", "refused"), ("r3", "refused"), ("r4", "refused"),
+                        ("r5", "refused"), ("r6", "refused")]
+    with app.app_context():
+        details = dict(db.session.execute(select(BodyUpdate.update_id, BodyUpdate.detail)).all())
+    assert "不能从“已受理”变更为“已整改”" in details["r2"]
+    assert "MH-77" in details["r3"] and "reopened" in details["r4"] and "media_url" in details["r5"]
+    assert "own host" in details["r6"]
+    assert caplog.text.count("refused") >= 5
+    assert report_in_queue(as_user("sup_a"), "to_dispatch", transferred)
+
+
+def report_in_queue(session, queue, rid) -> bool:
+    return rid in session.get(f"/queues?show={queue}").text
+
+
+@pytest.mark.parametrize(("status", "raw", "why"), [
+    (500, None, "HTTP 500"),
+    (200, b"<html>not json", "not JSON"),
+    (200, b'{"updates": []}', "not a list"),
+])
+def test_a_broken_body_costs_one_try_and_changes_nothing(app, transferred, status, raw, why):
+    Body.status, Body.raw = status, raw
+    assert f"not synced: {why}" in sync(app)
+    _st, _s, _o, outcomes, _n = state(app, transferred)
+    assert outcomes == []
+    with app.app_context():  # the cursor stays where it was: the next run asks for the same updates again
+        assert db.session.scalar(select(BodyModel.sync_cursor)) is None
