@@ -27,6 +27,7 @@ from service.core.db import db
 from service.core.errors import Invalid
 from service.core.models import Report, User
 from service.notify import outbox
+from service.photos import links
 from service.reports import notices
 from service.rules.categories import CATEGORIES
 
@@ -79,10 +80,9 @@ def report_moved(e: events.ReportMoved) -> None:
 def _form(transfer: Transfer, report: Report, body: Body) -> dict:
     point = to_shape(report.location)
     before = next((p.public_key for p in report.photos if p.role == "before"), None)
-    base = current_app.config["PUBLIC_BASE_URL"].rstrip("/")
     return {"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id, "service_code": report.category,
             "lat": f"{point.y:.7f}", "long": f"{point.x:.7f}", "description": report.description or "",
-            "address_string": report.address or "", "media_url": f"{base}/photos/{before}" if before else ""}
+            "address_string": report.address or "", "media_url": links.signed_url(before) if before else ""}
 
 
 def _service_request_id(answer: outbound.Answer) -> str:

@@ -155,5 +155,5 @@ def find_updates(args: MultiDict, caller: User | None) -> list[ReportEvent]:
     query = select(ReportEvent).join(Report, ReportEvent.report_id == Report.id).where(
         shown(caller), ReportEvent.kind == "transition",
         ReportEvent.created_at >= start, ReportEvent.created_at <= end,
-    ).options(selectinload(ReportEvent.photos), selectinload(ReportEvent.report))
+    ).options(selectinload(ReportEvent.photos), selectinload(ReportEvent.report).selectinload(Report.photos))
     return list(db.session.scalars(query.order_by(ReportEvent.id).limit(limit).offset(offset)))

@@ -31,6 +31,7 @@ from service.core.models import Report, ReportEvent, User
 from service.open311 import media as open311_media
 from service.open311.formats import w3c
 from service.open311.services import check_codes
+from service.photos import links
 from service.reports import attempts, intake
 from service.rules.categories import CATEGORIES, RISK_LEVELS
 from service.rules.workflow import CLOSED, STATUS_LABELS
@@ -147,5 +148,13 @@ def request_update(event: ReportEvent, full: bool) -> dict:
         "status": UPDATE_STATUSES[event.to_status],
         "updated_datetime": w3c(event.created_at),
         "description": f"{label}：{event.note}" if full and event.note else label,
-        "media_url": _photo_url(event.photos, "after") if full else "",
+        "media_url": _update_photo(event) if full else "",
     }
+
+
+def _update_photo(event: ReportEvent) -> str:
+    """The after-photo of an update, as a signed link a system without a session here can fetch (photos.links):
+    the rectification's own photo, and on verification (fixed) the photo that was verified."""
+    photos = event.photos or (event.report.photos if event.to_status == "verified" else [])
+    key = next((p.public_key for p in reversed(photos) if p.role == "after"), None)
+    return links.signed_url(key) if key else ""

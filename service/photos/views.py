@@ -4,13 +4,14 @@ Before-photos' public copies and thumbnails carry no EXIF and are already shown 
 they stay public and cacheable for a year. Originals (with their EXIF) and after-photos are served only to
 people who may see the report, marked private and revalidated, and are a 404 to everyone else.
 """
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 from sqlalchemy import select
 
 from service.accounts import scope
 from service.accounts.auth import actor
 from service.core.db import db
 from service.core.models import Photo, Report
+from service.photos import links
 from service.photos.storage import KEY_RE, PUBLIC_AREAS, StorageError
 
 bp = Blueprint("photos", __name__)
@@ -43,8 +44,8 @@ def serve(key: str):
     sha256 = key.rsplit("/", 1)[-1].split(".")[0]
     rows = _rows(sha256) if match else []
     public = bool(match) and is_public(match.group("area"), rows)
-    if not rows or not (public or may_see(rows)):
-        abort(404)
+    if not rows or not (public or links.valid(key, request.args) or may_see(rows)):
+        abort(404)  # a wrong or expired signature is as unknown as a wrong key
     return send_stored(key, public)
 
 
