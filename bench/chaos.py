@@ -92,8 +92,8 @@ def prepare(owner_url: str, app_url: str, photo_dir: Path) -> tuple[dict, list[t
 class Gunicorn:
     """The app under gunicorn with the project's settings (service/ops/gunicorn_conf.py) and 4 workers."""
 
-    def __init__(self, env: dict, log: Path, workers: int = 4):
-        self.base = f"http://127.0.0.1:{free_port()}"
+    def __init__(self, env: dict, log: Path, workers: int = 4, port: int | None = None):
+        self.base = f"http://127.0.0.1:{port or free_port()}"
         with open(log, "w") as out:
             self.proc = subprocess.Popen(
                 [str(GUNICORN), "-c", "service/ops/gunicorn_conf.py", "--workers", str(workers), "--timeout", "120",
