@@ -4,7 +4,7 @@
   body's row, FOR UPDATE SKIP LOCKED), and each update is applied in its own transaction together with its
   body_update row, whose (body, update id) is unique: a replayed update, a sync killed mid-run and run again, or
   two nodes racing apply it once.
-- Mapping: investigating / action_scheduled / in_progress is the body's sign-for (签收); fixed is the body's
+- Mapping: open is the body having taken the request in; investigating / action_scheduled / in_progress is the body's sign-for (签收); fixed is the body's
   rectification (transferred -> rectified, its media_url fetched and stored like any photo, then verified by the
   town as any other); no_further_action / duplicate is a return (退回: transferred -> accepted, back to the town's
   dispatch queue, the town told). Anything else is refused.
@@ -38,6 +38,7 @@ ANSWER_MAX = 4 << 20  # 200 updates of a few hundred bytes each, with room
 OVERLAP = timedelta(minutes=10)  # re-read a little before the cursor: an update stamped late is not missed
 SIGNED = frozenset({"investigating", "action_scheduled", "in_progress"})
 RETURNED = frozenset({"no_further_action", "duplicate"})
+RECEIVED = frozenset({"open"})  # taken in, not yet signed for
 
 
 class BadAnswer(Exception):
@@ -90,6 +91,8 @@ def _apply(body: Body, transfer: Transfer, update: dict, mark) -> tuple[str, str
     status, note = update.get("status"), str(update.get("description") or "")[:1000]
     report = db.session.get(Report, transfer.report_id, with_for_update=True)
     data = {"body_id": body.id, "body_name": body.name, "update_id": str(update["update_id"])}
+    if status in RECEIVED:
+        return "noted", "received"
     if status in SIGNED:
         if transfer.signed_at is not None:
             return "noted", "signed for already"
