@@ -60,6 +60,7 @@ CREATE TABLE transfer (
     sign_due_at timestamptz,
     finish_due_at timestamptz,
     signed_at timestamptz,
+    escalated_at timestamptz,
     ended_at timestamptz,
     outcome varchar(12),
     CONSTRAINT ck_transfer_outcome CHECK (outcome IN ('finished', 'returned', 'recalled')),
@@ -68,6 +69,8 @@ CREATE TABLE transfer (
 CREATE UNIQUE INDEX uq_transfer_open_report ON transfer (report_id) WHERE ended_at IS NULL;
 CREATE INDEX ix_transfer_report ON transfer (report_id, id);
 CREATE INDEX ix_transfer_body_created ON transfer (body_id, created_at);
+CREATE INDEX ix_transfer_running_due ON transfer (finish_due_at, sign_due_at)
+    WHERE ended_at IS NULL AND escalated_at IS NULL AND delivered_at IS NOT NULL;
 CREATE UNIQUE INDEX uq_transfer_body_remote ON transfer (body_id, remote_id) WHERE remote_id IS NOT NULL;
 CREATE TABLE body_update (
     id bigserial PRIMARY KEY,

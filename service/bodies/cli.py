@@ -78,11 +78,13 @@ def bodies_disable(body_id: int) -> None:
 @bodies_group.command("sync")
 @with_appcontext
 def bodies_sync() -> None:
-    """Fetch the Open311 bodies' updates and apply them once each (cron; safe on several nodes)."""
-    from service.bodies import sync
+    """Fetch the Open311 bodies' updates and apply them once each, then escalate the bodies' missed deadlines
+    to the town (cron; safe on several nodes)."""
+    from service.bodies import deadlines, sync
 
     for body_id, result in sync.sync_all().items():
         click.echo(f"body {body_id}: {result}")
+    click.echo(f"escalated {deadlines.escalate()} transfer(s) past a body's deadline")
 
 
 COMMANDS = (bodies_group,)

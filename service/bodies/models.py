@@ -76,6 +76,8 @@ class Transfer(db.Model):
         Index("uq_transfer_open_report", "report_id", unique=True, postgresql_where=text("ended_at IS NULL")),
         Index("ix_transfer_report", "report_id", "id"),
         Index("ix_transfer_body_created", "body_id", "created_at"),
+        Index("ix_transfer_running_due", "finish_due_at", "sign_due_at",  # bodies.deadlines.escalate
+              postgresql_where=text("ended_at IS NULL AND escalated_at IS NULL AND delivered_at IS NOT NULL")),
         Index("uq_transfer_body_remote", "body_id", "remote_id", unique=True,
               postgresql_where=text("remote_id IS NOT NULL")),
     )
@@ -90,6 +92,7 @@ class Transfer(db.Model):
     sign_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finish_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     signed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # 签收
+    escalated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # a deadline missed, told
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     outcome: Mapped[str | None] = mapped_column(String(12))
 

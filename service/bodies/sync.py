@@ -4,10 +4,11 @@
   body's row, FOR UPDATE SKIP LOCKED), and each update is applied in its own transaction together with its
   body_update row, whose (body, update id) is unique: a replayed update, a sync killed mid-run and run again, or
   two nodes racing apply it once.
-- Mapping: open is the body having taken the request in; investigating / action_scheduled / in_progress is the body's sign-for (签收); fixed is the body's
-  rectification (transferred -> rectified, its media_url fetched and stored like any photo, then verified by the
-  town as any other); no_further_action / duplicate is a return (退回: transferred -> accepted, back to the town's
-  dispatch queue, the town told). Anything else is refused.
+- Mapping: open is the body having taken the request in; investigating / action_scheduled / in_progress is
+  the body's sign-for (签收); fixed is the body's rectification (transferred -> rectified, its media_url
+  fetched and stored like any photo, then verified by the town as any other); no_further_action / duplicate
+  is a return (退回: transferred -> accepted, back to the town's dispatch queue, the town told). Anything
+  else is refused.
 - Refused and logged, never applied: an update for a request the body does not hold for us, a move the transition
   table does not allow (a body finishing a report it returned), a malformed update, a photo that fails the checks.
 - Bounded: every request goes through service.core.outbound (its timeout bounds the whole answer, its size cap the

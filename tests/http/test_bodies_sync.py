@@ -169,3 +169,34 @@ def test_a_broken_body_costs_one_try_and_changes_nothing(app, transferred, statu
     assert outcomes == []
     with app.app_context():  # the cursor stays where it was: the next run asks for the same updates again
         assert db.session.scalar(select(BodyModel.sync_cursor)) is None
+
+
+def test_a_body_past_its_deadlines_escalates_to_the_town_once(app, as_user, transferred):
+    from datetime import timedelta
+
+    from service.bodies import deadlines
+    from service.core.models import ReportEvent
+
+    with app.app_context():
+        t = db.session.scalar(select(Transfer).where(Transfer.report_id == transferred))
+        sign_due, finish_due = t.sign_due_at, t.finish_due_at
+        assert deadlines.escalate(sign_due - timedelta(minutes=1)) == 0  # not yet
+        assert deadlines.escalate(sign_due + timedelta(minutes=1)) == 1
+        assert deadlines.escalate(finish_due + timedelta(minutes=1)) == 0  # once
+        event = db.session.scalar(select(ReportEvent).where(ReportEvent.report_id == transferred,
+                                                            ReportEvent.kind == "escalate"))
+        assert event.data["missed"] == "sign" and event.data["body_name"] == "闵行燃气"
+    assert "闵行燃气 逾期未签收，已升级至街镇" in as_user("sup_a").get(f"/reports/{transferred}").text
+
+
+def test_a_signed_transfer_escalates_only_past_its_finish(app, transferred):
+    from datetime import timedelta
+
+    from service.bodies import deadlines
+
+    Body.updates = [update("s1", "in_progress")]
+    sync(app)
+    with app.app_context():
+        t = db.session.scalar(select(Transfer).where(Transfer.report_id == transferred))
+        assert deadlines.escalate(t.sign_due_at + timedelta(hours=1)) == 0
+        assert deadlines.escalate(t.finish_due_at + timedelta(minutes=1)) == 1
