@@ -1,9 +1,9 @@
 """`hazard-snap bodies sync`: fetch each Open311 body's updates (servicerequestupdates) and apply them as events.
 
-- Safe on several nodes at once: a body is synced by one node at a time (a transaction-level advisory lock on the
-  body's row, FOR UPDATE SKIP LOCKED), and each update is applied in its own transaction together with its
-  body_update row, whose (body, update id) is unique: a replayed update, a sync killed mid-run and run again, or
-  two nodes racing apply it once.
+- Safe on several nodes at once: a body's updates are fetched by one node at a time (its row locked FOR UPDATE
+  SKIP LOCKED), and each update is written in the transaction of its effect together with its body_update row,
+  whose (body, update id) is unique: a replayed update, a sync killed mid-run and run again, or two nodes racing
+  apply it once. Sign-fors are committed BATCH at a time; a move commits on its own.
 - Mapping: open is the body having taken the request in; investigating / action_scheduled / in_progress is
   the body's sign-for (签收); fixed is the body's rectification (transferred -> rectified, its media_url
   fetched and stored like any photo, then verified by the town as any other); no_further_action / duplicate
@@ -40,6 +40,8 @@ OVERLAP = timedelta(minutes=10)  # re-read a little before the cursor: an update
 SIGNED = frozenset({"investigating", "action_scheduled", "in_progress"})
 RETURNED = frozenset({"no_further_action", "duplicate"})
 RECEIVED = frozenset({"open"})  # taken in, not yet signed for
+MOVING = frozenset({"fixed"}) | RETURNED  # updates that move the report (and commit with it)
+BATCH = 200  # updates that do not move the report, committed together
 
 
 class BadAnswer(Exception):
@@ -117,7 +119,9 @@ def _apply(body: Body, transfer: Transfer, update: dict, mark) -> tuple[str, str
 
 
 def apply_update(body: Body, update: dict) -> str | None:
-    """Apply one update exactly once, committed with its body_update row; None when it was seen before."""
+    """Apply one update exactly once with its body_update row; None when it was seen before. The caller commits
+    (a batch of sign-fors at a time); an update that moves the report commits itself, and the caller commits what
+    came before it first, so a refused move rolls back nothing else."""
     uid, rid = str(update.get("update_id") or ""), str(update.get("service_request_id") or "")
     if not uid or len(uid) > 100:
         current_app.logger.warning("body %s sent an update without a usable update_id: refused", body.id)
@@ -125,8 +129,7 @@ def apply_update(body: Body, update: dict) -> str | None:
     row = db.session.execute(insert(BodyUpdate).values(body_id=body.id, update_id=uid, outcome="refused",
                                                        received_at=clock.now())
                              .on_conflict_do_nothing().returning(BodyUpdate.id)).scalar()
-    if row is None:
-        db.session.rollback()
+    if row is None:  # seen before: the insert wrote nothing
         return None
     transfer = db.session.scalar(select(Transfer).where(Transfer.body_id == body.id, Transfer.remote_id == rid))
 
@@ -152,7 +155,6 @@ def apply_update(body: Body, update: dict) -> str | None:
         mark(outcome, detail)
     if outcome == "refused":
         current_app.logger.warning("body %s update %s refused: %s", body.id, uid, detail)
-    db.session.commit()
     return outcome
 
 
@@ -178,11 +180,17 @@ def sync_body(body_id: int) -> dict[str, int] | None:
             break
         page += 1
     db.session.commit()  # the body's row lock ends here: updates are applied one transaction each
-    for update in sent:
-        outcome = apply_update(db.session.get(Body, body_id), update)
+    body = db.session.get(Body, body_id)
+    for i, update in enumerate(sent, 1):
+        if update.get("status") in MOVING:
+            db.session.commit()  # what came before is kept, whatever this move does
+        outcome = apply_update(body, update)
         counts["seen" if outcome is None else outcome] += 1
+        if i % BATCH == 0:
+            db.session.commit()
         when = _when(update.get("updated_datetime"))
         latest = max(latest, when) if latest and when else (when or latest)
+    db.session.commit()
     if latest is not None:
         db.session.execute(Body.__table__.update().where(Body.id == body_id).values(sync_cursor=latest))
         db.session.commit()
