@@ -2,8 +2,7 @@
 its sign-for, its rectification with the after-photo fetched and stored, its return; and what must be refused."""
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -16,6 +15,7 @@ from service.core.db import db
 from service.core.models import Photo, Report
 from service.notify import outbox
 from tests.support.images import jpeg
+from tests.support.local_http import reply, running
 from tests.support.reports_api import post
 from tests.support.workflow_api import move
 
@@ -35,23 +35,16 @@ class Body(BaseHTTPRequestHandler):
     def do_POST(self):  # noqa: N802
         self.rfile.read(int(self.headers["Content-Length"]))
         Body.made += 1
-        self._send(201, json.dumps([{"service_request_id": f"MH-{Body.made}"}]).encode())
+        reply(self, 201, json.dumps([{"service_request_id": f"MH-{Body.made}"}]).encode())
 
     def do_GET(self):  # noqa: N802
         path = urlsplit(self.path)
         if path.path.endswith("/media/after.jpg"):
-            return self._send(200, PHOTO, "image/jpeg")
+            return reply(self, 200, PHOTO, "image/jpeg")
         Body.queries.append(parse_qs(path.query))
         page = int(parse_qs(path.query)["page"][0])
         found = Body.updates if page == 1 else []
-        self._send(Body.status, Body.raw if Body.raw is not None else json.dumps(found).encode())
-
-    def _send(self, status, data, kind="application/json"):
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, Body.status, Body.raw if Body.raw is not None else json.dumps(found).encode())
 
     def log_message(self, *args):
         pass
@@ -60,17 +53,12 @@ class Body(BaseHTTPRequestHandler):
 @pytest.fixture
 def body(app, spot, monkeypatch):
     Body.updates, Body.queries, Body.raw, Body.status, Body.made = [], [], None, 200, 0
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Body)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
     monkeypatch.setitem(app.config, "OUTBOUND_ALLOW_HOSTS", frozenset({"127.0.0.1"}))
-    with app.app_context():
+    with running(Body) as base, app.app_context():
         b = registry.add(name="闵行燃气", kind="utility", channel="open311", endpoint=f"{base}/open311/v2",
                          categories=["gas_open_flame"], area_codes=[spot["town"]], jurisdiction_id="gas.example",
                          credential="k", sign_hours=4, finish_hours=48)
         yield {"id": b.id, "base": base}
-    server.shutdown()
-    server.server_close()
 
 
 @pytest.fixture

@@ -2,8 +2,7 @@
 town's "transferred" one, delivered to an Open311 body through the outbox exactly once, shown as not yet delivered
 while the body is down, and ended when the town takes it back."""
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import pytest
@@ -15,6 +14,7 @@ from service.core.db import db
 from service.core.models import ReportEvent
 from service.notify import outbox
 from service.notify.models import Notification
+from tests.support.local_http import reply, running
 from tests.support.receipts import sent, track_path
 from tests.support.reports_api import post
 from tests.support.workflow_api import move
@@ -34,16 +34,9 @@ class Open311Body(BaseHTTPRequestHandler):
         key = self.headers.get("Idempotency-Key")
         Open311Body.posts.append((self.path, {k: v[0] for k, v in form.items()}, key))
         if Open311Body.status >= 300:
-            self.send_response(Open311Body.status)
-            self.end_headers()
-            return
+            return reply(self, Open311Body.status)
         rid = Open311Body.ids.setdefault(key, f"MH-{len(Open311Body.ids) + 1}")  # honours Idempotency-Key
-        answer = json.dumps([{"service_request_id": rid}]).encode()
-        self.send_response(Open311Body.status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(answer)))
-        self.end_headers()
-        self.wfile.write(answer)
+        reply(self, Open311Body.status, json.dumps([{"service_request_id": rid}]).encode())
 
     def log_message(self, *args):
         pass
@@ -53,18 +46,12 @@ class Open311Body(BaseHTTPRequestHandler):
 def body(app, spot, monkeypatch):
     """A gas company's Open311 endpoint on 127.0.0.1, registered for the spot's town."""
     Open311Body.posts, Open311Body.status, Open311Body.ids = [], 201, {}
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Open311Body)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setitem(app.config, "OUTBOUND_ALLOW_HOSTS", frozenset({"127.0.0.1"}))
-    with app.app_context():
-        b = registry.add(name="闵行燃气", kind="utility", channel="open311",
-                         endpoint=f"http://127.0.0.1:{server.server_port}/open311/v2", categories=["gas_open_flame"],
-                         area_codes=[spot["town"]], jurisdiction_id="gas.example", credential=KEY,
-                         sign_hours=4, finish_hours=48)
-        found = {"id": b.id, "name": b.name}
-    yield found
-    server.shutdown()
-    server.server_close()
+    with running(Open311Body) as base, app.app_context():
+        b = registry.add(name="闵行燃气", kind="utility", channel="open311", endpoint=f"{base}/open311/v2",
+                         categories=["gas_open_flame"], area_codes=[spot["town"]], jurisdiction_id="gas.example",
+                         credential=KEY, sign_hours=4, finish_hours=48)
+        yield {"id": b.id, "name": b.name}
 
 
 @pytest.fixture
