@@ -78,12 +78,13 @@ def _transfers_in_sql(app, body_id: int, n: int) -> list[str]:
     """n delivered transfers written directly, their remote ids returned."""
     with app.app_context():
         db.session.execute(text("""
-            WITH picked AS (SELECT id FROM report WHERE status = 'submitted' ORDER BY id LIMIT :n),
+            WITH picked AS (SELECT id, status FROM report WHERE status IN ('submitted', 'accepted', 'dispatched')
+                            ORDER BY id LIMIT :n),
             moved AS (UPDATE report SET status = 'transferred' FROM picked WHERE report.id = picked.id
-                      RETURNING report.id),
+                      RETURNING report.id, picked.status AS was),
             ev AS (INSERT INTO report_event (report_id, kind, from_status, to_status, actor_label, note, data,
                                              created_at)
-                   SELECT id, 'transition', 'submitted', 'transferred', 'bench', 'bench',
+                   SELECT id, 'transition', was, 'transferred', 'bench', 'bench',
                           jsonb_build_object('body_id', :body, 'body_name', 'bench'), now() FROM moved
                    RETURNING id, report_id)
             INSERT INTO transfer (report_id, body_id, event_id, remote_id, delivered_at, sign_due_at, finish_due_at)
