@@ -3,7 +3,7 @@ import os
 
 from playwright.sync_api import expect
 
-from tests.http.test_faces import face_photo
+from tests.support.faces import face_photo
 from tests.support.intake_phones import at, send
 from tests.support.workflow_browser import signed_in
 
