@@ -18,9 +18,10 @@ Why these ceilings (settings DECODE_CPU_S, DECODE_MEMORY_MB, DECODE_WALL_S, DECO
   request needing more than there are (slots below 3) runs them all at once rather than never.
 
 Face detection (BLUR_FACES, on by default) runs in the same child right after the decode, under its own ceilings
-(FACE_CPU_S, FACE_MEMORY_MB, FACE_WALL_S): 4 CPU seconds (CenterFace on a 2048 px copy takes about 0.7 s, on one
-core), 512 MB above what the decode left (the network's activations at 1280 px take about 150 MB), 10 s of wall
-clock. A child that fails or is ended there has decoded a good photo: the upload is accepted, its public copy waits.
+(FACE_CPU_S, FACE_MEMORY_MB, FACE_WALL_S): 4 CPU seconds (CenterFace on a 2048 px copy, seen at 1280 px, takes
+0.7-1.0 s on one core: bench/privacy.py), 512 MB above what the decode left (the network's activations raise a
+child's peak resident memory by about 190 MB), 10 s of wall clock. A child that fails or is ended there has decoded
+a good photo: the upload is accepted, its public copy waits.
 """
 import os
 import socket
