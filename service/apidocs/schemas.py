@@ -132,6 +132,8 @@ class Report(Schema):
     photos = strings()
     thumbnails = strings()
     after_photos = strings()
+    photos_pending = req(fields.Integer(metadata={"description": "photos whose faces wait to be blurred (待脱敏): "
+                                                                 "not listed until `photos redact --pending`"}))
     created_at = req(fields.DateTime())
     created_local = text()
     taken_at = req(fields.DateTime(allow_none=True))

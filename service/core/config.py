@@ -85,6 +85,11 @@ class Config:
         self.DECODE_MEMORY_MB = _int("DECODE_MEMORY_MB", 768)
         self.DECODE_WALL_S = _float("DECODE_WALL_S", 15.0)
         self.DECODE_SLOTS = _int("DECODE_SLOTS", 4)
+        # Faces in every published copy are blurred (service/photos/faces.py); 0 publishes them as taken.
+        self.BLUR_FACES = env("BLUR_FACES", "1") not in ("0", "false", "no")
+        self.FACE_CPU_S = _int("FACE_CPU_S", 4)
+        self.FACE_MEMORY_MB = _int("FACE_MEMORY_MB", 512)
+        self.FACE_WALL_S = _float("FACE_WALL_S", 10.0)
         self.MAX_JSON_BYTES = _int("MAX_JSON_BYTES", 64 * 1024)
         self.MAX_JSON_DEPTH = _int("MAX_JSON_DEPTH", 16)
         self.ASSIGN_MAX_DISTANCE_M = _float("ASSIGN_MAX_DISTANCE_M", 200.0)

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
@@ -256,6 +257,7 @@ class Photo(db.Model):
         # The phash's 4 bands of 16 bits, one b-tree each: the indexed perceptual match (reports/duplicates.py).
         *(Index(f"ix_photo_phash_band{band}", text(f"((phash >> {shift}) & 65535)"))
           for band, shift in enumerate((48, 32, 16, 0))),
+        Index("ix_photo_redaction_pending", "id", postgresql_where=text("redaction_pending")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -275,6 +277,8 @@ class Photo(db.Model):
     phone_original_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     phone_original_bytes: Mapped[int | None] = mapped_column(BigInteger)
     phone_orientation: Mapped[int | None] = mapped_column(SmallInteger)
+    # Faces not yet blurred: the public copy and thumbnail are not written until `photos redact --pending` runs.
+    redaction_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     event_id: Mapped[int | None] = mapped_column(ForeignKey("report_event.id"))
     created_at: Mapped[datetime] = clock.stamp()
 

@@ -105,7 +105,7 @@ def backup(owner_url: str, storage, target: Path) -> dict:
     with _snapshot(owner_url) as (snapshot, conn):
         revision = conn.scalar(text("SELECT version_num FROM alembic_version"))
         keys = sorted({k for row in conn.execute(text(PHOTO_KEYS_SQL))
-                       for k in row})
+                       for k in row if k is not None})
         # spatial_ref_sys is PostGIS's own (CREATE EXTENSION refills it; we add no SRS) and only a superuser may
         # load it, so leaving it out lets an owner that is not one restore.
         _run("pg_dump", ["-Fc", f"--snapshot={snapshot}", "--exclude-table-data=public.spatial_ref_sys",

@@ -5,6 +5,7 @@ from flask import current_app
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     Float,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     or_,
     select,
     text,
@@ -144,6 +146,9 @@ class ServiceOrderPhoto(db.Model):
     """An outcome photo of an order, stored through the photo storage like a report's photos."""
 
     __tablename__ = "service_order_photo"
+    __table_args__ = (
+        Index("ix_service_order_photo_redaction_pending", "id", postgresql_where=text("redaction_pending")),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("service_order.id"), index=True)
@@ -156,6 +161,7 @@ class ServiceOrderPhoto(db.Model):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     bytes: Mapped[int] = mapped_column(Integer)
+    redaction_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # as Photo's
     created_at: Mapped[datetime] = clock.stamp()
 
 

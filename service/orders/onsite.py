@@ -94,7 +94,8 @@ def check_out(order_id, user: User, form, files=()) -> ServiceOrder:
             keys = stage_files(batch, p)
             db.session.add(ServiceOrderPhoto(
                 order_id=order.id, event_id=event.id, sha256=p.sha256, original_key=keys[0], public_key=keys[1],
-                thumb_key=keys[2], content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original)))
+                thumb_key=keys[2], content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original),
+                redaction_pending=p.pending))
     return order
 
 

@@ -131,8 +131,16 @@ def events(order: ServiceOrder) -> list[ServiceOrderEvent]:
 
 
 def photos(order: ServiceOrder) -> list[ServiceOrderPhoto]:
-    return db.session.scalars(select(ServiceOrderPhoto).where(ServiceOrderPhoto.order_id == order.id)
-                              .order_by(ServiceOrderPhoto.id)).all()
+    """The order's outcome photos whose public copies exist (not those whose faces wait to be blurred)."""
+    return db.session.scalars(select(ServiceOrderPhoto).where(
+        ServiceOrderPhoto.order_id == order.id, ServiceOrderPhoto.redaction_pending.is_(False))
+        .order_by(ServiceOrderPhoto.id)).all()
+
+
+def photos_pending(order: ServiceOrder) -> int:
+    """How many of the order's outcome photos wait for their faces to be blurred (待脱敏)."""
+    return db.session.scalar(select(func.count()).where(
+        ServiceOrderPhoto.order_id == order.id, ServiceOrderPhoto.redaction_pending))
 
 
 def contact(order: ServiceOrder, user: User | None) -> dict:
@@ -153,7 +161,7 @@ def tracking_json(order: ServiceOrder) -> dict:
             "kind_label": str(KINDS[order.kind][0]), "window_start": _iso(order.window_start),
             "window_end": _iso(order.window_end), "volunteers": coming(order), "outcome": order.outcome,
             "completed_at": _iso(order.completed_at), "rating": order.rating, "rated_at": _iso(order.rated_at),
-            "photos": [p.id for p in photos(order)]}
+            "photos": [p.id for p in photos(order)], "photos_pending": photos_pending(order)}
 
 
 def to_json(order: ServiceOrder, user: User | None) -> dict:

@@ -89,7 +89,7 @@ def tracked_photo(token: str, photo_id: int):
 
 def _photo(order_id: int, photo_id: int):
     photo = db.session.get(ServiceOrderPhoto, photo_id)
-    if photo is None or photo.order_id != order_id:
+    if photo is None or photo.order_id != order_id or photo.redaction_pending:
         abort(404)
     return send_stored(photo.public_key, public=False)
 

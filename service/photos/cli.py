@@ -1,9 +1,9 @@
-"""`hazard-snap photos ...`: finish or clean interrupted uploads, copy the store to another backend."""
+"""`hazard-snap photos ...`: finish or clean interrupted uploads, blur the waiting ones, copy the store elsewhere."""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from service.photos import storage, sweep
+from service.photos import redact, storage, sweep
 
 photos_group = click.Group("photos", help="Maintain photo storage.")
 
@@ -19,6 +19,21 @@ def photos_sweep(hours: float) -> None:
     for handle in result.removed:
         click.echo(f"removed {handle}")
     click.echo(f"sweep: {len(result.published)} published, {len(result.removed)} removed")
+
+
+@photos_group.command("redact")
+@click.option("--pending", is_flag=True, required=True, help="the photos whose faces could not be blurred at upload")
+@with_appcontext
+def photos_redact(pending: bool) -> None:
+    """Blur the faces of the photos still waiting (待脱敏) and publish their copies (safe on several nodes)."""
+    result = redact.redact_pending()
+    for key in result.finished:
+        click.echo(f"published {key}")
+    for key in result.failed:
+        click.echo(f"still pending {key}")
+    click.echo(f"redact: {len(result.finished)} published, {len(result.failed)} still pending")
+    if result.failed:
+        raise SystemExit(1)
 
 
 @photos_group.command("migrate")

@@ -1,7 +1,9 @@
 """Decode a photo and derive its public copy, thumbnail and perceptual hash: pure Pillow, no Flask.
 
 This is the expensive part of intake. It runs inside a sandboxed child process (service/photos/sandbox.py) under
-CPU-time and memory ceilings, so it must not touch the app, the database or translations.
+CPU-time and memory ceilings, so it must not touch the app, the database or translations. It comes in two steps,
+so that the child can answer between them: `decode` (the upright copy and its hash), then `finish` (faces
+blurred, service/photos/faces.py, and the published bytes).
 """
 import io
 from dataclasses import dataclass
@@ -26,18 +28,29 @@ TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 
 class Derived:
     width: int
     height: int
-    public: bytes
-    thumb: bytes
+    public: bytes | None  # None while its faces wait to be blurred: it may not be published yet
+    thumb: bytes | None
     phash: int
 
 
-def derive(data: bytes) -> Derived:
-    """Decode the first frame and return the upright public copy, its thumbnail and their hash."""
-    img = Image.open(io.BytesIO(data), formats=OPENERS)
-    public = _public(img)
-    thumb = public.copy()
-    thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
-    return Derived(public.width, public.height, _jpeg(public, 85), _jpeg(thumb, 80), dhash(thumb))
+def decode(data: bytes) -> tuple[Image.Image, int]:
+    """Decode the first frame; return the upright copy that may be published once finished, and its hash."""
+    public = _public(Image.open(io.BytesIO(data), formats=OPENERS))
+    return public, dhash(_thumb(public))  # hashed before any blur, so a duplicate matches whatever the setting
+
+
+def finish(public: Image.Image, blur_faces: bool, detect=None) -> tuple[bytes, bytes]:
+    """Blur the faces found (when asked) and return the public copy's and the thumbnail's bytes."""
+    if blur_faces:
+        public = detect(public)
+    return _jpeg(public, 85), _jpeg(_thumb(public), 80)
+
+
+def derive(data: bytes, blur_faces: bool = False, detect=None) -> Derived:
+    """Decode and finish in one step: the public copy, its thumbnail and their hash."""
+    public, phash = decode(data)
+    copy, thumb = finish(public, blur_faces, detect)
+    return Derived(public.width, public.height, copy, thumb, phash)
 
 
 def warm_up() -> None:
@@ -48,6 +61,12 @@ def warm_up() -> None:
         buf = io.BytesIO()
         small.save(buf, fmt)
         derive(buf.getvalue())
+
+
+def _thumb(public: Image.Image) -> Image.Image:
+    thumb = public.copy()
+    thumb.thumbnail((THUMB_MAX, THUMB_MAX), Image.Resampling.LANCZOS)
+    return thumb
 
 
 def _public(img: Image.Image) -> Image.Image:

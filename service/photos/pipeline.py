@@ -2,9 +2,11 @@
 
 The original is kept privately as sent. The public copy is turned upright by its EXIF orientation, shrunk
 to at most 2048 px and re-encoded with no metadata at all (no GPS, camera serial or XMP); the thumbnail is
-made from it (service/photos/decode.py). What a few bytes may ask of the server is refused before any pixel is
-decoded (service.photo_check); the decode itself runs in a child under CPU and memory ceilings
-(service/photos/sandbox.py).
+made from it (service/photos/decode.py), both with the faces found blurred (service/photos/faces.py) unless
+BLUR_FACES=0. A photo whose face detection failed is kept with no public copy (`pending`) until
+`hazard-snap photos redact --pending` finishes it (service/photos/redact.py). What a few bytes may ask of the
+server is refused before any pixel is decoded (service.photo_check); the decode and the detection run in a child
+under CPU and memory ceilings (service/photos/sandbox.py).
 """
 import hashlib
 from dataclasses import dataclass
@@ -38,12 +40,17 @@ class ProcessedPhoto:
     width: int
     height: int
     original: bytes
-    public: bytes
-    thumb: bytes
+    public: bytes | None  # None while its faces wait to be blurred
+    thumb: bytes | None
     gps: tuple[float, float] | None
     taken_at: datetime | None
     phash: int
     phone: "PhoneResize | None" = None  # the original the phone shrank, when it did
+
+    @property
+    def pending(self) -> bool:
+        """Its faces could not be blurred yet, so nothing of it may be published."""
+        return self.public is None
 
 
 def _ceilings() -> sandbox.Ceilings:
@@ -51,7 +58,9 @@ def _ceilings() -> sandbox.Ceilings:
         return DEFAULT_CEILINGS
     cfg = current_app.config
     return sandbox.Ceilings(cpu_s=cfg["DECODE_CPU_S"], memory_mb=cfg["DECODE_MEMORY_MB"],
-                            wall_s=cfg["DECODE_WALL_S"], slots=cfg["DECODE_SLOTS"])
+                            wall_s=cfg["DECODE_WALL_S"], slots=cfg["DECODE_SLOTS"], blur_faces=cfg["BLUR_FACES"],
+                            face_cpu_s=cfg["FACE_CPU_S"], face_memory_mb=cfg["FACE_MEMORY_MB"],
+                            face_wall_s=cfg["FACE_WALL_S"])
 
 
 def inspect(data: bytes, max_pixels: int | None = None) -> Header:
@@ -62,12 +71,17 @@ def inspect(data: bytes, max_pixels: int | None = None) -> Header:
     return photo_check.inspect(data, limits)
 
 
-def process_photos(uploads: list[bytes], headers: list[Header], digests: list[str]) -> list[ProcessedPhoto]:
-    """Decode inspected photos side by side under the ceilings and return their stored copies."""
+def derive_all(uploads: list[bytes]) -> list[sandbox.Derived]:
+    """Decode photos side by side in the sandbox under the app's ceilings; a refusal is a 4xx in Chinese."""
     try:
-        derived = sandbox.derive_all(uploads, _ceilings())
+        return sandbox.derive_all(uploads, _ceilings())
     except sandbox.DecodeRefused as e:
         raise _refusal(e.code) from e
+
+
+def process_photos(uploads: list[bytes], headers: list[Header], digests: list[str]) -> list[ProcessedPhoto]:
+    """Decode inspected photos side by side under the ceilings and return their stored copies."""
+    derived = derive_all(uploads)
     return [ProcessedPhoto(
         sha256=sha, content_type=FORMATS[h.format][0], ext=FORMATS[h.format][1], width=d.width, height=d.height,
         original=data, public=d.public, thumb=d.thumb, gps=h.gps, taken_at=h.taken_at, phash=d.phash,

@@ -50,10 +50,12 @@ def photo_transaction() -> Iterator:
 
 
 def stage_files(batch, p: ProcessedPhoto) -> tuple[str, str, str]:
-    """Write one photo's original, public copy and thumbnail under temporary names; return their keys."""
+    """Write one photo's original, public copy and thumbnail under temporary names; return their keys.
+    A photo whose faces wait to be blurred gets its original only; its other keys are written later."""
     keys = key_for("o", p.sha256, p.ext), key_for("p", p.sha256, "jpg"), key_for("t", p.sha256, "jpg")
     for key, data in zip(keys, (p.original, p.public, p.thumb), strict=True):
-        batch.put(key, data)
+        if data is not None:
+            batch.put(key, data)
     return keys
 
 
@@ -64,5 +66,5 @@ def stage_photos(report: Report, photos: list[ProcessedPhoto], batch, role: str 
         report.photos.append(Photo(
             role=role, sha256=p.sha256, original_key=keys[0], public_key=keys[1], thumb_key=keys[2],
             content_type=p.content_type, width=p.width, height=p.height, bytes=len(p.original), phash=p.phash,
-            event=event, **phone.columns(p),
+            event=event, redaction_pending=p.pending, **phone.columns(p),
         ))

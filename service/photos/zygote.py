@@ -5,8 +5,12 @@ which holds only Pillow, costs about one. It is not part of the service package 
 `python service/photos/zygote.py FD`, it imports decode.py as a plain module and never loads Flask or the DB.
 
 Wire format (no pickle: a child that decoded hostile bytes is not trusted by the parent):
-  request  = struct REQUEST (cpu_s, memory_mb, wall_s) + photo bytes, then EOF
-  response = struct RESPONSE (status, width, height, phash, len(public)) + public + thumb
+  request  = struct REQUEST (cpu_s, memory_mb, wall_s, blur, face_cpu_s, face_memory_mb, face_wall_ms)
+             + photo bytes, then EOF
+  response = struct DECODED (status, width, height, phash), as soon as the photo is decoded,
+             then struct FINISHED (status, len(public)) + public + thumb once its faces are blurred.
+A child that dies between the two (face detection over its own ceilings) has decoded a good photo whose public copy
+must wait: the parent keeps the original and publishes nothing (service/photos/redact.py finishes it later).
 """
 import os
 import resource
@@ -15,8 +19,9 @@ import socket
 import struct
 import sys
 
-REQUEST = struct.Struct("!III")
-RESPONSE = struct.Struct("!BIIqQ")
+REQUEST = struct.Struct("!IIIBIII")
+DECODED = struct.Struct("!BIIq")
+FINISHED = struct.Struct("!BQ")
 STATUS = {0: "ok", 1: "too_complex", 2: "corrupt"}
 
 
@@ -46,24 +51,46 @@ def _limit(cpu_s: int, memory_mb: int, wall_s: int) -> None:
     resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
 
-def _serve(sock: socket.socket, photo_decode) -> None:
+def _limit_faces(cpu_s: int, memory_mb: int, wall_ms: int) -> None:
+    """Give face detection its own ceilings, counted from where decoding left off (within the hard limits)."""
+    signal.setitimer(signal.ITIMER_REAL, max(wall_ms, 1) / 1000)
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    resource.setrlimit(resource.RLIMIT_CPU, (min(hard, int(used.ru_utime + used.ru_stime) + cpu_s), hard))
+    _soft, hard = resource.getrlimit(resource.RLIMIT_DATA)
+    resource.setrlimit(resource.RLIMIT_DATA, (min(hard, _vm_data_bytes() + memory_mb * 2**20), hard))
+
+
+def _serve(sock: socket.socket, photo_decode, detect) -> None:
     request = _read_all(sock)
-    _limit(*REQUEST.unpack_from(request))
+    cpu_s, memory_mb, wall_s, blur, *face_limits = REQUEST.unpack_from(request)
+    _limit(cpu_s, memory_mb, wall_s)
     try:
-        d = photo_decode.derive(request[REQUEST.size:])
-        head, body = RESPONSE.pack(0, d.width, d.height, d.phash, len(d.public)), d.public + d.thumb
+        public, phash = photo_decode.decode(request[REQUEST.size:])
     except MemoryError:
-        head, body = RESPONSE.pack(1, 0, 0, 0, 0), b""
+        return sock.sendall(DECODED.pack(1, 0, 0, 0))
     except Exception:  # whatever a decoder raises on a hostile file, it is a bad photo, not a server error
-        head, body = RESPONSE.pack(2, 0, 0, 0, 0), b""
-    sock.sendall(head + body)
+        return sock.sendall(DECODED.pack(2, 0, 0, 0))
+    sock.sendall(DECODED.pack(0, public.width, public.height, phash))
+    if blur:
+        _limit_faces(*face_limits)
+    try:
+        copy, thumb = photo_decode.finish(public, bool(blur), detect)
+    except Exception:  # the detector failed (e.g. out of its memory): the copy waits, unpublished
+        return sock.sendall(FINISHED.pack(1, 0))
+    sock.sendall(FINISHED.pack(0, len(copy)) + copy + thumb)
 
 
 def main(fd: int) -> None:
     """Fork a child for every task socket the parent sends; leave when the parent goes away."""
     import decode as photo_decode  # loaded once here, shared by every child
+    import faces
 
     photo_decode.warm_up()
+    try:
+        faces.load()
+    except Exception:  # no model: every child's detection then fails, so no copy is published unblurred
+        pass
 
     control = socket.socket(fileno=fd)
     # Reaping children here (not SIG_IGN) adds their CPU time and peak memory to this process's
@@ -81,7 +108,7 @@ def main(fd: int) -> None:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 control.close()
                 try:
-                    _serve(socket.socket(fileno=task), photo_decode)
+                    _serve(socket.socket(fileno=task), photo_decode, faces.blur_all)
                 finally:
                     os._exit(0)
             os.close(task)

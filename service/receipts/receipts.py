@@ -25,6 +25,7 @@ from service.core import clock
 from service.core.db import db
 from service.core.errors import ApiError, Invalid
 from service.core.models import Report
+from service.photos.redact import published
 from service.receipts import verification
 from service.receipts.models import ReportReceipt
 from service.reports.queries import is_overdue
@@ -150,5 +151,5 @@ def progress(report: Report) -> dict:
         "due_at": report.due_at if report.status in CLOCK_RUNNING else None,
         "overdue": is_overdue(report),
         "steps": [(e.to_status, e.created_at, (e.data or {}).get("body_name")) for e in moves],
-        "after_photos": [p.id for p in report.photos if p.role == "after"] if shown_after else [],
+        "after_photos": [p.id for p in published(report.photos) if p.role == "after"] if shown_after else [],
     }

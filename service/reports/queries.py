@@ -17,6 +17,7 @@ from service.core.cubes import ReportStatsTown
 from service.core.db import db
 from service.core.errors import NotFound
 from service.core.models import Report, ReportEvent, ReportRollup, User
+from service.photos.redact import published
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
 from service.rules import workflow
@@ -49,6 +50,7 @@ def visible_ids(ids, user: User | None) -> set:
 
 def _shape(report: Report, visible: set) -> dict:
     point = to_shape(report.location)
+    shown = published(report.photos)
     return {
         "id": str(report.id),
         "client_report_id": report.client_report_id,
@@ -70,9 +72,10 @@ def _shape(report: Report, visible: set) -> dict:
         "assignment": {"method": report.assignment_method, "distance_m": round(report.assignment_distance_m, 2),
                        "generation": report.assigned_generation,
                        "method_name": str(assignment.METHODS[report.assignment_method])},
-        "photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "before"],
-        "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in report.photos if p.role == "before"],
-        "after_photos": [url_for("photos.serve", key=p.public_key) for p in report.photos if p.role == "after"],
+        "photos": [url_for("photos.serve", key=p.public_key) for p in shown if p.role == "before"],
+        "thumbnails": [url_for("photos.serve", key=p.thumb_key) for p in shown if p.role == "before"],
+        "after_photos": [url_for("photos.serve", key=p.public_key) for p in shown if p.role == "after"],
+        "photos_pending": len(report.photos) - len(shown),  # faces not yet blurred: shown as 待脱敏
         "created_at": report.created_at.isoformat(),
         "created_local": localtime.show(report.created_at),
         "taken_at": report.taken_at.isoformat() if report.taken_at else None,
@@ -110,7 +113,7 @@ def timelines(reports: list[Report], user: User | None) -> dict:
             "actor": e.actor_label or (e.actor and e.actor.name), "note": e.note,
             "data": _event_data(e.data, visible), "at": e.created_at.isoformat(),
             # The first event's photos are the report's own, already shown as "before".
-            "photos": [url_for("photos.serve", key=p.public_key) for p in e.photos if p.role == "after"],
+            "photos": [url_for("photos.serve", key=p.public_key) for p in published(e.photos) if p.role == "after"],
         })
     return found
 

@@ -24,6 +24,7 @@ from service.core import localtime
 from service.core.cubes import ReportStatsRecurrence
 from service.core.db import db
 from service.core.models import Area, Report, ReportEvent, User
+from service.photos.redact import published
 from service.reports.filters import in_places
 from service.rules.categories import CATEGORIES
 from service.sites.models import Site
@@ -56,7 +57,8 @@ def earlier(report: Report, user: User) -> dict | None:
             "committee": prior.committee.name, "created_at": prior.created_at,
             "verified_at": verified.created_at if verified else prior.updated_at,
             "verified_by": (verified.actor_label or (verified.actor and verified.actor.name)) if verified else None,
-            "after_photos": [url_for("photos.serve", key=p.thumb_key) for p in prior.photos if p.role == "after"]}
+            "after_photos": [url_for("photos.serve", key=p.thumb_key)
+                             for p in published(prior.photos) if p.role == "after"]}
 
 
 def day_bounds(first: date, last: date) -> tuple[datetime, datetime]:

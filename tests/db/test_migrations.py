@@ -110,3 +110,25 @@ def test_partial_indexes_cover_exactly_the_workflow_statuses(database_url, index
                                      " WHERE indexrelid = CAST(:i AS regclass)"), {"i": index})
     engine.dispose()
     assert set(re.findall(r"'(\w+)'", predicate)) == set(getattr(workflow, statuses))
+
+
+def test_redaction_pending_goes_down_to_0031_and_up_again(scratch_url):
+    """0032: both photo tables gain redaction_pending (false for the rows already there) and its partial index,
+    and lose them on the way down."""
+    def columns(url):
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                found = {t: {c["name"] for c in inspect(conn).get_columns(t)} for t in ("photo", "service_order_photo")}
+                indexes = set(conn.scalars(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%redaction%'")))
+            return {t for t, cols in found.items() if "redaction_pending" in cols}, indexes
+        finally:
+            engine.dispose()
+
+    both = {"photo", "service_order_photo"}
+    migrate.upgrade(scratch_url)
+    assert columns(scratch_url) == (both, {f"ix_{t}_redaction_pending" for t in both})
+    migrate.downgrade(scratch_url, "0031")
+    assert columns(scratch_url) == (set(), set())
+    migrate.upgrade(scratch_url)
+    assert columns(scratch_url) == (both, {f"ix_{t}_redaction_pending" for t in both})

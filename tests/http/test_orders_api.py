@@ -39,7 +39,8 @@ def test_resident_orders_without_account_and_tracks_only_their_order(anon_http, 
     mine = anon_http.get(f"/api/v1/orders/track/{first['token']}").json()
     assert mine["status"] == "submitted" and mine["kind"] == "home_check" and mine["volunteers"] == []
     assert set(mine) == {"status", "status_label", "kind", "kind_label", "window_start", "window_end", "volunteers",
-                         "outcome", "completed_at", "rating", "rated_at", "photos"}
+                         "outcome", "completed_at", "rating", "rated_at", "photos",
+                         "photos_pending"}
     assert "13912345678" not in str(mine) and "王阿姨" not in str(mine)
     assert anon_http.get(f"/api/v1/orders/track/{second['token']}").json()["kind"] == "building_talk"
     other_last = "y" if first["token"].endswith("x") else "x"  # a token may itself end in x
