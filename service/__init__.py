@@ -17,7 +17,8 @@ from service.photos import storage
 LANGUAGES = ("zh_CN", "en")
 # Every area's tables: importing them registers the whole schema on the metadata (the app and Alembic need it).
 TABLES = ("service.core.models", "service.core.cubes", "service.accounts.models", "service.areas.models",
-          "service.bodies.models", "service.notify.models", "service.orders.models", "service.receipts.models",
+          "service.bodies.models", "service.hotline.models", "service.notify.models", "service.orders.models",
+          "service.receipts.models",
           "service.sites.models", "service.volunteers.models")
 babel = Babel()
 csrf = CSRFProtect()
@@ -64,9 +65,9 @@ class SpooledUploads(Request):
 def _subscribe() -> None:
     """Each area subscribes its handlers to the events of others (service/core/events.py), and adds what it
     offers to lists below it (an order source on the volunteers' tasks page)."""
-    from service import bodies, orders, receipts, reports, sites, volunteers
+    from service import bodies, hotline, orders, receipts, reports, sites, volunteers
 
-    for area in (sites, reports, receipts, volunteers, orders, bodies):
+    for area in (sites, reports, receipts, volunteers, orders, bodies, hotline):
         area.subscribe()
 
 

@@ -15,6 +15,7 @@ from service.bodies import cli as bodies_cli
 from service.core import events, migrate
 from service.core.db import db
 from service.dashboard import cli as dashboard_cli
+from service.hotline import cli as hotline_cli
 from service.notify import cli as notify_cli
 from service.open311 import cli as open311_cli
 from service.ops import backup
@@ -133,7 +134,7 @@ COMMANDS = (db_group, serve, backup_cmd, restore_cmd, events_cmd, scope_cmd, *ar
             *reports_cli.COMMANDS,
             *accounts_cli.COMMANDS, *notify_cli.COMMANDS, *volunteer_cli.COMMANDS, *sites_cli.COMMANDS,
             *orders_cli.COMMANDS, *open311_cli.COMMANDS, *dashboard_cli.COMMANDS, *privacy_cli.COMMANDS,
-            *bodies_cli.COMMANDS)
+            *bodies_cli.COMMANDS, *hotline_cli.COMMANDS)
 
 
 def register(app: Flask) -> None:

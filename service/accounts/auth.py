@@ -117,6 +117,11 @@ def revoke_tokens(user: User) -> int:
     return len(tokens)
 
 
+# The phone field of an account made for another system's key (apikeys, a hotline's key): no phone, no password,
+# so nobody signs in with it.
+KEY_ACCOUNT_PREFIX = "apikey-"
+
+
 def create_account(name: str, phone: str, role: str, area_id: int | None, password: str | None = None,
                    with_token: bool = False, days: int | None = None, open311_only: bool = False
                    ) -> tuple[User, str | None]:

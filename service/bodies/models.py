@@ -42,6 +42,8 @@ class Body(db.Model):
         Index("ix_body_categories", "categories", postgresql_using="gin", postgresql_where=text("active")),
         Index("ix_body_outline", "outline", postgresql_using="gist", postgresql_where=text("active")),
         Index("uq_body_name", "name", unique=True),
+        Index("uq_body_inbound_user", "inbound_user_id", unique=True,  # 0033
+              postgresql_where=text("inbound_user_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -60,6 +62,8 @@ class Body(db.Model):
     created_at: Mapped[datetime] = clock.stamp()
     disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     sync_cursor: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # updates read up to here
+    # A hotline's own Open311 key (`hazard-snap hotline key`): its account creates and reads this body's orders only.
+    inbound_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
 
 
 class Transfer(db.Model):

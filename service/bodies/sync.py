@@ -33,6 +33,7 @@ from service.core.models import Report, ReportEvent
 from service.photos.pipeline import process_uploads
 from service.photos.staging import read_uploads
 from service.reports import moves
+from service.rules.workflow import BODY
 
 PAGE = 200
 ANSWER_MAX = 4 << 20  # 200 updates of a few hundred bytes each, with room
@@ -109,11 +110,11 @@ def _apply(body: Body, transfer: Transfer, update: dict, mark) -> tuple[str, str
             return "refused", "fixed without an after-photo (media_url)"
         photos = _photo(body, url)
         mark("applied", "finished")
-        moves.move_by_body(report, "rectified", body.name, note, photos, data)
+        moves.move_by(BODY, report, "rectified", body.name, note, photos, data)
         return "applied", "finished"
     if status in RETURNED:
         mark("applied", "returned")
-        moves.move_by_body(report, "accepted", body.name, note, [], data | {"returned_by_body": True})
+        moves.move_by(BODY, report, "accepted", body.name, note, [], data | {"returned_by_body": True})
         return "applied", "returned"
     return "refused", f"status {status!r} is not one this service maps"
 

@@ -168,6 +168,8 @@ class Config:
         self.SMTP_HOST = env("SMTP_HOST", "127.0.0.1")
         self.SMTP_PORT = _int("SMTP_PORT", 25)
         self.SMTP_FROM = env("SMTP_FROM", "hazard-snap@localhost")
+        # A misrouted 12345 order may be returned to the hotline within this many hours of its arrival (退回).
+        self.HOTLINE_RETURN_HOURS = _int("HOTLINE_RETURN_HOURS", 48)
         self.PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
         # Open311's jurisdiction_id: the district's division code (闵行区); any other is refused.
         self.OPEN311_JURISDICTION = env("OPEN311_JURISDICTION", "310112")

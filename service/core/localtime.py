@@ -51,3 +51,8 @@ def sql_show(column):
     from sqlalchemy import func
 
     return func.coalesce(func.to_char(func.timezone(current_app.config["LOCAL_TIMEZONE"], column), SQL_FORMAT), "")
+
+
+def w3c(t: datetime | None) -> str | None:
+    """A time as a W3C datetime with the programme's offset, e.g. 2026-11-30T15:51:17+08:00 (Open311, hotlines)."""
+    return t.astimezone(zone()).isoformat(timespec="seconds") if t else None

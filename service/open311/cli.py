@@ -18,7 +18,7 @@ from service.web.commands import area_option
 
 apikeys_group = click.Group("apikeys", help="Open311 API keys for other systems.")
 ROLE_OF_LEVEL = {"district": "district_admin", "town": "town_supervisor", "committee": "committee_staff"}
-PHONE_PREFIX = "apikey-"  # not a phone: the account of a key, which has no password and cannot sign in
+PHONE_PREFIX = auth.KEY_ACCOUNT_PREFIX
 
 
 @apikeys_group.command("create")

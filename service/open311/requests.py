@@ -21,13 +21,17 @@ Showing requests: see service.open311.queries for who sees which rows; a row is 
 caller whose scope covers it, otherwise in its public form (no description, address, contact or photo;
 location snapped to a ~100 m grid; status notes without staff notes).
 """
+from datetime import datetime
+
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from werkzeug.datastructures import FileStorage, MultiDict
 
+from service.core import localtime
 from service.core.errors import Forbidden, Malformed
 from service.core.models import Report, ReportEvent, User
+from service.hotline import orders
 from service.open311 import media as open311_media
 from service.open311.formats import w3c
 from service.open311.services import check_codes
@@ -64,10 +68,41 @@ def native_form(form: MultiDict, idempotency_key: str | None) -> MultiDict:
     return MultiDict({k: v for k, v in fields.items() if v})
 
 
+def _deadline(form: MultiDict, name: str) -> datetime | None:
+    raw = (form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return localtime.attach(datetime.fromisoformat(raw))
+    except ValueError:
+        raise Malformed("bad_deadline", _("%(name)s 必须是 W3C 日期时间，例如 2026-12-08T18:00:00+08:00。",
+                                          name=name)) from None
+
+
+def _limit_key(caller: User) -> None:
+    cfg = current_app.config  # per key: one integration's burst does not use up another's
+    attempts.admit(f"api_key:{caller.id}", (cfg["OPEN311_KEY_PER_MINUTE"], cfg["OPEN311_KEY_PER_HOUR"]))
+
+
+def take_order(hotline, form: MultiDict, caller: User) -> tuple[Report, bool]:
+    """A hotline's work order, posted with its own key (service.hotline): attribute[order_no] names it (a retry
+    with the same number finds it again), attribute[sign_by] and attribute[reply_by] are its deadlines; no photo
+    is needed, as a caller sends none, and lat/long are where the call-taker placed it."""
+    order_no = orders.check_number(form.get("attribute[order_no]"))
+    sign_by, reply_by = _deadline(form, "attribute[sign_by]"), _deadline(form, "attribute[reply_by]")
+    if orders.find(hotline, order_no) is None:
+        _limit_key(caller)
+    native = native_form(form, None)
+    native["location_source"] = "map"
+    return orders.take(hotline, order_no, native, sign_by, reply_by)
+
+
 def create(form: MultiDict, media: list[FileStorage], caller: User | None, addr: str,
            idempotency_key: str | None) -> tuple[Report, bool]:
-    """Create (or find again, for a retry) the report of an Open311 POST."""
+    """Create (or find again, for a retry) the report of an Open311 POST; a hotline's key posts its orders."""
     check_codes(form.get("service_code") or "-")  # a missing code is as unknown as a wrong one
+    if (hotline := orders.hotline_of(caller)) is not None:
+        return take_order(hotline, form, caller)
     media = [f for f in media if f and f.filename is not None]
     if not media and not form.get("media_url"):
         raise Malformed("media_missing", _("请以 multipart 文件字段 media 上传至少一张隐患照片。"))
@@ -79,8 +114,7 @@ def create(form: MultiDict, media: list[FileStorage], caller: User | None, addr:
             raise Forbidden("api_key_required", _("本服务不接受匿名上报，请提供有效的 api_key。"))
         attempts.admit(addr)
     elif caller is not None and not intake.known_client_id(caller.id, idempotency_key):
-        cfg = current_app.config  # per key: one integration's burst does not use up another's
-        attempts.admit(f"api_key:{caller.id}", (cfg["OPEN311_KEY_PER_MINUTE"], cfg["OPEN311_KEY_PER_HOUR"]))
+        _limit_key(caller)
     if not media:  # fetched only now: a refused or rate-limited caller makes us fetch nothing
         media = [open311_media.fetch(form["media_url"])]
     return intake.create_report(native, media, reporter_id=caller.id if caller else None, reporter_ip=addr)

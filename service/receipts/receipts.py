@@ -49,6 +49,17 @@ def new_number() -> str:
     return f"MH-{chars[:4]}-{chars[4:]}"
 
 
+def new_receipt(report_id) -> ReportReceipt:
+    """A receipt row for a report made elsewhere than the upload (a hotline order), added by the caller in its
+    own transaction; no code is sent (the caller's number came from the hotline, not typed by a stranger)."""
+    return ReportReceipt(report_id=report_id, number=new_number(), token_hash=token_digest(token_for(report_id)))
+
+
+def tracking_link(report_id) -> str:
+    """The tracking page's public address (PUBLIC_BASE_URL), for a message sent outside any request."""
+    return f"{current_app.config['PUBLIC_BASE_URL'].rstrip('/')}/track/{token_for(report_id)}"
+
+
 def notify_target(contact: str | None) -> tuple[str, str] | tuple[None, None]:
     """Where updates go: the first e-mail address in the contact, else the first mainland mobile number."""
     words = (contact or "").replace("，", " ").replace(",", " ").split()

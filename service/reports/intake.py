@@ -1,6 +1,7 @@
 """Take in a new hazard report: validate, locate, assign, store photos and the row together."""
 import hashlib
 import json
+from collections.abc import Callable
 
 from flask_babel import gettext as _
 from geoalchemy2.shape import from_shape
@@ -107,25 +108,11 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
     resized = phone_photos.read_facts(form, len(uploads))
     headers = [phone_photos.apply(inspect(data), facts) for data, facts in zip(uploads, resized, strict=True)]
     loc = parse_location(form, headers[0])
-    assigned = assignment.assign_point(loc.lon, loc.lat)
-    if assigned is None:
-        message = _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
-                    m=int(assignment.max_distance()))
-        raise Invalid("outside_area", message)
+    assigned = _assigned(loc)
     photos = phone_photos.attach(process_photos(uploads, headers, digests), resized)
-    report = Report(
-        reporter_id=reporter_id, reporter_ip=reporter_ip, contact=(form.get("contact") or "").strip()[:100] or None,
-        address=(form.get("address") or "").strip()[:MAX_ADDRESS] or None,
-        client_report_id=client_id, client_fingerprint=fp, category=code,
-        subcategory=sub, risk_level=risk, description=description,
-        location=from_shape(Point(loc.lon, loc.lat), srid=4326), submitted_lon=loc.submitted[0],
-        submitted_lat=loc.submitted[1], submitted_crs=loc.crs, accuracy_m=accuracy, location_source=loc.source,
-        taken_at=taken_at_aware(photos[0]), warnings=warnings_for(loc, photos, accuracy),
-        duplicate_photo_of=duplicates.photo_duplicate_of(phone_photos.all_sha256(photos), [p.phash for p in photos]),
-        committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
-        assignment_distance_m=assigned.distance_m, assigned_generation=assigned.generation, status="submitted",
-        created_at=(now := clock.now()), due_at=now + deadlines.deadline(risk),  # one instant: the deadline exact
-    )
+    report = _new_report(form, loc, assigned, photos, code, sub, risk, description, accuracy)
+    report.reporter_id, report.reporter_ip, report.client_report_id, report.client_fingerprint = (
+        reporter_id, reporter_ip, client_id, fp)
     later = [e for found in events.publish(ReportPrepared(report, loc.lon, loc.lat)) for e in found or ()]
     try:
         return store_report(report, photos, later), True
@@ -136,11 +123,61 @@ def create_report(form: MultiDict, files: list[FileStorage], reporter_id: int | 
         raise
 
 
-def store_report(report: Report, photos: list[ProcessedPhoto], later_events: list[ReportEvent] = ()) -> Report:
-    """Insert the report, its photos, its first event (then later_events) and what its subscribers write (the
-    town's notification) in one transaction."""
+def _assigned(loc):
+    assigned = assignment.assign_point(loc.lon, loc.lat)
+    if assigned is None:
+        message = _("该位置不在服务范围内（距最近的居村委超过 %(m)s 米），请确认定位或在地图上重新选点。",
+                    m=int(assignment.max_distance()))
+        raise Invalid("outside_area", message)
+    return assigned
+
+
+def _new_report(form: MultiDict, loc, assigned, photos: list[ProcessedPhoto], code: str, sub: str | None,
+                risk: str, description: str, accuracy: float | None) -> Report:
+    """The new report's row: its fields, place, committee and first deadline (reporter and key set by the caller)."""
+    return Report(
+        contact=(form.get("contact") or "").strip()[:100] or None,
+        address=(form.get("address") or "").strip()[:MAX_ADDRESS] or None, category=code,
+        subcategory=sub, risk_level=risk, description=description,
+        location=from_shape(Point(loc.lon, loc.lat), srid=4326), submitted_lon=loc.submitted[0],
+        submitted_lat=loc.submitted[1], submitted_crs=loc.crs, accuracy_m=accuracy, location_source=loc.source,
+        taken_at=taken_at_aware(photos[0]) if photos else None, warnings=warnings_for(loc, photos, accuracy),
+        duplicate_photo_of=duplicates.photo_duplicate_of(phone_photos.all_sha256(photos), [p.phash for p in photos])
+        if photos else None,
+        committee_id=assigned.committee_id, town_id=assigned.town_id, assignment_method=assigned.method,
+        assignment_distance_m=assigned.distance_m, assigned_generation=assigned.generation, status="submitted",
+        created_at=(now := clock.now()), due_at=now + deadlines.deadline(risk),  # one instant: the deadline exact
+    )
+
+
+def create_from_call(form: MultiDict, client_id: str, reporter_id: int | None,
+                     rows: Callable[[Report], list]) -> tuple[Report, bool]:
+    """Create (or find again, by client_id) a report a hotline took by phone (service/hotline): no photo, since a
+    caller sends none; the position the call-taker placed; the same fields, checks, assignment, deadline and
+    events as any report. rows(report) are the taking area's own rows, written in the same transaction."""
+    fp = fingerprint(form, [])
+    if (found := existing_report(reporter_id, client_id, fp)) is not None:
+        return found, False
+    code, sub, risk, description, accuracy = _fields(form)
+    loc = parse_location(form, None)
+    report = _new_report(form, loc, _assigned(loc), [], code, sub, risk, description, accuracy)
+    report.reporter_id, report.client_report_id, report.client_fingerprint = reporter_id, client_id, fp
+    later = [e for found in events.publish(ReportPrepared(report, loc.lon, loc.lat)) for e in found or ()]
+    try:
+        return store_report(report, [], later, rows(report)), True
+    except IntegrityError:
+        if (found := existing_report(reporter_id, client_id, fp)) is not None:
+            return found, False
+        raise
+
+
+def store_report(report: Report, photos: list[ProcessedPhoto], later_events: list[ReportEvent] = (),
+                 rows: list = ()) -> Report:
+    """Insert the report, its photos, its first event (then later_events), the caller's own rows and what its
+    subscribers write (the town's notification) in one transaction."""
     with photo_transaction() as batch:
         db.session.add(report)
+        db.session.add_all(rows)
         event = ReportEvent(report=report, from_status=None, to_status="submitted", kind="transition",
                             actor_id=report.reporter_id, note="", data={})
         db.session.add(event)

@@ -18,7 +18,7 @@ from service.photos.pipeline import process_uploads
 from service.photos.staging import photo_transaction, read_uploads, stage_photos
 from service.reports import deadlines, queries
 from service.rules.categories import RISK_LEVELS
-from service.rules.workflow import BODY, CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, send_back_restarts
+from service.rules.workflow import CLOSED, REGRADE, STATUS_LABELS, TRANSITIONS, allowed, may, send_back_restarts
 from service.volunteers.models import Volunteer
 from service.volunteers.queries import town_committee_codes
 
@@ -86,7 +86,7 @@ def _apply_clock(report: Report, to_status: str, now: datetime, roles: frozenset
     period; the committee's own send-back resumes the running one (workflow.send_back_restarts)."""
     if to_status == "verified":
         report.verified_at = now  # the dashboard's time to verified
-    if to_status == "rectified":
+    if to_status == "rectified" and report.status != "verified":  # a re-check (复核) keeps when the work was done
         report.rectified_at = now  # the deadline clock stops
     elif to_status == "dispatched":
         deadlines.restart(report, now)
@@ -141,13 +141,15 @@ def _record(report: Report, to_status: str, roles: frozenset[str], user: User | 
     return report
 
 
-def move_by_body(report: Report, to_status: str, body_name: str, note: str, photos: list, data: dict) -> Report:
-    """Apply a move a body outside the programme made through its channel (service/bodies): the table must allow
-    it to BODY from the report's status (locked by the caller), else a Conflict and nothing is written."""
-    if not may(frozenset({BODY}), report.status, to_status):
+def move_by(role: str, report: Report, to_status: str, label: str, note: str, photos: list, data: dict) -> Report:
+    """Apply a move made by someone without an account here, playing a pseudo-role of the table: a body outside
+    the programme through its channel (BODY, service/bodies), a resident at call-back (RESIDENT, service/hotline).
+    The table must allow it from the report's status (locked by the caller), else a Conflict and nothing is
+    written; `label` names who moved it on the timeline."""
+    if not may(frozenset({role}), report.status, to_status):
         raise Conflict("illegal_transition", _("不能从“%(a)s”变更为“%(b)s”。",
                                                     a=STATUS_LABELS[report.status], b=STATUS_LABELS[to_status]))
-    return _record(report, to_status, frozenset({BODY}), None, note, photos, data, actor_label=body_name)
+    return _record(report, to_status, frozenset({role}), None, note, photos, data, actor_label=label)
 
 
 def bad_risk_level() -> str:

@@ -24,6 +24,9 @@ CHECKER = "checker"
 # Not an account role: the body outside the programme a report is transferred to (转派), acting through its
 # channel (service/bodies): it finishes the work or returns the report.
 BODY = "body"
+# Not an account role: the resident of a hotline order answering the call-back (回访, service/hotline) with 不满意
+# and a reason, which reopens the verified report once for the town to check again (复核).
+RESIDENT = "resident"
 # Who may hand a report to a body, or take it back.
 TRANSFER = SUPERVISE
 # Who may re-grade a report's risk level (the reporter's choice is a suggestion); not a status move.
@@ -45,7 +48,7 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
     "rectified": {"verified": SUPERVISE | {CHECKER}, "rectifying": SUPERVISE | {CHECKER}},
     "rejected": {},
     "duplicate": {},
-    "verified": {},
+    "verified": {"rectified": frozenset({RESIDENT})},
 }
 
 # The deadline of a send-back (rectified -> rectifying, 复查不合格). The deadline measures the committee and
@@ -55,7 +58,8 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
 # forth can never make it fresh, and the town hears of it as soon as it is overdue, once.
 RESTARTS_PERIOD = SUPERVISE
 
-CLOSED = frozenset(s for s, targets in TRANSITIONS.items() if not targets)
+# A status is closed when no one has work to do in it: the resident's re-check request is no work of the staff's.
+CLOSED = frozenset(s for s, targets in TRANSITIONS.items() if not any(r - {RESIDENT} for r in targets.values()))
 OPEN = frozenset(TRANSITIONS) - CLOSED
 # The deadline clock runs in these statuses; it stops once the work is reported done, and while a body outside
 # the programme holds the report (the body's own deadlines run then: service/bodies).
@@ -81,6 +85,7 @@ ACTION_LABELS = {
     ("dispatched", "transferred"): _l("转派"),
     ("transferred", "accepted"): _l("收回转派，重新派单"),
     ("transferred", "rectified"): _l("转派单位办结"),
+    ("verified", "rectified"): _l("回访不满意，重新核查"),
 }
 # The same move in the assignee's words, where they differ.
 ASSIGNEE_LABELS = {("dispatched", "rectifying"): _l("接单")}
