@@ -20,7 +20,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from service.bodies.models import Body
-from service.core import clock
+from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid
 from service.core.models import Report, User
@@ -57,7 +57,7 @@ def check_number(raw) -> str:
 
 def check_deadline(raw: datetime | None, now: datetime, what: str) -> datetime | None:
     if raw is not None and raw <= now:
-        raise Invalid("deadline_passed", _("%(what)s已过（%(at)s），请核对工单时限。", what=what, at=raw.isoformat()))
+        raise Invalid("deadline_passed", _("%(what)s已过（%(at)s），请核对工单时限。", what=what, at=localtime.show(raw)))
     return raw
 
 
@@ -100,3 +100,17 @@ def orders_of(report_ids) -> dict:
     if not ids:
         return {}
     return {o.report_id: o for o in db.session.scalars(select(HotlineOrder).where(HotlineOrder.report_id.in_(ids)))}
+
+
+def summary(report_id) -> dict | None:
+    """A hotline order as the staff's detail page shows it, or None for a report that is no order."""
+    order = order_of(report_id)
+    if order is None:
+        return None
+    now = clock.now()
+    return {"order_no": order.order_no, "hotline": order.body.name, "received_at": order.received_at,
+            "sign_due_at": order.sign_due_at, "reply_due_at": order.reply_due_at, "signed_at": order.signed_at,
+            "returned": order.sign_outcome == "returned", "replied_at": order.replied_at,
+            "sign_late": order.signed_at is None and now > order.sign_due_at,
+            "returnable": order.signed_at is None and now <= order.return_due_at,
+            "return_due_at": order.return_due_at}

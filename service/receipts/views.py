@@ -7,6 +7,7 @@ from service.accounts.auth import actor, client_addr
 from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Photo, Report
+from service.hotline import callbacks
 from service.photos.views import send_stored
 from service.receipts import misses, ratings, receipts, verification
 from service.receipts.models import ReportReceipt
@@ -59,13 +60,27 @@ def track(token: str):
 def _page(token, receipt, report, error: str | None = None, status: int = 200):
     rating = ratings.ratings_of([report.id]).get(report.id)
     return render_template("receipts/track.html", token=token, receipt=receipt, report=report, error=error,
-                           progress=receipts.progress(report), rating=rating,
+                           progress=receipts.progress(report), rating=rating, callback=callbacks.state(report),
+                           callback_labels=callbacks.ANSWER_LABELS,
                            notify=receipts.masked(receipt), pending=verification.pending(receipt)), status
 
 
 def _done(token: str, message: str):
     flash(message, "ok")
     return redirect(url_for("receipts.track", token=token), code=303)
+
+
+@bp.post("/track/<token>/callback")
+def track_callback(token: str):
+    """The caller of a hotline order answers the call-back (回访)."""
+    receipt, report = _opened(token)
+    try:
+        callbacks.answer(report.id, request.form.get("answer"), request.form.get("reason"))
+    except ApiError as e:
+        db.session.rollback()
+        return _page(token, receipt, db.session.get(Report, receipt.report_id), e.message, e.status)
+    return _done(token, _("感谢您的反馈！") if request.form.get("answer") != "unsatisfied"
+                 else _("感谢您的反馈，街镇将重新核查整改情况。"))
 
 
 @bp.post("/track/<token>/rating")

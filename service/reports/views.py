@@ -13,6 +13,7 @@ from service.bodies import registry, transfers
 from service.core import fields
 from service.core.errors import ApiError
 from service.core.tiles import base_layer, base_maps
+from service.hotline import orders
 from service.reports import bulk, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
 from service.rules import categories
@@ -154,7 +155,9 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     roles = queries.roles(user, report)
     allowed = moves_for(roles, report.status)
     # "duplicate" needs the other report: it is a button on each suggestion, not one in the form.
-    actions = [(to, action_label(report.status, to, roles)) for to in allowed if to != "duplicate"]
+    hotline = orders.summary(report.id)
+    actions = [(to, _("退回热线") if to == "rejected" and hotline and hotline["returnable"]
+                else action_label(report.status, to, roles)) for to in allowed if to != "duplicate"]
     volunteers = moves.assignees_json(report, user) if "dispatched" in allowed else []
     bodies = registry.choices(report) if "transferred" in allowed else []
     transfer = transfers.delivery_state(report.id) if report.status == "transferred" else None
@@ -163,7 +166,8 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     linked = linking.for_detail(report, user)  # its key site, and the verified report it repeats (service/sites)
     return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
-                           volunteers=volunteers, bodies=bodies, transfer=transfer, tiles=base_layer(),
+                           volunteers=volunteers, bodies=bodies, transfer=transfer, hotline=hotline,
+                           tiles=base_layer(),
                            nearby=nearby, verified=verified,
                            may_duplicate="duplicate" in allowed, linked=linked,
                            may_regrade=user.role in REGRADE and report.status not in CLOSED), status
