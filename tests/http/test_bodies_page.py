@@ -1,9 +1,13 @@
 """The district admin's page of outside bodies (issue 24, /bodies/): the registry listed a page at a time with each
 body's open transfers, added from a form checked as `bodies add` checks it, disabled by a button; no one else may
 open it, and the Open311 key is in no answer."""
+import io
+import json
+import logging
 import re
 
 import pytest
+from shapely.geometry import box
 from sqlalchemy import func, select
 
 from service.bodies import registry
@@ -42,7 +46,8 @@ def stored(app) -> list[tuple]:
         return db.session.execute(select(Body.name, Body.active, Body.credential).order_by(Body.id)).tuples().all()
 
 
-def test_a_district_admin_sees_adds_and_disables_bodies(app, accounts, spot, anon_http, as_user):
+def test_a_district_admin_sees_adds_and_disables_bodies(app, accounts, spot, anon_http, as_user, caplog):
+    caplog.set_level(logging.DEBUG)
     with app.app_context():
         gas = registry.add(name="闵行燃气", kind="utility", channel="email", endpoint="gas@example.com",
                            categories=["gas_open_flame"], area_codes=[spot["town"]], sign_hours=4,
@@ -89,7 +94,7 @@ def test_a_district_admin_sees_adds_and_disables_bodies(app, accounts, spot, ano
     assert stored(app)[-1] == ("12345 热线", False, KEY)
     assert admin.post(f"/bodies/{o311_id}/disable", data={"csrf_token": csrf(admin)}).status_code == 303  # idempotent
     assert admin.get("/bodies/?lang=en").text.count("Disabled") >= 1
-    assert KEY not in added.text + hook.text + o311.text + gone.text + after
+    assert KEY not in added.text + hook.text + o311.text + gone.text + after + caplog.text
 
 
 @pytest.mark.parametrize("who", ["sup_a", "staff_a", "vol"])
@@ -139,6 +144,20 @@ def test_a_bad_field_is_refused_in_chinese_on_the_page_and_nothing_is_stored(app
     assert 'name="credential" autocomplete="new-password">' in r.text
     assert 'id="body-form"' in r.text and "<h1>外部单位</h1>" in r.text  # the page, with the form to fix
     assert stored(app) == []
+
+
+def test_an_outline_is_uploaded_instead_of_codes_and_a_bad_one_is_refused(app, accounts, spot):
+    admin = signed_in(app, "admin", accounts)
+    d = 0.0005
+    outline = json.dumps(box(spot["lon"] - d, spot["lat"] - d, spot["lon"] + d, spot["lat"] + d).__geo_interface__)
+    bad = admin.post("/bodies/", data=form(admin, spot, areas="", outline=(io.BytesIO(b"{not json"), "x.geojson")))
+    assert bad.status_code == 422 and "范围轮廓应为有效的 GeoJSON 面" in bad.text
+    assert stored(app) == []
+    good = admin.post("/bodies/", data=form(admin, spot, areas="",
+                                            outline=(io.BytesIO(outline.encode()), "complex.geojson")))
+    assert good.status_code == 303
+    assert "自有范围轮廓" in admin.get("/bodies/").text
+    assert stored(app) == [("锦江物业", True, None)]
 
 
 def test_a_taken_name_is_a_conflict_and_a_form_without_its_token_is_refused(app, accounts, spot):
