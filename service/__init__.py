@@ -78,6 +78,7 @@ def _register_blueprints(app: Flask) -> None:
     from service.apidocs import views as apidocs_views
     from service.areas import api as areas_api
     from service.areas import views as areas_views
+    from service.bodies.views import bp as bodies_bp
     from service.dashboard import api as dashboard_api
     from service.dashboard import views as dashboard_views
     from service.maps import api as maps_api
@@ -115,6 +116,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(apidocs_bp)
     app.register_blueprint(receipts_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(bodies_bp)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

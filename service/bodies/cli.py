@@ -15,10 +15,6 @@ from service.core.errors import ApiError
 bodies_group = click.Group("bodies", help="Bodies outside the programme that reports can be handed to (转派).")
 
 
-def _split(raw: str) -> list[str]:
-    return [p for p in raw.replace("，", ",").split(",") if p.strip()]
-
-
 @bodies_group.command("add")
 @click.option("--name", required=True, help="The body's name, e.g. '闵行燃气有限公司'.")
 @click.option("--kind", type=click.Choice(KINDS), required=True)
@@ -38,7 +34,7 @@ def bodies_add(name, kind, channel, endpoint, categories, area_codes, outline, j
     key = click.prompt("api_key", hide_input=True) if channel == "open311" else None
     try:
         body = registry.add(name=name, kind=kind, channel=channel, endpoint=endpoint,
-                            categories=_split(categories), area_codes=_split(area_codes),
+                            categories=registry.split(categories), area_codes=registry.split(area_codes),
                             outline=outline.read_text(encoding="utf-8") if outline else None,
                             jurisdiction_id=jurisdiction_id, credential=key, sign_hours=sign_hours,
                             finish_hours=finish_hours)

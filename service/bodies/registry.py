@@ -26,6 +26,11 @@ EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_HOURS = 24 * 90
 
 
+def split(raw: str) -> list[str]:
+    """Codes typed in one field, comma-separated (a full-width comma too), as add() takes them."""
+    return [p for p in (raw or "").replace("，", ",").split(",") if p.strip()]
+
+
 def _outline(raw: str | None):
     """A GeoJSON Polygon or MultiPolygon (WGS-84), as a stored MULTIPOLYGON, or None."""
     if not raw:
