@@ -49,13 +49,9 @@ class BadAnswer(Exception):
     """A body's answer that is not a list of updates."""
 
 
-def _w3c(t: datetime) -> str:
-    return t.astimezone(localtime.zone()).isoformat(timespec="seconds")
-
-
 def _updates(body: Body, start: datetime, page: int) -> list[dict]:
     query = urlencode({"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id,
-                       "start_date": _w3c(start), "page_size": PAGE, "page": page})
+                       "start_date": localtime.w3c(start), "page_size": PAGE, "page": page})
     answer = outbound.request("GET", f"{body.endpoint}/servicerequestupdates.json?{query}",
                               timeout=current_app.config["NOTIFY_TIMEOUT_S"], max_bytes=ANSWER_MAX, redirects=0)
     if answer.status != 200:

@@ -57,7 +57,8 @@ def check_number(raw) -> str:
 
 def check_deadline(raw: datetime | None, now: datetime, what: str) -> datetime | None:
     if raw is not None and raw <= now:
-        raise Invalid("deadline_passed", _("%(what)s已过（%(at)s），请核对工单时限。", what=what, at=localtime.show(raw)))
+        raise Invalid("deadline_passed", _("%(what)s已过（%(at)s），请核对工单时限。", what=what,
+                                           at=localtime.show(raw)))
     return raw
 
 

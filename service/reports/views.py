@@ -107,8 +107,10 @@ def queues():
         shown.append(Queue(name, str(title), rows, queries.count_reports(user, filt),
                            queries.next_cursor(rows, limit, by_due),
                            bulk.actions(user, base.statuses[0]) if len(base.statuses) == 1 else []))
+    ids = [r.id for q in shown for r in q.rows]
     return render_template("reports/queues.html", queues=shown, show=show, narrow=narrow.query_string(),
-                           committees=committee_choices(user), form=MoveForm())
+                           committees=committee_choices(user), form=MoveForm(),
+                           suggested=registry.suggested_for(ids), hotline_orders=orders.orders_of(ids))
 
 
 @bp.post("/queues/bulk")

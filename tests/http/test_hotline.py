@@ -137,15 +137,17 @@ def test_the_hotline_cycle_end_to_end(app, anon_http, as_user, hotline, spot):
     rid = post_order(anon_http, spot, hotline["key"]).json()[0]["service_request_id"]
     detail = sup.get(f"/reports/{rid}").text
     assert "12345 工单 SH2612070001" in detail and "退回热线" in detail
+    with app.app_context():
+        body = registry.add(name="某物业", kind="property", channel="email", endpoint="pm@example.com",
+                            categories=["ebike_charging"], area_codes=[spot["code"]], sign_hours=4, finish_hours=48)
+        body_id = body.id
+    row = sup.get("/queues?show=to_accept").text.split(f"/reports/{rid}")[1].split("</tr>")[0]
+    assert "12345 工单" in row and "建议转派：某物业" in row  # the queue marks the order and suggests the body
 
     # Sign-for: the town accepts. A body takes it over and the town takes it back (转派, 收回).
     assert move(sup, rid, "accepted", note="签收").status_code == 200
     o = order(app, rid)
     assert o.sign_outcome == "accepted" and o.signed_at is not None and o.signed_at <= o.sign_due_at
-    with app.app_context():
-        body = registry.add(name="某物业", kind="property", channel="email", endpoint="pm@example.com",
-                            categories=["ebike_charging"], area_codes=[spot["town"]], sign_hours=4, finish_hours=48)
-        body_id = body.id
     assert move(sup, rid, "transferred", note="小区内由物业处置", body_id=body_id).status_code == 200
     assert move(sup, rid, "accepted", note="物业无法处置，收回").status_code == 200
     assert move(sup, rid, "dispatched", note="派居委").status_code == 200

@@ -178,3 +178,25 @@ def test_the_resident_s_tracking_page_says_who_holds_it_now(app, as_user, anon_h
     assert '<dd id="track-committee">转派至 闵行燃气</dd>' in page
     assert "· 转派至 闵行燃气</li>" in page
     assert "归燃气公司" not in page  # the reason is staff's, not shown to the resident
+
+
+def test_the_queues_suggest_the_matching_body_in_one_query(app, as_user, anon_http, spot, body):
+    from sqlalchemy import event
+
+    sup = as_user("sup_a")
+    ids = [post(anon_http, lon=spot["lon"], lat=spot["lat"], category=c).json()["id"]
+           for c in ("gas_open_flame", "gas_open_flame", "ebike_charging")]
+    page = sup.get("/queues?show=to_accept").text
+    rows = {rid: page.split(f"/reports/{rid}")[1].split("</tr>")[0] for rid in ids}
+    assert "建议转派：闵行燃气" in rows[ids[0]] and "建议转派：闵行燃气" in rows[ids[1]]
+    assert "建议转派" not in rows[ids[2]]  # the gas company does not take e-bikes
+    with app.app_context():
+        from service.bodies import registry as reg
+        seen = []
+        listen = lambda *a: seen.append(a[2])  # noqa: E731 - every statement the engine runs
+        event.listen(db.engine, "before_cursor_execute", listen)
+        try:
+            found = reg.suggested_for(ids)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listen)
+        assert {str(k): v for k, v in found.items()} == {ids[0]: "闵行燃气", ids[1]: "闵行燃气"} and len(seen) == 1
