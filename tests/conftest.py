@@ -28,6 +28,7 @@ from tests.support.paths import SHARED_DATA
 pytest_plugins = [
     "tests.support.boundary_import_page",
     "tests.support.dashboard",
+    "tests.support.hotline_figures",
     "tests.support.inspections",
     "tests.support.map_tiles",
     "tests.support.notifications",

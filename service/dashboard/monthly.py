@@ -9,7 +9,9 @@ figures are the dashboard's own (hazards.py over the trigger-kept cubes), for th
 - on-time rate and median hours to rectified: as on the dashboard's first screen, of the same reports;
 - recurrence: the month's verified reports that a later report repeats (service/sites/recurrence.py, by
   verification);
-- the residents' rating: the stars given to the reports verified in the month (report_rating).
+- the residents' rating: the stars given to the reports verified in the month (report_rating);
+- transfers and the hotline: the dashboard's `bodies` section (sections.bodies) for the transfers made and the
+  hotline orders received in the month.
 
 The ranking (考核排名) lists every town of the district, or every committee of a town (the current boundaries, plus
 any place the month's reports name), best first: by on-time rate, then fewer overdue, then fewer recurrences.
@@ -27,7 +29,7 @@ from service.core import localtime
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid, NotFound, NotSignedIn
 from service.core.models import Area, Report, User
-from service.dashboard import hazards
+from service.dashboard import hazards, sections
 from service.receipts.models import ReportRating
 from service.reports import deadlines
 from service.reports.filters import ReportFilter
@@ -129,6 +131,7 @@ def build(req: Request, now: datetime) -> dict:
                    "on_time_rate": by_month[m]["on_time_rate"]} for m in months],
         "campaigns": _campaigns(user, month, req.town),
         "oldest_overdue": _oldest_overdue(user, filt, now),
+        "bodies": sections.bodies(user, in_month, now),
     }
 
 

@@ -115,7 +115,7 @@ def _page_numbers() -> str:
 
 
 def xlsx(data: dict) -> bytes:
-    """The same figures in a workbook: 概况 (key figures), 考核排名, 月度趋势, 最久逾期, 主题活动."""
+    """The same figures in a workbook: 概况 (key figures), 考核排名, 月度趋势, 最久逾期, 主题活动, 转派与热线."""
     book = Workbook()
     bold = Font(bold=True)
     where = place_label(data["level"])
@@ -159,6 +159,15 @@ def xlsx(data: dict) -> bytes:
           [[c["campaign"]["title"], c["campaign"]["starts_on"], c["campaign"]["ends_on"], c["reports"],
             c["reports_before"], c["rectified_on_time"], c["on_time_rate"], c["sites_inspected"]]
            for c in data["campaigns"]])
+    hot = data["bodies"]["hotline"]
+    sheet(_("转派与热线"), [_("单位"), _("转派"), _("按期签收"), _("按期签收率"), _("按期办结"), _("退回"),
+                       _("办结用时中位数（小时）")],
+          [[b["name"], b["transferred"], b["signed_on_time"], b["sign_rate"], b["finished_on_time"], b["returned"],
+            b["median_hours"]] for b in data["bodies"]["bodies"]]
+          + [[], [_("热线工单"), _("按期签收率"), _("退回"), _("按期答复率"), _("逾期未答复"), _("回访率"), _("满意率"),
+                  _("不满意")],
+             [hot["orders"], hot["sign_rate"], hot["returned"], hot["reply_rate"], hot["unreplied_overdue"],
+              hot["callback_rate"], hot["satisfaction_rate"], hot["unsatisfied"]]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -13,11 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Date, cast, func, select, text
 
+from service.bodies import figures as body_figures
 from service.core import clock, localtime
 from service.core.db import db
 from service.core.errors import Forbidden, Invalid, NotSignedIn
 from service.core.models import User
 from service.dashboard import hazards
+from service.hotline import figures as hotline_figures
 from service.orders.models import ServiceAssignment, ServiceOrder, visible_orders
 from service.orders.workflow import COMING
 from service.reports.filters import ReportFilter, local_midnight
@@ -95,12 +97,24 @@ def _orders(user: User, filt: ReportFilter) -> dict:
                        "median_hours_to_complete": round(to_complete, 2) if to_complete is not None else None}}
 
 
+def bodies(user: User, filt: ReportFilter, now: datetime) -> dict:
+    """Transfers to bodies outside the programme, per body, and the 12345 hotline's orders (service/bodies/figures.py,
+    service/hotline/figures.py): the filter's days are the transfers' and the orders' own (made, received), its
+    other fields narrow their reports."""
+    start = local_midnight(filt.since) if filt.since else None
+    end = local_midnight(filt.until + timedelta(days=1)) if filt.until else None
+    within = replace(filt, since=None, until=None).conditions(now)
+    return {"bodies": body_figures.by_body(user, start, end, within, now),
+            "hotline": hotline_figures.orders(user, start, end, within, now), "charts": []}
+
+
 SECTIONS = (
     Section("hazards", _l("隐患与整改"), hazards.figures),
     Section("volunteers", _l("志愿者"), volunteers),
     Section("recurrence", _l("整改后复发"), recurrence.section),  # service/sites/recurrence.py
     Section("inspections", _l("重点场所巡查"), inspections.section),  # service/sites/inspections.py
     Section("campaigns", _l("主题活动"), campaigns.section),  # service/sites/campaigns.py
+    Section("bodies", _l("转派单位与12345热线"), bodies),
 )
 
 

@@ -271,7 +271,7 @@ def test_the_xlsx_twin_holds_the_same_figures(month_data, clock, http, owner_eng
     assert got.status_code == 200 and got.headers["Content-Type"].startswith(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     book = load_workbook(io.BytesIO(got.content), read_only=True)
-    assert book.sheetnames == ["概况", "考核排名", "月度趋势", "最久逾期", "主题活动"]
+    assert book.sheetnames == ["概况", "考核排名", "月度趋势", "最久逾期", "主题活动", "转派与热线"]
     towns = _places(owner_engine, None)
     per = _plain(owner_engine, "town", LAST, now)
     ranked = list(book["考核排名"].iter_rows(min_row=4, values_only=True))
