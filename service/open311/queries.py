@@ -52,7 +52,8 @@ def in_full(reports, caller: User | None) -> set:
     return visible_ids({r.id for r in reports}, caller)
 
 
-def _when(args: MultiDict, name: str) -> datetime | None:
+def when(args: MultiDict, name: str) -> datetime | None:
+    """A W3C datetime parameter (local time when it has no offset), None when absent, else a 400 naming it."""
     raw = (args.get(name) or "").strip()
     if not raw:
         return None
@@ -65,7 +66,7 @@ def _when(args: MultiDict, name: str) -> datetime | None:
 
 def window(args: MultiDict) -> tuple[datetime, datetime]:
     """start_date/end_date as a window of at most 90 days; the last 90 days when neither is given."""
-    start, end = _when(args, "start_date"), _when(args, "end_date")
+    start, end = when(args, "start_date"), when(args, "end_date")
     if end is None:
         end = start + WINDOW if start else clock.now()
     if start is None:

@@ -21,18 +21,16 @@ Showing requests: see service.open311.queries for who sees which rows; a row is 
 caller whose scope covers it, otherwise in its public form (no description, address, contact or photo;
 location snapped to a ~100 m grid; status notes without staff notes).
 """
-from datetime import datetime
-
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from service.core import localtime
 from service.core.errors import Forbidden, Malformed
 from service.core.models import Report, ReportEvent, User
 from service.hotline import orders
 from service.open311 import media as open311_media
+from service.open311 import queries
 from service.open311.formats import w3c
 from service.open311.services import check_codes
 from service.photos import links
@@ -68,17 +66,6 @@ def native_form(form: MultiDict, idempotency_key: str | None) -> MultiDict:
     return MultiDict({k: v for k, v in fields.items() if v})
 
 
-def _deadline(form: MultiDict, name: str) -> datetime | None:
-    raw = (form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        return localtime.attach(datetime.fromisoformat(raw))
-    except ValueError:
-        raise Malformed("bad_deadline", _("%(name)s 必须是 W3C 日期时间，例如 2026-12-08T18:00:00+08:00。",
-                                          name=name)) from None
-
-
 def _limit_key(caller: User) -> None:
     cfg = current_app.config  # per key: one integration's burst does not use up another's
     attempts.admit(f"api_key:{caller.id}", (cfg["OPEN311_KEY_PER_MINUTE"], cfg["OPEN311_KEY_PER_HOUR"]))
@@ -89,7 +76,7 @@ def take_order(hotline, form: MultiDict, caller: User) -> tuple[Report, bool]:
     with the same number finds it again), attribute[sign_by] and attribute[reply_by] are its deadlines; no photo
     is needed, as a caller sends none, and lat/long are where the call-taker placed it."""
     order_no = orders.check_number(form.get("attribute[order_no]"))
-    sign_by, reply_by = _deadline(form, "attribute[sign_by]"), _deadline(form, "attribute[reply_by]")
+    sign_by, reply_by = queries.when(form, "attribute[sign_by]"), queries.when(form, "attribute[reply_by]")
     if orders.find(hotline, order_no) is None:
         _limit_key(caller)
     native = native_form(form, None)
