@@ -148,11 +148,12 @@ def describe(body: Body) -> dict:
 
 def matching(report: Report, limit: int = 5) -> list[Body]:
     """The active bodies that take this report's category where it lies: an outline covering it first (the most
-    specific), then those serving its committee, then its town."""
+    specific), then those serving its committee, then its town. A hotline is never suggested: its orders go back
+    to it (退回, 答复), they are not handed to it."""
     covers = func.coalesce(func.ST_Covers(Body.outline, report.location), literal(False))
     committee, town = report.committee.code, report.town.code
     query = select(Body).where(
-        Body.active, Body.categories.any(report.category),
+        Body.active, Body.kind != "hotline", Body.categories.any(report.category),
         or_(covers, Body.area_codes.overlap([committee, town])),
     ).order_by(covers.desc(), Body.area_codes.any(committee).desc(), Body.name).limit(limit)
     return list(db.session.scalars(query))
@@ -177,7 +178,7 @@ def suggested_for(report_ids) -> dict:
     committee, town = aliased(Area), aliased(Area)
     covers = func.coalesce(func.ST_Covers(Body.outline, Report.location), literal(False))
     in_committee = committee.code == any_(Body.area_codes)
-    best = (select(Body.name).where(Body.active, Report.category == any_(Body.categories),
+    best = (select(Body.name).where(Body.active, Body.kind != "hotline", Report.category == any_(Body.categories),
                                     or_(covers, in_committee, town.code == any_(Body.area_codes)))
             .order_by(covers.desc(), in_committee.desc(), Body.name).limit(1).lateral())
     rows = db.session.execute(

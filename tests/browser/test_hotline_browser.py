@@ -39,6 +39,13 @@ def test_the_order_on_the_detail_page_and_the_call_back_on_the_tracking_page(app
         page.screenshot(path=f"{SHOTS}/hotline-detail.png", full_page=True)
     page.locator("#act-rejected").click()  # no reason: refused, saying what to write
     expect(page.locator("[role=alert]")).to_contain_text("退回理由")
+    page.goto(page.url.split("/reports/")[0] + "/queues?show=to_accept")
+    expect(page.locator("table.reports .tag")).to_have_text("12345 工单")
+    expect(page.locator("table.reports .suggest")).to_have_count(0)  # a hotline is never suggested to itself
+    if SHOTS:
+        page.screenshot(path=f"{SHOTS}/hotline-queue-1366.png", full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=f"{SHOTS}/hotline-queue-390.png", full_page=True)
 
     sup, staff = as_user("sup_a"), as_user("staff_a")
     for to in ("accepted", "dispatched"):
