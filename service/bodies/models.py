@@ -4,7 +4,7 @@ from datetime import datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.core import clock
@@ -13,6 +13,7 @@ from service.core.models import SRID
 
 KINDS = ("property", "utility", "department", "hotline")
 CHANNELS = ("open311", "webhook", "email")
+SYNC_VIA = ("updates", "requests")
 OUTCOMES = ("finished", "returned", "recalled")
 UPDATE_OUTCOMES = ("applied", "refused", "noted")
 
@@ -38,6 +39,8 @@ class Body(db.Model):
         CheckConstraint("channel <> 'open311' OR (credential IS NOT NULL AND jurisdiction_id IS NOT NULL)",
                         name="open311_key"),
         # The suggestion for a report (registry.matching): active bodies by area code, by category, by outline.
+        CheckConstraint(_one_of("sync_via", SYNC_VIA), name="sync_via"),  # 0034
+        CheckConstraint("jsonb_typeof(service_codes) = 'object'", name="service_codes_object"),
         Index("ix_body_area_codes", "area_codes", postgresql_using="gin", postgresql_where=text("active")),
         Index("ix_body_categories", "categories", postgresql_using="gin", postgresql_where=text("active")),
         Index("ix_body_outline", "outline", postgresql_using="gist", postgresql_where=text("active")),
@@ -64,6 +67,10 @@ class Body(db.Model):
     sync_cursor: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # updates read up to here
     # A hotline's own Open311 key (`hazard-snap hotline key`): its account creates and reads this body's orders only.
     inbound_user_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    # Our category -> the body's own Open311 service_code (0034); a category without one is sent as itself.
+    service_codes: Mapped[dict] = mapped_column(JSONB, server_default=text("'{}'"))
+    # Where `bodies sync` reads the body's answers: servicerequestupdates.json, or requests.json (0034).
+    sync_via: Mapped[str] = mapped_column(String(8), server_default="updates")
 
 
 class Transfer(db.Model):
