@@ -1,4 +1,5 @@
-"""The bodies' kinds and channels as people read them: stable codes (models.KINDS, CHANNELS), Chinese names first."""
+"""The bodies' kinds, channels and ways of syncing as people read them: stable codes (models.KINDS, CHANNELS,
+SYNC_VIA), Chinese names first."""
 from flask_babel import lazy_gettext as _l
 
 KIND_LABELS = {
@@ -12,4 +13,9 @@ CHANNEL_LABELS = {
     "open311": _l("Open311 接口"),
     "webhook": _l("Webhook 推送"),
     "email": _l("电子邮件"),
+}
+
+SYNC_LABELS = {
+    "updates": _l("读取 servicerequestupdates.json（逐条更新）"),
+    "requests": _l("读取 requests.json（对方无更新接口时）"),
 }

@@ -89,6 +89,8 @@ class Transfer(db.Model):
         Index("ix_transfer_body_created", "body_id", "created_at"),
         Index("ix_transfer_running_due", "finish_due_at", "sign_due_at",  # bodies.deadlines.escalate
               postgresql_where=text("ended_at IS NULL AND escalated_at IS NULL AND delivered_at IS NOT NULL")),
+        Index("ix_transfer_body_held", "body_id", "id",  # 0034: a requests.json sync's pages
+              postgresql_where=text("ended_at IS NULL AND remote_id IS NOT NULL")),
         Index("uq_transfer_body_remote", "body_id", "remote_id", unique=True,
               postgresql_where=text("remote_id IS NOT NULL")),
     )

@@ -16,7 +16,7 @@ from sqlalchemy import any_, func, literal, or_, select, true
 from sqlalchemy.orm import aliased
 
 from service.areas import boundaries
-from service.bodies.models import CHANNELS, KINDS, Body
+from service.bodies.models import CHANNELS, KINDS, SYNC_VIA, Body
 from service.core import clock, outbound
 from service.core.db import db
 from service.core.errors import Conflict, Invalid
@@ -27,6 +27,7 @@ from service.rules.workflow import TRANSITIONS
 TRANSFERABLE = tuple(s for s, targets in TRANSITIONS.items() if "transferred" in targets)
 EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 MAX_HOURS = 24 * 90
+SERVICE_CODE_RE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def split(raw: str) -> list[str]:
@@ -68,6 +69,26 @@ def _categories(codes: Iterable[str]) -> list[str]:
     return codes
 
 
+def parse_service_codes(raw: str | Iterable[str] | None) -> dict[str, str]:
+    """Our category -> the body's Open311 service_code, from `fire_lane_blocked=FL01, illegal_wiring=EL02` (one
+    field) or pairs (repeated --service-code); an unknown category or a malformed code is refused by name."""
+    pairs = split(raw) if isinstance(raw, str) else list(raw or ())
+    codes = {}
+    for pair in pairs:
+        category, _eq, code = (p.strip() for p in pair.replace("＝", "=").partition("="))
+        if category not in CATEGORIES or not SERVICE_CODE_RE.fullmatch(code):
+            raise Invalid("bad_service_code", _("对方类别代码应写成“本系统类别=对方代码”，以逗号分隔，如 "
+                                                "fire_lane_blocked=FL01；对方代码为 1 到 64 个字母、数字或 _ . : -。"
+                                                "（%(pair)s）", pair=pair.strip()[:80]))
+        codes[category] = code
+    return codes
+
+
+def service_code(body: Body, category: str) -> str:
+    """The service_code a report of this category is sent to the body with: its own code, else ours."""
+    return (body.service_codes or {}).get(category, category)
+
+
 def _endpoint(channel: str, endpoint: str) -> str:
     endpoint = (endpoint or "").strip()
     if channel == "email":
@@ -91,7 +112,8 @@ def _hours(sign_hours: int, finish_hours: int) -> None:
 
 def add(*, name: str, kind: str, channel: str, endpoint: str, categories: Iterable[str],
         area_codes: Iterable[str] = (), outline: str | None = None, jurisdiction_id: str | None = None,
-        credential: str | None = None, sign_hours: int = 24, finish_hours: int = 168) -> Body:
+        credential: str | None = None, sign_hours: int = 24, finish_hours: int = 168,
+        service_codes: str | Iterable[str] | None = None, sync_via: str = "updates") -> Body:
     """Register a body after checking every field; committed. A Conflict when the name is taken."""
     name = (name or "").strip()
     if not name:
@@ -105,6 +127,12 @@ def add(*, name: str, kind: str, channel: str, endpoint: str, categories: Iterab
         raise Invalid("no_area", _("请填写该单位负责的街镇或居村委代码，或上传其范围轮廓。"))
     cats, endpoint = _categories(categories), _endpoint(channel, endpoint)
     _hours(sign_hours, finish_hours)
+    own_codes = parse_service_codes(service_codes)
+    if sync_via not in SYNC_VIA:
+        raise Invalid("bad_sync_via", _("回传方式应为 %(ways)s 之一。", ways="、".join(SYNC_VIA)))
+    if set(own_codes) - set(cats):
+        raise Invalid("bad_service_code", _("对方类别代码只能为该单位受理的类别填写：%(codes)s。",
+                                            codes="、".join(sorted(set(own_codes) - set(cats)))))
     if channel == "open311" and not ((credential or "").strip() and (jurisdiction_id or "").strip()):
         raise Invalid("open311_key_required", _("Open311 对接须填写对方签发的 api_key 和 jurisdiction_id。"))
     if db.session.scalar(select(Body.id).where(Body.name == name)) is not None:
@@ -112,7 +140,8 @@ def add(*, name: str, kind: str, channel: str, endpoint: str, categories: Iterab
     body = Body(name=name, kind=kind, channel=channel, endpoint=endpoint, categories=cats, area_codes=codes,
                 outline=geom, jurisdiction_id=(jurisdiction_id or "").strip() or None,
                 credential=(credential or "").strip() or None if channel == "open311" else None,
-                sign_hours=sign_hours, finish_hours=finish_hours)
+                sign_hours=sign_hours, finish_hours=finish_hours,
+                service_codes=own_codes if channel == "open311" else {}, sync_via=sync_via)
     db.session.add(body)
     db.session.commit()
     return body
@@ -143,7 +172,8 @@ def describe(body: Body) -> dict:
             "jurisdiction_id": body.jurisdiction_id, "area_codes": list(body.area_codes),
             "has_outline": body.outline is not None, "categories": list(body.categories),
             "sign_hours": body.sign_hours, "finish_hours": body.finish_hours, "active": body.active,
-            "has_key": body.credential is not None}
+            "has_key": body.credential is not None, "service_codes": dict(body.service_codes or {}),
+            "sync_via": body.sync_via}
 
 
 def matching(report: Report, limit: int = 5) -> list[Body]:

@@ -1,4 +1,8 @@
-"""`hazard-snap bodies sync`: fetch each Open311 body's updates (servicerequestupdates) and apply them as events.
+"""`hazard-snap bodies sync`: fetch each Open311 body's updates and apply them as events.
+
+- Read from servicerequestupdates.json, or, for a body registered with `--sync-via requests` (its server has no
+  updates endpoint), from requests.json for the requests it holds for us, each state read as an update
+  (_as_update).
 
 - Safe on several nodes at once: a body's updates are fetched by one node at a time (its row locked FOR UPDATE
   SKIP LOCKED), and each update is written in the transaction of its effect together with its body_update row,
@@ -21,6 +25,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlencode, urlsplit
 
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from werkzeug.datastructures import FileStorage
@@ -49,10 +54,10 @@ class BadAnswer(Exception):
     """A body's answer that is not a list of updates."""
 
 
-def _updates(body: Body, start: datetime, page: int) -> list[dict]:
-    query = urlencode({"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id,
-                       "start_date": localtime.w3c(start), "page_size": PAGE, "page": page})
-    answer = outbound.request("GET", f"{body.endpoint}/servicerequestupdates.json?{query}",
+def _get(body: Body, resource: str, params: dict) -> list[dict]:
+    """GET one of the body's GeoReport v2 lists (servicerequestupdates or requests) with its key, bounded."""
+    query = urlencode({"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id} | params)
+    answer = outbound.request("GET", f"{body.endpoint}/{resource}.json?{query}",
                               timeout=current_app.config["NOTIFY_TIMEOUT_S"], max_bytes=ANSWER_MAX, redirects=0)
     if answer.status != 200:
         raise outbound.OutboundError(f"HTTP {answer.status}")
@@ -61,8 +66,54 @@ def _updates(body: Body, start: datetime, page: int) -> list[dict]:
     except (UnicodeDecodeError, ValueError) as e:
         raise BadAnswer(f"not JSON: {e}") from None
     if not isinstance(data, list) or not all(isinstance(u, dict) for u in data):
-        raise BadAnswer("not a list of updates")
+        raise BadAnswer(f"not a list of {resource}")
     return data
+
+
+def _fetch_updates(body: Body, start: datetime) -> list[dict]:
+    """Every update since `start`, a page at a time (servicerequestupdates.json)."""
+    sent, page = [], 1
+    while True:
+        found = _get(body, "servicerequestupdates", {"start_date": localtime.w3c(start), "page_size": PAGE,
+                                                     "page": page})
+        sent.extend(found)
+        if len(found) < PAGE:
+            return sent
+        page += 1
+
+
+def _as_update(request: dict) -> dict:
+    """A request as requests.json lists it, read as the update it implies, with an id of (request, state) so
+    each state is applied once: closed with a media_url is fixed; closed without one cannot be rectification
+    (there is no after-photo to verify), so it returns the report to the town with the body's notes; open and
+    touched since it was made (updated_datetime later than requested_datetime) is the body's sign-for; open
+    and untouched is received. Any other status is passed on, and refused as unmapped."""
+    rid, status = request.get("service_request_id"), request.get("status")
+    touched, made = _when(request.get("updated_datetime")), _when(request.get("requested_datetime"))
+    if status == "closed":
+        status = "fixed" if request.get("media_url") else "no_further_action"
+    elif status == "open":
+        status = "in_progress" if touched and made and touched > made else "open"
+    note = request.get("status_notes") or (_("对方已关闭该请求，但没有附整改后照片，请街镇核实。")
+                                           if status == "no_further_action" else "")
+    return {"update_id": f"request:{rid}:{status}", "service_request_id": rid, "status": status,
+            "description": note, "updated_datetime": request.get("updated_datetime") or request.get(
+                "requested_datetime"), "media_url": request.get("media_url")}
+
+
+def _fetch_requests(body: Body) -> list[dict]:
+    """The requests the body holds for us and has not finished or returned, PAGE ids to a GET (requests.json
+    takes service_request_id as a comma-separated list), read as updates (_as_update)."""
+    sent, after = [], 0
+    while True:
+        rows = db.session.execute(select(Transfer.id, Transfer.remote_id).where(
+            Transfer.body_id == body.id, Transfer.ended_at.is_(None), Transfer.remote_id.is_not(None),
+            Transfer.id > after).order_by(Transfer.id).limit(PAGE)).all()
+        if not rows:
+            return sent
+        found = _get(body, "requests", {"service_request_id": ",".join(r.remote_id for r in rows)})
+        sent.extend(_as_update(r) for r in found)
+        after = rows[-1].id
 
 
 def _when(raw) -> datetime | None:
@@ -168,14 +219,9 @@ def sync_body(body_id: int) -> dict[str, int] | None:
         db.session.rollback()
         return counts
     start = (body.sync_cursor or oldest) - OVERLAP
-    latest, page = body.sync_cursor, 1
-    name, sent = body.name, []
-    while True:
-        found = _updates(body, start, page)  # OutboundError / BadAnswer: the caller logs it, the cursor stays
-        sent.extend(found)
-        if len(found) < PAGE:
-            break
-        page += 1
+    latest, name = body.sync_cursor, body.name
+    # OutboundError / BadAnswer: the caller logs it, the cursor stays
+    sent = _fetch_requests(body) if body.sync_via == "requests" else _fetch_updates(body, start)
     db.session.commit()  # the body's row lock ends here: updates are applied one transaction each
     body = db.session.get(Body, body_id)
     for i, update in enumerate(sent, 1):

@@ -21,6 +21,7 @@ from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
+from service.bodies import registry
 from service.bodies.models import Body, Transfer
 from service.core import clock, events, outbound
 from service.core.db import db
@@ -80,7 +81,8 @@ def report_moved(e: events.ReportMoved) -> None:
 def _form(transfer: Transfer, report: Report, body: Body) -> dict:
     point = to_shape(report.location)
     before = next((p.public_key for p in report.photos if p.role == "before"), None)
-    return {"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id, "service_code": report.category,
+    return {"api_key": body.credential, "jurisdiction_id": body.jurisdiction_id,
+            "service_code": registry.service_code(body, report.category),
             "lat": f"{point.y:.7f}", "long": f"{point.x:.7f}", "description": report.description or "",
             "address_string": report.address or "", "media_url": links.signed_url(before) if before else ""}
 

@@ -9,11 +9,12 @@ from flask_wtf import FlaskForm
 
 from service.accounts.auth import actor
 from service.bodies import queries, registry
-from service.bodies.kinds import CHANNEL_LABELS, KIND_LABELS
+from service.bodies.kinds import CHANNEL_LABELS, KIND_LABELS, SYNC_LABELS
 from service.core.errors import ApiError
 
 bp = Blueprint("bodies", __name__, template_folder="templates", url_prefix="/bodies")
-DEFAULTS = {"kind": "property", "channel": "email", "sign_hours": "24", "finish_hours": "168", "categories": []}
+DEFAULTS = {"kind": "property", "channel": "email", "sign_hours": "24", "finish_hours": "168", "categories": [],
+            "sync_via": "updates"}
 
 
 class CsrfForm(FlaskForm):
@@ -34,7 +35,7 @@ def district_admins_only():
 def _render(values: dict, error: str | None = None, status: int = 200):
     rows, cursor = queries.page(request.args.get("cursor", ""))
     return render_template("bodies/list.html", rows=rows, next_cursor=cursor, values=values, error=error,
-                           form=CsrfForm(), kinds=KIND_LABELS, channels=CHANNEL_LABELS), status
+                           form=CsrfForm(), kinds=KIND_LABELS, channels=CHANNEL_LABELS, sync_ways=SYNC_LABELS), status
 
 
 @bp.get("/")
@@ -61,8 +62,9 @@ def _outline() -> str | None:
 def body_add():
     """Register a body from the form; a refusal shows the form again with its reason, nothing stored."""
     form = request.form
-    values = {k: form.get(k, "") for k in ("name", "kind", "channel", "endpoint", "areas", "jurisdiction_id",
-                                           "sign_hours", "finish_hours")} | {"categories": form.getlist("categories")}
+    fields = ("name", "kind", "channel", "endpoint", "areas", "jurisdiction_id", "sign_hours", "finish_hours",
+              "service_codes", "sync_via")
+    values = {k: form.get(k, "") for k in fields} | {"categories": form.getlist("categories")}
     if not CsrfForm().validate_on_submit():
         return _render(values, _("页面已过期，请刷新页面后重试。"), 400)
     try:
@@ -70,7 +72,8 @@ def body_add():
                             endpoint=values["endpoint"], categories=values["categories"],
                             area_codes=registry.split(values["areas"]), outline=_outline(),
                             jurisdiction_id=values["jurisdiction_id"], credential=form.get("credential"),
-                            sign_hours=_hours(values["sign_hours"]), finish_hours=_hours(values["finish_hours"]))
+                            sign_hours=_hours(values["sign_hours"]), finish_hours=_hours(values["finish_hours"]),
+                            service_codes=values["service_codes"], sync_via=values["sync_via"] or "updates")
     except ApiError as e:
         return _render(values, e.message, e.status)
     flash(_("已登记外部单位“%(name)s”。", name=body.name), "ok")

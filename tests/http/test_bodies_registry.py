@@ -79,11 +79,32 @@ def test_an_operator_listed_host_may_be_plain_http_on_the_private_network(app, s
     (["--categories", "gas_open_flame,not_a_category"], "请从以下类别中选择受理类别"),
     (["--sign-hours", "48", "--finish-hours", "24"], "办结时限不短于签收时限"),
     (["--areas", ""], "请填写该单位负责的街镇或居村委代码"),
+    (["--service-code", "not_a_category=X1"], "对方类别代码应写成"),
+    (["--service-code", "gas_open_flame=含空格 的代码"], "对方类别代码应写成"),
+    (["--service-code", "gas_open_flame"], "对方类别代码应写成"),  # no code at all
+    # a category it does not take
+    (["--service-code", "fire_lane_blocked=FL01"], "只能为该单位受理的类别填写：fire_lane_blocked"),
 ])
 def test_a_bad_field_is_named_and_nothing_is_written(app, spot, args, message):
     result = add(app, *open311_args("燃气", spot["town"]), *args)
     assert result.exit_code != 0 and message in result.output, result.output
     assert count(app) == 0
+
+
+def test_a_body_s_own_service_codes_are_kept_listed_and_used_for_its_categories(app, spot):
+    result = add(app, *open311_args("燃气", spot["town"], categories="gas_open_flame,fire_lane_blocked"),
+                 "--service-code", "gas_open_flame=GAS-01", "--sync-via", "requests")
+    assert result.exit_code == 0, result.output
+    listed = app.test_cli_runner().invoke(args=["bodies", "list"]).output
+    assert "\tgas_open_flame=GAS-01\t" in listed
+    with app.app_context():
+        body = db.session.scalar(select(Body))
+        assert body.service_codes == {"gas_open_flame": "GAS-01"} and body.sync_via == "requests"
+        assert registry.service_code(body, "gas_open_flame") == "GAS-01"
+        # no code of its own: sent as ours
+        assert registry.service_code(body, "fire_lane_blocked") == "fire_lane_blocked"
+    assert registry.parse_service_codes("gas_open_flame＝G1， fire_lane_blocked=F.2") == {
+        "gas_open_flame": "G1", "fire_lane_blocked": "F.2"}
 
 
 def test_an_open311_body_needs_a_key_and_the_name_is_unique(app, spot):

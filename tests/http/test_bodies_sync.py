@@ -27,13 +27,15 @@ class Body(BaseHTTPRequestHandler):
     `raw` replaces the updates' answer (malformed JSON), `status` the status of every GET."""
 
     updates: list = []
+    requests: list = []  # what requests.json lists, for a body synced --sync-via requests
+    posted: list = []
     queries: list = []
     raw: bytes | None = None
     status = 200
     made = 0
 
     def do_POST(self):  # noqa: N802
-        self.rfile.read(int(self.headers["Content-Length"]))
+        Body.posted.append(parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode()))
         Body.made += 1
         reply(self, 201, json.dumps([{"service_request_id": f"MH-{Body.made}"}]).encode())
 
@@ -42,6 +44,9 @@ class Body(BaseHTTPRequestHandler):
         if path.path.endswith("/media/after.jpg"):
             return reply(self, 200, PHOTO, "image/jpeg")
         Body.queries.append(parse_qs(path.query))
+        if path.path.endswith("/requests.json"):
+            asked = parse_qs(path.query)["service_request_id"][0].split(",")
+            return reply(self, 200, json.dumps([r for r in Body.requests if r["service_request_id"] in asked]).encode())
         page = int(parse_qs(path.query)["page"][0])
         found = Body.updates if page == 1 else []
         reply(self, Body.status, Body.raw if Body.raw is not None else json.dumps(found).encode())
@@ -52,7 +57,8 @@ class Body(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def body(app, spot, monkeypatch):
-    Body.updates, Body.queries, Body.raw, Body.status, Body.made = [], [], None, 200, 0
+    Body.updates, Body.requests, Body.posted, Body.queries = [], [], [], []
+    Body.raw, Body.status, Body.made = None, 200, 0
     monkeypatch.setitem(app.config, "OUTBOUND_ALLOW_HOSTS", frozenset({"127.0.0.1"}))
     with running(Body) as base, app.app_context():
         b = registry.add(name="闵行燃气", kind="utility", channel="open311", endpoint=f"{base}/open311/v2",
@@ -108,6 +114,56 @@ def test_sign_for_then_fixed_with_its_photo_then_verified_by_the_town(app, as_us
     r = move(sup, transferred, "verified", note="现场复核通过")
     assert r.status_code == 200 and r.json()["status"] == "verified"
     assert Body.queries[0]["api_key"] == ["k"] and Body.queries[0]["jurisdiction_id"] == ["gas.example"]
+
+
+def test_the_body_gets_its_own_service_code(app, as_user, anon_http, spot, body):
+    with app.app_context():
+        db.session.get(BodyModel, body["id"]).service_codes = {"gas_open_flame": "RQ-GAS-7"}
+        db.session.commit()
+    rid = post(anon_http, lon=spot["lon"], lat=spot["lat"], category="gas_open_flame").json()["id"]
+    assert move(as_user("sup_a"), rid, "transferred", note="归燃气公司", body_id=body["id"]).status_code == 200
+    with app.app_context():
+        assert outbox.deliver_due() == (1, 0)
+    assert Body.posted[-1]["service_code"] == ["RQ-GAS-7"]
+
+
+def request_state(status, updated="2026-12-07T10:00:00+08:00", **extra):
+    return {"service_request_id": "MH-1", "status": status, "requested_datetime": "2026-12-07T09:00:00+08:00",
+            "updated_datetime": updated} | extra
+
+
+@pytest.fixture
+def via_requests(app, body):
+    with app.app_context():
+        db.session.get(BodyModel, body["id"]).sync_via = "requests"
+        db.session.commit()
+
+
+def test_a_body_without_an_updates_endpoint_is_read_from_its_requests(app, transferred, body, via_requests):
+    Body.requests = [request_state("open", updated="2026-12-07T09:00:00+08:00")]  # taken in, untouched
+    assert "'noted': 1" in sync(app)
+    assert state(app, transferred)[1] is None
+    Body.requests = [request_state("open", status_notes="已派员")]  # touched since: its sign-for
+    assert "'noted': 1" in sync(app)
+    assert state(app, transferred)[1] is not None
+    Body.requests = [request_state("closed", media_url=f"{body['base']}/media/after.jpg", status_notes="已修复")]
+    assert "'applied': 1" in sync(app)
+    status, _s, outcome, outcomes, after = state(app, transferred)
+    assert status == "rectified" and outcome == "finished" and after == 1
+    assert outcomes == [("request:MH-1:open", "noted"), ("request:MH-1:in_progress", "noted"),
+                        ("request:MH-1:fixed", "applied")]
+    asked = [q for q in Body.queries if "service_request_id" in q]
+    assert len(asked) == 3 and asked[0]["service_request_id"] == ["MH-1"] and asked[0]["api_key"] == ["k"]
+    sync(app)  # the transfer has ended: nothing is asked for any more
+    assert len([q for q in Body.queries if "service_request_id" in q]) == 3
+
+
+def test_a_request_closed_without_an_after_photo_goes_back_to_the_town(app, as_user, transferred, via_requests):
+    Body.requests = [request_state("closed")]
+    assert "'applied': 1" in sync(app) and "'seen': 1" not in sync(app)
+    status, _s, outcome, _o, after = state(app, transferred)
+    assert status == "accepted" and outcome == "returned" and after == 0
+    assert "没有附整改后照片" in as_user("sup_a").get(f"/reports/{transferred}").text
 
 
 def test_a_replayed_update_is_applied_once(app, transferred):
