@@ -16,6 +16,6 @@ CHANNEL_LABELS = {
 }
 
 SYNC_LABELS = {
-    "updates": _l("读取 servicerequestupdates.json（逐条更新）"),
-    "requests": _l("读取 requests.json（对方无更新接口时）"),
+    "updates": _l("逐条更新（默认）"),
+    "requests": _l("请求状态（对方无更新接口时）"),
 }

@@ -72,13 +72,15 @@ def test_a_district_admin_sees_adds_and_disables_bodies(app, accounts, spot, ano
     assert hook.status_code == 303
     o311 = admin.post("/bodies/", data=form(admin, spot, name="12345 热线", kind="hotline", channel="open311",
                                              endpoint="https://8.8.8.8/open311/v2/", jurisdiction_id="sh12345",
-                                             credential=KEY, areas=spot["town"]))
+                                             credential=KEY, areas=spot["town"], service_codes="combustibles=C-9",
+                                             sync_via="requests"))
     assert o311.status_code == 303
     listing = admin.get("/bodies/").text
     assert "已登记外部单位“12345 热线”。" in listing
     assert "锦江物业" in listing and "物业服务企业" in listing and "堆放可燃物" in listing and spot["name"] in listing
     assert "8.8.8.8:8443" in listing and HOOK_TOKEN not in listing and "/robot/send" not in listing
     assert "Open311 接口" in listing and "sh12345" in listing and "已保存 api_key" in listing
+    assert "<span>公共区域堆放可燃物=C-9</span>" in listing and "回传：读取 requests.json" in listing
     assert KEY not in listing
     assert stored(app) == [("闵行燃气", True, None), ("锦江物业", True, None), ("区城运中心", True, None),
                            ("12345 热线", True, KEY)]  # kept for delivery, shown by nothing
@@ -132,6 +134,8 @@ def test_someone_signed_out_is_sent_to_sign_in(app, client, spot):
     ({"sign_hours": "八"}, 422, "签收时限与办结时限应为 1 到"),
     ({"name": "  "}, 422, "请填写单位名称。"),
     ({"kind": "bank"}, 422, "单位类型应为"),
+    ({"service_codes": "combustibles C-9"}, 422, "对方类别代码应写成"),
+    ({"sync_via": "ftp"}, 422, "回传方式应为"),
 ])
 def test_a_bad_field_is_refused_in_chinese_on_the_page_and_nothing_is_stored(app, accounts, spot, monkeypatch,
                                                                             fields, status, message):
