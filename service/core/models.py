@@ -1,13 +1,15 @@
 """Tables of the service: areas, reports, their photos and history, and users."""
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
+    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -179,6 +181,7 @@ class Report(db.Model):
         Index("ix_report_verified_updated", "updated_at", postgresql_where=text("status = 'verified'")),
         Index("ix_report_recurrence_of", "recurrence_of", postgresql_where=text("recurrence_of IS NOT NULL")),
         Index("ix_report_site_created", "site_id", "created_at", "id", postgresql_where=text("site_id IS NOT NULL")),
+        Index("ix_report_town_local_day", "town_id", "local_day"),  # 0037
         Index("ix_report_contact_closed", "updated_at",  # the contacts to erase (service/privacy, 0030)
               postgresql_where=text(f"contact IS NOT NULL AND status IN ({CLOSED_SQL})")),
     )
@@ -200,6 +203,8 @@ class Report(db.Model):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = clock.stamp()
     updated_at: Mapped[datetime] = clock.stamp(on_update=True)
+    # created_at's calendar day in the district, set by the report_local_day trigger (0037) on every insert.
+    local_day: Mapped[date | None] = mapped_column(Date, server_default=FetchedValue())
     committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     assignment_method: Mapped[str] = mapped_column(String(8))
