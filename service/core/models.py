@@ -9,7 +9,6 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
-    FetchedValue,
     Float,
     ForeignKey,
     Index,
@@ -203,8 +202,9 @@ class Report(db.Model):
     taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = clock.stamp()
     updated_at: Mapped[datetime] = clock.stamp(on_update=True)
-    # created_at's calendar day in the district, set by the report_local_day trigger (0037) on every insert.
-    local_day: Mapped[date | None] = mapped_column(Date, server_default=FetchedValue())
+    # created_at's calendar day in the district, set by the report_local_day trigger (0037) on every insert;
+    # deferred, so the code runs on the schema before 0037 as well (the rolling upgrade's order, bench/soak.py).
+    local_day: Mapped[date | None] = mapped_column(Date, deferred=True)
     committee_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     town_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     assignment_method: Mapped[str] = mapped_column(String(8))
