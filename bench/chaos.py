@@ -73,13 +73,15 @@ def cli(env: dict, *args: str) -> str:
     return done.stdout
 
 
-def prepare(owner_url: str, app_url: str, photo_dir: Path) -> tuple[dict, list[tuple[float, float]]]:
-    """Migrate, load the demo district, give every town an e-mail contact; return the app's env and points."""
+def prepare(owner_url: str, app_url: str, photo_dir: Path,
+            revision: str = "head") -> tuple[dict, list[tuple[float, float]]]:
+    """Migrate (to `revision`), load the demo district, give every town an e-mail contact; return the app's env
+    and points."""
     env = os.environ | {"DATABASE_OWNER_URL": owner_url, "DATABASE_URL": app_url, "PHOTO_DIR": str(photo_dir),
                         "SECRET_KEY": secrets.token_hex(32), "PUBLIC_REPORTS_PER_HOUR": "1000000000",
                         "PUBLIC_REPORTS_PER_MINUTE": "1000000000", "LOG_LEVEL": "WARNING"}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    cli(env, "db", "upgrade")
+    cli(env, "db", "upgrade", "--revision", revision)
     cli(env | {"DATABASE_URL": owner_url}, "demo-data", "--if-empty")
     with psycopg.connect(owner_url.replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("INSERT INTO area_contact (area_id, channel, target) SELECT id, 'email', "

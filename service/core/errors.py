@@ -1,6 +1,6 @@
 """Errors: a status, a stable code and a message a person can act on (Chinese by default), as JSON or a page."""
 import psycopg
-from flask import Flask, abort, jsonify, render_template, request
+from flask import Flask, abort, g, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -119,6 +119,9 @@ def init_app(app: Flask) -> None:
     def database_down(e: Exception):
         """The database went away (a restart, a failover): through SQLAlchemy, or raw from the driver (COPY)."""
         app.logger.exception("database unavailable on %s %s", request.method, request.path)
+        # The page must not ask the database who is signed in (base.html reads current_user): that would fail
+        # again inside this handler and turn the 503 into a 500. Nobody is signed in to an error page.
+        g._login_user = app.login_manager.anonymous_user()
         return ApiError(503, "db_unavailable", _("服务暂时不可用，请稍后重试；您的上报尚未提交。")).response()
 
     @app.errorhandler(Exception)
