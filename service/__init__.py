@@ -18,7 +18,7 @@ LANGUAGES = ("zh_CN", "en")
 # Every area's tables: importing them registers the whole schema on the metadata (the app and Alembic need it).
 TABLES = ("service.core.models", "service.core.cubes", "service.accounts.models", "service.areas.models",
           "service.bodies.models", "service.hotline.models", "service.notify.models", "service.orders.models",
-          "service.receipts.models",
+          "service.privacy.models", "service.receipts.models",
           "service.sites.models", "service.volunteers.models")
 babel = Babel()
 csrf = CSRFProtect()
@@ -88,6 +88,8 @@ def _register_blueprints(app: Flask) -> None:
     from service.orders.api import bp as orders_api_bp
     from service.orders.views import bp as orders_bp
     from service.photos.views import bp as photos_bp
+    from service.privacy import api as privacy_api
+    from service.privacy import views as privacy_views
     from service.receipts.views import bp as receipts_bp
     from service.reports.api import bp as reports_api_bp
     from service.reports.offline import bp as offline_bp
@@ -117,6 +119,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(receipts_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(bodies_bp)
+    assert privacy_api.bp is privacy_views.bp
+    app.register_blueprint(privacy_views.bp)
 
 
 def create_app(test_config: dict | None = None) -> Flask:

@@ -68,6 +68,14 @@ def visible(user: User | None) -> ColumnElement:
                     lambda: or_(Report.reporter_id == user.id, Report.assignee_id == user.id))
 
 
+@rule
+def report_contact(user: User | None) -> ColumnElement:
+    """Return the condition on Report rows whose resident's contact the user may read: staff the reports of their
+    area (as visible()); a volunteer (even as reporter or assignee), someone signed out or any other role never.
+    Every page and export that shows Report.contact asks this rule (reports.queries.contact, the exports)."""
+    return by_area(user, Report.town_id, Report.committee_id, false)
+
+
 def may_manage_committee(user: User, committee: Area) -> bool:
     """Tell whether a supervisor may put a report under this committee."""
     if user.role == "district_admin":

@@ -96,4 +96,7 @@ OPERATIONS = {
     "sites_api.check_in": Operation(_l("巡查到场签到"), "sites", s.Open, body=b.Position),
     "sites_api.finish_inspection": Operation(_l("提交巡查结果"), "sites", s.Open, body=s.Open, multipart=True),
     "sites_api.inspection_coverage": Operation(_l("巡查覆盖与按期情况"), "sites", s.Open),
+    # Who saw residents' contacts (service/privacy/access.py): district admins only.
+    "privacy.access_log": Operation(_l("联系方式查看记录（区级管理员）"), "privacy", s.AccessLog,
+                                    query=s.AccessLogArgs),
 }

@@ -300,3 +300,33 @@ class VolunteerArgs(Schema):
     limit = fields.Integer(validate=validate.Range(1, 200))
 
 
+
+
+class AccessLogArgs(Schema):
+    user = fields.Integer(validate=validate.Range(1), metadata={"description": "only this person's records"})
+    report = fields.UUID(metadata={"description": "only the records of this report"})
+    order = fields.Integer(validate=validate.Range(1), metadata={"description": "only the records of this order"})
+    limit = fields.Integer(validate=validate.Range(1, 100))
+    cursor = fields.String(metadata={"description": "`next_cursor` of the previous page"})
+
+
+class AccessRecord(Schema):
+    id = req(fields.Integer())
+    at = text(description="when, ISO 8601 (UTC)")
+    at_local = text(description="when, local time to the minute")
+    user_id = req(fields.Integer())
+    user_name = text(description="the person's current name")
+    role = text(description="their role when they looked")
+    role_label = text()
+    kind = req(fields.String(validate=validate.OneOf(["detail", "export", "api"])))
+    kind_label = text()
+    endpoint = text(description="the view that showed the contacts")
+    report_id = text(nullable=True, description="the report shown, or null")
+    order_id = req(fields.Integer(allow_none=True, metadata={"description": "the service order shown, or null"}))
+    filter = req(fields.Dict(allow_none=True, metadata={"description": "a list's or an export's filter, or null"}))
+    shown = req(fields.Integer(metadata={"description": "how many residents' contacts were shown"}))
+
+
+class AccessLog(Schema):
+    records = nested(AccessRecord, many=True)
+    next_cursor = text(nullable=True, description="cursor of the next page, or null on the last one")

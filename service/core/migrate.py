@@ -39,7 +39,7 @@ def downgrade(url: str, revision: str) -> None:
 
 # The service never rewrites history, and never needs to write the schema's bookkeeping tables.
 APPEND_ONLY = frozenset({"report_event", "service_hour_entry", "service_hour_decision", "service_order_event",
-                         "report_rating"})
+                         "report_rating", "access_log"})
 READ_ONLY = frozenset({"alembic_version", "spatial_ref_sys"})
 
 

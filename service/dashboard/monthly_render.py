@@ -16,6 +16,7 @@ from openpyxl.utils import get_column_letter
 from service.core import clock, localtime
 from service.dashboard import monthly, monthly_charts
 from service.rules.categories import CATEGORIES, RISK_LEVELS
+from service.rules.roles import ROLE_LABELS
 from service.rules.workflow import STATUS_LABELS
 
 MEDIA_TYPES = {"pdf": "application/pdf",
@@ -23,8 +24,7 @@ MEDIA_TYPES = {"pdf": "application/pdf",
 
 
 def role_label(role: str) -> str:
-    return {"district_admin": _("区级管理员"), "town_supervisor": _("街镇督导"),
-            "committee_staff": _("居村委工作人员")}.get(role, role)
+    return str(ROLE_LABELS.get(role, role))
 
 
 def place_label(level: str) -> str:

@@ -11,6 +11,7 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.orders import intake, moves, onsite, queries, suggest
 from service.orders.workflow import KINDS, STATUS_LABELS
+from service.privacy import access
 from service.receipts import misses
 from service.reports import attempts
 from service.web.guards import csrf_for_cookie_sessions, require_user
@@ -43,6 +44,13 @@ def admit_resident() -> None:
     """Anonymous orders share the anonymous upload limit per address (service/reports/attempts.py)."""
     if actor() is None:
         attempts.admit(client_addr())
+
+
+def answer(order, user):
+    """An order as JSON for this user (queries.to_json); one that shows the resident's contact is in the access log."""
+    shown = queries.to_json(order, user)
+    access.record_orders(user, "api", [shown], order_id=order.id)
+    return jsonify(shown)
 
 
 def tracked(token: str, for_update: bool = False):
@@ -114,21 +122,25 @@ def list_orders():
     user = require_user()
     statuses, after, limit = page_args()
     found = db.session.scalars(queries.queue(user, statuses, after, limit + 1)).all()
-    return jsonify(orders=[queries.to_json(o, user) for o in found[:limit]], total=queries.count(user, statuses),
-                   next_cursor=next_cursor(found, limit))
+    shown = [queries.to_json(o, user) for o in found[:limit]]
+    total, cursor = queries.count(user, statuses), next_cursor(found, limit)
+    access.record_orders(user, "api", shown, filter={"status": list(statuses), "cursor": request.args.get("cursor")})
+    return jsonify(orders=shown, total=total, next_cursor=cursor)
 
 
 @bp.get("/api/v1/orders/mine")
 def my_tasks():
     """The caller's open orders as a volunteer (offered, accepted, on site)."""
     user = require_user()
-    return jsonify(tasks=[queries.to_json(o, user) | {"my_state": a.state} for o, a in queries.tasks_for(user.id)])
+    shown = [queries.to_json(o, user) | {"my_state": a.state} for o, a in queries.tasks_for(user.id)]
+    access.record_orders(user, "api", shown, filter={"tasks": "mine"})
+    return jsonify(tasks=shown)
 
 
 @bp.get("/api/v1/orders/<order_id>")
 def get(order_id: str):
     user = require_user()
-    return jsonify(queries.to_json(queries.get_order(order_id, user), user))
+    return answer(queries.get_order(order_id, user), user)
 
 
 @bp.get("/api/v1/orders/<order_id>/suggestions")
@@ -146,29 +158,29 @@ def dispatch(order_id: str):
     user, fields = require_user(), form()
     order = moves.dispatch(order_id, user, fields.getlist("volunteer_ids"), (fields.get("team") or "").strip() or None,
                            note(fields))
-    return jsonify(queries.to_json(order, user))
+    return answer(order, user)
 
 
 @bp.post("/api/v1/orders/<order_id>/<any(accept, decline):move>")
 def respond(order_id: str, move: str):
     user = require_user()
-    return jsonify(queries.to_json(moves.respond(order_id, user, move, note(form())), user))
+    return answer(moves.respond(order_id, user, move, note(form())), user)
 
 
 @bp.post("/api/v1/orders/<order_id>/cancel")
 def cancel(order_id: str):
     user = require_user()
-    return jsonify(queries.to_json(moves.cancel(order_id, user, note(form())), user))
+    return answer(moves.cancel(order_id, user, note(form())), user)
 
 
 @bp.post("/api/v1/orders/<order_id>/check-in")
 def check_in(order_id: str):
     user = require_user()
-    return jsonify(queries.to_json(onsite.check_in(order_id, user, form()), user))
+    return answer(onsite.check_in(order_id, user, form()), user)
 
 
 @bp.post("/api/v1/orders/<order_id>/check-out")
 def check_out(order_id: str):
     user = require_user()
     order = onsite.check_out(order_id, user, form(), request.files.getlist("photo"))
-    return jsonify(queries.to_json(order, user))
+    return answer(order, user)

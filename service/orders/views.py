@@ -14,6 +14,7 @@ from service.orders.api import private as api_private
 from service.orders.models import ServiceOrderPhoto
 from service.orders.workflow import KINDS, OFFER_LABELS, STATUS_LABELS, moves_for
 from service.photos.views import send_stored
+from service.privacy import access
 
 bp = Blueprint("orders", __name__, template_folder="templates")
 PAGE = 50
@@ -125,9 +126,12 @@ def _detail(order_id: str, error: str | None = None, status: int = 200):
     allowed = moves_for(user.role, order.status, offer.state if offer else None)
     skill = request.args.get("skill", KINDS[order.kind][1] or "") or None
     suggestions = suggest.suggest(order, user, skill) if "dispatch" in allowed else []
-    return render_template("orders/detail.html", order=order, data=queries.to_json(order, user), offer=offer,
+    data = queries.to_json(order, user)
+    page = render_template("orders/detail.html", order=order, data=data, offer=offer,
                            allowed=allowed, suggestions=suggestions, skill=skill or "", form=CsrfForm(),
-                           error=error, kinds=KINDS, labels=STATUS_LABELS, offer_labels=OFFER_LABELS), status
+                           error=error, kinds=KINDS, labels=STATUS_LABELS, offer_labels=OFFER_LABELS)
+    access.record_orders(user, "detail", [data], order_id=data["id"])  # who saw the resident's contact (privacy)
+    return page, status
 
 
 @bp.post("/orders/<order_id>/<any(dispatch, accept, decline, cancel, check_in, check_out):move>")

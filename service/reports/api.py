@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from service.accounts import scope
 from service.accounts.auth import actor, client_addr
 from service.core.errors import ApiError
+from service.privacy import access
 from service.receipts import receipts
 from service.reports import attempts, copy_export, duplicates, exports, intake, moves, queries
 from service.reports.filters import ReportFilter
@@ -78,9 +79,13 @@ def list_reports():
 # A fixed suffix on the collection, not a path segment: /api/v1/reports/<report_id> never sees these.
 @bp.get("/api/v1/reports.<any(csv, geojson, xlsx):fmt>")
 def export_reports(fmt: str):
-    """Export the caller's visible reports that match the list's filters, streamed as CSV, GeoJSON or XLSX."""
+    """Export the caller's visible reports that match the list's filters, streamed as CSV, GeoJSON or XLSX, with
+    the residents' contacts the caller may read; an export that holds any is in the access log first."""
     user = require_user()
-    return exports.download(fmt, copy_export.reports(scope.visible(user), ReportFilter.from_args(request.args)))
+    filt, visible, contacts = ReportFilter.from_args(request.args), scope.visible(user), scope.report_contact(user)
+    access.record(user, "export", exports.contacts_shown(visible, filt, contacts),
+                  filter={"format": fmt, **filt.query_string()})
+    return exports.download(fmt, copy_export.reports(visible, filt, contacts))
 
 
 @bp.post("/api/v1/reports/<report_id>/transitions")

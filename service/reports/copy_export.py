@@ -19,9 +19,10 @@ from service.reports.exports import HEADERS, select_rows
 from service.reports.filters import ReportFilter
 
 
-def reports(visible: ColumnElement, filt: ReportFilter) -> "ReportExport":
-    """The reports' export source: CSV and GeoJSON come from PostgreSQL's COPY, XLSX from the rows."""
-    return ReportExport(visible, filt)
+def reports(visible: ColumnElement, filt: ReportFilter, contacts: ColumnElement | None = None) -> "ReportExport":
+    """The reports' export source: CSV and GeoJSON come from PostgreSQL's COPY, XLSX from the rows; the contact
+    column is filled where `contacts` holds (reports/exports.py)."""
+    return ReportExport(visible, filt, contacts)
 
 
 COPY_BLOCK = 1 << 16  # bytes gathered from COPY before they are sent on
@@ -62,11 +63,14 @@ SEVEN = literal(10_000_000.0, Float)
 class ReportExport:
     """The reports matching a scope and a filter: rows for Python writers, or CSV/GeoJSON that PostgreSQL writes."""
 
-    def __init__(self, visible: ColumnElement, filt: ReportFilter):
-        self.visible, self.filt, self.n = visible, filt, 0
+    def __init__(self, visible: ColumnElement, filt: ReportFilter, contacts: ColumnElement | None = None):
+        self.visible, self.filt, self.contacts, self.n = visible, filt, contacts, 0
+
+    def _rows(self) -> Select:
+        return select_rows(self.visible, self.filt, self.contacts)
 
     def __iter__(self) -> Iterator[Row]:
-        for row in stream(select_rows(self.visible, self.filt)):
+        for row in stream(self._rows()):
             self.n += 1
             yield row
 
@@ -84,7 +88,7 @@ class ReportExport:
             yield b"]}"
 
     def _csv_select(self) -> Select:
-        q = select_rows(self.visible, self.filt).subquery()
+        q = self._rows().subquery()
         labels = Labels()
         return select(q.c.id, _sql_local(q.c.created_at), _sql_label(labels.status, q.c.status),
                       _sql_label(labels.category, q.c.category),
@@ -92,12 +96,12 @@ class ReportExport:
                       _sql_label(labels.risk, q.c.risk_level), _sql_text(q.c.description), _sql_text(q.c.address),
                       q.c.committee_code, _sql_text(q.c.committee_name), q.c.town_code, _sql_text(q.c.town_name),
                       _sql_coordinate(q.c.lon), _sql_coordinate(q.c.lat), _sql_local(q.c.due_at),
-                      _sql_local(q.c.rectified_at))
+                      _sql_local(q.c.rectified_at), _sql_text(q.c.contact))
 
     def _geojson_select(self) -> Select:
         """One Feature per row, as text joined in SQL: keys are our constants, every value goes through to_json
         (2.7x faster than json_build_object here, which checks and builds a value tree per row)."""
-        q = select_rows(self.visible, self.filt).subquery()
+        q = self._rows().subquery()
         labels = Labels()
 
         def value(column):  # a JSON value: a string escaped by PostgreSQL, or null
@@ -115,7 +119,7 @@ class ReportExport:
             ("committee_code", q.c.committee_code), ("committee_name", q.c.committee_name),
             ("town_code", q.c.town_code), ("town_name", q.c.town_name),
             ("created_at", iso(q.c.created_at)), ("created_local", _sql_local(q.c.created_at)),
-            ("due_at", iso(q.c.due_at)), ("rectified_at", iso(q.c.rectified_at))]
+            ("due_at", iso(q.c.due_at)), ("rectified_at", iso(q.c.rectified_at)), ("contact", q.c.contact)]
         parts = [literal('{"type":"Feature","id":'), value(q.c.id),
                  literal(',"geometry":{"type":"Point","coordinates":['), cast(_sql_coordinate(q.c.lon), String),
                  literal(","), cast(_sql_coordinate(q.c.lat), String), literal(']},"properties":{')]

@@ -32,6 +32,13 @@ def to_json(report: Report, user: User | None) -> dict:
     return serialize([report], user)[0]
 
 
+def contact(report: Report, user: User | None) -> str | None:
+    """The resident's contact when the rule lets this user read it (scope.report_contact), else None."""
+    if report.contact is None:
+        return None
+    return db.session.scalar(select(Report.contact).where(Report.id == report.id, scope.report_contact(user)))
+
+
 def serialize(found: list[Report], user: User | None) -> list[dict]:
     """Return the API representation of reports, the same for lists and single views: an id of another
     report (duplicate_of, duplicate_photo_of, recurrence_of) is shown only when the user may see that report."""

@@ -11,9 +11,11 @@ from service.accounts.auth import actor
 from service.areas.boundaries import committee_choices
 from service.bodies import registry, transfers
 from service.core import fields
+from service.core.db import db
 from service.core.errors import ApiError
 from service.core.tiles import base_layer, base_maps
 from service.hotline import orders
+from service.privacy import access
 from service.reports import bulk, duplicates, moves, offline, queries
 from service.reports.filters import ReportFilter
 from service.rules import categories
@@ -166,13 +168,16 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
     nearby = duplicates.described(duplicates.nearby_open(report.id, report.category, user))
     verified = duplicates.described(duplicates.recent_verified(report.id, report.category, user))
     linked = linking.for_detail(report, user)  # its key site, and the verified report it repeats (service/sites)
-    return render_template("reports/detail.html", report=report, data=queries.to_json(report, user),
+    contact = queries.contact(report, user)
+    page = render_template("reports/detail.html", report=report, data=queries.to_json(report, user), contact=contact,
                            events=queries.events_json(report, user), moves=actions, form=MoveForm(), error=error,
                            volunteers=volunteers, bodies=bodies, transfer=transfer, hotline=hotline,
                            tiles=base_layer(),
                            nearby=nearby, verified=verified,
                            may_duplicate="duplicate" in allowed, linked=linked,
-                           may_regrade=user.role in REGRADE and report.status not in CLOSED), status
+                           may_regrade=user.role in REGRADE and report.status not in CLOSED)
+    access.record(user, "detail", 1 if contact else 0, report_id=report.id)  # who saw the contact (privacy)
+    return page, status
 
 
 @bp.post("/reports/<report_id>/move")
@@ -199,6 +204,7 @@ def _act(report_id: str, action):
     try:
         action()
     except ApiError as e:
+        db.session.rollback()  # nothing of the refused move stays in the session the page is drawn from
         if e.status == 404:
             abort(404)
         return _detail(report_id, e.message, e.status)

@@ -13,26 +13,13 @@ from sqlalchemy import func, select
 from service.bodies import registry
 from service.bodies.models import Body
 from service.core.db import db
-from tests.support.live import PASSWORD
+from tests.support.accounts import csrf, signed_in
 from tests.support.query_counts import cost
 from tests.support.reports_api import post
 from tests.support.workflow_api import move
 
 KEY = "page-open311-key-2718"
 HOOK_TOKEN = "hook-token-31415"  # a webhook URL's own secret, in its query: only the host is shown
-
-
-def signed_in(app, who: str, accounts):
-    """A test client with a cookie session, signed in through the login form."""
-    client = app.test_client()
-    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/login").text)[1]
-    r = client.post("/login", data={"csrf_token": token, "phone": accounts[who]["phone"], "password": PASSWORD})
-    assert r.status_code == 302, r.text[:300]
-    return client
-
-
-def csrf(client) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', client.get("/report").text)[1]
 
 
 def form(client, spot, **fields) -> dict:

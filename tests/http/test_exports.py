@@ -18,7 +18,7 @@ from tests.support.exports import INJECTIONS
 from tests.support.reports_api import post
 
 HEADERS_ZH = ["编号", "上报时间", "状态", "隐患类别", "子类", "风险等级", "描述", "详细地址", "居村委代码", "居村委",
-              "街镇代码", "街镇名称", "经度", "纬度", "整改期限", "整改完成时间"]
+              "街镇代码", "街镇名称", "经度", "纬度", "整改期限", "整改完成时间", "上报人联系方式"]
 DESCRIPTION = HEADERS_ZH.index("描述")
 
 
