@@ -14,7 +14,7 @@ TABLES = {"area", "area_cell", "report", "photo", "report_event", "user", "api_t
           "report_stats", "report_stats_month", "report_stats_town", "report_stats_recurrence",
           "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating",
           "user_session", "contact_code", "verified_contact", "body",
-          "transfer", "body_update", "hotline_order", "hotline_callback"}
+          "transfer", "body_update", "hotline_order", "hotline_callback", "redaction_request"}
 
 
 @pytest.fixture
