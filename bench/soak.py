@@ -40,7 +40,7 @@ from service.areas import boundaries
 from service.core.db import db
 from service.core.models import User
 
-BEFORE = "0034"  # the revision the soak starts at; the upgrade brings it to head (0037)
+BEFORE = "0036"  # the revision the soak starts at; the upgrade brings it to head (0037)
 MIX = {"upload": 3, "track": 2, "list": 2, "tile": 2, "heat": 1, "stats": 1, "move": 1}
 STEPS = (("accepted", "admin"), ("dispatched", "admin"), ("rectifying", "staff"), ("rectified", "staff"),
          ("verified", "admin"))

@@ -18,7 +18,7 @@ LANGUAGES = ("zh_CN", "en")
 # Every area's tables: importing them registers the whole schema on the metadata (the app and Alembic need it).
 TABLES = ("service.core.models", "service.core.cubes", "service.accounts.models", "service.areas.models",
           "service.bodies.models", "service.hotline.models", "service.notify.models", "service.orders.models",
-          "service.privacy.models", "service.receipts.models",
+          "service.privacy.models", "service.receipts.models", "service.reports.models",
           "service.sites.models", "service.volunteers.models")
 babel = Babel()
 csrf = CSRFProtect()

@@ -11,7 +11,7 @@ rule). Each step holds what uploads also need for well under a second, or nothin
 Nothing to contract: old code never reads the column. Timezone is the district's, frozen here as a revision is.
 
 Revision ID: 0037
-Revises: 0034
+Revises: 0036
 Create Date: 2026-12-07
 """
 import time
@@ -20,7 +20,7 @@ from alembic import op
 from sqlalchemy import exc, text
 
 revision = "0037"
-down_revision = "0034"
+down_revision = "0036"
 branch_labels = None
 depends_on = None
 

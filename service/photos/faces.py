@@ -87,10 +87,11 @@ def _iou(a, b) -> float:
     return inter / union if union > 0 else 0.0
 
 
-def blur(img: Image.Image, boxes: list) -> Image.Image:
-    """Blur each box (widened by MARGIN) in place, hard enough that no feature survives at any size."""
+def blur(img: Image.Image, boxes: list, margin: float = MARGIN) -> Image.Image:
+    """Blur each box (widened by `margin`: a face's by MARGIN, a region a person drew by nothing) in place, hard
+    enough that no feature survives at any size."""
     for x0, y0, x1, y1 in boxes:
-        mx, my = (x1 - x0) * MARGIN, (y1 - y0) * MARGIN
+        mx, my = (x1 - x0) * margin, (y1 - y0) * margin
         box = (max(0, int(x0 - mx)), max(0, int(y0 - my)), min(img.width, int(x1 + mx)), min(img.height, int(y1 + my)))
         if box[2] <= box[0] or box[3] <= box[1]:
             continue

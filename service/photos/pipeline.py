@@ -71,10 +71,11 @@ def inspect(data: bytes, max_pixels: int | None = None) -> Header:
     return photo_check.inspect(data, limits)
 
 
-def derive_all(uploads: list[bytes]) -> list[sandbox.Derived]:
-    """Decode photos side by side in the sandbox under the app's ceilings; a refusal is a 4xx in Chinese."""
+def derive_all(uploads: list[bytes], boxes: list | None = None) -> list[sandbox.Derived]:
+    """Decode photos side by side in the sandbox under the app's ceilings; a refusal is a 4xx in Chinese.
+    boxes[i]: the regions a person chose to cover in photo i (fractions of the copy), blurred besides its faces."""
     try:
-        return sandbox.derive_all(uploads, _ceilings())
+        return sandbox.derive_all(uploads, _ceilings(), boxes)
     except sandbox.DecodeRefused as e:
         raise _refusal(e.code) from e
 

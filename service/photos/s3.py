@@ -7,7 +7,7 @@ import time
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from service.photos.storage import TMP_MARK, Entry, StorageError, is_valid_key
+from service.photos.storage import TMP_MARK, Entry, StorageError, drop_all, is_valid_key
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +18,13 @@ class S3Batch:
     def __init__(self, storage: "S3Storage"):
         self.storage = storage
         self.staged: list[tuple[str, str]] = []
+        self.dropped: list[str] = []
+
+    def drop(self, key: str) -> None:
+        """Delete a published object once the transaction commits (the change replaced it)."""
+        if not is_valid_key(key):
+            raise StorageError(f"invalid key {key!r}")
+        self.dropped.append(key)
 
     def put(self, key: str, data: bytes) -> None:
         """Upload data under a temporary name (durable once the PUT is answered)."""
@@ -39,6 +46,7 @@ class S3Batch:
             except StorageError:
                 log.exception("could not publish %s; `photos sweep` will retry", tmp)
         self.staged.clear()
+        drop_all(self.storage, self.dropped)
 
     def discard(self) -> None:
         for tmp, _key in self.staged:
@@ -47,6 +55,7 @@ class S3Batch:
             except StorageError:
                 log.exception("could not remove staged %s; `photos sweep` will", tmp)
         self.staged.clear()
+        self.dropped.clear()
 
 
 class S3Storage:
@@ -112,3 +121,9 @@ class S3Storage:
 
     def remove(self, entry: Entry) -> None:
         self.call("delete_object", Key=entry.handle)
+
+    def delete(self, key: str) -> None:
+        """Delete a published object (S3 answers a missing key as deleted)."""
+        if not is_valid_key(key):
+            raise StorageError(f"invalid key {key!r}")
+        self.call("delete_object", Key=key)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from service.photos.decode import Derived
-from service.photos.zygote import DECODED, FINISHED, REQUEST, STATUS
+from service.photos.zygote import BOX, DECODED, FINISHED, REQUEST, STATUS
 
 ZYGOTE = Path(__file__).with_name("zygote.py")
 _lock = threading.Lock()
@@ -103,8 +103,9 @@ def shutdown() -> None:
             z["proc"].wait()
 
 
-def _submit(data: bytes, ceilings: Ceilings) -> socket.socket:
-    """Hand one photo to a fresh child; return the socket its answer will come on."""
+def _submit(data: bytes, ceilings: Ceilings, boxes=()) -> socket.socket:
+    """Hand one photo to a fresh child (with the regions to cover besides its faces); return the socket its answer
+    will come on."""
     mine, theirs = socket.socketpair()
     with _lock:
         try:
@@ -116,7 +117,8 @@ def _submit(data: bytes, ceilings: Ceilings) -> socket.socket:
     mine.settimeout(ceilings.wall_s + 5)
     c = ceilings
     mine.sendall(REQUEST.pack(c.cpu_s, c.memory_mb, max(1, round(c.wall_s)), c.blur_faces, c.face_cpu_s,
-                              c.face_memory_mb, round(c.face_wall_s * 1000)) + data)
+                              c.face_memory_mb, round(c.face_wall_s * 1000), len(boxes))
+                 + b"".join(BOX.pack(*box) for box in boxes) + data)
     mine.shutdown(socket.SHUT_WR)
     return mine
 
@@ -147,14 +149,17 @@ def _answer(sock: socket.socket) -> tuple[str, Derived | None]:
     return "ok", Derived(width, height, body[:public_len], body[public_len:], phash)
 
 
-def derive_all(uploads: list[bytes], ceilings: Ceilings) -> list[Derived]:
-    """Decode the photos of one request side by side, each in its own child; raise DecodeRefused if any fails."""
+def derive_all(uploads: list[bytes], ceilings: Ceilings, boxes: list | None = None) -> list[Derived]:
+    """Decode the photos of one request side by side, each in its own child; raise DecodeRefused if any fails.
+    boxes[i], when given, are the regions (fractions of the copy) to cover in photo i besides its faces."""
+    boxes = boxes or [()] * len(uploads)
     with _lock:
         _zygote(ceilings.slots)
         slots = _state["slots"]
     held = slots.take(len(uploads), ceilings.wall_s)
     try:
-        answers = [_answer(sock) for sock in [_submit(data, ceilings) for data in uploads]]
+        answers = [_answer(sock) for sock in [_submit(data, ceilings, b) for data, b in zip(uploads, boxes,
+                                                                                           strict=True)]]
     finally:
         slots.give(held)
     refused = next((status for status, _ in answers if status != "ok"), None)

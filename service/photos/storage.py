@@ -2,7 +2,13 @@
 
 Files are written under a temporary name and fsync'd first, the caller commits its database
 row, and only then are the files renamed to their final key. A failure before the commit
-discards the temporaries, so no visible file ever lacks its report.
+discards the temporaries, so no visible file ever lacks its report. Files a change replaces
+(`batch.drop`) are deleted only after the commit too; one that cannot be deleted then is an
+orphan that `photos sweep` removes.
+
+Keys are named by the original's SHA-256. A public copy or thumbnail written again later (a region
+covered by hand, service/reports/redaction.py) gets a new key with a random version beside the hash
+(`p/ab/<sha256>.<version>.jpg`), so no cache can answer its new URL with the old bytes.
 """
 import hashlib
 import logging
@@ -18,7 +24,8 @@ from typing import BinaryIO
 
 # public copies (p/) and thumbnails (t/) of before-photos are public; originals (o/) only within scope (photos_bp).
 log = logging.getLogger(__name__)
-KEY_RE = re.compile(r"^(?P<area>[opt])/[0-9a-f]{2}/[0-9a-f]{64}\.(jpg|png|webp|heic)$")
+KEY_RE = re.compile(r"^(?P<area>[opt])/[0-9a-f]{2}/(?P<sha>[0-9a-f]{64})(?:\.(?P<version>[0-9a-f]{16}))?"
+                    r"\.(?P<ext>jpg|png|webp|heic)$")
 PUBLIC_AREAS = frozenset({"p", "t"})
 TMP_MARK = ".tmp-"
 
@@ -48,12 +55,25 @@ def key_for(area: str, sha256: str, ext: str) -> str:
     return f"{area}/{sha256[:2]}/{sha256}.{ext}"
 
 
+def new_version_key(area: str, sha256: str) -> str:
+    """A fresh key for a derived copy (p/ or t/) of the original sha256 written again: never used before."""
+    if area not in PUBLIC_AREAS:
+        raise StorageError("only a derived copy gets a new version")
+    return f"{area}/{sha256[:2]}/{sha256}.{secrets.token_hex(8)}.jpg"
+
+
 class LocalBatch:
     """Files staged for one database transaction."""
 
     def __init__(self, storage: "LocalStorage"):
         self.storage = storage
         self.staged: list[tuple[Path, Path]] = []
+        self.dropped: list[str] = []
+
+    def drop(self, key: str) -> None:
+        """Delete a published file once the transaction commits (the change replaced it)."""
+        self.storage.path(key)  # a bad key refuses here, before anything commits
+        self.dropped.append(key)
 
     def put(self, key: str, data: bytes) -> None:
         """Write data under a temporary name next to its final place (made durable by sync())."""
@@ -83,12 +103,14 @@ class LocalBatch:
         except OSError:
             log.exception("fsync of photo directories failed after commit")
         self.staged.clear()
+        drop_all(self.storage, self.dropped)
 
     def discard(self) -> None:
         """Remove every staged temporary (the DB transaction failed)."""
         for tmp, _final in self.staged:
             tmp.unlink(missing_ok=True)
         self.staged.clear()
+        self.dropped.clear()
 
 
 class LocalStorage:
@@ -129,6 +151,20 @@ class LocalStorage:
 
     def remove(self, entry: Entry) -> None:
         Path(entry.handle).unlink(missing_ok=True)
+
+    def delete(self, key: str) -> None:
+        """Delete a published file (one already gone is fine)."""
+        self.path(key).unlink(missing_ok=True)
+
+
+def drop_all(storage, keys: list[str]) -> None:
+    """Delete the files a committed change replaced; one that fails is logged and left to `photos sweep`."""
+    for key in keys:
+        try:
+            storage.delete(key)
+        except (OSError, StorageError):
+            log.exception("could not delete replaced photo %s; `photos sweep` will", key)
+    keys.clear()
 
 
 def _rename(tmp: Path, final: Path) -> bool:

@@ -41,8 +41,7 @@ def may_see(rows) -> bool:
 def serve(key: str):
     """Send a photo: public copies to anyone, originals and after-photos within scope; anything else is 404."""
     match = KEY_RE.fullmatch(key)
-    sha256 = key.rsplit("/", 1)[-1].split(".")[0]
-    rows = _rows(sha256) if match else []
+    rows = _rows(match.group("sha")) if match else []
     public = bool(match) and is_public(match.group("area"), rows)
     if not rows or not (public or links.valid(key, request.args) or may_see(rows)):
         abort(404)  # a wrong or expired signature is as unknown as a wrong key
@@ -58,7 +57,7 @@ def send_stored(key: str, public: bool):
         abort(404)
     except StorageError:
         abort(503)  # the store does not answer: try again later, never a 500
-    response = send_file(stream, mimetype=MIMETYPES[match.group(2)], etag=key.rsplit("/", 1)[-1].split(".")[0],
+    response = send_file(stream, mimetype=MIMETYPES[match.group("ext")], etag=key.rsplit("/", 1)[-1].rsplit(".", 1)[0],
                          conditional=True, max_age=YEAR_S if public else 0)
     if public:
         response.cache_control.immutable = True

@@ -5,8 +5,9 @@ which holds only Pillow, costs about one. It is not part of the service package 
 `python service/photos/zygote.py FD`, it imports decode.py as a plain module and never loads Flask or the DB.
 
 Wire format (no pickle: a child that decoded hostile bytes is not trusted by the parent):
-  request  = struct REQUEST (cpu_s, memory_mb, wall_s, blur, face_cpu_s, face_memory_mb, face_wall_ms)
-             + photo bytes, then EOF
+  request  = struct REQUEST (cpu_s, memory_mb, wall_s, blur, face_cpu_s, face_memory_mb, face_wall_ms, n_boxes)
+             + n_boxes x struct BOX (left, top, right, bottom as fractions 0..1 of the upright copy: the regions a
+             person chose to hide, service/photos/boxes.py) + photo bytes, then EOF
   response = struct DECODED (status, width, height, phash), as soon as the photo is decoded,
              then struct FINISHED (status, len(public)) + public + thumb once its faces are blurred.
 A child that dies between the two (face detection over its own ceilings) has decoded a good photo whose public copy
@@ -19,7 +20,8 @@ import socket
 import struct
 import sys
 
-REQUEST = struct.Struct("!IIIBIII")
+REQUEST = struct.Struct("!IIIBIIIH")
+BOX = struct.Struct("!4d")
 DECODED = struct.Struct("!BIIq")
 FINISHED = struct.Struct("!BQ")
 STATUS = {0: "ok", 1: "too_complex", 2: "corrupt"}
@@ -63,10 +65,11 @@ def _limit_faces(cpu_s: int, memory_mb: int, wall_ms: int) -> None:
 
 def _serve(sock: socket.socket, photo_decode, detect) -> None:
     request = _read_all(sock)
-    cpu_s, memory_mb, wall_s, blur, *face_limits = REQUEST.unpack_from(request)
+    cpu_s, memory_mb, wall_s, blur, *face_limits, n_boxes = REQUEST.unpack_from(request)
+    boxes = [BOX.unpack_from(request, REQUEST.size + i * BOX.size) for i in range(n_boxes)]
     _limit(cpu_s, memory_mb, wall_s)
     try:
-        public, phash = photo_decode.decode(request[REQUEST.size:])
+        public, phash = photo_decode.decode(request[REQUEST.size + n_boxes * BOX.size:])
     except MemoryError:
         return sock.sendall(DECODED.pack(1, 0, 0, 0))
     except Exception:  # whatever a decoder raises on a hostile file, it is a bad photo, not a server error
@@ -75,10 +78,22 @@ def _serve(sock: socket.socket, photo_decode, detect) -> None:
     if blur:
         _limit_faces(*face_limits)
     try:
-        copy, thumb = photo_decode.finish(public, bool(blur), detect)
+        copy, thumb = photo_decode.finish(public, bool(blur) or bool(boxes), _treat(detect if blur else None, boxes))
     except Exception:  # the detector failed (e.g. out of its memory): the copy waits, unpublished
         return sock.sendall(FINISHED.pack(1, 0))
     sock.sendall(FINISHED.pack(0, len(copy)) + copy + thumb)
+
+
+def _treat(detect, boxes: list):
+    """Blur the faces found (when asked), then cover the boxes a person drew, given as fractions of the copy."""
+    import faces
+
+    def treat(img):
+        if detect is not None:
+            img = detect(img)
+        w, h = img.size
+        return faces.blur(img, [(x0 * w, y0 * h, x1 * w, y1 * h) for x0, y0, x1, y1 in boxes], margin=0.0)
+    return treat
 
 
 def main(fd: int) -> None:

@@ -8,10 +8,11 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.models import Photo, Report
 from service.hotline import callbacks
+from service.photos.redact import published
 from service.photos.views import send_stored
 from service.receipts import misses, ratings, receipts, verification
 from service.receipts.models import ReportReceipt
-from service.reports import queries
+from service.reports import queries, redaction_requests
 
 bp = Blueprint("receipts", __name__, template_folder="templates")
 MAX_TOKEN = 100
@@ -62,7 +63,9 @@ def _page(token, receipt, report, error: str | None = None, status: int = 200):
     return render_template("receipts/track.html", token=token, receipt=receipt, report=report, error=error,
                            progress=receipts.progress(report), rating=rating, callback=callbacks.state(report),
                            callback_labels=callbacks.ANSWER_LABELS,
-                           notify=receipts.masked(receipt), pending=verification.pending(receipt)), status
+                           notify=receipts.masked(receipt), pending=verification.pending(receipt),
+                           photos=[p for p in published(report.photos) if p.role == "before"],
+                           asked=redaction_requests.open_for(report.id)), status
 
 
 def _done(token: str, message: str):
@@ -144,6 +147,19 @@ def track_revoke(token: str):
         return _page(token, receipt, report, _("请先勾选“我确认作废此链接”，再作废。"), 422)
     receipts.revoke(receipt)
     return render_template("receipts/revoked.html")
+
+
+@bp.post("/track/<token>/photos/<int:photo_id>/redaction-request")
+def track_ask_redaction(token: str, photo_id: int):
+    """The resident asks for one of their photos to be checked (请求遮挡); it lands in the town's queue."""
+    receipt, report = _opened(token)
+    try:
+        _request, new = redaction_requests.ask(report, photo_id, request.form.get("reason"), None)
+    except ApiError as e:
+        db.session.rollback()
+        return _page(token, receipt, db.session.get(Report, receipt.report_id), e.message, e.status)
+    return _done(token, _("已提交遮挡请求，街镇工作人员会尽快核查这张照片。") if new
+                 else _("这张照片已在核查队列中，街镇工作人员会尽快处理。"))
 
 
 @bp.get("/track/<token>/after/<int:photo_id>.jpg")

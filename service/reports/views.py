@@ -15,8 +15,9 @@ from service.core.db import db
 from service.core.errors import ApiError
 from service.core.tiles import base_layer, base_maps
 from service.hotline import orders
+from service.photos.redact import published
 from service.privacy import access
-from service.reports import bulk, duplicates, moves, offline, queries
+from service.reports import bulk, duplicates, moves, offline, queries, redaction, redaction_requests
 from service.reports.filters import ReportFilter
 from service.rules import categories
 from service.rules.workflow import CLOSED, REGRADE, action_label, moves_for
@@ -100,7 +101,7 @@ def queues():
     show = request.args.get("show", "")
     shown = []
     for name, (title, base, by_due) in QUEUES.items():
-        if show and name != show:
+        if show and name != show or show == "redaction":
             continue
         filt = replace(narrow, statuses=base.statuses, overdue=base.overdue)
         limit = PAGE if show else OVERVIEW_PAGE
@@ -110,7 +111,11 @@ def queues():
                            queries.next_cursor(rows, limit, by_due),
                            bulk.actions(user, base.statuses[0]) if len(base.statuses) == 1 else []))
     ids = [r.id for q in shown for r in q.rows]
-    return render_template("reports/queues.html", queues=shown, show=show, narrow=narrow.query_string(),
+    asked, asked_after = ([], None) if show and show != "redaction" else redaction_requests.queue(
+        user, PAGE if show else OVERVIEW_PAGE, request.args.get("after", "") if show else "")
+    return render_template("reports/queues.html", queues=[q for q in shown if show != "redaction"], show=show,
+                           narrow=narrow.query_string(), asked=asked, asked_after=asked_after,
+                           asked_total=redaction_requests.count(user) if show in ("", "redaction") else 0,
                            committees=committee_choices(user), form=MoveForm(),
                            suggested=registry.suggested_for(ids), hotline_orders=orders.orders_of(ids))
 
@@ -175,6 +180,9 @@ def _detail(report_id: str, error: str | None = None, status: int = 200):
                            tiles=base_layer(),
                            nearby=nearby, verified=verified,
                            may_duplicate="duplicate" in allowed, linked=linked,
+                           photo_rows=published(report.photos), manual=redaction.manual_boxes(report.id),
+                           asked=redaction_requests.open_for(report.id), may_redact=redaction.may_redact(user),
+                           may_unredact=redaction.may_unredact(user),
                            may_regrade=user.role in REGRADE and report.status not in CLOSED)
     access.record(user, "detail", 1 if contact else 0, report_id=report.id)  # who saw the contact (privacy)
     return page, status
@@ -197,7 +205,54 @@ def regrade(report_id: str):
                                                  fields.note(request.form.get("note"))))
 
 
-def _act(report_id: str, action):
+@bp.post("/reports/<report_id>/photos/<int:photo_id>/redact")
+@login_required
+def redact_photo(report_id: str, photo_id: int):
+    """Cover the regions drawn on a photo (staff within scope): a new public copy and thumbnail, an event."""
+    return _act(report_id, lambda: redaction.redact(report_id, photo_id, request.form.get("boxes", ""), actor()),
+                _("已保存遮挡，公开照片已更新。"), f"photo-{photo_id}")
+
+
+@bp.post("/reports/<report_id>/photos/<int:photo_id>/unredact")
+@login_required
+def unredact_photo(report_id: str, photo_id: int):
+    """Take a photo's manual redaction back (district admins): the copy with only its faces blurred, an event."""
+    return _act(report_id, lambda: redaction.unredact(report_id, photo_id, actor()),
+                _("已撤销手动遮挡，公开照片已恢复为仅模糊人脸的版本。"), f"photo-{photo_id}")
+
+
+@bp.post("/reports/<report_id>/photos/<int:photo_id>/redaction-request")
+@login_required
+def ask_redaction(report_id: str, photo_id: int):
+    """Ask for a photo to be checked (anyone who may see the report); it lands in the town's queue."""
+    said = {}
+
+    def ask():
+        _request, said["new"] = redaction_requests.ask(queries.get_report(report_id, actor()), photo_id,
+                                                      request.form.get("reason"), actor())
+    return _act(report_id, ask, lambda: _("已提交遮挡请求，街镇工作人员会尽快核查这张照片。") if said["new"]
+                else _("这张照片已在核查队列中，街镇工作人员会尽快处理。"), f"photo-{photo_id}")
+
+
+@bp.post("/reports/<report_id>/redaction-requests/<int:request_id>/decline")
+@login_required
+def decline_redaction(report_id: str, request_id: int):
+    """Close a request with nothing to hide (staff within scope); from the queue, back to the queue."""
+    if request.form.get("back") == "queues":
+        if not MoveForm().validate_on_submit():
+            flash(_("页面已过期，请刷新页面后重试。"), "error")
+        else:
+            try:
+                redaction_requests.decline(report_id, request_id, actor())
+                flash(_("已处理：这张照片无需遮挡。"), "ok")
+            except ApiError as e:
+                flash(e.message, "error")
+        return redirect(url_for("reports.queues") + "#redaction", code=303)
+    return _act(report_id, lambda: redaction_requests.decline(report_id, request_id, actor()),
+                _("已处理：这张照片无需遮挡。"))
+
+
+def _act(report_id: str, action, said=None, anchor: str | None = None):
     """Run one form's action on a report: back to the detail page, or the page again with the refusal."""
     if not MoveForm().validate_on_submit():
         return _detail(report_id, _("页面已过期，请刷新页面后重试。"), 400)
@@ -205,8 +260,8 @@ def _act(report_id: str, action):
         action()
     except ApiError as e:
         db.session.rollback()  # nothing of the refused move stays in the session the page is drawn from
-        if e.status == 404:
+        if e.status == 404 and e.code == "report_not_found":
             abort(404)
         return _detail(report_id, e.message, e.status)
-    flash(_("操作成功。"), "ok")
-    return redirect(url_for("reports.detail", report_id=report_id), code=303)
+    flash(said() if callable(said) else said or _("操作成功。"), "ok")
+    return redirect(url_for("reports.detail", report_id=report_id, _anchor=anchor), code=303)

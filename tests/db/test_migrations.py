@@ -15,7 +15,7 @@ TABLES = {"area", "area_cell", "report", "photo", "report_event", "user", "api_t
           "site", "campaign", "inspection_round", "inspection", "report_receipt", "report_rating",
           "user_session", "contact_code", "verified_contact", "body",
           "transfer", "body_update", "hotline_order", "hotline_callback",
-          "access_log"}
+          "access_log", "redaction_request"}
 
 
 @pytest.fixture
@@ -121,7 +121,8 @@ def test_redaction_pending_goes_down_to_0031_and_up_again(scratch_url):
         try:
             with engine.connect() as conn:
                 found = {t: {c["name"] for c in inspect(conn).get_columns(t)} for t in ("photo", "service_order_photo")}
-                indexes = set(conn.scalars(text("SELECT indexname FROM pg_indexes WHERE indexname LIKE '%redaction%'")))
+                indexes = set(conn.scalars(text(
+                    "SELECT indexname FROM pg_indexes WHERE indexname LIKE '%redaction_pending'")))
             return {t for t, cols in found.items() if "redaction_pending" in cols}, indexes
         finally:
             engine.dispose()

@@ -172,3 +172,29 @@ def test_photos_migrate_copies_verifies_and_resumes(app, anon_http, photo_dir, b
     (photo_dir / original).write_bytes(b"rotted on disk")
     s3.delete_object(Bucket=name, Key=original)
     assert "does not match its SHA-256" in migrate()
+
+
+def test_a_manual_redaction_leaves_no_stale_copy_in_the_bucket(s3_app, bucket, spot, accounts):
+    """Issue 25: the new public copy and thumbnail go in under new keys and the replaced objects are deleted."""
+    app, http = s3_app
+    s3, name, keys = bucket
+    body = post(http, lon=spot["lon"], lat=spot["lat"]).json()
+    before = set(keys())
+    original = next(k for k in before if k.startswith("o/"))
+    sent = s3.get_object(Bucket=name, Key=original)["Body"].read()
+    with LiveSession(http.base, accounts["sup_a"]["token"]) as sup:
+        page = sup.get(f"/reports/{body['id']}").text
+        token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        photo_id = page.split('data-photo-id="', 1)[1].split('"', 1)[0]
+        r = sup.post(f"/reports/{body['id']}/photos/{photo_id}/redact",
+                     data={"csrf_token": token, "boxes": "[[0.1, 0.1, 0.5, 0.5]]"}, allow_redirects=False)
+    assert r.status_code == 303, r.text[-500:]
+    after = set(keys())
+    assert len(after) == 3 and not any(".tmp-" in k for k in after)
+    assert after & before == {original}  # both derived copies replaced, the original kept
+    assert s3.get_object(Bucket=name, Key=original)["Body"].read() == sent
+    for gone in before - {original}:
+        assert http.get(f"/photos/{gone}").status_code == 404
+    for new in after - {original}:
+        assert http.get(f"/photos/{new}").status_code == 200
+    assert sweep(app).strip().endswith("sweep: 0 published, 0 removed")
