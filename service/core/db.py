@@ -2,7 +2,8 @@
 from flask import g, has_request_context
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
+from sqlalchemy.engine import Engine
 
 # Stable constraint names so Alembic revisions can drop what they create.
 NAMING = {
@@ -21,6 +22,16 @@ class RoutingSession(Session):
         if bind is None and has_request_context() and g.get("read_replica"):
             return self._db.engines["replica"]
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
+
+
+@event.listens_for(Engine, "handle_error")
+def connection_lost(context) -> None:
+    """Every SQLSTATE of class 08 is a lost connection, whatever its words: PgBouncer's "server conn crashed?"
+    (08P01) after a primary fails is not among the messages the driver's dialect knows. Counted as a disconnect,
+    the connection is dropped from the pool instead of rolled back at teardown, where a second error would turn
+    the request's 503 into a 500 (found by bench/soak.py's failover)."""
+    if str(getattr(context.original_exception, "sqlstate", "") or "").startswith("08"):
+        context.is_disconnect = True
 
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING), session_options={"class_": RoutingSession})
